@@ -1,0 +1,90 @@
+import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
+import type { WorkerLogger } from './logger';
+import type { RetryPolicy } from './retry-policy';
+
+export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
+export const INITIAL_POSITIONS: readonly InitialPosition[] = ['TRIM_HORIZON', 'LATEST'];
+
+export type EngineName = 'native' | 'kcl';
+export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
+
+/**
+ * Options shared by every stream of a worker. Names follow the KCL's configuration, in milliseconds.
+ * Defaults are the KCL 2.x defaults unless said otherwise.
+ */
+export interface KinesisWorkerOptions {
+  /** 'native' (TypeScript on the AWS SDK v3, default) or 'kcl' (the Java MultiLangDaemon). */
+  engine?: EngineName;
+  /** The KCL application name: workers with the same name share the shards. Default lease table name. */
+  appName: string;
+  /** DynamoDB lease table. Default: appName. */
+  tableName?: string;
+  /** AWS region; default AWS_REGION / AWS_DEFAULT_REGION. */
+  region?: string;
+  /** Where a shard with no checkpoint starts. Default TRIM_HORIZON. A stored checkpoint always wins. */
+  initialPosition?: InitialPosition;
+  /** A lease whose counter has not moved for this long is expired and may be taken. Default 10000. */
+  failoverTimeMs?: number;
+  /** GetRecords limit per call. Default 10000 (the service maximum). */
+  maxRecords?: number;
+  /** Wait before reading again a shard that is caught up. Default 1500. */
+  idleTimeBetweenReadsMs?: number;
+  /** Unique per process by default (host, pid, random suffix). */
+  workerId?: string;
+  /** Passed to the SDK v3 Kinesis client: endpoint, credentials, maxAttempts, requestHandler, ... */
+  kinesis?: Partial<KinesisClientConfig>;
+  /** Passed to the SDK v3 DynamoDB client. */
+  dynamodb?: Partial<DynamoDBClientConfig>;
+  /** How often held leases are renewed. Default failoverTimeMs / 3 - 25. */
+  leaseRenewalIntervalMs?: number;
+  /** How often the worker looks for leases to take. Default (failoverTimeMs + 25) * 2. */
+  leaseTakerIntervalMs?: number;
+  /** How often new shards are looked for. Default 60000. */
+  shardSyncIntervalMs?: number;
+  /** How often a child shard checks whether its parents are finished. Default 10000. */
+  parentShardPollIntervalMs?: number;
+  /** Cap on leases held by one worker. Default unlimited. */
+  maxLeasesForWorker?: number;
+  /** Leases stolen per taker run at most. Default 1. */
+  maxLeasesToStealAtOneTime?: number;
+  /** Delete a finished parent's lease once its children have started. Default true. */
+  cleanupLeasesUponShardCompletion?: boolean;
+  /** Checkpoint retries on throttling, 5xx and timeouts. Default 6 attempts, 100 ms to 5 s. */
+  checkpointRetry?: Partial<RetryPolicy>;
+  /** A processRecords that throws is retried with the same batch. Default forever, 500 ms to 30 s. */
+  processingRetry?: Partial<RetryPolicy>;
+  /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
+  logger?: WorkerLogger;
+}
+
+/** What createWorker takes: the shared options plus the stream this worker consumes. */
+export interface StreamWorkerOptions extends KinesisWorkerOptions {
+  streamName: string;
+}
+
+/** Options after validation, with every default filled in. */
+export interface ResolvedWorkerOptions {
+  readonly engine: EngineName;
+  readonly appName: string;
+  readonly tableName: string;
+  readonly streamName: string;
+  readonly region: string;
+  readonly initialPosition: InitialPosition;
+  readonly failoverTimeMs: number;
+  readonly maxRecords: number;
+  readonly idleTimeBetweenReadsMs: number;
+  readonly workerId: string;
+  readonly kinesis: Partial<KinesisClientConfig>;
+  readonly dynamodb: Partial<DynamoDBClientConfig>;
+  readonly leaseRenewalIntervalMs: number;
+  readonly leaseTakerIntervalMs: number;
+  readonly shardSyncIntervalMs: number;
+  readonly parentShardPollIntervalMs: number;
+  readonly maxLeasesForWorker: number;
+  readonly maxLeasesToStealAtOneTime: number;
+  readonly cleanupLeasesUponShardCompletion: boolean;
+  readonly checkpointRetry: RetryPolicy;
+  readonly processingRetry: RetryPolicy;
+  readonly logger: WorkerLogger;
+}

@@ -1,0 +1,127 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { KinesisWorkerConfigError } from './errors';
+import { consoleLogger } from './logger';
+import {
+  ENGINES,
+  INITIAL_POSITIONS,
+  type EngineName,
+  type InitialPosition,
+  type ResolvedWorkerOptions,
+  type StreamWorkerOptions,
+} from './options';
+import type { RetryPolicy } from './retry-policy';
+
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+function positiveInt(option: string, value: unknown, fallback: number, { allowZero = false } = {}): number {
+  if (value === undefined) return fallback;
+  const ok = typeof value === 'number' && Number.isInteger(value) && (allowZero ? value >= 0 : value > 0);
+  if (!ok) {
+    throw new KinesisWorkerConfigError(
+      option,
+      `expected a whole number ${allowZero ? '>= 0' : '> 0'} (milliseconds for times), got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value as number;
+}
+
+function retryPolicy(option: string, value: Partial<RetryPolicy> | undefined, fallback: RetryPolicy): RetryPolicy {
+  const policy = { ...fallback, ...(value ?? {}) };
+  if (!(policy.maxAttempts === Infinity || (Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1))) {
+    throw new KinesisWorkerConfigError(`${option}.maxAttempts`, `expected a whole number >= 1 or Infinity, got ${policy.maxAttempts}.`);
+  }
+  positiveInt(`${option}.baseDelayMs`, policy.baseDelayMs, 1);
+  positiveInt(`${option}.maxDelayMs`, policy.maxDelayMs, 1);
+  return policy;
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** Validates every option and fills in the defaults. Throws KinesisWorkerConfigError naming the option. */
+export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWorkerOptions {
+  if (!options || typeof options !== 'object') {
+    throw new KinesisWorkerConfigError('options', 'expected an object with at least appName and streamName.');
+  }
+  const engine = (options.engine ?? 'native') as EngineName;
+  if (!ENGINES.includes(engine)) {
+    throw new KinesisWorkerConfigError('engine', `unknown engine ${JSON.stringify(options.engine)}; use one of ${ENGINES.join(', ')}.`);
+  }
+  if (typeof options.appName !== 'string' || options.appName.trim() === '') {
+    throw new KinesisWorkerConfigError(
+      'appName',
+      'is required: the KCL application name, shared by every worker of the application and used as the lease table name. Example: forRoot({ appName: "orders-consumer", ... }).',
+    );
+  }
+  if (typeof options.streamName !== 'string' || !STREAM_NAME.test(options.streamName)) {
+    throw new KinesisWorkerConfigError(
+      'stream',
+      `expected a Kinesis stream name (1-128 characters of a-z, A-Z, 0-9, _ . -), got ${JSON.stringify(options.streamName)}. Example: @KinesisProcessor('orders').`,
+    );
+  }
+  const tableName = options.tableName ?? options.appName;
+  if (!TABLE_NAME.test(tableName)) {
+    throw new KinesisWorkerConfigError(
+      options.tableName === undefined ? 'appName' : 'tableName',
+      `${JSON.stringify(tableName)} is not a valid DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, _ . -).`,
+    );
+  }
+  const initialPosition = (options.initialPosition ?? 'TRIM_HORIZON') as InitialPosition;
+  if (!INITIAL_POSITIONS.includes(initialPosition)) {
+    throw new KinesisWorkerConfigError(
+      'initialPosition',
+      `unknown initial position ${JSON.stringify(options.initialPosition)}; use ${INITIAL_POSITIONS.map((p) => `'${p}'`).join(' or ')}.`,
+    );
+  }
+  const region = options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (typeof region !== 'string' || region === '') {
+    throw new KinesisWorkerConfigError('region', 'is required: set it in the options (region: "eu-west-1") or in AWS_REGION.');
+  }
+  const failoverTimeMs = positiveInt('failoverTimeMs', options.failoverTimeMs, 10_000);
+  const maxRecords = positiveInt('maxRecords', options.maxRecords, 10_000);
+  if (maxRecords > 10_000) {
+    throw new KinesisWorkerConfigError('maxRecords', `GetRecords returns at most 10000 records per call, got ${maxRecords}.`);
+  }
+  const leaseRenewalIntervalMs = positiveInt(
+    'leaseRenewalIntervalMs',
+    options.leaseRenewalIntervalMs,
+    Math.max(1, Math.floor(failoverTimeMs / 3) - 25),
+  );
+  if (leaseRenewalIntervalMs >= failoverTimeMs) {
+    throw new KinesisWorkerConfigError(
+      'leaseRenewalIntervalMs',
+      `must be well under failoverTimeMs (${failoverTimeMs}), or leases expire between renewals; leave it unset for failoverTimeMs / 3.`,
+    );
+  }
+  if (options.workerId !== undefined && (typeof options.workerId !== 'string' || options.workerId === '')) {
+    throw new KinesisWorkerConfigError('workerId', 'expected a non-empty string unique to this process, or leave it unset.');
+  }
+  if (options.maxLeasesForWorker !== undefined) positiveInt('maxLeasesForWorker', options.maxLeasesForWorker, 1);
+  return {
+    engine,
+    appName: options.appName,
+    tableName,
+    streamName: options.streamName,
+    region,
+    initialPosition,
+    failoverTimeMs,
+    maxRecords,
+    idleTimeBetweenReadsMs: positiveInt('idleTimeBetweenReadsMs', options.idleTimeBetweenReadsMs, 1500, { allowZero: true }),
+    workerId: options.workerId ?? defaultWorkerId(),
+    kinesis: options.kinesis ?? {},
+    dynamodb: options.dynamodb ?? {},
+    leaseRenewalIntervalMs,
+    leaseTakerIntervalMs: positiveInt('leaseTakerIntervalMs', options.leaseTakerIntervalMs, (failoverTimeMs + 25) * 2),
+    shardSyncIntervalMs: positiveInt('shardSyncIntervalMs', options.shardSyncIntervalMs, 60_000),
+    parentShardPollIntervalMs: positiveInt('parentShardPollIntervalMs', options.parentShardPollIntervalMs, 10_000),
+    maxLeasesForWorker: options.maxLeasesForWorker ?? Number.MAX_SAFE_INTEGER,
+    maxLeasesToStealAtOneTime: positiveInt('maxLeasesToStealAtOneTime', options.maxLeasesToStealAtOneTime, 1),
+    cleanupLeasesUponShardCompletion: options.cleanupLeasesUponShardCompletion ?? true,
+    checkpointRetry: retryPolicy('checkpointRetry', options.checkpointRetry, { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 }),
+    processingRetry: retryPolicy('processingRetry', options.processingRetry, { maxAttempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 }),
+    logger: options.logger ?? consoleLogger,
+  };
+}

@@ -1,0 +1,41 @@
+import type { ExtendedSequenceNumber } from './record';
+
+/** A running consumer of one stream: what createWorker returns, whatever the engine. */
+export interface KinesisWorker {
+  readonly workerId: string;
+  readonly streamName: string;
+  /** Validates the stream and lease table, then starts taking leases. Rejects on bad config. */
+  start(): Promise<void>;
+  /** Graceful: every processor gets shutdown(REQUESTED) after its batch in flight, then leases are released. */
+  stop(): Promise<void>;
+  /** The worker's view, for operators. */
+  describe(): WorkerStatus;
+}
+
+export interface WorkerStatus {
+  readonly workerId: string;
+  readonly streamName: string;
+  readonly appName: string;
+  readonly tableName: string;
+  readonly engine: 'native' | 'kcl';
+  readonly running: boolean;
+  /** The leases of the whole application, as this worker last saw the table. */
+  readonly leases: readonly LeaseStatus[];
+  /** The shards this worker processes now. */
+  readonly shards: readonly ShardStatus[];
+}
+
+export interface LeaseStatus {
+  readonly shardId: string;
+  readonly leaseOwner?: string;
+  readonly leaseCounter: number;
+  readonly checkpoint: ExtendedSequenceNumber;
+  readonly parentShardIds: readonly string[];
+}
+
+export interface ShardStatus {
+  readonly shardId: string;
+  readonly state: string;
+  readonly checkpoint: ExtendedSequenceNumber;
+  readonly millisBehindLatest?: number;
+}

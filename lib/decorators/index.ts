@@ -1,0 +1,2 @@
+export * from './kinesis-processor.decorator';
+export * from './inject-shard.decorator';

@@ -1,0 +1,15 @@
+import type { ExtendedSequenceNumber } from '../../../core/record';
+
+const DIGITS = /^\d{1,128}$/;
+
+export function isSequenceNumber(value: unknown): value is string {
+  return typeof value === 'string' && DIGITS.test(value);
+}
+
+/** Orders positions by sequence number, then sub-sequence number. Both must be real sequence numbers. */
+export function compareExtended(a: ExtendedSequenceNumber, b: ExtendedSequenceNumber): number {
+  const x = BigInt(a.sequenceNumber);
+  const y = BigInt(b.sequenceNumber);
+  if (x !== y) return x < y ? -1 : 1;
+  return a.subSequenceNumber - b.subSequenceNumber;
+}

@@ -1,0 +1,162 @@
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describeError, isResourceNotFound } from '../../../core/aws-errors';
+import { KinesisWorkerConfigError } from '../../../core/errors';
+import type { ResolvedWorkerOptions } from '../../../core/options';
+import type { ProcessorFactory } from '../../../core/processor';
+import type { KinesisWorker, WorkerStatus } from '../../../core/worker';
+import { createClients } from '../clients';
+import type { HeldLease } from '../leases/held-lease';
+import { LeaseCoordinator } from '../leases/lease-coordinator';
+import { LeaseTable } from '../leases/lease-table';
+import { ShardConsumer } from '../lifecycle/shard-consumer';
+import { isShardSyncLeader } from './leader-decider';
+import { findChildShards } from './shard-lister';
+import { ShardSync } from './shard-sync';
+
+/**
+ * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
+ * coordinator, and one ShardConsumer per held lease.
+ */
+export class NativeWorker implements KinesisWorker {
+  private readonly kinesis: KinesisClient;
+  private readonly dynamodb: DynamoDBClient;
+  private readonly table: LeaseTable;
+  private readonly coordinator: LeaseCoordinator;
+  private readonly shardSync: ShardSync;
+  private readonly consumers = new Map<string, ShardConsumer>();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private running = false;
+  private stopping = false;
+
+  constructor(
+    private readonly options: ResolvedWorkerOptions,
+    private readonly factory: ProcessorFactory,
+  ) {
+    ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
+    this.table = new LeaseTable(this.dynamodb, options.tableName);
+    this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
+    this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  get streamName(): string {
+    return this.options.streamName;
+  }
+
+  async start(): Promise<void> {
+    const { logger, streamName, tableName, workerId } = this.options;
+    await this.assertStreamExists();
+    try {
+      await this.table.ensureExists();
+    } catch (error) {
+      throw new KinesisWorkerConfigError(
+        'dynamodb',
+        `cannot create or read the lease table '${tableName}' (${describeError(error)}). Check the dynamodb endpoint, region and credentials, and that the worker may call DescribeTable, CreateTable, Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.`,
+      );
+    }
+    const leases = await this.table.listLeases();
+    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
+    this.running = true;
+    this.coordinator.start();
+    this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
+    logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.syncTimer);
+    await this.coordinator.stopTaking();
+    await this.syncing;
+    await Promise.all([...this.consumers.values()].map((consumer) => consumer.requestStop()));
+    await this.coordinator.stop();
+    this.running = false;
+    this.kinesis.destroy();
+    this.dynamodb.destroy();
+    this.options.logger.log(`Worker ${this.workerId} stopped; its leases on '${this.streamName}' are released.`);
+  }
+
+  describe(): WorkerStatus {
+    return {
+      workerId: this.workerId,
+      streamName: this.streamName,
+      appName: this.options.appName,
+      tableName: this.options.tableName,
+      engine: 'native',
+      running: this.running,
+      leases: this.coordinator.latestScan().map((lease) => ({
+        shardId: lease.leaseKey,
+        leaseOwner: lease.leaseOwner,
+        leaseCounter: lease.leaseCounter,
+        checkpoint: lease.checkpoint,
+        parentShardIds: lease.parentShardIds,
+      })),
+      shards: [...this.consumers.values()].map((consumer) => ({
+        shardId: consumer.shardId,
+        state: consumer.state,
+        checkpoint: this.coordinator.heldLeases().find((held) => held.leaseKey === consumer.shardId)?.lease.checkpoint ?? {
+          sequenceNumber: 'UNKNOWN',
+          subSequenceNumber: 0,
+        },
+        millisBehindLatest: consumer.millisBehindLatest,
+      })),
+    };
+  }
+
+  private onLeaseTaken(held: HeldLease): void {
+    const startConsumer = () => {
+      if (this.stopping) return void held.release();
+      const consumer = new ShardConsumer({
+        held,
+        table: this.table,
+        kinesis: this.kinesis,
+        options: this.options,
+        factory: this.factory,
+        findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
+        onShardEnded: () => void this.coordinator.runTaker(),
+      });
+      this.consumers.set(held.leaseKey, consumer);
+      void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
+    };
+    // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once.
+    const previous = this.consumers.get(held.leaseKey);
+    if (previous) void previous.done.then(startConsumer);
+    else startConsumer();
+  }
+
+  private periodicShardSync(): void {
+    if (this.syncing || this.stopping) return;
+    this.syncing = (async () => {
+      const leases = await this.table.listLeases();
+      if (!isShardSyncLeader(leases, this.workerId)) return;
+      const { created } = await this.shardSync.run(leases);
+      if (created.length > 0) await this.coordinator.runTaker();
+    })()
+      .catch((error) => this.options.logger.warn(`Shard sync failed, will retry: ${describeError(error)}`))
+      .finally(() => (this.syncing = undefined));
+  }
+
+  private async assertStreamExists(): Promise<void> {
+    const { streamName, region } = this.options;
+    try {
+      await this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+    } catch (error) {
+      const endpoint = this.options.kinesis.endpoint ? ` at ${String(this.options.kinesis.endpoint)}` : '';
+      if (isResourceNotFound(error)) {
+        throw new KinesisWorkerConfigError(
+          'stream',
+          `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
+        );
+      }
+      throw new KinesisWorkerConfigError(
+        'kinesis',
+        `cannot describe the stream '${streamName}' in ${region}${endpoint} (${describeError(error)}). Check the kinesis endpoint, region and credentials.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { LeaseLostError } from '../../../core/errors';
+import type { Lease } from './lease';
+import type { LeaseTable } from './lease-table';
+
+/**
+ * A lease this worker holds. Every write that bumps leaseCounter (renewal, checkpoint, child shards,
+ * eviction) goes through update(), one at a time: renewal and checkpoint must never race on the
+ * counter (the KCL's bugs 537 and 677).
+ */
+export class HeldLease {
+  private current: Lease;
+  private lastRenewedAt: number;
+  private lostReason: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly lostListeners = new Set<(reason: string) => void>();
+
+  constructor(
+    lease: Lease,
+    private readonly table: LeaseTable,
+    private readonly failoverTimeMs: number,
+  ) {
+    this.current = lease;
+    this.lastRenewedAt = Date.now();
+  }
+
+  get leaseKey(): string {
+    return this.current.leaseKey;
+  }
+
+  get lease(): Lease {
+    return this.current;
+  }
+
+  get lost(): boolean {
+    return this.lostReason !== undefined;
+  }
+
+  /** Held means: not known lost, and proven ours within the last failoverTimeMs. */
+  isHeld(now = Date.now()): boolean {
+    return this.lostReason === undefined && now - this.lastRenewedAt < this.failoverTimeMs;
+  }
+
+  onLost(listener: (reason: string) => void): void {
+    if (this.lostReason !== undefined) listener(this.lostReason);
+    else this.lostListeners.add(listener);
+  }
+
+  markLost(reason: string): void {
+    if (this.lostReason !== undefined) return;
+    this.lostReason = reason;
+    for (const listener of this.lostListeners) listener(reason);
+    this.lostListeners.clear();
+  }
+
+  renew(): Promise<Lease> {
+    return this.update((lease) => this.table.renewLease(lease), 'renewal', () => true);
+  }
+
+  /**
+   * Runs one conditional write on the current lease, after any write in flight.
+   * A failed condition may hide our own earlier attempt that timed out and was retried by the SDK;
+   * the lease is re-read and accepted when it shows exactly our write (owner = us, counter + 1).
+   */
+  update(write: (lease: Lease) => Promise<Lease | undefined>, what: string, showsOurWrite: (fresh: Lease) => boolean): Promise<Lease> {
+    const run = async (): Promise<Lease> => {
+      if (this.lostReason !== undefined) throw new LeaseLostError(this.leaseKey, this.lostReason);
+      const before = this.current;
+      // The lease is proven ours as of when the write was sent, not when the answer came back.
+      const sentAt = Date.now();
+      const written = await write(before);
+      if (written) return this.accept(written, sentAt);
+      const fresh = await this.table.getLease(before.leaseKey);
+      if (fresh && fresh.leaseOwner === before.leaseOwner && fresh.leaseCounter === before.leaseCounter + 1 && showsOurWrite(fresh)) {
+        return this.accept(fresh, sentAt);
+      }
+      const reason = fresh
+        ? `${what} found leaseOwner=${fresh.leaseOwner ?? '(none)'} leaseCounter=${fresh.leaseCounter}, expected ${before.leaseOwner}/${before.leaseCounter}`
+        : `${what} found the lease deleted`;
+      this.markLost(reason);
+      throw new LeaseLostError(this.leaseKey, reason);
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Gives the lease up so another worker can take it at once. */
+  async release(): Promise<void> {
+    const run = async () => {
+      if (this.lostReason !== undefined) return;
+      this.markLost('released');
+      await this.table.evictLease(this.current);
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private accept(lease: Lease, sentAt: number): Lease {
+    this.current = lease;
+    this.lastRenewedAt = sentAt;
+    return lease;
+  }
+}

@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { ListStreamsCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { sleep } from '../core/sleep';
+import { freePort } from './free-port';
+import { optionalResolve } from './optional-require';
+
+export interface LocalKinesis {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly tlsPort: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+/**
+ * Starts kinesis-local (kinesis-mock compiled to JS) as a child process on loopback ports, with
+ * reshard and stream operations shortened to milliseconds, and waits until it answers.
+ */
+export async function startLocalKinesis(options: { port?: number; tlsPort?: number; timeoutMs?: number } = {}): Promise<LocalKinesis> {
+  const main = optionalResolve('kinesis-local', '/main.js');
+  const port = options.port ?? (await freePort());
+  const tlsPort = options.tlsPort ?? (await freePort());
+  const quick = '20ms';
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    env: {
+      ...process.env,
+      KINESIS_MOCK_PLAIN_PORT: String(port),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
+      KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'),
+      CATS_EFFECT_SHUTDOWN_HOOK_TIMEOUT: '0s',
+      LOG_LEVEL: 'ERROR',
+      CREATE_STREAM_DURATION: quick,
+      DELETE_STREAM_DURATION: quick,
+      UPDATE_SHARD_COUNT_DURATION: quick,
+      SPLIT_SHARD_DURATION: quick,
+      MERGE_SHARDS_DURATION: quick,
+      REGISTER_STREAM_CONSUMER_DURATION: quick,
+      DEREGISTER_STREAM_CONSUMER_DURATION: quick,
+      START_STREAM_ENCRYPTION_DURATION: quick,
+      STOP_STREAM_ENCRYPTION_DURATION: quick,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new KinesisClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`kinesis-local exited with code ${child.exitCode}: ${stderr}`);
+      try {
+        await client.send(new ListStreamsCommand({}));
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`kinesis-local did not answer on ${endpoint} in time: ${stderr}`);
+        await sleep(100);
+      }
+    }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    port,
+    tlsPort,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
