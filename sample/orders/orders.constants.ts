@@ -1,0 +1,1 @@
+export const ORDERS_STREAM = process.env.ORDERS_STREAM ?? 'orders';
