@@ -13,7 +13,7 @@ export type {
 export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, EngineName } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
-export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus } from './core/worker';
+export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './core/create-worker';
 

@@ -2,6 +2,7 @@ import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import type { WorkerLogger } from './logger';
 import type { RetryPolicy } from './retry-policy';
+import type { WorkerEvent, WorkerEventListener } from './worker';
 
 export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
 export const INITIAL_POSITIONS: readonly InitialPosition[] = ['TRIM_HORIZON', 'LATEST'];
@@ -56,6 +57,8 @@ export interface KinesisWorkerOptions {
   processingRetry?: Partial<RetryPolicy>;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
+  /** Called on lease events (taken, lost, released, shard ended); must not throw. */
+  onEvent?: WorkerEventListener;
 }
 
 /** What createWorker takes: the shared options plus the stream this worker consumes. */
@@ -87,4 +90,5 @@ export interface ResolvedWorkerOptions {
   readonly checkpointRetry: RetryPolicy;
   readonly processingRetry: RetryPolicy;
   readonly logger: WorkerLogger;
+  readonly emit: (event: WorkerEvent) => void;
 }

@@ -100,6 +100,12 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     throw new KinesisWorkerConfigError('workerId', 'expected a non-empty string unique to this process, or leave it unset.');
   }
   if (options.maxLeasesForWorker !== undefined) positiveInt('maxLeasesForWorker', options.maxLeasesForWorker, 1);
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') {
+    throw new KinesisWorkerConfigError('onEvent', 'expected a function (event) => void.');
+  }
+  const workerId = options.workerId ?? defaultWorkerId();
+  const logger = options.logger ?? consoleLogger;
+  const listener = options.onEvent;
   return {
     engine,
     appName: options.appName,
@@ -110,7 +116,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     failoverTimeMs,
     maxRecords,
     idleTimeBetweenReadsMs: positiveInt('idleTimeBetweenReadsMs', options.idleTimeBetweenReadsMs, 1500, { allowZero: true }),
-    workerId: options.workerId ?? defaultWorkerId(),
+    workerId,
     kinesis: options.kinesis ?? {},
     dynamodb: options.dynamodb ?? {},
     leaseRenewalIntervalMs,
@@ -122,6 +128,14 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     cleanupLeasesUponShardCompletion: options.cleanupLeasesUponShardCompletion ?? true,
     checkpointRetry: retryPolicy('checkpointRetry', options.checkpointRetry, { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 }),
     processingRetry: retryPolicy('processingRetry', options.processingRetry, { maxAttempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 }),
-    logger: options.logger ?? consoleLogger,
+    logger,
+    emit: (event) => {
+      if (!listener) return;
+      try {
+        listener({ ...event, workerId, streamName: options.streamName });
+      } catch (error) {
+        logger.warn(`onEvent listener threw on ${event.type}: ${String(error)}`);
+      }
+    },
   };
 }

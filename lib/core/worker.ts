@@ -39,3 +39,12 @@ export interface ShardStatus {
   readonly checkpoint: ExtendedSequenceNumber;
   readonly millisBehindLatest?: number;
 }
+
+/** What happened to a lease, for metrics, logs and tests. */
+export type WorkerEvent =
+  | { readonly type: 'leaseTaken'; readonly shardId: string; readonly how: 'unowned' | 'expired' | 'stolen' | 'reclaimed'; readonly previousOwner?: string }
+  | { readonly type: 'leaseLost'; readonly shardId: string; readonly reason: string }
+  | { readonly type: 'leaseReleased'; readonly shardId: string; readonly reason: 'REQUESTED' | 'SHARD_END' | 'GAVE_UP' }
+  | { readonly type: 'shardEnded'; readonly shardId: string; readonly childShardIds: readonly string[] };
+
+export type WorkerEventListener = (event: WorkerEvent & { readonly workerId: string; readonly streamName: string }) => void;

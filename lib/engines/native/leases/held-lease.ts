@@ -2,6 +2,9 @@ import { LeaseLostError } from '../../../core/errors';
 import type { Lease } from './lease';
 import type { LeaseTable } from './lease-table';
 
+/** The lost-reason of a lease given up on purpose. */
+export const RELEASED = 'released';
+
 /**
  * A lease this worker holds. Every write that bumps leaseCounter (renewal, checkpoint, child shards,
  * eviction) goes through update(), one at a time: renewal and checkpoint must never race on the
@@ -88,7 +91,7 @@ export class HeldLease {
   async release(): Promise<void> {
     const run = async () => {
       if (this.lostReason !== undefined) return;
-      this.markLost('released');
+      this.markLost(RELEASED);
       await this.table.evictLease(this.current);
     };
     const result = this.queue.then(run, run);

@@ -1,12 +1,14 @@
 import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { WorkerLogger } from '../../../core/logger';
-import { HeldLease } from './held-lease';
+import { HeldLease, RELEASED } from './held-lease';
 import { isFinished, type Lease } from './lease';
 import type { LeaseTable } from './lease-table';
 import { planLeaseTaking } from './lease-taking-plan';
+import type { WorkerEvent } from '../../../core/worker';
 
 export interface LeaseCoordinatorConfig {
+  readonly emit: (event: WorkerEvent) => void;
   readonly workerId: string;
   readonly failoverTimeMs: number;
   readonly leaseRenewalIntervalMs: number;
@@ -112,11 +114,15 @@ export class LeaseCoordinator {
         this.logger.debug?.(`Lease ${lease.leaseKey} changed while being taken; another worker got it first.`);
         continue;
       }
-      const how = plan.stealFrom ? `stolen from ${plan.stealFrom}` : lease.leaseOwner ? `taken over from expired ${lease.leaseOwner}` : 'taken';
-      this.logger.log(`Lease ${lease.leaseKey} ${how} (target ${plan.target} leases for this worker).`);
+      const how = plan.stealFrom ? 'stolen' : !lease.leaseOwner ? 'unowned' : lease.leaseOwner === this.config.workerId ? 'reclaimed' : 'expired';
+      this.logger.log(`Lease ${lease.leaseKey} taken (${how}${lease.leaseOwner ? ` from ${lease.leaseOwner}` : ''}; target ${plan.target} leases for this worker).`);
+      this.config.emit({ type: 'leaseTaken', shardId: lease.leaseKey, how, previousOwner: lease.leaseOwner });
       const held = new HeldLease(taken, this.table, this.config.failoverTimeMs);
       this.held.set(taken.leaseKey, held);
-      held.onLost(() => this.held.get(taken.leaseKey) === held && this.held.delete(taken.leaseKey));
+      held.onLost((reason) => {
+        if (this.held.get(taken.leaseKey) === held) this.held.delete(taken.leaseKey);
+        if (reason !== RELEASED) this.config.emit({ type: 'leaseLost', shardId: taken.leaseKey, reason });
+      });
       this.onLeaseTaken(held);
     }
   }

@@ -173,7 +173,8 @@ export class ShardConsumer {
     }
     if (!held.lost) {
       await held.release().catch((error) => this.logger.warn(`Releasing ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
-      this.logger.log(`Lease ${this.shardId} released (${reason}).`);
+      this.logger.log(`Lease ${this.shardId} released (${reason === 'REQUESTED' ? 'REQUESTED' : 'gave up'}).`);
+      this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: reason === 'REQUESTED' ? 'REQUESTED' : 'GAVE_UP' });
     }
   }
 
@@ -206,6 +207,8 @@ export class ShardConsumer {
       }
       await held.release();
       this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${children.map((c) => c.shardId).join(', ') || 'none'}.`);
+      this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId, childShardIds: children.map((c) => c.shardId) });
+      this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: 'SHARD_END' });
       this.deps.onShardEnded();
     } catch (error) {
       if (!(error instanceof LeaseLostError)) throw error;

@@ -1,0 +1,52 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { putRecords, type PutResult } from '../../lib/testing';
+
+/** Puts records in the background until stopped, remembering where each one landed. */
+export class BackgroundProducer {
+  readonly puts: PutResult[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private counter = 0;
+  /** Every producer started, so that a failed test can still stop them all. */
+  static readonly active = new Set<BackgroundProducer>();
+
+  constructor(
+    private readonly kinesis: KinesisClient,
+    private readonly stream: string,
+    private readonly batchSize = 10,
+    private readonly pauseMs = 150,
+  ) {}
+
+  start(): void {
+    BackgroundProducer.active.add(this);
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const batch = Array.from({ length: this.batchSize }, () => {
+          const n = this.counter++;
+          return { partitionKey: `pk-${n % 97}-${n}`, data: `rec-${n}` };
+        });
+        this.puts.push(...(await putRecords(this.kinesis, this.stream, batch)));
+        await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    BackgroundProducer.active.delete(this);
+    this.running = false;
+    await this.loop;
+  }
+
+  static async stopAll(): Promise<void> {
+    await Promise.all([...BackgroundProducer.active].map((producer) => producer.stop().catch(() => undefined)));
+  }
+
+  /** Records per shard in sequence order. */
+  byShard(): Map<string, PutResult[]> {
+    const map = new Map<string, PutResult[]>();
+    for (const put of this.puts) map.set(put.shardId, [...(map.get(put.shardId) ?? []), put]);
+    for (const list of map.values()) list.sort((a, b) => (BigInt(a.sequenceNumber) < BigInt(b.sequenceNumber) ? -1 : 1));
+    return map;
+  }
+}

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StreamWorkerOptions } from '../../lib';
+import { workerClientOptions } from './aws';
+import type { WorkerFileEvent, WorkerProcessConfig } from './worker-process';
+
+const SCRIPT = join(__dirname, 'worker-process.ts');
+
+/** Real worker processes sharing one application, each writing its events to one shared JSONL file. */
+export class WorkerFleet {
+  readonly dir = mkdtempSync(join(tmpdir(), 'kinesis-fleet-'));
+  readonly eventsFile = join(this.dir, 'events.jsonl');
+  private readonly processes = new Map<string, ChildProcess>();
+  private started = 0;
+
+  constructor(
+    private readonly base: Omit<StreamWorkerOptions, 'workerId'>,
+    private readonly batchDelayMs = 0,
+  ) {}
+
+  start(name = `worker-${++this.started}`): string {
+    const config: WorkerProcessConfig = {
+      options: { ...workerClientOptions(), ...this.base, workerId: name },
+      eventsFile: this.eventsFile,
+      batchDelayMs: this.batchDelayMs,
+    };
+    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), SCRIPT, JSON.stringify(config)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+    });
+    this.processes.set(name, child);
+    child.once('exit', () => this.processes.get(name) === child && this.processes.delete(name));
+    return name;
+  }
+
+  running(): string[] {
+    return [...this.processes.keys()];
+  }
+
+  /** kill -9: no shutdown, no release; its leases expire after failoverTimeMs. */
+  kill(name: string): void {
+    this.processes.get(name)?.kill('SIGKILL');
+    this.processes.delete(name);
+  }
+
+  /** SIGTERM: graceful stop; resolves when the process has exited. */
+  async stop(name: string): Promise<number | null> {
+    const child = this.processes.get(name);
+    if (!child) return null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.running().map((name) => this.stop(name)));
+  }
+
+  killAll(): void {
+    for (const name of this.running()) this.kill(name);
+  }
+
+  events(): WorkerFileEvent[] {
+    if (!existsSync(this.eventsFile)) return [];
+    return readFileSync(this.eventsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as WorkerFileEvent);
+  }
+}
