@@ -4,6 +4,7 @@ import { putRecords, type PutResult } from '../../lib/testing';
 /** Puts records in the background until stopped, remembering where each one landed. */
 export class BackgroundProducer {
   readonly puts: PutResult[] = [];
+  readonly errors: string[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
   private counter = 0;
@@ -26,7 +27,13 @@ export class BackgroundProducer {
           const n = this.counter++;
           return { partitionKey: `pk-${n % 97}-${n}`, data: `rec-${n}` };
         });
-        this.puts.push(...(await putRecords(this.kinesis, this.stream, batch)));
+        try {
+          this.puts.push(...(await putRecords(this.kinesis, this.stream, batch)));
+        } catch (error) {
+          // A stream being resharded may refuse writes for a moment; the batch is put again below.
+          this.counter -= batch.length;
+          this.errors.push(String(error));
+        }
         await new Promise((resolve) => setTimeout(resolve, this.pauseMs));
       }
     })();

@@ -18,6 +18,7 @@ export class WorkerFleet {
   constructor(
     private readonly base: Omit<StreamWorkerOptions, 'workerId'>,
     private readonly batchDelayMs = 0,
+    private readonly processOptions: Pick<WorkerProcessConfig, 'skipTerminateCheckpoint'> = {},
   ) {}
 
   start(name = `worker-${++this.started}`): string {
@@ -25,6 +26,7 @@ export class WorkerFleet {
       options: { ...workerClientOptions(), ...this.base, workerId: name },
       eventsFile: this.eventsFile,
       batchDelayMs: this.batchDelayMs,
+      ...this.processOptions,
     };
     const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), SCRIPT, JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit'],

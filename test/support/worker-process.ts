@@ -11,6 +11,8 @@ export interface WorkerProcessConfig {
   readonly eventsFile: string;
   /** Milliseconds each batch takes, to widen the window in which a batch is in flight. */
   readonly batchDelayMs?: number;
+  /** Leave the SHARD_END checkpoint at TERMINATE to the engine. */
+  readonly skipTerminateCheckpoint?: boolean;
 }
 
 export type WorkerFileEvent =
@@ -56,7 +58,7 @@ function main() {
     },
     shutdown: async ({ reason, checkpointer }) => {
       write({ kind: 'shutdown', worker, shardId, reason, at: Date.now() });
-      if (reason === 'TERMINATE') await checkpointer!.checkpoint();
+      if (reason === 'TERMINATE' && !config.skipTerminateCheckpoint) await checkpointer!.checkpoint();
     },
   }));
   let stopping = false;

@@ -1,0 +1,87 @@
+import { createStream } from '../../lib/testing';
+import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
+import { readLeases } from '../support/lease-table';
+import { BackgroundProducer } from '../support/producer';
+import { listShards, mergeShards, splitShard } from '../support/reshard';
+import { waitFor } from '../support/wait-for';
+import { WorkerFleet } from '../support/worker-fleet';
+import type { WorkerFileEvent } from '../support/worker-process';
+import { orderViolations } from '../support/verifier';
+
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+let fleet: WorkerFleet | undefined;
+afterEach(async () => {
+  await BackgroundProducer.stopAll();
+  fleet?.killAll();
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
+const batchesOf = (events: WorkerFileEvent[]) => events.filter((e): e is Batch => e.kind === 'batch');
+
+describe('resharding while records flow (2 worker processes)', () => {
+  it('splits one shard and merges two others: every parent record is delivered before any of its children, and the engine finishes the parents', async () => {
+    const stream = uniqueName('reshard');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 3);
+    const producer = new BackgroundProducer(kinesis, stream, 10, 100);
+    producer.start();
+    fleet = new WorkerFleet({
+      appName,
+      streamName: stream,
+      failoverTimeMs: 3000,
+      idleTimeBetweenReadsMs: 100,
+      leaseTakerIntervalMs: 500,
+      shardSyncIntervalMs: 1000,
+      parentShardPollIntervalMs: 200,
+    }, 0, { skipTerminateCheckpoint: true }); // the engine must checkpoint SHARD_END by itself
+    fleet.start();
+    fleet.start();
+    await waitFor(() => batchesOf(fleet!.events()).length >= 6, 'both workers processing');
+
+    await splitShard(kinesis, stream, 'shardId-000000000000');
+    await mergeShards(kinesis, stream, 'shardId-000000000001', 'shardId-000000000002');
+    const shards = await listShards(kinesis, stream);
+    const children = shards.filter((s) => s.ParentShardId);
+    expect(children).toHaveLength(3);
+
+    // Let records flow into the children, then stop producing and drain.
+    await waitFor(() => producer.puts.filter((p) => children.some((c) => c.ShardId === p.shardId)).length >= 60, 'records in the children');
+    await producer.stop();
+    await waitFor(() => {
+      const delivered = new Set(batchesOf(fleet!.events()).flatMap((b) => b.records.map((r) => r.seq)));
+      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
+    }, 'every record, parents and children');
+
+    const events = fleet.events();
+    const batches = batchesOf(events);
+    for (const child of children) {
+      const parents = [child.ParentShardId!, child.AdjacentParentShardId].filter((p): p is string => !!p);
+      const parentBatches = batches.filter((b) => parents.includes(b.shardId));
+      const childBatches = batches.filter((b) => b.shardId === child.ShardId);
+      expect(childBatches.length).toBeGreaterThan(0);
+      const lastParentDelivery = Math.max(...parentBatches.map((b) => b.end));
+      const firstChildDelivery = Math.min(...childBatches.map((b) => b.start));
+      expect(firstChildDelivery).toBeGreaterThanOrEqual(lastParentDelivery);
+      const init = events.find((e) => e.kind === 'initialize' && e.shardId === child.ShardId) as Extract<WorkerFileEvent, { kind: 'initialize' }>;
+      expect(init.checkpoint).toBe('TRIM_HORIZON');
+    }
+    for (const parent of ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']) {
+      const shutdown = events.find((e) => e.kind === 'shutdown' && e.shardId === parent && e.reason === 'TERMINATE');
+      expect(shutdown).toBeDefined();
+    }
+    expect(orderViolations(events)).toEqual([]);
+    // Finished parents are cleaned up once their children have started.
+    await waitFor(async () => {
+      const leases = await readLeases(dynamo, appName);
+      return leases.every((l) => !['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002'].includes(l.shardId));
+    }, 'parent leases cleaned up');
+    const leases = await readLeases(dynamo, appName);
+    expect(leases.map((l) => l.shardId).sort()).toEqual(children.map((c) => c.ShardId).sort());
+    await fleet.stopAll();
+  });
+});
