@@ -1,4 +1,5 @@
 import { putRecords, createStream } from '../../lib/testing';
+import { KinesisWorkerService } from '../../lib';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
@@ -41,6 +42,14 @@ describe('native engine on one worker (kinesis-local + dynalite)', () => {
       for (const d of recorder.deliveries) instanceByShard.set(d.shardId, (instanceByShard.get(d.shardId) ?? new Set()).add(d.instance));
       expect([...instanceByShard.values()].every((set) => set.size === 1)).toBe(true);
       expect(new Set([...instanceByShard.values()].map((set) => [...set][0])).size).toBe(4);
+
+      // The operator's view, from the injectable service.
+      const [status] = app.get(KinesisWorkerService).status();
+      expect(status).toMatchObject({ streamName: stream, engine: 'native', running: true });
+      expect(status!.shards.map((s) => s.shardId).sort()).toEqual([...shards].sort());
+      expect(status!.leases.every((l) => l.leaseOwner === status!.workerId)).toBe(true);
+      await waitFor(() => app.get(KinesisWorkerService).status()[0]!.shards.every((s) => /^\d+$/.test(s.checkpoint.sequenceNumber)), 'checkpoints in status');
+      expect(app.get(KinesisWorkerService).status()[0]!.shards.every((s) => s.millisBehindLatest !== undefined && s.state === 'PROCESSING')).toBe(true);
     } finally {
       await app.close();
     }

@@ -52,11 +52,17 @@ describe('many workers, one application (real processes on the emulators)', () =
     }, '3/3/2');
     fleet.start('worker-4');
     await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).counts.join() === '2,2,2,2', '2/2/2/2');
-    const taken = leaseEvents(fleet.events(), 'leaseTaken').filter((e) => e.worker === 'worker-4');
-    expect(taken.length).toBeGreaterThanOrEqual(2);
+    const takenBy4 = () => leaseEvents(fleet.events(), 'leaseTaken').filter((e) => e.worker === 'worker-4');
+    // The table shows a take a moment before the worker writes its event.
+    await waitFor(() => takenBy4().length >= 2, 'worker-4 to report its takes');
+    const taken = takenBy4();
     expect(taken.every((e) => e.event.how === 'stolen')).toBe(true);
     // The victims noticed: a stolen lease ends its old consumer as a ZOMBIE.
     await waitFor(() => leaseEvents(fleet.events(), 'leaseLost').length >= taken.length, 'victims to see their leases lost');
+    await waitFor(
+      () => fleet.events().filter((e) => e.kind === 'shutdown' && e.reason === 'ZOMBIE' && e.worker !== 'worker-4').length >= taken.length,
+      'shutdown(ZOMBIE) on the victims',
+    );
     await fleet.stopAll();
   });
 

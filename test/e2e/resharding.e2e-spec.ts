@@ -2,7 +2,7 @@ import { createStream } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
 import { readLeases } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
-import { listShards, mergeShards, splitShard } from '../support/reshard';
+import { listShards, mergeShards, splitShard, updateShardCount } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
 import { WorkerFleet } from '../support/worker-fleet';
 import type { WorkerFileEvent } from '../support/worker-process';
@@ -82,6 +82,50 @@ describe('resharding while records flow (2 worker processes)', () => {
     }, 'parent leases cleaned up');
     const leases = await readLeases(dynamo, appName);
     expect(leases.map((l) => l.shardId).sort()).toEqual(children.map((c) => c.ShardId).sort());
+    await fleet.stopAll();
+  });
+
+  it('follows UpdateShardCount (2 -> 4 -> 3) while records flow, parents before children', async () => {
+    const stream = uniqueName('scale');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 2);
+    const producer = new BackgroundProducer(kinesis, stream, 10, 100);
+    producer.start();
+    fleet = new WorkerFleet({
+      appName,
+      streamName: stream,
+      failoverTimeMs: 3000,
+      idleTimeBetweenReadsMs: 100,
+      leaseTakerIntervalMs: 500,
+      shardSyncIntervalMs: 1000,
+      parentShardPollIntervalMs: 200,
+    });
+    fleet.start();
+    fleet.start();
+    await waitFor(() => batchesOf(fleet!.events()).length >= 4, 'both workers processing');
+    await updateShardCount(kinesis, stream, 4);
+    await waitFor(() => producer.puts.length >= 200, 'more records');
+    await updateShardCount(kinesis, stream, 3);
+    const open = (await listShards(kinesis, stream)).filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
+    expect(open).toHaveLength(3);
+    await waitFor(() => producer.puts.filter((p) => open.some((s) => s.ShardId === p.shardId)).length >= 60, 'records in the final shards');
+    await producer.stop();
+    await waitFor(() => {
+      const delivered = new Set(batchesOf(fleet!.events()).flatMap((b) => b.records.map((r) => r.seq)));
+      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
+    }, 'every record');
+
+    const events = fleet.events();
+    const batches = batchesOf(events);
+    const all = await listShards(kinesis, stream);
+    for (const child of all.filter((s) => s.ParentShardId)) {
+      const parents = [child.ParentShardId!, child.AdjacentParentShardId].filter((p): p is string => !!p);
+      const childBatches = batches.filter((b) => b.shardId === child.ShardId);
+      const parentBatches = batches.filter((b) => parents.includes(b.shardId));
+      if (childBatches.length === 0 || parentBatches.length === 0) continue;
+      expect(Math.min(...childBatches.map((b) => b.start))).toBeGreaterThanOrEqual(Math.max(...parentBatches.map((b) => b.end)));
+    }
+    expect(orderViolations(events)).toEqual([]);
     await fleet.stopAll();
   });
 });

@@ -18,3 +18,9 @@ export async function mergeShards(kinesis: KinesisClient, stream: string, shardI
   await kinesis.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: shardId, AdjacentShardToMerge: adjacentShardId }));
   await waitForStreamActive(kinesis, stream);
 }
+
+export async function updateShardCount(kinesis: KinesisClient, stream: string, target: number): Promise<void> {
+  const { UpdateShardCountCommand } = await import('@aws-sdk/client-kinesis');
+  await kinesis.send(new UpdateShardCountCommand({ StreamName: stream, TargetShardCount: target, ScalingType: 'UNIFORM_SCALING' }));
+  await waitForStreamActive(kinesis, stream);
+}

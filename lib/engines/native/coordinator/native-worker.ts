@@ -82,6 +82,10 @@ export class NativeWorker implements KinesisWorker {
   }
 
   describe(): WorkerStatus {
+    // What this worker holds is newer than its last scan of the table.
+    const held = new Map(this.coordinator.heldLeases().map((h) => [h.leaseKey, h.lease]));
+    const scanned = this.coordinator.latestScan().map((lease) => held.get(lease.leaseKey) ?? lease);
+    const leases = [...scanned, ...[...held.values()].filter((lease) => !scanned.some((s) => s.leaseKey === lease.leaseKey))];
     return {
       workerId: this.workerId,
       streamName: this.streamName,
@@ -89,7 +93,7 @@ export class NativeWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'native',
       running: this.running,
-      leases: this.coordinator.latestScan().map((lease) => ({
+      leases: leases.map((lease) => ({
         shardId: lease.leaseKey,
         leaseOwner: lease.leaseOwner,
         leaseCounter: lease.leaseCounter,
@@ -99,10 +103,7 @@ export class NativeWorker implements KinesisWorker {
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         state: consumer.state,
-        checkpoint: this.coordinator.heldLeases().find((held) => held.leaseKey === consumer.shardId)?.lease.checkpoint ?? {
-          sequenceNumber: 'UNKNOWN',
-          subSequenceNumber: 0,
-        },
+        checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
       })),
     };

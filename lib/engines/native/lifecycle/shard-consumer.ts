@@ -52,6 +52,11 @@ export class ShardConsumer {
     return this.deps.held.leaseKey;
   }
 
+  /** The last checkpoint this consumer knows of (the lease's, kept current by its own writes). */
+  get checkpoint(): ExtendedSequenceNumber {
+    return this.deps.held.lease.checkpoint;
+  }
+
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
   requestStop(): Promise<void> {
     this.stopRequested = true;
