@@ -10,6 +10,7 @@ import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record
 import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
 import { sleep } from '../../../core/sleep';
 import { compareExtended, isSequenceNumber } from '../checkpoint/sequence-number';
+import { deaggregate } from './deaggregate';
 import { toKinesisRecord } from './record-mapper';
 
 export interface ChildShard {
@@ -79,7 +80,7 @@ export class ShardRecordFetcher {
       abortSignal: this.signal,
     });
     this.iterator = out.NextShardIterator;
-    let records = (out.Records ?? []).map(toKinesisRecord);
+    let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
     if (!this.lastRead && isSequenceNumber(this.start.sequenceNumber)) {
       records = records.filter((record) => compareExtended(positionOf(record), this.start) > 0);
     }
@@ -100,6 +101,11 @@ export class ShardRecordFetcher {
       caughtUp: records.length === 0 || out.MillisBehindLatest === 0 || (out.MillisBehindLatest === undefined && records.length < this.maxRecords),
     };
   }
+
+  private readonly reportCorrupt = (record: KinesisRecord, error: Error) =>
+    this.logger.warn(
+      `Record ${record.sequenceNumber} on ${this.streamName}/${this.shardId} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`,
+    );
 
   private async newIterator(): Promise<string> {
     const input: GetShardIteratorCommandInput = { StreamName: this.streamName, ShardId: this.shardId, ShardIteratorType: 'TRIM_HORIZON' };
