@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createWorker, type KinesisRecordProcessor, type StreamWorkerOptions } from '../../lib';
+import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/testing';
+import { startChild } from './child';
+
+export const quietLogger = { log() {}, warn() {}, error: (m: string) => console.error(`[engine] ${m}`) };
+
+export async function dynaliteChild() {
+  const port = await freePort();
+  const child = await startChild(join(__dirname, 'dynalite-server.ts'), [String(port)]);
+  return { child, endpoint: `http://127.0.0.1:${port}` };
+}
+
+export async function syntheticKinesis(shards: number, recordBytes: number, perResponse: number) {
+  const port = await freePort();
+  const child = await startChild(join(__dirname, 'synthetic-kinesis-server.ts'), [port, shards, recordBytes, perResponse].map(String));
+  return { child, endpoint: `http://127.0.0.1:${port}` };
+}
+
+export function kinesisClientFor(endpoint: string): KinesisClient {
+  return new KinesisClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+}
+
+export interface Window {
+  readonly records: number;
+  readonly bytes: number;
+  readonly ms: number;
+  /** Process CPU time, user + system, in microseconds. */
+  readonly cpuMicros: number;
+}
+
+/**
+ * Counts delivered records until `target` have arrived. On an endless stream the window opens at the
+ * first delivery (steady state); on a finite, pre-filled one it opens at start() and counts everything.
+ * Either way the engine and the baseline get the same window.
+ */
+export class Meter {
+  private startedAt = 0;
+  private cpuAtStart = process.cpuUsage();
+  private records = 0;
+  private bytes = 0;
+  private finish!: (window: Window) => void;
+  readonly done = new Promise<Window>((resolve) => (this.finish = resolve));
+  private ended = false;
+
+  constructor(
+    private readonly target: number,
+    private readonly openAtFirstDelivery = true,
+  ) {}
+
+  /** Opens the window now (finite streams). */
+  start(): void {
+    this.startedAt = performance.now();
+    this.cpuAtStart = process.cpuUsage();
+  }
+
+  add(count: number, bytes: number): void {
+    if (this.ended) return;
+    if (this.startedAt === 0 && this.openAtFirstDelivery) {
+      this.startedAt = performance.now();
+      this.cpuAtStart = process.cpuUsage();
+      return; // the first batch only opens the window
+    }
+    this.records += count;
+    this.bytes += bytes;
+    if (this.records >= this.target) {
+      this.ended = true;
+      const cpu = process.cpuUsage(this.cpuAtStart);
+      this.finish({ records: this.records, bytes: this.bytes, ms: performance.now() - this.startedAt, cpuMicros: cpu.user + cpu.system });
+    }
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+}
+
+/** The native engine with a processor that does nothing but count. */
+export async function measureEngine(options: Omit<StreamWorkerOptions, 'logger'>, target: number, finite = false): Promise<Window> {
+  const meter = new Meter(target, !finite);
+  const noop: KinesisRecordProcessor = {
+    processRecords: ({ records }) => {
+      let bytes = 0;
+      for (const record of records) bytes += record.data.length;
+      meter.add(records.length, bytes);
+    },
+  };
+  const worker = createWorker({ ...options, logger: quietLogger }, () => noop);
+  if (finite) meter.start();
+  await worker.start();
+  const window = await meter.done;
+  await worker.stop();
+  return window;
+}

@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLocalEmulators } from '../lib/testing';
+import type { BenchRow } from './lib/stats';
+import { throughputBenchmarks } from './scenarios/throughput';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocalEmulators>>) => Promise<BenchRow[]>> = {
+  throughput: throughputBenchmarks,
+};
+
+function format(value: number | undefined, digits = 2): string {
+  if (value === undefined || Number.isNaN(value)) return '';
+  return value >= 1000 ? Math.round(value).toLocaleString('en-US') : value.toFixed(digits);
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  const emulators = await startLocalEmulators();
+  const rows: BenchRow[] = [];
+  try {
+    for (const [name, scenario] of Object.entries(SCENARIOS)) {
+      if (only.length > 0 && !only.includes(name)) continue;
+      console.error(`running ${name}...`);
+      rows.push(...(await scenario(emulators)));
+    }
+  } finally {
+    await emulators.stop();
+  }
+  const table = [
+    '| group | measure | value | baseline (same run) | ratio | target | met |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.group} | ${r.name} | ${format(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${format(r.baseline)} ${r.unit} (${r.baselineName})` : ''} | ${format(r.ratio)} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`,
+    ),
+  ].join('\n');
+  console.log(table);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const report = { at: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, rows };
+  writeFileSync(join(dir, `bench-${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
+  writeFileSync(join(dir, 'latest.md'), `${table}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

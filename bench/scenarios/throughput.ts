@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { bareLoop } from '../lib/bare-loop';
+import { stopChild } from '../lib/child';
+import { dynaliteChild, kinesisClientFor, measureEngine, Meter, syntheticKinesis, type Window } from '../lib/setup';
+import { median, row, type BenchRow } from '../lib/stats';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, createStream, putRecords, type LocalEmulators } from '../../lib/testing';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function measureBare(endpoint: string, stream: string, maxRecords: number, target: number, finite = false): Promise<Window> {
+  const kinesis = kinesisClientFor(endpoint);
+  const meter = new Meter(target, !finite);
+  if (finite) meter.start();
+  await bareLoop(kinesis, stream, {
+    maxRecords,
+    idleMs: 0,
+    onRecords: (records) => {
+      let bytes = 0;
+      for (const record of records) bytes += Buffer.from(record.Data!.buffer, record.Data!.byteOffset, record.Data!.byteLength).length;
+      meter.add(records.length, bytes);
+    },
+    until: () => meter.finished,
+  });
+  kinesis.destroy();
+  return meter.done;
+}
+
+/** Alternates baseline and engine RUNS times and keeps the median of each. */
+async function compare(label: string, bare: () => Promise<Window>, engine: () => Promise<Window>) {
+  const bares: Window[] = [];
+  const engines: Window[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    bares.push(await bare());
+    engines.push(await engine());
+  }
+  const rate = (w: Window) => (w.records / w.ms) * 1000;
+  const mbRate = (w: Window) => (w.bytes / 1048576 / w.ms) * 1000;
+  const cpuPerRecord = (w: Window) => w.cpuMicros / w.records;
+  const cpuPerMb = (w: Window) => w.cpuMicros / 1000 / (w.bytes / 1048576);
+  return {
+    label,
+    recordsPerSec: { engine: median(engines.map(rate)), bare: median(bares.map(rate)) },
+    mbPerSec: { engine: median(engines.map(mbRate)), bare: median(bares.map(mbRate)) },
+    cpuMicrosPerRecord: { engine: median(engines.map(cpuPerRecord)), bare: median(bares.map(cpuPerRecord)) },
+    cpuMsPerMb: { engine: median(engines.map(cpuPerMb)), bare: median(bares.map(cpuPerMb)) },
+  };
+}
+
+function rows(group: string, c: Awaited<ReturnType<typeof compare>>, throughputTarget?: { minRecordsPerSec?: number }): BenchRow[] {
+  const ratio = c.recordsPerSec.engine / c.recordsPerSec.bare;
+  return [
+    row({
+      group,
+      name: `${c.label} records/s`,
+      value: c.recordsPerSec.engine,
+      unit: 'rec/s',
+      baseline: c.recordsPerSec.bare,
+      baselineName: 'bare SDK loop',
+      target: throughputTarget?.minRecordsPerSec ? `>= 0.9 x bare and >= ${throughputTarget.minRecordsPerSec} rec/s` : '>= 0.9 x bare',
+      met: ratio >= 0.9 && (!throughputTarget?.minRecordsPerSec || c.recordsPerSec.engine >= throughputTarget.minRecordsPerSec),
+    }),
+    row({ group, name: `${c.label} MB/s`, value: c.mbPerSec.engine, unit: 'MB/s', baseline: c.mbPerSec.bare, baselineName: 'bare SDK loop' }),
+    row({ group, name: `${c.label} CPU per record`, value: c.cpuMicrosPerRecord.engine, unit: 'µs', baseline: c.cpuMicrosPerRecord.bare, baselineName: 'bare SDK loop' }),
+    row({ group, name: `${c.label} CPU per MB`, value: c.cpuMsPerMb.engine, unit: 'ms', baseline: c.cpuMsPerMb.bare, baselineName: 'bare SDK loop' }),
+  ];
+}
+
+/** 1. and 2.: the throughput ceiling and CPU cost, on a synthetic endpoint and on the emulators. */
+export async function throughputBenchmarks(emulators: LocalEmulators): Promise<BenchRow[]> {
+  const results: BenchRow[] = [];
+  const dynamo = await dynaliteChild();
+  try {
+    for (const { bytes, perResponse, target, label } of [
+      { bytes: 1024, perResponse: 1000, target: 200_000, label: 'synthetic 1 KB' },
+      { bytes: 25 * 1024, perResponse: 100, target: 12_000, label: 'synthetic 25 KB' },
+    ]) {
+      const synthetic = await syntheticKinesis(4, bytes, perResponse);
+      try {
+        const c = await compare(
+          label,
+          () => measureBare(synthetic.endpoint, 'synthetic', 10_000, target),
+          () =>
+            measureEngine(
+              {
+                appName: `bench-${randomBytes(3).toString('hex')}`,
+                streamName: 'synthetic',
+                region: LOCAL_REGION,
+                kinesis: { endpoint: synthetic.endpoint, credentials: LOCAL_CREDENTIALS },
+                dynamodb: { endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
+              },
+              target,
+            ),
+        );
+        results.push(...rows('throughput', c, bytes === 1024 ? { minRecordsPerSec: 100_000 } : undefined));
+      } finally {
+        await stopChild(synthetic.child);
+      }
+    }
+
+    const kinesis = kinesisClientFor(emulators.kinesis.endpoint);
+    const stream = `bench-fill-${randomBytes(3).toString('hex')}`;
+    await createStream(kinesis, stream, 4);
+    const payload = 'k'.repeat(1024);
+    const prefill = Number(process.env.BENCH_PREFILL ?? 6000);
+    await putRecords(kinesis, stream, Array.from({ length: prefill }, (_, i) => ({ partitionKey: `pk-${i}`, data: payload })));
+    kinesis.destroy();
+    const c = await compare(
+      'kinesis-local 1 KB',
+      () => measureBare(emulators.kinesis.endpoint, stream, 10_000, prefill, true),
+      () =>
+        measureEngine(
+          {
+            appName: `bench-${randomBytes(3).toString('hex')}`,
+            streamName: stream,
+            ...emulators.workerOptions,
+            dynamodb: { endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
+          },
+          prefill,
+          true,
+        ),
+    );
+    results.push(...rows('throughput', c));
+  } finally {
+    await stopChild(dynamo.child);
+  }
+  return results;
+}
