@@ -3,12 +3,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalEmulators } from '../lib/testing';
 import type { BenchRow } from './lib/stats';
+import { failoverBenchmarks } from './scenarios/failover';
+import { latencyBenchmarks } from './scenarios/latency';
+import { memoryBenchmarks } from './scenarios/memory';
+import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocalEmulators>>) => Promise<BenchRow[]>> = {
   throughput: throughputBenchmarks,
+  latency: latencyBenchmarks,
+  memory: memoryBenchmarks,
+  failover: failoverBenchmarks,
+  'start-up': startupBenchmarks,
 };
 
 function format(value: number | undefined, digits = 2): string {

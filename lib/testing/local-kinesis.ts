@@ -34,6 +34,7 @@ export async function startLocalKinesis(options: { port?: number; tlsPort?: numb
       KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'),
       CATS_EFFECT_SHUTDOWN_HOOK_TIMEOUT: '0s',
       LOG_LEVEL: 'ERROR',
+      SHARD_LIMIT: '1000',
       CREATE_STREAM_DURATION: quick,
       DELETE_STREAM_DURATION: quick,
       UPDATE_SHARD_COUNT_DURATION: quick,

@@ -19,6 +19,8 @@ export class WorkerFleet {
     private readonly base: Omit<StreamWorkerOptions, 'workerId'>,
     private readonly batchDelayMs = 0,
     private readonly processOptions: Pick<WorkerProcessConfig, 'skipTerminateCheckpoint'> = {},
+    /** A compiled worker-process.js to run with plain node (benchmarks); default: this file under ts-node. */
+    private readonly compiledScript?: string,
   ) {}
 
   start(name = `worker-${++this.started}`): string {
@@ -28,7 +30,8 @@ export class WorkerFleet {
       batchDelayMs: this.batchDelayMs,
       ...this.processOptions,
     };
-    const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), SCRIPT, JSON.stringify(config)], {
+    const args = this.compiledScript ? [this.compiledScript] : ['-r', require.resolve('ts-node/register/transpile-only'), SCRIPT];
+    const child = spawn(process.execPath, [...args, JSON.stringify(config)], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
     });

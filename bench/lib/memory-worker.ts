@@ -1,0 +1,31 @@
+/**
+ * A worker process for the memory benchmark: argv = JSON options. Reports its RSS over IPC once it
+ * holds `expectShards` leases and every shard has delivered records.
+ * With options.bare it only loads the SDK and builds the clients: the baseline.
+ */
+import { createWorker, type StreamWorkerOptions } from '../../lib';
+import { createClients } from '../../lib/engines/native/clients';
+import { resolveWorkerOptions } from '../../lib/core/resolve-options';
+
+const { options, expectShards, bare } = JSON.parse(process.argv[2]!) as { options: StreamWorkerOptions; expectShards: number; bare?: boolean };
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+async function settle() {
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  global.gc?.();
+  process.send?.({ rss: process.memoryUsage().rss });
+}
+
+if (bare) {
+  createClients(resolveWorkerOptions(options));
+  void settle();
+} else {
+  const reads = new Map<string, number>();
+  const worker = createWorker({ ...options, logger: { log() {}, warn() {}, error: console.error } }, ({ shardId }) => ({
+    processRecords: () => void reads.set(shardId, (reads.get(shardId) ?? 0) + 1),
+  }));
+  void worker.start().then(async () => {
+    while (reads.size < expectShards) await new Promise((resolve) => setTimeout(resolve, 100));
+    await settle();
+  });
+}

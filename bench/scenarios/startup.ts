@@ -1,0 +1,65 @@
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createStream, putRecords, type LocalEmulators } from '../../lib/testing';
+import { compiled } from '../lib/compiled';
+import { kinesisClientFor } from '../lib/setup';
+import { median, row, type BenchRow } from '../lib/stats';
+import { WorkerFleet } from '../../test/support/worker-fleet';
+
+async function bareStartMs(emulators: LocalEmulators, stream: string): Promise<number> {
+  const startedAt = Date.now();
+  const child = fork(compiled('bench/lib/bare-first-record.ts'), [emulators.kinesis.endpoint, stream], {
+    stdio: 'inherit',
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  const at = await new Promise<number>((resolve) => child.once('message', (m: { at: number }) => resolve(m.at)));
+  child.kill('SIGKILL');
+  return at - startedAt;
+}
+
+async function nativeStartMs(emulators: LocalEmulators, stream: string): Promise<number> {
+  const fleet = new WorkerFleet(
+    { appName: `bench-${randomBytes(3).toString('hex')}`, streamName: stream, ...emulators.workerOptions, idleTimeBetweenReadsMs: 100 },
+    0,
+    {},
+    compiled('test/support/worker-process.ts'),
+  );
+  const startedAt = Date.now();
+  fleet.start();
+  try {
+    for (;;) {
+      const first = fleet.events().find((e) => e.kind === 'batch');
+      if (first && first.kind === 'batch') return first.start - startedAt;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    fleet.killAll();
+  }
+}
+
+/** 6. (native side): from process start to the first record delivered, against a bare SDK process. */
+export async function startupBenchmarks(emulators: LocalEmulators): Promise<BenchRow[]> {
+  process.env.TEST_KINESIS_ENDPOINT = emulators.kinesis.endpoint;
+  process.env.TEST_DYNAMODB_ENDPOINT = emulators.dynamodb.endpoint;
+  const kinesis = kinesisClientFor(emulators.kinesis.endpoint);
+  const stream = `bench-start-${randomBytes(3).toString('hex')}`;
+  await createStream(kinesis, stream, 4);
+  await putRecords(kinesis, stream, Array.from({ length: 40 }, (_, i) => ({ partitionKey: `pk-${i}`, data: `r${i}` })));
+  kinesis.destroy();
+  const bare: number[] = [];
+  const native: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    bare.push(await bareStartMs(emulators, stream));
+    native.push(await nativeStartMs(emulators, stream));
+  }
+  return [
+    row({
+      group: 'start-up',
+      name: 'native engine: process start -> first record (fresh application)',
+      value: median(native),
+      unit: 'ms',
+      baseline: median(bare),
+      baselineName: 'bare SDK process',
+    }),
+  ];
+}
