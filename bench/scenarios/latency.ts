@@ -42,7 +42,7 @@ async function engineLatencies(emulators: LocalEmulators, idleMs: number): Promi
   );
   await worker.start();
   while (initialized < 2) await new Promise((resolve) => setTimeout(resolve, 20));
-  await new Promise((resolve) => setTimeout(resolve, idleMs + 500)); // both readers hold a LATEST iterator
+  await new Promise((resolve) => setTimeout(resolve, idleMs + 1500)); // both readers hold a LATEST iterator, even on a busy machine
   await produce(emulators, stream);
   await new Promise((resolve) => setTimeout(resolve, idleMs + 1000));
   await worker.stop();
