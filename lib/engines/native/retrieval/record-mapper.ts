@@ -5,7 +5,7 @@ import type { KinesisRecord } from '../../../core/record';
 export function toKinesisRecord(record: SdkRecord): KinesisRecord {
   const bytes = record.Data ?? new Uint8Array(0);
   return {
-    data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    data: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     partitionKey: record.PartitionKey ?? '',
     sequenceNumber: record.SequenceNumber!,
     approximateArrivalTimestamp: record.ApproximateArrivalTimestamp ?? new Date(0),

@@ -1,0 +1,61 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetRecordsCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { useFastGetRecords } from '../../../../../lib/engines/native/retrieval/fast-get-records';
+
+// A GetRecords answer with every field the service may send, fractional timestamps and an empty payload.
+const BODY = {
+  Records: [
+    { SequenceNumber: '49680612642748810520130508761332395660737153554171559938', ApproximateArrivalTimestamp: 1764000000.123, Data: Buffer.from('héllo').toString('base64'), PartitionKey: 'a', EncryptionType: 'NONE' },
+    { SequenceNumber: '49680612642748810520130508761332395660737153554171559939', ApproximateArrivalTimestamp: 1764000001, Data: '', PartitionKey: 'b' },
+    { SequenceNumber: '49680612642748810520130508761332395660737153554171559940', ApproximateArrivalTimestamp: 1764000002.9999, Data: Buffer.alloc(3000, 7).toString('base64'), PartitionKey: 'c', EncryptionType: 'KMS' },
+  ],
+  MillisBehindLatest: 42,
+  ChildShards: [{ ShardId: 'shardId-000000000004', ParentShards: ['shardId-000000000001'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '99' } }],
+};
+
+let server: Server;
+let endpoint: string;
+let answer: { status: number; body: unknown } = { status: 200, body: BODY };
+beforeAll(async () => {
+  server = createServer((_, res) => {
+    res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' });
+    res.end(JSON.stringify(answer.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+function client(fast: boolean) {
+  const kinesis = new KinesisClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+  if (fast) useFastGetRecords(kinesis);
+  return kinesis;
+}
+
+const strip = ({ $metadata: _, ...rest }: Record<string, unknown>) => rest;
+
+describe('fast GetRecords parsing', () => {
+  it('returns exactly what the SDK deserializer returns', async () => {
+    const [slow, fast] = [client(false), client(true)];
+    const expected = await slow.send(new GetRecordsCommand({ ShardIterator: 'it' }));
+    const actual = await fast.send(new GetRecordsCommand({ ShardIterator: 'it' }));
+    expect(expected.NextShardIterator).toBeUndefined();
+    expect(strip(actual as never)).toEqual(strip(expected as never));
+    expect(Buffer.from(actual.Records![0]!.Data!).toString()).toBe('héllo');
+    answer = { status: 200, body: { ...BODY, NextShardIterator: 'next', ChildShards: undefined } };
+    expect(strip((await fast.send(new GetRecordsCommand({ ShardIterator: 'it' }))) as never)).toEqual(
+      strip((await slow.send(new GetRecordsCommand({ ShardIterator: 'it' }))) as never),
+    );
+    slow.destroy();
+    fast.destroy();
+  });
+
+  it('leaves errors to the SDK', async () => {
+    answer = { status: 400, body: { __type: 'ExpiredIteratorException', message: 'Iterator expired' } };
+    const fast = client(true);
+    await expect(fast.send(new GetRecordsCommand({ ShardIterator: 'it' }))).rejects.toMatchObject({ name: 'ExpiredIteratorException' });
+    fast.destroy();
+  });
+});
