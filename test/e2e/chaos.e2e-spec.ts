@@ -5,7 +5,7 @@ import { BackgroundProducer } from '../support/producer';
 import { listShards, splitShard } from '../support/reshard';
 import { duplicateReport, orderViolations, overlapViolations, sessionsOf } from '../support/verifier';
 import { waitFor } from '../support/wait-for';
-import { WorkerFleet } from '../support/worker-fleet';
+import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -41,7 +41,7 @@ describe(`chaos: 3+ workers, kill -9, restarts and a split while records flow (s
     const producer = new BackgroundProducer(kinesis, stream, 8, 80);
     producer.start();
     fleet = new WorkerFleet(
-      { appName, streamName: stream, failoverTimeMs: 2000, idleTimeBetweenReadsMs: 100, leaseTakerIntervalMs: 500, shardSyncIntervalMs: 1000, parentShardPollIntervalMs: 200 },
+      { appName, streamName: stream, ...FAST_INTERVALS, failoverTimeMs: 2000 },
       15,
     );
     for (let i = 0; i < 3; i++) fleet.start();
@@ -75,8 +75,7 @@ describe(`chaos: 3+ workers, kill -9, restarts and a split while records flow (s
 
     const byShard = producer.byShard();
     await waitFor(async () => {
-      const delivered = new Set(fleet!.events().flatMap((e) => (e.kind === 'batch' ? e.records.map((r) => r.seq) : [])));
-      if (!producer.puts.every((p) => delivered.has(p.sequenceNumber))) return false;
+      if (!fleet!.deliveredAll(producer.puts)) return false;
       const leases = await readLeases(dynamo, appName);
       return [...byShard].every(([shardId, puts]) => {
         const lease = leases.find((l) => l.shardId === shardId);

@@ -3,7 +3,7 @@ import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
 import { readLeases, ownerCounts } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { waitFor } from '../support/wait-for';
-import { WorkerFleet } from '../support/worker-fleet';
+import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
 import type { WorkerFileEvent } from '../support/worker-process';
 
 const kinesis = kinesisClient();
@@ -18,10 +18,8 @@ afterAll(() => {
   dynamo.destroy();
 });
 
-const FAST = { idleTimeBetweenReadsMs: 100, leaseTakerIntervalMs: 500, shardSyncIntervalMs: 1000, parentShardPollIntervalMs: 200 };
-
 function fleetFor(stream: string, appName: string, extra: object = {}) {
-  const fleet = new WorkerFleet({ appName, streamName: stream, failoverTimeMs: 3000, ...FAST, ...extra });
+  const fleet = new WorkerFleet({ appName, streamName: stream, ...FAST_INTERVALS, ...extra });
   fleets.push(fleet);
   return fleet;
 }
@@ -84,15 +82,9 @@ describe('many workers, one application (real processes on the emulators)', () =
     fleet.kill('worker-1');
     await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('worker-2') === 4, 'worker-2 to take over all 4');
     const afterKill = producer.puts.length;
-    await waitFor(() => {
-      const delivered = new Set(batches(fleet.events()).flatMap((b) => b.records.map((r) => r.seq)));
-      return producer.puts.length > afterKill + 20 && producer.puts.slice(afterKill, afterKill + 20).every((p) => delivered.has(p.sequenceNumber));
-    }, 'records put after the kill');
+    await waitFor(() => producer.puts.length > afterKill + 20 && fleet.deliveredAll(producer.puts.slice(afterKill, afterKill + 20)), 'records put after the kill');
     await producer.stop();
-    await waitFor(() => {
-      const delivered = new Set(batches(fleet.events()).flatMap((b) => b.records.map((r) => r.seq)));
-      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
-    }, 'every record');
+    await waitFor(() => fleet.deliveredAll(producer.puts), 'every record');
     const events = fleet.events();
     expectAllDelivered(producer, events);
 
@@ -138,10 +130,7 @@ describe('many workers, one application (real processes on the emulators)', () =
     expect(await fleet.stop('worker-1')).toBe(0);
     await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('worker-2') === 4, 'worker-2 to take all 4', 15_000);
     await producer.stop();
-    await waitFor(() => {
-      const delivered = new Set(batches(fleet.events()).flatMap((b) => b.records.map((r) => r.seq)));
-      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
-    }, 'every record');
+    await waitFor(() => fleet.deliveredAll(producer.puts), 'every record');
 
     const events = fleet.events();
     expectAllDelivered(producer, events);

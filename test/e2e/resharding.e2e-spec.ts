@@ -4,7 +4,7 @@ import { readLeases } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { listShards, mergeShards, splitShard, updateShardCount } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
-import { WorkerFleet } from '../support/worker-fleet';
+import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
 import type { WorkerFileEvent } from '../support/worker-process';
 import { orderViolations } from '../support/verifier';
 
@@ -30,15 +30,7 @@ describe('resharding while records flow (2 worker processes)', () => {
     await createStream(kinesis, stream, 3);
     const producer = new BackgroundProducer(kinesis, stream, 10, 100);
     producer.start();
-    fleet = new WorkerFleet({
-      appName,
-      streamName: stream,
-      failoverTimeMs: 3000,
-      idleTimeBetweenReadsMs: 100,
-      leaseTakerIntervalMs: 500,
-      shardSyncIntervalMs: 1000,
-      parentShardPollIntervalMs: 200,
-    }, 0, { skipTerminateCheckpoint: true }); // the engine must checkpoint SHARD_END by itself
+    fleet = new WorkerFleet({ appName, streamName: stream, ...FAST_INTERVALS }, 0, { skipTerminateCheckpoint: true }); // the engine must checkpoint SHARD_END by itself
     fleet.start();
     fleet.start();
     await waitFor(() => batchesOf(fleet!.events()).length >= 6, 'both workers processing');
@@ -52,10 +44,7 @@ describe('resharding while records flow (2 worker processes)', () => {
     // Let records flow into the children, then stop producing and drain.
     await waitFor(() => producer.puts.filter((p) => children.some((c) => c.ShardId === p.shardId)).length >= 60, 'records in the children');
     await producer.stop();
-    await waitFor(() => {
-      const delivered = new Set(batchesOf(fleet!.events()).flatMap((b) => b.records.map((r) => r.seq)));
-      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
-    }, 'every record, parents and children');
+    await waitFor(() => fleet!.deliveredAll(producer.puts), 'every record, parents and children');
 
     const events = fleet.events();
     const batches = batchesOf(events);
@@ -91,15 +80,7 @@ describe('resharding while records flow (2 worker processes)', () => {
     await createStream(kinesis, stream, 2);
     const producer = new BackgroundProducer(kinesis, stream, 10, 100);
     producer.start();
-    fleet = new WorkerFleet({
-      appName,
-      streamName: stream,
-      failoverTimeMs: 3000,
-      idleTimeBetweenReadsMs: 100,
-      leaseTakerIntervalMs: 500,
-      shardSyncIntervalMs: 1000,
-      parentShardPollIntervalMs: 200,
-    });
+    fleet = new WorkerFleet({ appName, streamName: stream, ...FAST_INTERVALS });
     fleet.start();
     fleet.start();
     await waitFor(() => batchesOf(fleet!.events()).length >= 4, 'both workers processing');
@@ -110,10 +91,7 @@ describe('resharding while records flow (2 worker processes)', () => {
     expect(open).toHaveLength(3);
     await waitFor(() => producer.puts.filter((p) => open.some((s) => s.ShardId === p.shardId)).length >= 60, 'records in the final shards');
     await producer.stop();
-    await waitFor(() => {
-      const delivered = new Set(batchesOf(fleet!.events()).flatMap((b) => b.records.map((r) => r.seq)));
-      return producer.puts.every((p) => delivered.has(p.sequenceNumber));
-    }, 'every record');
+    await waitFor(() => fleet!.deliveredAll(producer.puts), 'every record');
 
     const events = fleet.events();
     const batches = batchesOf(events);

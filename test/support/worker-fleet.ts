@@ -8,6 +8,15 @@ import type { WorkerFileEvent, WorkerProcessConfig } from './worker-process';
 
 const SCRIPT = join(__dirname, 'worker-process.ts');
 
+/** Short intervals, so that the multi-worker suites finish in seconds. */
+export const FAST_INTERVALS = {
+  failoverTimeMs: 3000,
+  idleTimeBetweenReadsMs: 100,
+  leaseTakerIntervalMs: 500,
+  shardSyncIntervalMs: 1000,
+  parentShardPollIntervalMs: 200,
+};
+
 /** Real worker processes sharing one application, each writing its events to one shared JSONL file. */
 export class WorkerFleet {
   readonly dir = mkdtempSync(join(tmpdir(), 'kinesis-fleet-'));
@@ -65,6 +74,17 @@ export class WorkerFleet {
 
   killAll(): void {
     for (const name of this.running()) this.kill(name);
+  }
+
+  /** Sequence numbers of every record delivered by any worker so far. */
+  deliveredSequenceNumbers(): Set<string> {
+    return new Set(this.events().flatMap((e) => (e.kind === 'batch' ? e.records.map((r) => r.seq) : [])));
+  }
+
+  /** True once every record in `puts` has been delivered. */
+  deliveredAll(puts: readonly { sequenceNumber: string }[]): boolean {
+    const delivered = this.deliveredSequenceNumbers();
+    return puts.every((p) => delivered.has(p.sequenceNumber));
   }
 
   events(): WorkerFileEvent[] {
