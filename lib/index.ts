@@ -11,6 +11,7 @@ export type {
   ProcessorFactory,
 } from './core/processor';
 export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, EngineName } from './core/options';
+export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';

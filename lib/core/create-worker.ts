@@ -1,3 +1,4 @@
+import { KclWorker } from '../engines/kcl/kcl-worker';
 import { NativeWorker } from '../engines/native/coordinator/native-worker';
 import { KinesisWorkerConfigError } from './errors';
 import type { StreamWorkerOptions } from './options';
@@ -14,8 +15,6 @@ export function createWorker(options: StreamWorkerOptions, processorFactory: Pro
   if (typeof processorFactory !== 'function') {
     throw new KinesisWorkerConfigError('processorFactory', 'expected a function (shard) => KinesisRecordProcessor.');
   }
-  if (resolved.engine === 'kcl') {
-    throw new KinesisWorkerConfigError('engine', "the 'kcl' engine is not available in this version yet; use 'native'.");
-  }
+  if (resolved.engine === 'kcl') return new KclWorker(resolved, processorFactory);
   return new NativeWorker(resolved, processorFactory);
 }

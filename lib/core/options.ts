@@ -10,6 +10,57 @@ export const INITIAL_POSITIONS: readonly InitialPosition[] = ['TRIM_HORIZON', 'L
 export type EngineName = 'native' | 'kcl';
 export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
 
+export type KclMetricsLevel = 'NONE' | 'SUMMARY' | 'DETAILED';
+export const KCL_METRICS_LEVELS: readonly KclMetricsLevel[] = ['NONE', 'SUMMARY', 'DETAILED'];
+export type KclRetrievalMode = 'POLLING' | 'FANOUT';
+export const KCL_RETRIEVAL_MODES: readonly KclRetrievalMode[] = ['POLLING', 'FANOUT'];
+export type KclLogLevel = 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+export const KCL_LOG_LEVELS: readonly KclLogLevel[] = ['ERROR', 'WARN', 'INFO', 'DEBUG'];
+
+/**
+ * Settings of the `kcl` engine (the Java KCL MultiLangDaemon in a child JVM). The consumer settings
+ * themselves (stream, application, positions, times, endpoints) come from the common options.
+ */
+export interface KclEngineOptions {
+  /** The MultiLangDaemon jars. Default: KCL_JARS_DIR, else <cwd>/.kcl/jars (where the provisioning script puts them). */
+  jarsDir?: string;
+  /** The java executable. Default: $JAVA_HOME/bin/java, else `java` on the PATH. */
+  javaPath?: string;
+  /** Extra JVM options placed before the class path, e.g. ['-Xmx256m']. */
+  javaOptions?: string[];
+  /** The daemon's shutdownGraceMillis: how long its graceful shutdown may take. Default failoverTimeMs + 5000. */
+  shutdownGraceMs?: number;
+  /** How long stop() waits for the JVM to exit before it kills it. Default shutdownGraceMs + 10000. */
+  stopTimeoutMs?: number;
+  /** How long start() waits for the daemon's scheduler to come up. Default 120000. */
+  startTimeoutMs?: number;
+  /** The KCL's CloudWatch metrics. Default NONE (like the native engine; the Java KCL's own default is DETAILED). */
+  metricsLevel?: KclMetricsLevel;
+  /** POLLING (GetRecords, default, what the native engine does) or FANOUT (enhanced fan-out; not on the emulators). */
+  retrievalMode?: KclRetrievalMode;
+  /** Level of the JVM's own log. ERROR and WARN lines go to the logger's error and warn, INFO and DEBUG to debug. Default INFO. */
+  logLevel?: KclLogLevel;
+  /**
+   * Further MultiLangDaemon properties, written as they are (e.g. { timeoutInSeconds: 300 }). The daemon
+   * ignores unknown keys silently, so check the spelling against the KCL's MultiLangDaemonConfiguration.
+   * Keys that a common option controls are refused; the credentials provider keys may be overridden.
+   */
+  properties?: Record<string, string | number | boolean>;
+}
+
+export interface ResolvedKclEngineOptions {
+  readonly jarsDir: string;
+  readonly javaPath: string;
+  readonly javaOptions: readonly string[];
+  readonly shutdownGraceMs: number;
+  readonly stopTimeoutMs: number;
+  readonly startTimeoutMs: number;
+  readonly metricsLevel: KclMetricsLevel;
+  readonly retrievalMode: KclRetrievalMode;
+  readonly logLevel: KclLogLevel;
+  readonly properties: Readonly<Record<string, string>>;
+}
+
 /**
  * Options shared by every stream of a worker. Names follow the KCL's configuration, in milliseconds.
  * Defaults are the KCL 2.x defaults unless said otherwise.
@@ -59,6 +110,8 @@ export interface KinesisWorkerOptions {
   logger?: WorkerLogger;
   /** Called on lease events (taken, lost, released, shard ended); must not throw. */
   onEvent?: WorkerEventListener;
+  /** Settings of the `kcl` engine; ignored by the native engine. */
+  kcl?: KclEngineOptions;
 }
 
 /** What createWorker takes: the shared options plus the stream this worker consumes. */
@@ -91,4 +144,6 @@ export interface ResolvedWorkerOptions {
   readonly processingRetry: RetryPolicy;
   readonly logger: WorkerLogger;
   readonly emit: (event: WorkerEvent) => void;
+  /** The `kcl` engine's settings with defaults; always filled in by resolveWorkerOptions. */
+  readonly kcl?: ResolvedKclEngineOptions;
 }

@@ -2,9 +2,9 @@ import { Injectable, SetMetadata, type ScopeOptions } from '@nestjs/common';
 import type { KinesisWorkerOptions } from '../core/options';
 import { KINESIS_PROCESSOR_METADATA } from '../kinesis-worker.constants';
 
-/** Per-processor overrides of the module options. Clients, engine and logger stay module-wide. */
+/** Per-processor overrides of the module options. Clients, engine, kcl settings and logger stay module-wide. */
 export interface KinesisProcessorOptions
-  extends Partial<Omit<KinesisWorkerOptions, 'engine' | 'logger' | 'kinesis' | 'dynamodb' | 'region'>>,
+  extends Partial<Omit<KinesisWorkerOptions, 'engine' | 'kcl' | 'logger' | 'kinesis' | 'dynamodb' | 'region'>>,
     ScopeOptions {
   /** The stream this processor consumes. */
   stream: string;

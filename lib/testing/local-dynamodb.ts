@@ -14,6 +14,14 @@ export async function startLocalDynamoDb(options: { port?: number } = {}): Promi
   const dynalite = require(optionalResolve('dynalite')) as (opts: object) => Server;
   const port = options.port ?? (await freePort());
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // dynalite throws from its request 'error' listener: a client gone mid-request (a JVM that exits)
+  // would crash this process. A dropped request is the client's business, not the emulator's.
+  server.prependListener('request', (req) => {
+    const on = req.on;
+    req.on = function (this: typeof req, event: string, listener: (...args: unknown[]) => void) {
+      return on.call(this, event, event === 'error' ? () => undefined : listener);
+    } as typeof req.on;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { KinesisWorkerConfigError } from '../../core/errors';
+
+/** What scripts/provision-kcl-jars.js writes next to the jars. */
+export const JARS_MARKER = 'kcl-jars.json';
+/** The provisioning script's PROVISIONER: sets from an older script lack fixes the engine relies on. */
+const MIN_PROVISIONER = 2;
+
+interface JarsMarker {
+  readonly provisioner?: number;
+  readonly awsKclVersion?: string;
+  readonly kclVersion?: string;
+  readonly jars?: readonly string[];
+}
+
+export interface KclJars {
+  readonly dir: string;
+  readonly jars: readonly string[];
+  readonly kclVersion?: string;
+}
+
+/** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. */
+export function awsKclVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve('aws-kcl/package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The package root of this library: where its scripts/ directory is, from sources or from dist/. */
+function packageRoot(): string | undefined {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'nestjs-kinesis-worker') return dir;
+      } catch {
+        // not ours
+      }
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The exact command that provisions the jars into `dir`. */
+export function provisionCommand(dir: string): string {
+  const root = packageRoot();
+  const script = root ? join(root, 'scripts', 'provision-kcl-jars.js') : 'node_modules/nestjs-kinesis-worker/scripts/provision-kcl-jars.js';
+  const fromCwd = root && resolve(process.cwd()) === root ? 'scripts/provision-kcl-jars.js' : script;
+  const defaultDir = resolve(process.cwd(), '.kcl', 'jars');
+  return `node ${fromCwd}${resolve(dir) === defaultDir ? '' : ` --dir ${dir}`}`;
+}
+
+/**
+ * The provisioned jars, checked against the marker the provisioning script writes: present, complete and
+ * for the installed aws-kcl version. Anything else is a config error that names the command to run.
+ */
+export function locateJars(dir: string): KclJars {
+  const command = provisionCommand(dir);
+  const markerPath = join(dir, JARS_MARKER);
+  if (!existsSync(markerPath)) {
+    throw new KinesisWorkerConfigError(
+      'kcl.jarsDir',
+      `the Java KCL jars are not provisioned in ${dir}. Run: ${command} (once per machine or CI cache; it uses the pom.xml of aws-kcl and Maven, or downloads from Maven Central).`,
+    );
+  }
+  let marker: JarsMarker;
+  try {
+    marker = JSON.parse(readFileSync(markerPath, 'utf8')) as JarsMarker;
+  } catch (error) {
+    throw new KinesisWorkerConfigError('kcl.jarsDir', `${markerPath} is unreadable (${String(error)}). Run: ${command} --force`);
+  }
+  const installed = awsKclVersion();
+  if (marker.awsKclVersion !== installed) {
+    throw new KinesisWorkerConfigError(
+      'kcl.jarsDir',
+      `the jars in ${dir} are for aws-kcl ${marker.awsKclVersion ?? 'unknown'}, but aws-kcl ${installed} is installed. Run: ${command}`,
+    );
+  }
+  if ((marker.provisioner ?? 1) < MIN_PROVISIONER) {
+    throw new KinesisWorkerConfigError(
+      'kcl.jarsDir',
+      `the jars in ${dir} were provisioned by an older script (without the protobuf-java fix for KPL-aggregated records). Run: ${command} --force`,
+    );
+  }
+  const jars = marker.jars ?? [];
+  const missing = jars.filter((jar) => !existsSync(join(dir, jar)));
+  if (jars.length === 0 || missing.length > 0) {
+    throw new KinesisWorkerConfigError(
+      'kcl.jarsDir',
+      `${missing.length} of the ${jars.length} jars listed in ${markerPath} are missing (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}). Run: ${command} --force`,
+    );
+  }
+  return { dir, jars, kclVersion: marker.kclVersion };
+}
+
+/** Runs `java -version`; rejects with a config error naming kcl.javaPath and JAVA_HOME when it cannot. */
+export function checkJava(javaPath: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(javaPath, ['-version'], { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) {
+        const notFound = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        reject(
+          new KinesisWorkerConfigError(
+            'kcl.javaPath',
+            notFound
+              ? `no Java at '${javaPath}'. The 'kcl' engine runs the Java KCL: install a Java runtime 8 or later (e.g. apt-get install openjdk-17-jre-headless), or set JAVA_HOME or kcl.javaPath.`
+              : `'${javaPath} -version' failed (${error.message.trim()}). Set JAVA_HOME or kcl.javaPath to a working Java 8 or later.`,
+          ),
+        );
+        return;
+      }
+      resolvePromise(`${stderr}${stdout}`.split('\n')[0]!.trim());
+    });
+  });
+}

@@ -1,0 +1,363 @@
+import type { Socket } from 'node:net';
+import { describeError } from '../../core/aws-errors';
+import { LeaseLostError } from '../../core/errors';
+import type { ResolvedWorkerOptions } from '../../core/options';
+import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
+import type { ExtendedSequenceNumber, KinesisRecord } from '../../core/record';
+import { backoffDelay } from '../../core/retry-policy';
+import { sleep } from '../../core/sleep';
+import { assertProcessor } from '../native/lifecycle/assert-processor';
+import { KclCheckpointer, SHARD_END } from './kcl-checkpointer';
+import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
+
+// aws-kcl has no type declarations; this is the part of it this engine uses.
+type Done = () => void;
+export interface KclInputRecord {
+  data: string;
+  partitionKey: string;
+  sequenceNumber: string;
+  subSequenceNumber?: number | null;
+  approximateArrivalTimestamp?: number | null;
+}
+interface KclAdapter {
+  initialize(input: { shardId: string; sequenceNumber?: string | null; subSequenceNumber?: number | null }, done: Done): void;
+  processRecords(input: { records?: KclInputRecord[]; millisBehindLatest?: number | null }, done: Done): void;
+  leaseLost(input: unknown, done: Done): void;
+  shardEnded(input: unknown, done: Done): void;
+  shutdownRequested(input: unknown, done: Done): void;
+}
+interface KclCheckpointerHandle {
+  checkpoint(position: unknown, callback: (error: string | null | undefined, sequenceNumber?: string) => void): void;
+}
+interface KclManager {
+  checkpoint(position: unknown): void;
+  _sendAction(context: unknown, action: object): void;
+  _context: { checkpointer: KclCheckpointerHandle };
+}
+type KclFunction = (
+  processor: KclAdapter,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  error: NodeJS.WritableStream,
+) => { run(): void; cleanup(): void; _kclManager?: KclManager };
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const kcl = require('aws-kcl') as KclFunction;
+
+export type SessionState = 'CONNECTED' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
+
+export interface ShardSessionDeps {
+  readonly socket: Socket;
+  readonly options: ResolvedWorkerOptions;
+  readonly factory: ProcessorFactory;
+  /** Evicts this worker's lease on the shard (condition: still ours), so the batch is retried elsewhere or later. */
+  readonly giveUpLease: (shardId: string) => Promise<void>;
+  /** The child shards the Java KCL recorded on the lease, once the shard ended. */
+  readonly childShards: (shardId: string) => Promise<readonly string[]>;
+}
+
+type Delivery = 'delivered' | 'abandoned' | 'gave-up';
+
+/**
+ * One MultiLangDaemon child, seen from the worker: a relay connected to the worker's socket. aws-kcl
+ * speaks the protocol over the socket; this class is the processor aws-kcl drives, and it drives one
+ * KinesisRecordProcessor built through the factory, with the engine's Promise contract.
+ */
+export class ShardSession {
+  state: SessionState = 'CONNECTED';
+  millisBehindLatest: number | undefined;
+  shardId: string | undefined;
+  /** Resolves once the connection is closed and the processor has been shut down. */
+  readonly closed: Promise<void>;
+  private processor: KinesisRecordProcessor | undefined;
+  private checkpointer: KclCheckpointer | undefined;
+  private initial: ExtendedSequenceNumber = { sequenceNumber: 'UNKNOWN', subSequenceNumber: 0 };
+  private shutdownCalled = false;
+  /** The lease was given up, or reported lost: no more deliveries, no checkpoints. */
+  private abandoned = false;
+  private leaseEventEmitted = false;
+  private disconnected = false;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private handle: KclCheckpointerHandle | undefined;
+  private pendingCheckpoint: ((error: string) => void) | undefined;
+  private actionInFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: ShardSessionDeps) {
+    const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
+    const input = new ActionLineFilter(this.logger, describe);
+    deps.socket.pipe(input);
+    const process = kcl(this.adapter(), input, new ProtocolOutput(deps.socket), errorChannel(this.logger, describe));
+    this.patchCheckpointMessage(process._kclManager);
+    process.run();
+    this.closed = new Promise((resolve) => {
+      deps.socket.once('close', () => void this.onDisconnect().finally(resolve));
+    });
+    deps.socket.on('error', (error) => this.logger.debug?.(`Relay connection for ${describe()}: ${describeError(error)}`));
+  }
+
+  get checkpoint(): ExtendedSequenceNumber {
+    return this.checkpointer?.lastCheckpoint ?? this.initial;
+  }
+
+  /** Graceful stop: no new batch is delivered and a failing batch stops being retried; shutdown(REQUESTED) follows from the daemon. */
+  requestStop(): void {
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  private get logger() {
+    return this.deps.options.logger;
+  }
+
+  private get where() {
+    return `${this.deps.options.streamName}/${this.shardId}`;
+  }
+
+  /**
+   * aws-kcl 2.3.2 sends a checkpoint request with a sequence number only; the protocol also takes a
+   * sub-sequence number. The checkpointer handle is given { sequenceNumber, subSequenceNumber } (or
+   * null for SHARD_END) and the manager writes both fields.
+   */
+  private patchCheckpointMessage(manager: KclManager | undefined): void {
+    if (!manager || typeof manager._sendAction !== 'function' || !manager._context?.checkpointer) {
+      throw new Error('aws-kcl does not have the internals this engine was written for (version 2.3.2 expected).');
+    }
+    this.handle = manager._context.checkpointer;
+    manager.checkpoint = (position: unknown) => {
+      const p = position as ExtendedSequenceNumber | null;
+      manager._sendAction(manager._context, {
+        action: 'checkpoint',
+        sequenceNumber: p ? p.sequenceNumber : null,
+        ...(p ? { subSequenceNumber: p.subSequenceNumber } : {}),
+      });
+    };
+  }
+
+  /** The checkpoint request itself; the answer (an exception name or null) comes back through aws-kcl. */
+  private sendCheckpoint(position: ExtendedSequenceNumber): Promise<string | null> {
+    if (this.deps.socket.destroyed) return Promise.resolve('ShutdownException');
+    return new Promise((resolve) => {
+      this.pendingCheckpoint = resolve;
+      this.handle!.checkpoint(position.sequenceNumber === 'SHARD_END' ? null : position, (error) => {
+        this.pendingCheckpoint = undefined;
+        resolve(error ? String(error) : null);
+      });
+    });
+  }
+
+  private adapter(): KclAdapter {
+    // Each action answers the daemon once its work is done, whatever happened: the daemon must never
+    // get out of step with the child (it would exit).
+    const act =
+      <T>(name: string, work: (input: T) => Promise<void>) =>
+      (input: T, done: Done) => {
+        this.actionInFlight = work(input)
+          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, (error as Error)?.stack))
+          .finally(() => {
+            try {
+              done();
+            } catch (error) {
+              this.logger.warn(`Could not answer ${name} for ${this.where}: ${describeError(error)}`);
+            }
+          });
+      };
+    return {
+      initialize: act('initialize', (input) => this.onInitialize(input)),
+      processRecords: act('processRecords', (input) => this.onProcessRecords(input)),
+      leaseLost: act('leaseLost', () => this.onLeaseLost()),
+      shardEnded: act('shardEnded', () => this.onShardEnded()),
+      shutdownRequested: act('shutdownRequested', () => this.onShutdownRequested()),
+    };
+  }
+
+  private async onInitialize(input: Parameters<KclAdapter['initialize']>[0]): Promise<void> {
+    const { options } = this.deps;
+    this.shardId = input.shardId;
+    this.state = 'INITIALIZING';
+    this.initial = { sequenceNumber: input.sequenceNumber ?? 'TRIM_HORIZON', subSequenceNumber: input.subSequenceNumber ?? 0 };
+    this.checkpointer = new KclCheckpointer(
+      this.shardId,
+      this.initial,
+      (position) => this.sendCheckpoint(position),
+      options.checkpointRetry,
+      this.logger,
+      () => (this.abandoned = true),
+    );
+    const built = await this.withRetries('building the processor', async () => {
+      const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
+      assertProcessor(processor, `the processor built for ${options.streamName}`);
+      this.processor = processor;
+    });
+    if (built === 'gave-up') return this.giveUp();
+    if (built !== 'delivered') return;
+    const start = this.initial;
+    const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
+      this.processor!.initialize?.({ shardId: input.shardId, streamName: options.streamName, checkpoint: start }),
+    );
+    if (initialized === 'gave-up') return this.giveUp();
+    // Abandoned (stopping): no batch follows; shutdownRequested comes next.
+    if (initialized === 'delivered') this.state = 'PROCESSING';
+  }
+
+  private async onProcessRecords(input: Parameters<KclAdapter['processRecords']>[0]): Promise<void> {
+    this.millisBehindLatest = input.millisBehindLatest ?? undefined;
+    const records = toKinesisRecords(input.records ?? []);
+    // Records that reach no processor are not checkpointed: whoever holds the lease next gets them again.
+    if (records.length === 0 || !this.processor || this.abandoned || this.stopping || this.shutdownCalled) return;
+    const checkpointer = this.checkpointer!;
+    const previous = checkpointer.delivered;
+    const last = records.at(-1)!;
+    checkpointer.markDelivered({ sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber ?? 0 });
+    checkpointer.openWindow();
+    try {
+      const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
+        this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
+      );
+      if (outcome !== 'delivered') {
+        // The batch did not succeed: a checkpoint() at shutdown must not cover it.
+        checkpointer.rollBackDelivered(previous);
+        if (outcome === 'gave-up') await this.giveUp();
+      }
+    } finally {
+      checkpointer.closeWindow();
+    }
+  }
+
+  /** Graceful stop of the daemon: the processor may checkpoint what it finished. A leaseLost follows; it is ignored then. */
+  private async onShutdownRequested(): Promise<void> {
+    if (!this.processor || this.shutdownCalled || this.abandoned) return;
+    await this.callShutdown('REQUESTED', true);
+  }
+
+  private async onLeaseLost(): Promise<void> {
+    this.checkpointer?.close('the Java KCL reported the lease lost');
+    this.abandoned = true;
+    if (!this.processor || this.shutdownCalled) return;
+    this.emitLeaseLost('the Java KCL reported the lease lost');
+    await this.callShutdown('ZOMBIE', false);
+  }
+
+  private emitLeaseLost(reason: string): void {
+    if (this.leaseEventEmitted || this.stopping) return;
+    this.leaseEventEmitted = true;
+    this.deps.options.emit({ type: 'leaseLost', shardId: this.shardId!, reason });
+  }
+
+  /** SHARD_END: the processor's TERMINATE, then the SHARD_END checkpoint if it did not write it, so the children can start. */
+  private async onShardEnded(): Promise<void> {
+    if (!this.processor || this.shutdownCalled || this.abandoned) return;
+    const checkpointer = this.checkpointer!;
+    checkpointer.markShardEnded();
+    await this.callShutdown('TERMINATE', true, async () => {
+      if (checkpointer.finished) return;
+      try {
+        await checkpointer.checkpoint(SHARD_END.sequenceNumber);
+      } catch (error) {
+        this.logger.warn(`Could not checkpoint SHARD_END on ${this.where}; the next owner of the lease will finish it: ${describeError(error)}`);
+        return;
+      }
+    });
+    if (!checkpointer.finished) return;
+    const children = await this.deps.childShards(this.shardId!).catch(() => [] as string[]);
+    this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${children.join(', ') || 'none'}.`);
+    this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId!, childShardIds: children });
+  }
+
+  private async callShutdown(reason: ShutdownReason, withCheckpointer: boolean, after?: () => Promise<void>): Promise<void> {
+    this.shutdownCalled = true;
+    this.state = 'SHUTTING_DOWN';
+    const checkpointer = this.checkpointer!;
+    if (withCheckpointer) checkpointer.openWindow();
+    try {
+      await this.processor!.shutdown?.({ shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined });
+    } catch (error) {
+      this.logger.error(`shutdown(${reason}) of the processor for ${this.shardId} threw: ${describeError(error)}`, (error as Error)?.stack);
+    }
+    try {
+      await after?.();
+    } finally {
+      checkpointer.closeWindow();
+      this.state = 'SHUT_DOWN';
+    }
+  }
+
+  /** The processor could not be built or initialized, or a batch failed processingRetry.maxAttempts times. */
+  private async giveUp(): Promise<void> {
+    this.abandoned = true;
+    this.checkpointer?.close('the lease was given up');
+    if (this.processor && !this.shutdownCalled) await this.callShutdown('ZOMBIE', false);
+    try {
+      await this.deps.giveUpLease(this.shardId!);
+      this.leaseEventEmitted = true;
+      this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId!, reason: 'GAVE_UP' });
+    } catch (error) {
+      this.logger.warn(`Giving up the lease of ${this.where} failed; it will expire instead: ${describeError(error)}`);
+    }
+  }
+
+  /** Calls the processor until it succeeds; a failure is logged, backed off and retried, never skipped (as the native engine). */
+  private async withRetries(what: string, call: () => unknown): Promise<Delivery> {
+    const policy = this.deps.options.processingRetry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call();
+        return 'delivered';
+      } catch (error) {
+        if (error instanceof LeaseLostError || this.abandoned || this.disconnected) return 'abandoned';
+        if (attempt >= policy.maxAttempts) {
+          this.logger.error(
+            `${what} on ${this.where} failed ${attempt} times; giving the lease up so the records are retried later: ${describeError(error)}`,
+            (error as Error)?.stack,
+          );
+          return 'gave-up';
+        }
+        const delay = backoffDelay(policy, attempt);
+        this.logger.error(
+          `${what} on ${this.where} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`,
+          (error as Error)?.stack,
+        );
+        await sleep(delay, this.abort.signal);
+        if (this.stopping || this.abandoned || this.disconnected) return 'abandoned';
+      }
+    }
+  }
+
+  /** The relay went away: the daemon is done with the shard, or the JVM died. */
+  private async onDisconnect(): Promise<void> {
+    this.disconnected = true;
+    this.pendingCheckpoint?.('ShutdownException');
+    this.checkpointer?.close('the connection to the MultiLangDaemon closed');
+    this.abort.abort();
+    await this.actionInFlight;
+    if (this.processor && !this.shutdownCalled) {
+      this.emitLeaseLost('the MultiLangDaemon closed the connection');
+      this.abandoned = true;
+      await this.callShutdown('ZOMBIE', false);
+    }
+    this.state = 'SHUT_DOWN';
+  }
+}
+
+/**
+ * The daemon's records as the processor contract has them. The Java KCL has de-aggregated KPL records
+ * already; the protocol gives every record a subSequenceNumber (0 for a plain one) but does not say
+ * which are user records of an aggregate. Those share their sequence number: they carry their
+ * subSequenceNumber, as with the native engine; a plain record carries none. (An aggregate of one
+ * user record cannot be told apart: it is delivered as a plain record, which checkpoints the same.)
+ */
+export function toKinesisRecords(records: readonly KclInputRecord[]): KinesisRecord[] {
+  const perSequence = new Map<string, number>();
+  for (const record of records) perSequence.set(record.sequenceNumber, (perSequence.get(record.sequenceNumber) ?? 0) + 1);
+  return records.map((record) => {
+    const sub = record.subSequenceNumber ?? 0;
+    const aggregated = sub > 0 || perSequence.get(record.sequenceNumber)! > 1;
+    return {
+      data: Buffer.from(record.data ?? '', 'base64'),
+      partitionKey: record.partitionKey,
+      sequenceNumber: record.sequenceNumber,
+      ...(aggregated ? { subSequenceNumber: sub } : {}),
+      approximateArrivalTimestamp: new Date(record.approximateArrivalTimestamp ?? 0),
+    };
+  });
+}

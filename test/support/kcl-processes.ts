@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import type { TestingModule } from '@nestjs/testing';
+import { KinesisWorkerService, type KinesisWorker } from '../../lib';
+import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
+import { processGroupAlive } from '../../lib/engines/kcl/daemon';
+
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly pgid: number;
+  readonly rssKb: number;
+  readonly args: string;
+}
+
+/** Every live process (zombies excepted) whose command line contains `text`. */
+export function processesMentioning(text: string): ProcessInfo[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,stat=,rss=,args='], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return out
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && !m[3]!.startsWith('Z') && m[5]!.includes(text))
+    .filter((m) => !m[5]!.startsWith('ps -eo'))
+    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), rssKb: Number(m[4]), args: m[5]! }));
+}
+
+/** Proportional set size in kB (shared pages split between the processes sharing them); Linux only. */
+export function pssKb(pid: number): number | undefined {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const match = /^Pss:\s+(\d+) kB/m.exec(rollup);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function kclWorkers(app: TestingModule): KclWorker[] {
+  return app
+    .get(KinesisWorkerService)
+    .workers()
+    .filter((worker: KinesisWorker): worker is KclWorker => worker instanceof KclWorker);
+}
+
+export interface KclRunTrace {
+  readonly runDirs: string[];
+  readonly pgids: number[];
+}
+
+/** What identifies the processes of the app's kcl workers: their run directories and the JVMs' process groups. */
+export function traceKclRuns(app: TestingModule): KclRunTrace {
+  const workers = kclWorkers(app);
+  return {
+    runDirs: workers.map((worker) => worker.runDirectory).filter((dir): dir is string => dir !== undefined),
+    pgids: workers.map((worker) => worker.daemonPid).filter((pid): pid is number => pid !== undefined),
+  };
+}
+
+/** After stop: no JVM, relay or watchdog of those runs is left, and their run directories are gone. */
+export function expectNoOrphans(trace: KclRunTrace): void {
+  for (const dir of trace.runDirs) {
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  }
+  for (const pgid of trace.pgids) expect(processGroupAlive(pgid)).toBe(false);
+}
+
+/** app.close(), then the check that nothing of its kcl workers survived. */
+export async function closeAndCheck(app: TestingModule): Promise<void> {
+  const trace = traceKclRuns(app);
+  await app.close();
+  expectNoOrphans(trace);
+}

@@ -1,0 +1,68 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KinesisWorkerConfigError } from '../../../../lib';
+import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../../../lib/engines/kcl/jars';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { pomDependencies, correctedPom } = require('../../../../scripts/provision-kcl-jars.js') as {
+  pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
+  correctedPom: (pom: string, awsKclVersion: string) => string;
+};
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'kcl-jars-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function configError(fn: () => unknown): KinesisWorkerConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    return error as KinesisWorkerConfigError;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('the provisioned jars', () => {
+  it('without jars: a config error on kcl.jarsDir that names the command to run', () => {
+    const error = configError(() => locateJars(join(dir, 'jars')));
+    expect(error.option).toBe('kcl.jarsDir');
+    // From the project root (where jest runs) the script path is relative; from elsewhere it is absolute.
+    expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --dir ${join(dir, 'jars')}`);
+  });
+
+  it('the command is short from the project root with the default directory', () => {
+    expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js');
+  });
+
+  it('jars for another aws-kcl version, or missing jars: a config error asking to provision again', () => {
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ awsKclVersion: '2.0.0', jars: ['a.jar'] }));
+    expect(configError(() => locateJars(dir)).message).toMatch(/for aws-kcl 2\.0\.0, but aws-kcl 2\.3\.2 is installed/);
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ awsKclVersion: awsKclVersion(), jars: ['a.jar'] }));
+    expect(configError(() => locateJars(dir)).message).toMatch(/provisioned by an older script .*protobuf-java.*--force/);
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ awsKclVersion: awsKclVersion(), provisioner: 2, jars: ['a.jar', 'b.jar'] }));
+    writeFileSync(join(dir, 'a.jar'), '');
+    expect(configError(() => locateJars(dir)).message).toMatch(/1 of the 2 jars .* are missing \(b\.jar\).*--force/);
+    writeFileSync(join(dir, 'b.jar'), '');
+    expect(locateJars(dir)).toEqual({ dir, jars: ['a.jar', 'b.jar'], kclVersion: undefined });
+  });
+
+  it("reads every jar from aws-kcl's pom.xml, with the ${...} versions resolved and protobuf-java corrected to what KCL 2.7.2 needs", () => {
+    const pom = readFileSync(require.resolve('aws-kcl/pom.xml'), 'utf8');
+    const deps = pomDependencies(pom);
+    expect(deps).toHaveLength(79);
+    expect(deps).toContainEqual({ groupId: 'software.amazon.kinesis', artifactId: 'amazon-kinesis-client-multilang', version: '2.7.2' });
+    expect(deps.every((d) => !d.version.includes('$'))).toBe(true);
+    expect(deps.find((d) => d.artifactId === 'protobuf-java')!.version).toBe('4.27.5');
+    const corrected = pomDependencies(correctedPom(pom, '2.3.2'));
+    expect(corrected.find((d) => d.artifactId === 'protobuf-java')!.version).toBe('4.31.1');
+    expect(corrected.filter((d) => d.artifactId !== 'protobuf-java')).toEqual(deps.filter((d) => d.artifactId !== 'protobuf-java'));
+  });
+
+  it('a missing java: a config error on kcl.javaPath that says what to install or set', async () => {
+    mkdirSync(join(dir, 'bin'));
+    await expect(checkJava(join(dir, 'bin', 'java'))).rejects.toMatchObject({ option: 'kcl.javaPath', message: expect.stringMatching(/no Java at .*JAVA_HOME or kcl.javaPath/) });
+    await expect(checkJava('java')).resolves.toMatch(/version/);
+  });
+});
