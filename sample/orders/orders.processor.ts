@@ -19,7 +19,7 @@ export class OrdersProcessor implements KinesisRecordProcessor {
 
   constructor(
     private readonly totals: CustomerTotalsService,
-    @InjectShard() private readonly shard: ShardContext,
+    @InjectShard() shard: ShardContext,
   ) {
     this.logger = new Logger(`OrdersProcessor ${shard.shardId}`);
   }

@@ -1,15 +1,12 @@
 import { describeError } from '../../core/aws-errors';
+import { checkpointTarget, type CheckpointArgs } from '../../core/checkpoint-target';
 import { InvalidCheckpointError, KinesisWorkerError, LeaseLostError } from '../../core/errors';
 import type { WorkerLogger } from '../../core/logger';
 import type { Checkpointer } from '../../core/processor';
-import type { ExtendedSequenceNumber, KinesisRecord } from '../../core/record';
+import type { ExtendedSequenceNumber } from '../../core/record';
 import { backoffDelay, type RetryPolicy } from '../../core/retry-policy';
 import { sleep } from '../../core/sleep';
-import { compareExtended, isSequenceNumber } from '../native/checkpoint/sequence-number';
 
-type CheckpointArgs = [] | [Pick<KinesisRecord, 'sequenceNumber' | 'subSequenceNumber'>] | [string, number?];
-
-export const SHARD_END: ExtendedSequenceNumber = { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 };
 
 /** Sends one checkpoint request to the MultiLangDaemon; resolves with the exception name it answered, or null. */
 export type CheckpointChannel = (position: ExtendedSequenceNumber) => Promise<string | null>;
@@ -97,36 +94,7 @@ export class KclCheckpointer implements Checkpointer {
   }
 
   private target(args: CheckpointArgs): ExtendedSequenceNumber {
-    if (args.length === 0 || args[0] === undefined) {
-      if (this.shardEnded) return SHARD_END;
-      if (!this.largestDelivered) {
-        throw new InvalidCheckpointError(this.shardId, '(last delivered)', 'no record has been delivered to this processor yet.');
-      }
-      return this.largestDelivered;
-    }
-    const [first, second] = args;
-    const position =
-      typeof first === 'string'
-        ? { sequenceNumber: first, subSequenceNumber: second ?? 0 }
-        : { sequenceNumber: first.sequenceNumber, subSequenceNumber: first.subSequenceNumber ?? 0 };
-    if (position.sequenceNumber === 'SHARD_END') {
-      if (!this.shardEnded) throw new InvalidCheckpointError(this.shardId, 'SHARD_END', 'the shard has not ended.');
-      return SHARD_END;
-    }
-    if (!isSequenceNumber(position.sequenceNumber) || !Number.isInteger(position.subSequenceNumber) || position.subSequenceNumber < 0) {
-      throw new InvalidCheckpointError(this.shardId, String(position.sequenceNumber), 'not a Kinesis sequence number (a decimal string).');
-    }
-    if (!this.largestDelivered || compareExtended(position, this.largestDelivered) > 0) {
-      throw new InvalidCheckpointError(
-        this.shardId,
-        position.sequenceNumber,
-        `it was never delivered to this processor (last delivered: ${this.largestDelivered?.sequenceNumber ?? 'none'}).`,
-      );
-    }
-    if (isSequenceNumber(this.stored.sequenceNumber) && compareExtended(position, this.stored) < 0) {
-      throw new InvalidCheckpointError(this.shardId, position.sequenceNumber, `it is before the current checkpoint ${this.stored.sequenceNumber}.`);
-    }
-    return position;
+    return checkpointTarget(args, { shardId: this.shardId, largestDelivered: this.largestDelivered, shardEnded: this.shardEnded, stored: this.stored });
   }
 
   private async write(position: ExtendedSequenceNumber): Promise<void> {

@@ -2,15 +2,16 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { describeError, isResourceNotFound } from '../../core/aws-errors';
+import { describeError } from '../../core/aws-errors';
 import { KinesisWorkerConfigError, KinesisWorkerError } from '../../core/errors';
 import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
 import type { ProcessorFactory } from '../../core/processor';
 import { sleep } from '../../core/sleep';
 import type { KinesisWorker, WorkerStatus } from '../../core/worker';
 import { createClients } from '../native/clients';
+import { preflight } from '../native/coordinator/preflight';
 import { ShardSync } from '../native/coordinator/shard-sync';
 import type { Lease } from '../native/leases/lease';
 import { LeaseTable } from '../native/leases/lease-table';
@@ -90,15 +91,7 @@ export class KclWorker implements KinesisWorker {
     }
     const jars = locateJars(this.kcl.jarsDir);
     const java = await checkJava(this.kcl.javaPath);
-    await this.assertStreamExists();
-    try {
-      await this.table.ensureExists();
-    } catch (error) {
-      throw new KinesisWorkerConfigError(
-        'dynamodb',
-        `cannot create or read the lease table '${tableName}' (${describeError(error)}). Check the dynamodb endpoint, region and credentials, and that the worker may call DescribeTable, CreateTable, Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.`,
-      );
-    }
+    await preflight(this.kinesis, this.table, this.options);
     // With no lease in the table, the Java KCL waits a random 1-30 s before its first shard sync.
     const leases = await this.table.listLeases();
     if (leases.length === 0) {
@@ -346,26 +339,6 @@ export class KclWorker implements KinesisWorker {
       this.leases = await this.table.listLeases();
     } catch (error) {
       this.options.logger.debug?.(`Lease scan for describe() failed: ${describeError(error)}`);
-    }
-  }
-
-  /** The same check, and the same errors, as the native worker. */
-  private async assertStreamExists(): Promise<void> {
-    const { streamName, region } = this.options;
-    try {
-      await this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-    } catch (error) {
-      const endpoint = this.options.kinesis.endpoint ? ` at ${String(this.options.kinesis.endpoint)}` : '';
-      if (isResourceNotFound(error)) {
-        throw new KinesisWorkerConfigError(
-          'stream',
-          `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
-        );
-      }
-      throw new KinesisWorkerConfigError(
-        'kinesis',
-        `cannot describe the stream '${streamName}' in ${region}${endpoint} (${describeError(error)}). Check the kinesis endpoint, region and credentials.`,
-      );
     }
   }
 }

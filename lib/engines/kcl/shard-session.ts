@@ -1,13 +1,12 @@
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/aws-errors';
-import { LeaseLostError } from '../../core/errors';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../core/record';
-import { backoffDelay } from '../../core/retry-policy';
-import { sleep } from '../../core/sleep';
+import { callWithRetries, type Delivery } from '../../core/processing-retry';
 import { assertProcessor } from '../native/lifecycle/assert-processor';
-import { KclCheckpointer, SHARD_END } from './kcl-checkpointer';
+import { SHARD_END } from '../../core/checkpoint-target';
+import { KclCheckpointer } from './kcl-checkpointer';
 import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
 
 // aws-kcl has no type declarations; this is the part of it this engine uses.
@@ -55,8 +54,6 @@ export interface ShardSessionDeps {
   /** The child shards the Java KCL recorded on the lease, once the shard ended. */
   readonly childShards: (shardId: string) => Promise<readonly string[]>;
 }
-
-type Delivery = 'delivered' | 'abandoned' | 'gave-up';
 
 /**
  * One MultiLangDaemon child, seen from the worker: a relay connected to the worker's socket. aws-kcl
@@ -296,31 +293,16 @@ export class ShardSession {
     }
   }
 
-  /** Calls the processor until it succeeds; a failure is logged, backed off and retried, never skipped (as the native engine). */
-  private async withRetries(what: string, call: () => unknown): Promise<Delivery> {
-    const policy = this.deps.options.processingRetry;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await call();
-        return 'delivered';
-      } catch (error) {
-        if (error instanceof LeaseLostError || this.abandoned || this.disconnected) return 'abandoned';
-        if (attempt >= policy.maxAttempts) {
-          this.logger.error(
-            `${what} on ${this.where} failed ${attempt} times; giving the lease up so the records are retried later: ${describeError(error)}`,
-            (error as Error)?.stack,
-          );
-          return 'gave-up';
-        }
-        const delay = backoffDelay(policy, attempt);
-        this.logger.error(
-          `${what} on ${this.where} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`,
-          (error as Error)?.stack,
-        );
-        await sleep(delay, this.abort.signal);
-        if (this.stopping || this.abandoned || this.disconnected) return 'abandoned';
-      }
-    }
+  private withRetries(what: string, call: () => unknown): Promise<Delivery> {
+    return callWithRetries({
+      what,
+      where: this.where,
+      call,
+      policy: this.deps.options.processingRetry,
+      logger: this.logger,
+      signal: this.abort.signal,
+      abandoned: () => this.stopping || this.abandoned || this.disconnected,
+    });
   }
 
   /** The relay went away: the daemon is done with the shard, or the JVM died. */

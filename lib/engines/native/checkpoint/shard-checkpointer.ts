@@ -1,15 +1,13 @@
 import { describeError, isTransientAwsError } from '../../../core/aws-errors';
-import { InvalidCheckpointError, LeaseLostError } from '../../../core/errors';
+import { checkpointTarget, type CheckpointArgs } from '../../../core/checkpoint-target';
+import { LeaseLostError } from '../../../core/errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { Checkpointer } from '../../../core/processor';
-import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
+import type { ExtendedSequenceNumber } from '../../../core/record';
 import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
 import { sleep } from '../../../core/sleep';
 import type { HeldLease } from '../leases/held-lease';
 import type { LeaseTable } from '../leases/lease-table';
-import { compareExtended, isSequenceNumber } from './sequence-number';
-
-type CheckpointArgs = [] | [Pick<KinesisRecord, 'sequenceNumber' | 'subSequenceNumber'>] | [string, number?];
 
 /**
  * The checkpointer handed to one shard's processor. It accepts positions from the last checkpoint up
@@ -54,37 +52,7 @@ export class ShardCheckpointer implements Checkpointer {
   }
 
   private target(args: CheckpointArgs): ExtendedSequenceNumber {
-    if (args.length === 0 || args[0] === undefined) {
-      if (this.shardEnded) return { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 };
-      if (!this.largestDelivered) {
-        throw new InvalidCheckpointError(this.shardId, '(last delivered)', 'no record has been delivered to this processor yet.');
-      }
-      return this.largestDelivered;
-    }
-    const [first, second] = args;
-    const position =
-      typeof first === 'string'
-        ? { sequenceNumber: first, subSequenceNumber: second ?? 0 }
-        : { sequenceNumber: first.sequenceNumber, subSequenceNumber: first.subSequenceNumber ?? 0 };
-    if (position.sequenceNumber === 'SHARD_END') {
-      if (!this.shardEnded) throw new InvalidCheckpointError(this.shardId, 'SHARD_END', 'the shard has not ended.');
-      return { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 };
-    }
-    if (!isSequenceNumber(position.sequenceNumber) || !Number.isInteger(position.subSequenceNumber) || position.subSequenceNumber < 0) {
-      throw new InvalidCheckpointError(this.shardId, String(position.sequenceNumber), 'not a Kinesis sequence number (a decimal string).');
-    }
-    if (!this.largestDelivered || compareExtended(position, this.largestDelivered) > 0) {
-      throw new InvalidCheckpointError(
-        this.shardId,
-        position.sequenceNumber,
-        `it was never delivered to this processor (last delivered: ${this.largestDelivered?.sequenceNumber ?? 'none'}).`,
-      );
-    }
-    const stored = this.lastCheckpoint;
-    if (isSequenceNumber(stored.sequenceNumber) && compareExtended(position, stored) < 0) {
-      throw new InvalidCheckpointError(this.shardId, position.sequenceNumber, `it is before the current checkpoint ${stored.sequenceNumber}.`);
-    }
-    return position;
+    return checkpointTarget(args, { shardId: this.shardId, largestDelivered: this.largestDelivered, shardEnded: this.shardEnded, stored: this.lastCheckpoint });
   }
 
   private async write(position: ExtendedSequenceNumber): Promise<void> {

@@ -1,7 +1,6 @@
-import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { describeError, isResourceNotFound } from '../../../core/aws-errors';
-import { KinesisWorkerConfigError } from '../../../core/errors';
+import { describeError } from '../../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { ProcessorFactory } from '../../../core/processor';
 import type { KinesisWorker, WorkerStatus } from '../../../core/worker';
@@ -12,6 +11,7 @@ import { LeaseTable } from '../leases/lease-table';
 import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { isShardSyncLeader } from './leader-decider';
 import { findChildShards } from './shard-lister';
+import { preflight } from './preflight';
 import { ShardSync } from './shard-sync';
 
 /**
@@ -50,15 +50,7 @@ export class NativeWorker implements KinesisWorker {
 
   async start(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
-    await this.assertStreamExists();
-    try {
-      await this.table.ensureExists();
-    } catch (error) {
-      throw new KinesisWorkerConfigError(
-        'dynamodb',
-        `cannot create or read the lease table '${tableName}' (${describeError(error)}). Check the dynamodb endpoint, region and credentials, and that the worker may call DescribeTable, CreateTable, Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.`,
-      );
-    }
+    await preflight(this.kinesis, this.table, this.options);
     const leases = await this.table.listLeases();
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
     this.running = true;
@@ -140,24 +132,5 @@ export class NativeWorker implements KinesisWorker {
     })()
       .catch((error) => this.options.logger.warn(`Shard sync failed, will retry: ${describeError(error)}`))
       .finally(() => (this.syncing = undefined));
-  }
-
-  private async assertStreamExists(): Promise<void> {
-    const { streamName, region } = this.options;
-    try {
-      await this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-    } catch (error) {
-      const endpoint = this.options.kinesis.endpoint ? ` at ${String(this.options.kinesis.endpoint)}` : '';
-      if (isResourceNotFound(error)) {
-        throw new KinesisWorkerConfigError(
-          'stream',
-          `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
-        );
-      }
-      throw new KinesisWorkerConfigError(
-        'kinesis',
-        `cannot describe the stream '${streamName}' in ${region}${endpoint} (${describeError(error)}). Check the kinesis endpoint, region and credentials.`,
-      );
-    }
   }
 }

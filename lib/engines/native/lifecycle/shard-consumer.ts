@@ -4,8 +4,8 @@ import { LeaseLostError } from '../../../core/errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
-import { backoffDelay } from '../../../core/retry-policy';
 import { sleep } from '../../../core/sleep';
+import { callWithRetries, type Delivery } from '../../../core/processing-retry';
 import { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import type { HeldLease } from '../leases/held-lease';
 import { isFinished } from '../leases/lease';
@@ -27,8 +27,6 @@ export interface ShardConsumerDeps {
   /** Called once the shard is finished and its children's leases exist. */
   readonly onShardEnded: () => void;
 }
-
-type Delivery = 'delivered' | 'abandoned' | 'gave-up';
 
 /**
  * Drives one processor through one shard lease, as the KCL's ShardConsumer does:
@@ -138,31 +136,16 @@ export class ShardConsumer {
     );
   }
 
-  /** Calls the processor until it succeeds; a failure is logged, backed off and retried, never skipped. */
-  private async withRetries(what: string, call: () => unknown): Promise<Delivery> {
-    const policy = this.deps.options.processingRetry;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await call();
-        return 'delivered';
-      } catch (error) {
-        if (error instanceof LeaseLostError || this.deps.held.lost) return 'abandoned';
-        if (attempt >= policy.maxAttempts) {
-          this.logger.error(
-            `${what} on ${this.deps.options.streamName}/${this.shardId} failed ${attempt} times; giving the lease up so the records are retried later: ${describeError(error)}`,
-            (error as Error)?.stack,
-          );
-          return 'gave-up';
-        }
-        const delay = backoffDelay(policy, attempt);
-        this.logger.error(
-          `${what} on ${this.deps.options.streamName}/${this.shardId} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`,
-          (error as Error)?.stack,
-        );
-        await sleep(delay, this.abort.signal);
-        if (this.stopRequested || this.deps.held.lost) return 'abandoned';
-      }
-    }
+  private withRetries(what: string, call: () => unknown): Promise<Delivery> {
+    return callWithRetries({
+      what,
+      where: `${this.deps.options.streamName}/${this.shardId}`,
+      call,
+      policy: this.deps.options.processingRetry,
+      logger: this.logger,
+      signal: this.abort.signal,
+      abandoned: () => this.stopRequested || this.deps.held.lost,
+    });
   }
 
   private exitReason(): ShutdownReason {
