@@ -24,6 +24,7 @@ if (bare) {
   const worker = createWorker({ ...options, logger: { log() {}, warn() {}, error: console.error } }, ({ shardId }) => ({
     processRecords: () => void reads.set(shardId, (reads.get(shardId) ?? 0) + 1),
   }));
+  process.once('SIGTERM', () => void worker.stop().then(() => process.exit(0)));
   void worker.start().then(async () => {
     while (reads.size < expectShards) await new Promise((resolve) => setTimeout(resolve, 100));
     await settle();

@@ -21,7 +21,7 @@ async function until(condition: () => boolean, timeoutMs = 60_000) {
 }
 
 /** From the end of worker-1 (kill -9 or SIGTERM) to the first record worker-2 delivers on one of its shards. */
-async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close'): Promise<number> {
+async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close', engine: 'native' | 'kcl' = 'native'): Promise<number> {
   process.env.TEST_KINESIS_ENDPOINT = emulators.kinesis.endpoint;
   process.env.TEST_DYNAMODB_ENDPOINT = emulators.dynamodb.endpoint;
   const stream = `bench-fo-${randomBytes(3).toString('hex')}`;
@@ -30,18 +30,20 @@ async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close'): Pro
   const producer = new BackgroundProducer(kinesis, stream, 4, 20);
   producer.start();
   const fleet = new WorkerFleet({
+    engine,
     appName: `bench-${randomBytes(3).toString('hex')}`,
     streamName: stream,
     failoverTimeMs: FAILOVER_MS,
-    leaseTakerIntervalMs: TAKER_MS,
+    // The Java KCL derives its taker interval from failoverTimeMillis: (failover + 25) x 2.
+    ...(engine === 'native' ? { leaseTakerIntervalMs: TAKER_MS } : {}),
     idleTimeBetweenReadsMs: 50,
     ...emulators.workerOptions,
   }, 0, {}, compiled('test/support/worker-process.ts'));
   try {
     fleet.start('worker-1');
-    await until(() => new Set(fleet.events().filter((e) => e.kind === 'batch' && e.worker === 'worker-1').map((e) => (e as { shardId: string }).shardId)).size === 2);
+    await until(() => new Set(fleet.events().filter((e) => e.kind === 'batch' && e.worker === 'worker-1').map((e) => (e as { shardId: string }).shardId)).size === 2, 120_000);
     fleet.start('worker-2');
-    await until(() => fleet.events().some((e) => e.kind === 'batch' && e.worker === 'worker-2'));
+    await until(() => fleet.events().some((e) => e.kind === 'batch' && e.worker === 'worker-2'), 120_000);
     const victimShards = new Set(
       fleet.events().filter((e): e is Extract<WorkerFileEvent, { kind: 'batch' }> => e.kind === 'batch').filter((e) => e.worker === 'worker-1').map((e) => e.shardId),
     );
@@ -58,16 +60,41 @@ async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close'): Pro
     return first()!.start - endedAt;
   } finally {
     await producer.stop();
-    fleet.killAll();
+    await fleet.stopAll();
     kinesis.destroy();
   }
 }
 
-/** 5. (native side): failover after kill -9 and handoff after a graceful close, in units of failoverTimeMs. */
+/** 5.: failover after kill -9 and handoff after a graceful close, in units of failoverTimeMs, native against kcl. */
 export async function failoverBenchmarks(emulators: LocalEmulators): Promise<BenchRow[]> {
   const killed = await takeoverMs(emulators, 'kill');
   const closed = await takeoverMs(emulators, 'close');
+  const kcl = process.env.BENCH_SKIP_KCL === '1' ? undefined : { killed: await takeoverMs(emulators, 'kill', 'kcl'), closed: await takeoverMs(emulators, 'close', 'kcl') };
+  const javaTaker = (FAILOVER_MS + 25) * 2;
+  const kclRows = kcl
+    ? [
+        row({
+          group: 'failover',
+          name: `kcl engine: kill -9 -> first record on the survivor (Java taker every ${javaTaker} ms)`,
+          value: kcl.killed / FAILOVER_MS,
+          unit: 'x failoverTimeMs',
+          baseline: killed / FAILOVER_MS,
+          baselineName: 'native',
+          note: `${kcl.killed} ms`,
+        }),
+        row({
+          group: 'failover',
+          name: 'kcl engine: graceful close -> first record on the other worker',
+          value: kcl.closed / FAILOVER_MS,
+          unit: 'x failoverTimeMs',
+          baseline: closed / FAILOVER_MS,
+          baselineName: 'native',
+          note: `${kcl.closed} ms`,
+        }),
+      ]
+    : [];
   return [
+    ...kclRows,
     row({
       group: 'failover',
       name: `kill -9 -> first record on the survivor (failoverTimeMs ${FAILOVER_MS}, taker ${TAKER_MS} ms)`,

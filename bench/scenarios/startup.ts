@@ -17,9 +17,9 @@ async function bareStartMs(emulators: LocalEmulators, stream: string): Promise<n
   return at - startedAt;
 }
 
-async function nativeStartMs(emulators: LocalEmulators, stream: string): Promise<number> {
+async function engineStartMs(emulators: LocalEmulators, stream: string, engine: 'native' | 'kcl'): Promise<number> {
   const fleet = new WorkerFleet(
-    { appName: `bench-${randomBytes(3).toString('hex')}`, streamName: stream, ...emulators.workerOptions, idleTimeBetweenReadsMs: 100 },
+    { engine, appName: `bench-${randomBytes(3).toString('hex')}`, streamName: stream, ...emulators.workerOptions, idleTimeBetweenReadsMs: 100 },
     0,
     {},
     compiled('test/support/worker-process.ts'),
@@ -33,11 +33,11 @@ async function nativeStartMs(emulators: LocalEmulators, stream: string): Promise
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
-    fleet.killAll();
+    await fleet.stopAll();
   }
 }
 
-/** 6. (native side): from process start to the first record delivered, against a bare SDK process. */
+/** 6.: from process start to the first record delivered: native against a bare SDK process and against the kcl engine. */
 export async function startupBenchmarks(emulators: LocalEmulators): Promise<BenchRow[]> {
   process.env.TEST_KINESIS_ENDPOINT = emulators.kinesis.endpoint;
   process.env.TEST_DYNAMODB_ENDPOINT = emulators.dynamodb.endpoint;
@@ -48,11 +48,25 @@ export async function startupBenchmarks(emulators: LocalEmulators): Promise<Benc
   kinesis.destroy();
   const bare: number[] = [];
   const native: number[] = [];
+  const kcl: number[] = [];
   for (let i = 0; i < 3; i++) {
     bare.push(await bareStartMs(emulators, stream));
-    native.push(await nativeStartMs(emulators, stream));
+    native.push(await engineStartMs(emulators, stream, 'native'));
+    if (process.env.BENCH_SKIP_KCL !== '1') kcl.push(await engineStartMs(emulators, stream, 'kcl'));
   }
   return [
+    ...(kcl.length
+      ? [
+          row({
+            group: 'start-up',
+            name: 'native / kcl engine: process start -> first record',
+            value: median(native),
+            unit: 'ms',
+            baseline: median(kcl),
+            baselineName: 'kcl engine (JVM)',
+          }),
+        ]
+      : []),
     row({
       group: 'start-up',
       name: 'native engine: process start -> first record (fresh application)',
