@@ -28,11 +28,19 @@ async function main() {
   const only = process.argv.slice(2);
   const emulators = await startLocalEmulators();
   const rows: BenchRow[] = [];
+  let failed = false;
   try {
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
       if (only.length > 0 && !only.includes(name)) continue;
       console.error(`running ${name}...`);
-      rows.push(...(await scenario(emulators)));
+      try {
+        rows.push(...(await scenario(emulators)));
+      } catch (error) {
+        // One broken scenario must not throw away the figures of the others.
+        console.error(`${name} failed:`, error);
+        rows.push({ group: name, name: `FAILED: ${String(error).slice(0, 200)}`, value: NaN, unit: '' });
+        failed = true;
+      }
     }
   } finally {
     await emulators.stop();
@@ -52,10 +60,11 @@ async function main() {
   writeFileSync(join(dir, `bench-${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, 'latest.md'), `${table}\n`);
+  if (failed) process.exitCode = 1;
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error) => {
     console.error(error);
     process.exit(1);

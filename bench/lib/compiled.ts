@@ -11,7 +11,7 @@ let built = false;
  */
 export function compiled(pathFromRoot: string): string {
   if (!built) {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', OUT, '--sourceMap', 'false', '--declaration', 'false'], {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', OUT, '--sourceMap', 'false', '--declaration', 'false', '--allowJs'], {
       stdio: 'inherit',
     });
     built = true;
