@@ -18,6 +18,9 @@ async function settle() {
 
 if (bare) {
   createClients(resolveWorkerOptions(options));
+  // Nothing else keeps this process alive until it has been measured.
+  const alive = setInterval(() => undefined, 1000);
+  process.once('SIGTERM', () => (clearInterval(alive), process.exit(0)));
   void settle();
 } else {
   const reads = new Map<string, number>();
