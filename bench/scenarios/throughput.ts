@@ -5,7 +5,7 @@ import { dynaliteChild, kinesisClientFor, measureEngine, Meter, syntheticKinesis
 import { median, row, type BenchRow } from '../lib/stats';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createStream, putRecords, type LocalEmulators } from '../../lib/testing';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 async function measureBare(endpoint: string, stream: string, maxRecords: number, target: number, finite = false): Promise<Window> {
   const kinesis = kinesisClientFor(endpoint);
