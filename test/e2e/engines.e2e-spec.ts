@@ -6,6 +6,7 @@ import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws
 import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
+import { expectedByShard, records } from '../support/records';
 
 /**
  * The foundation behaviours, one suite, run against each engine through KinesisWorkerModule: the same
@@ -18,17 +19,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-function records(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ partitionKey: `customer-${i % 13}-${i}`, data: `${prefix}-${i}` }));
-}
-
-/** What each shard holds, in put order, from the producer's own PutRecords results. */
-function expectedByShard(puts: { shardId: string; data: Buffer }[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const put of puts) map.set(put.shardId, [...(map.get(put.shardId) ?? []), put.data.toString()]);
-  return map;
-}
 
 class CapturingLogger implements WorkerLogger {
   readonly lines: string[] = [];

@@ -9,6 +9,7 @@ import { readLeases, ownerCounts } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { FAST, Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
+import { records } from '../support/records';
 
 /**
  * The two engines on one application and one lease table. The Java KCL reads what the native engine
@@ -26,10 +27,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-function records(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ partitionKey: `pk-${i}-${prefix}`, data: `${prefix}-${i}` }));
-}
 
 async function start(engine: EngineName, recorder: Recorder, stream: string, appName: string) {
   const app = await startApp(recorder, recordingProcessor(stream), { appName, engine });

@@ -6,16 +6,7 @@ import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws
 import { closeAndCheck } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const agg = require('aws-kinesis-agg') as {
-  aggregate(
-    records: { partitionKey: string; data: Buffer }[],
-    onEncoded: (encoded: { partitionKey: string; data: Buffer }, done: (error?: Error) => void) => void,
-    afterAll: () => void,
-    onError: (error: Error) => void,
-  ): void;
-};
+import { putAggregated } from '../support/records';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -29,24 +20,14 @@ afterAll(() => {
   dynamo.destroy();
 });
 
-/** Puts the user records as one KPL-aggregated record. */
-async function putAggregated(stream: string, prefix: string, count: number): Promise<string> {
-  const users = Array.from({ length: count }, (_, i) => ({ partitionKey: 'customer-1', data: Buffer.from(`${prefix}-${i}`) }));
-  const encoded: { partitionKey: string; data: Buffer }[] = [];
-  await new Promise<void>((resolve, reject) => agg.aggregate(users, (record, done) => (encoded.push(record), done()), resolve, reject));
-  expect(encoded).toHaveLength(1);
-  const out = await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: encoded[0]!.partitionKey, Data: encoded[0]!.data }));
-  return out.SequenceNumber!;
-}
-
 describe('KPL-aggregated records on the kcl engine', () => {
   it('the Java KCL de-aggregates; a checkpoint inside an aggregate stores its subSequenceNumber, and the native engine resumes right after it', async () => {
     const stream = uniqueName('kcl-kpl');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 1);
-    const first = await putAggregated(stream, 'a', 10);
+    const first = await putAggregated(kinesis, stream, 'a', 10);
     const plain = await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'customer-1', Data: Buffer.from('plain-1') }));
-    const second = await putAggregated(stream, 'b', 10);
+    const second = await putAggregated(kinesis, stream, 'b', 10);
 
     const recorder = new Recorder();
     recorder.checkpointEachBatch = false;

@@ -10,6 +10,7 @@ import { readLeases, ownerCounts } from '../support/lease-table';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 import { WorkerFleet } from '../support/worker-fleet';
+import { records } from '../support/records';
 
 /** The kcl engine's processes: the JVM, its relays and its watchdog, in good and bad times. */
 const kinesis = kinesisClient();
@@ -25,10 +26,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-function records(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ partitionKey: `pk-${i}-${prefix}`, data: `${prefix}-${i}` }));
-}
 
 class CapturingLogger implements WorkerLogger {
   readonly lines: string[] = [];

@@ -3,16 +3,7 @@ import { createStream } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const agg = require('aws-kinesis-agg') as {
-  aggregate(
-    records: { partitionKey: string; data: Buffer }[],
-    onEncoded: (encoded: { partitionKey: string; data: Buffer }, done: (error?: Error) => void) => void,
-    afterAll: () => void,
-    onError: (error: Error) => void,
-  ): void;
-};
+import { putAggregated } from '../support/records';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -21,26 +12,14 @@ afterAll(() => {
   dynamo.destroy();
 });
 
-/** Puts the user records as one KPL-aggregated record, encoded by the KPL format's reference library. */
-async function putAggregated(stream: string, prefix: string, count: number): Promise<string> {
-  const users = Array.from({ length: count }, (_, i) => ({ partitionKey: 'customer-1', data: Buffer.from(`${prefix}-${i}`) }));
-  const encoded: { partitionKey: string; data: Buffer }[] = [];
-  await new Promise<void>((resolve, reject) =>
-    agg.aggregate(users, (record, done) => (encoded.push(record), done()), resolve, reject),
-  );
-  expect(encoded).toHaveLength(1);
-  const out = await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: encoded[0]!.partitionKey, Data: encoded[0]!.data }));
-  return out.SequenceNumber!;
-}
-
 describe('KPL-aggregated records (native engine)', () => {
   it('delivers each user record with its subSequenceNumber, and resumes inside an aggregate from checkpointSubSequenceNumber', async () => {
     const stream = uniqueName('kpl');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 1);
-    const first = await putAggregated(stream, 'a', 10);
+    const first = await putAggregated(kinesis, stream, 'a', 10);
     await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'customer-1', Data: Buffer.from('plain-1') }));
-    const second = await putAggregated(stream, 'b', 10);
+    const second = await putAggregated(kinesis, stream, 'b', 10);
 
     const recorder = new Recorder();
     recorder.checkpointEachBatch = false;

@@ -3,6 +3,7 @@ import { KinesisWorkerService } from '../../lib';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
+import { records } from '../support/records';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -11,10 +12,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-function records(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ partitionKey: `customer-${i % 13}`, data: `${prefix}-${i}` }));
-}
 
 describe('the lease table and the operator view (native engine, kinesis-local + dynalite)', () => {
   it('shows the operator its view: held leases, each shard state, checkpoint and millisBehindLatest', async () => {

@@ -3,15 +3,12 @@ import type { WorkerEvent, WorkerLogger } from '../../lib';
 import { kinesisClient, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
+import { records } from '../support/records';
 
 const kinesis = kinesisClient();
 afterAll(() => {
   kinesis.destroy();
 });
-
-function records(prefix: string, count: number) {
-  return Array.from({ length: count }, (_, i) => ({ partitionKey: `pk-${i}`, data: `${prefix}-${i}` }));
-}
 
 class CapturingLogger implements WorkerLogger {
   readonly lines: string[] = [];
