@@ -1,12 +1,13 @@
 import type { Type } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
-import { KinesisWorkerService, type EngineName, type KinesisRecordProcessor, type KinesisWorkerOptions, type WorkerLogger } from '../../lib';
+import { KinesisWorkerService, type EngineName, type KinesisRecordProcessor, type KinesisWorkerOptions } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 import { expectedByShard, records } from '../support/records';
+import { CapturingLogger } from '../support/capturing-logger';
 
 /**
  * The foundation behaviours, one suite, run against each engine through KinesisWorkerModule: the same
@@ -19,13 +20,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-class CapturingLogger implements WorkerLogger {
-  readonly lines: string[] = [];
-  log = (m: string) => void this.lines.push(`LOG ${m}`);
-  warn = (m: string) => void this.lines.push(`WARN ${m}`);
-  error = (m: string) => void this.lines.push(`ERROR ${m}`);
-}
 
 describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorkerModule (kinesis-local + dynalite)', (engine) => {
   const open = new Set<TestingModule>();

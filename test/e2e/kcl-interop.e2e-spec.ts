@@ -1,7 +1,6 @@
-import { ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import type { TestingModule } from '@nestjs/testing';
 import { createWorker, type EngineName, type KinesisRecordProcessor, type KinesisWorker } from '../../lib';
-import { createStream, putRecords, waitForStreamActive, type PutResult } from '../../lib/testing';
+import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
 import { closeAndCheck, expectNoOrphans } from '../support/kcl-processes';
@@ -10,6 +9,7 @@ import { BackgroundProducer } from '../support/producer';
 import { FAST, Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 import { records } from '../support/records';
+import { listShards, splitShard } from '../support/reshard';
 
 /**
  * The two engines on one application and one lease table. The Java KCL reads what the native engine
@@ -103,20 +103,17 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     const java = new Recorder();
     const kclApp = await start('kcl', java, stream, appName);
     await waitFor(() => java.deliveries.length >= 20, '20 records on the kcl engine');
-    const { Shards } = await kinesis.send(new ListShardsCommand({ StreamName: stream }));
-    const parent = Shards![0]!;
-    const middle = (BigInt(parent.HashKeyRange!.StartingHashKey!) + BigInt(parent.HashKeyRange!.EndingHashKey!)) / 2n;
-    await kinesis.send(new SplitShardCommand({ StreamName: stream, ShardToSplit: parent.ShardId!, NewStartingHashKey: String(middle) }));
-    await waitForStreamActive(kinesis, stream);
+    const [parent] = await listShards(kinesis, stream);
+    await splitShard(kinesis, stream, parent!.ShardId!);
     const after = await putRecords(kinesis, stream, records('after', 30));
     const children = [...new Set(after.map((p) => p.shardId))].sort();
     expect(children).toHaveLength(2);
     await waitFor(() => java.deliveries.length >= 50, 'the children records on the kcl engine', 90_000);
 
     // The parent ended with TERMINATE and SHARD_END, the children were processed after it, in order.
-    const terminate = java.events.find((e) => e.type === 'shutdown' && e.shardId === parent.ShardId);
+    const terminate = java.events.find((e) => e.type === 'shutdown' && e.shardId === parent!.ShardId);
     expect(terminate).toMatchObject({ reason: 'TERMINATE', hadCheckpointer: true });
-    expect(java.byShard().get(parent.ShardId!)).toEqual(before.map((p) => p.data.toString()));
+    expect(java.byShard().get(parent!.ShardId!)).toEqual(before.map((p) => p.data.toString()));
     for (const child of children) {
       expect(java.byShard().get(child)).toEqual(after.filter((p) => p.shardId === child).map((p) => p.data.toString()));
       const childInit = java.events.findIndex((e) => e.type === 'initialize' && e.shardId === child);
@@ -130,7 +127,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
     // The lease rows the Java KCL wrote for the split.
     const rows = await scanRaw(dynamo, appName);
-    const parentRow = rows.find((row) => row.leaseKey!.S === parent.ShardId);
+    const parentRow = rows.find((row) => row.leaseKey!.S === parent!.ShardId);
     // The Java KCL may have cleaned the finished parent up already (cleanupLeasesUponShardCompletion).
     if (parentRow) {
       expect(parentRow.checkpoint!.S).toBe('SHARD_END');
@@ -138,7 +135,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     }
     for (const child of children) {
       const row = rows.find((r) => r.leaseKey!.S === child)!;
-      expect(row.parentShardId!.SS).toEqual([parent.ShardId]);
+      expect(row.parentShardId!.SS).toEqual([parent!.ShardId]);
       expect(row.leaseOwner).toBeUndefined();
     }
 
@@ -152,7 +149,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       const init = native.events.find((e) => e.type === 'initialize' && e.shardId === child);
       expect(init?.checkpoint).toBe(lastPerShard(after).get(child));
     }
-    expect(native.events.some((e) => e.type === 'initialize' && e.shardId === parent.ShardId)).toBe(false);
+    expect(native.events.some((e) => e.type === 'initialize' && e.shardId === parent!.ShardId)).toBe(false);
     await close(nativeApp);
   });
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions, type WorkerLogger } from '../../lib';
+import { KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { closeAndCheck, kclWorkers, processesMentioning } from '../support/kcl-processes';
@@ -11,6 +11,7 @@ import { Recorder, recordingProcessor, startApp } from '../support/recording-pro
 import { waitFor } from '../support/wait-for';
 import { WorkerFleet } from '../support/worker-fleet';
 import { records } from '../support/records';
+import { CapturingLogger } from '../support/capturing-logger';
 
 /** The kcl engine's processes: the JVM, its relays and its watchdog, in good and bad times. */
 const kinesis = kinesisClient();
@@ -26,13 +27,6 @@ afterAll(() => {
   kinesis.destroy();
   dynamo.destroy();
 });
-
-class CapturingLogger implements WorkerLogger {
-  readonly lines: string[] = [];
-  log = (m: string) => void this.lines.push(`LOG ${m}`);
-  warn = (m: string) => void this.lines.push(`WARN ${m}`);
-  error = (m: string) => void this.lines.push(`ERROR ${m}`);
-}
 
 /** The run directory of the kcl worker with this workerId, found through its JVM's properties file. */
 function runDirOf(workerId: string): string | undefined {

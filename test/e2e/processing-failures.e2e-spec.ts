@@ -1,21 +1,15 @@
 import { createStream, putRecords } from '../../lib/testing';
-import type { WorkerEvent, WorkerLogger } from '../../lib';
+import type { WorkerEvent } from '../../lib';
 import { kinesisClient, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 import { records } from '../support/records';
+import { CapturingLogger } from '../support/capturing-logger';
 
 const kinesis = kinesisClient();
 afterAll(() => {
   kinesis.destroy();
 });
-
-class CapturingLogger implements WorkerLogger {
-  readonly lines: string[] = [];
-  log = (m: string) => void this.lines.push(`LOG ${m}`);
-  warn = (m: string) => void this.lines.push(`WARN ${m}`);
-  error = (m: string) => void this.lines.push(`ERROR ${m}`);
-}
 
 describe('processing failures beyond the retry policy (native engine)', () => {
   it('with a finite processingRetry, gives the lease up after the last attempt and retries the batch later: still nothing skipped', async () => {
