@@ -16,7 +16,7 @@ export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
-export { createWorker } from './core/create-worker';
+export { createWorker } from './create-worker';
 
 // The Nest adapter.
 export { KinesisWorkerModule } from './kinesis-worker.module';

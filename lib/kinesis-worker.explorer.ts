@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { createWorker } from './core/create-worker';
+import { createWorker } from './create-worker';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { KinesisRecordProcessor, ShardContext } from './core/processor';
 import type { KinesisWorker } from './core/worker';
 import { resolveWorkerOptions } from './core/resolve-options';
-import { assertProcessor } from './engines/native/lifecycle/assert-processor';
+import { assertProcessor } from './core/assert-processor';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
 import { KinesisWorkerService } from './kinesis-worker.service';

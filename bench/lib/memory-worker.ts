@@ -4,7 +4,7 @@
  * With options.bare it only loads the SDK and builds the clients: the baseline.
  */
 import { createWorker, type StreamWorkerOptions } from '../../lib';
-import { createClients } from '../../lib/engines/native/clients';
+import { createClients } from '../../lib/core/aws-clients';
 import { resolveWorkerOptions } from '../../lib/core/resolve-options';
 
 const { options, expectShards, bare } = JSON.parse(process.argv[2]!) as { options: StreamWorkerOptions; expectShards: number; bare?: boolean };

@@ -1,6 +1,6 @@
 import { InvalidCheckpointError } from './errors';
 import type { ExtendedSequenceNumber, KinesisRecord } from './record';
-import { compareExtended, isSequenceNumber } from '../engines/native/checkpoint/sequence-number';
+import { compareExtended, isSequenceNumber, positionOf } from './sequence-number';
 
 export type CheckpointArgs = [] | [Pick<KinesisRecord, 'sequenceNumber' | 'subSequenceNumber'>] | [string, number?];
 
@@ -28,10 +28,7 @@ export function checkpointTarget(args: CheckpointArgs, state: CheckpointState): 
     return largestDelivered;
   }
   const [first, second] = args;
-  const position =
-    typeof first === 'string'
-      ? { sequenceNumber: first, subSequenceNumber: second ?? 0 }
-      : { sequenceNumber: first.sequenceNumber, subSequenceNumber: first.subSequenceNumber ?? 0 };
+  const position = typeof first === 'string' ? { sequenceNumber: first, subSequenceNumber: second ?? 0 } : positionOf(first);
   if (position.sequenceNumber === 'SHARD_END') {
     if (!shardEnded) throw new InvalidCheckpointError(shardId, 'SHARD_END', 'the shard has not ended.');
     return SHARD_END;
@@ -50,4 +47,38 @@ export function checkpointTarget(args: CheckpointArgs, state: CheckpointState): 
     throw new InvalidCheckpointError(shardId, position.sequenceNumber, `it is before the current checkpoint ${stored.sequenceNumber}.`);
   }
   return position;
+}
+
+/**
+ * What a checkpointer may accept, kept the same way by both engines: the last record delivered (rolled
+ * back when a batch fails, so that a later checkpoint() never covers it) and whether the shard ended.
+ */
+export class CheckpointBounds {
+  private largestDelivered: ExtendedSequenceNumber | undefined;
+  private shardEnded = false;
+
+  constructor(private readonly shardId: string) {}
+
+  /** The last record handed to the processor in a batch that has not failed. */
+  get delivered(): ExtendedSequenceNumber | undefined {
+    return this.largestDelivered;
+  }
+
+  markDelivered(position: ExtendedSequenceNumber): void {
+    this.largestDelivered = position;
+  }
+
+  /** A batch that did not succeed: the largest position a checkpoint may name goes back. */
+  rollBackDelivered(position: ExtendedSequenceNumber | undefined): void {
+    this.largestDelivered = position;
+  }
+
+  /** From now on checkpoint() with no argument means SHARD_END. */
+  markShardEnded(): void {
+    this.shardEnded = true;
+  }
+
+  target(args: CheckpointArgs, stored: ExtendedSequenceNumber): ExtendedSequenceNumber {
+    return checkpointTarget(args, { shardId: this.shardId, largestDelivered: this.largestDelivered, shardEnded: this.shardEnded, stored });
+  }
 }

@@ -1,8 +1,8 @@
 import { describeError } from './aws-errors';
 import { LeaseLostError } from './errors';
 import type { WorkerLogger } from './logger';
-import { backoffDelay, type RetryPolicy } from './retry-policy';
-import { sleep } from './sleep';
+import { retry } from './retry';
+import type { RetryPolicy } from './retry-policy';
 
 /** delivered: the call succeeded; abandoned: the lease went away or the worker stops; gave-up: retries ran out. */
 export type Delivery = 'delivered' | 'abandoned' | 'gave-up';
@@ -25,20 +25,18 @@ export interface ProcessorCall {
  * shard and the records, backed off and retried with the same records; it is never skipped.
  */
 export async function callWithRetries({ what, where, call, policy, logger, signal, abandoned }: ProcessorCall): Promise<Delivery> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await call();
-      return 'delivered';
-    } catch (error) {
-      if (error instanceof LeaseLostError || abandoned()) return 'abandoned';
-      if (attempt >= policy.maxAttempts) {
-        logger.error(`${what} on ${where} failed ${attempt} times; giving the lease up so the records are retried later: ${describeError(error)}`, (error as Error)?.stack);
-        return 'gave-up';
-      }
-      const delay = backoffDelay(policy, attempt);
-      logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`, (error as Error)?.stack);
-      await sleep(delay, signal);
-      if (abandoned()) return 'abandoned';
-    }
+  try {
+    await retry(async () => void (await call()), {
+      policy,
+      signal,
+      retryable: (error) => !(error instanceof LeaseLostError) && !abandoned(),
+      onRetry: (error, attempt, delay) =>
+        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`, (error as Error)?.stack),
+    });
+    return 'delivered';
+  } catch (error) {
+    if (error instanceof LeaseLostError || abandoned()) return 'abandoned';
+    logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; giving the lease up so the records are retried later: ${describeError(error)}`, (error as Error)?.stack);
+    return 'gave-up';
   }
 }

@@ -1,11 +1,11 @@
 import { describeError } from '../../core/aws-errors';
-import { checkpointTarget, type CheckpointArgs } from '../../core/checkpoint-target';
+import { CheckpointBounds, type CheckpointArgs } from '../../core/checkpoint-target';
 import { InvalidCheckpointError, KinesisWorkerError, LeaseLostError } from '../../core/errors';
 import type { WorkerLogger } from '../../core/logger';
 import type { Checkpointer } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
-import { backoffDelay, type RetryPolicy } from '../../core/retry-policy';
-import { sleep } from '../../core/sleep';
+import { retry } from '../../core/retry';
+import type { RetryPolicy } from '../../core/retry-policy';
 
 
 /** Sends one checkpoint request to the MultiLangDaemon; resolves with the exception name it answered, or null. */
@@ -22,9 +22,8 @@ const TRANSIENT = new Set(['ThrottlingException', 'KinesisClientLibDependencyExc
  * shardEnded or shutdownRequested: outside that window a checkpoint is refused.
  */
 export class KclCheckpointer implements Checkpointer {
-  private largestDelivered: ExtendedSequenceNumber | undefined;
+  private readonly bounds: CheckpointBounds;
   private stored: ExtendedSequenceNumber;
-  private shardEnded = false;
   private window = false;
   private closedReason: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -38,6 +37,7 @@ export class KclCheckpointer implements Checkpointer {
     private readonly onLeaseLost: (detail: string) => void = () => undefined,
   ) {
     this.stored = initial;
+    this.bounds = new CheckpointBounds(shardId);
   }
 
   /** The last position stored, as far as this worker knows. */
@@ -49,22 +49,20 @@ export class KclCheckpointer implements Checkpointer {
     return this.stored.sequenceNumber === 'SHARD_END';
   }
 
-  markDelivered(position: ExtendedSequenceNumber): void {
-    this.largestDelivered = position;
-  }
-
   get delivered(): ExtendedSequenceNumber | undefined {
-    return this.largestDelivered;
+    return this.bounds.delivered;
   }
 
-  /** A batch that did not succeed: the largest position a checkpoint may name goes back. */
+  markDelivered(position: ExtendedSequenceNumber): void {
+    this.bounds.markDelivered(position);
+  }
+
   rollBackDelivered(position: ExtendedSequenceNumber | undefined): void {
-    this.largestDelivered = position;
+    this.bounds.rollBackDelivered(position);
   }
 
-  /** From now on checkpoint() with no argument means SHARD_END. */
   markShardEnded(): void {
-    this.shardEnded = true;
+    this.bounds.markShardEnded();
   }
 
   /** The daemon waits on an action that carries a checkpointer. */
@@ -94,41 +92,52 @@ export class KclCheckpointer implements Checkpointer {
   }
 
   private target(args: CheckpointArgs): ExtendedSequenceNumber {
-    return checkpointTarget(args, { shardId: this.shardId, largestDelivered: this.largestDelivered, shardEnded: this.shardEnded, stored: this.stored });
+    return this.bounds.target(args, this.stored);
   }
 
-  private async write(position: ExtendedSequenceNumber): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.closedReason !== undefined) throw new LeaseLostError(this.shardId, this.closedReason);
-      if (!this.window) {
-        throw new InvalidCheckpointError(
-          this.shardId,
-          position.sequenceNumber,
-          "the 'kcl' engine checkpoints only while processRecords or shutdown is running (the MultiLangDaemon accepts checkpoints only then): await checkpoint() inside them.",
-        );
-      }
-      const error = await this.send(position);
-      if (error === null) {
-        this.stored = position;
-        return;
-      }
-      if (error === 'ShutdownException') {
-        const detail = 'the Java KCL no longer holds the lease (ShutdownException)';
-        this.close(detail);
-        this.onLeaseLost(detail);
-        throw new LeaseLostError(this.shardId, detail);
-      }
-      if (error === 'InvalidStateException' || error === 'IllegalArgumentException') {
-        throw new InvalidCheckpointError(this.shardId, position.sequenceNumber, `the Java KCL refused it (${error}).`);
-      }
-      if (!TRANSIENT.has(error) || attempt >= this.retry.maxAttempts) {
-        throw new KinesisWorkerError(`Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed in the Java KCL: ${error}`);
-      }
-      const delay = backoffDelay(this.retry, attempt);
-      this.logger.warn(
-        `Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`,
+  private write(position: ExtendedSequenceNumber): Promise<void> {
+    return retry(() => this.writeOnce(position), {
+      policy: this.retry,
+      retryable: (error) => error instanceof DaemonCheckpointError && TRANSIENT.has(error.exceptionName),
+      onRetry: (error, attempt, delay) =>
+        this.logger.warn(`Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
+    });
+  }
+
+  private async writeOnce(position: ExtendedSequenceNumber): Promise<void> {
+    if (this.closedReason !== undefined) throw new LeaseLostError(this.shardId, this.closedReason);
+    if (!this.window) {
+      throw new InvalidCheckpointError(
+        this.shardId,
+        position.sequenceNumber,
+        "the 'kcl' engine checkpoints only while processRecords or shutdown is running (the MultiLangDaemon accepts checkpoints only then): await checkpoint() inside them.",
       );
-      await sleep(delay);
     }
+    const error = await this.send(position);
+    if (error === null) {
+      this.stored = position;
+      return;
+    }
+    if (error === 'ShutdownException') {
+      const detail = 'the Java KCL no longer holds the lease (ShutdownException)';
+      this.close(detail);
+      this.onLeaseLost(detail);
+      throw new LeaseLostError(this.shardId, detail);
+    }
+    if (error === 'InvalidStateException' || error === 'IllegalArgumentException') {
+      throw new InvalidCheckpointError(this.shardId, position.sequenceNumber, `the Java KCL refused it (${error}).`);
+    }
+    throw new DaemonCheckpointError(this.shardId, position.sequenceNumber, error);
+  }
+}
+
+/** The daemon answered a checkpoint with an exception; the transient ones are retried. */
+class DaemonCheckpointError extends KinesisWorkerError {
+  constructor(
+    shardId: string,
+    sequenceNumber: string,
+    readonly exceptionName: string,
+  ) {
+    super(`Checkpoint of ${shardId} at ${sequenceNumber} failed in the Java KCL: ${exceptionName}`);
   }
 }

@@ -1,3 +1,4 @@
+import { toLeaseStatus } from '../../leases/lease';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,11 @@ import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core
 import type { ProcessorFactory } from '../../core/processor';
 import { sleep } from '../../core/sleep';
 import type { KinesisWorker, WorkerStatus } from '../../core/worker';
-import { createClients } from '../native/clients';
-import { preflight } from '../native/coordinator/preflight';
-import { ShardSync } from '../native/coordinator/shard-sync';
-import type { Lease } from '../native/leases/lease';
-import { LeaseTable } from '../native/leases/lease-table';
+import { createClients } from '../../core/aws-clients';
+import { preflight } from '../../leases/preflight';
+import { ShardSync } from '../../leases/shard-sync';
+import type { Lease } from '../../leases/lease';
+import { LeaseTable } from '../../leases/lease-table';
 import { KclDaemon, describeExit } from './daemon';
 import { checkJava, locateJars, type KclJars } from './jars';
 import { logbackXml } from './jvm-log';
@@ -126,13 +127,7 @@ export class KclWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'kcl',
       running: this.running,
-      leases: this.leases.map((lease) => ({
-        shardId: lease.leaseKey,
-        leaseOwner: lease.leaseOwner,
-        leaseCounter: lease.leaseCounter,
-        checkpoint: lease.checkpoint,
-        parentShardIds: lease.parentShardIds,
-      })),
+      leases: this.leases.map(toLeaseStatus),
       shards: [...this.sessions]
         .filter((session) => session.shardId !== undefined)
         .map((session) => ({

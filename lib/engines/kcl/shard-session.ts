@@ -4,8 +4,10 @@ import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../core/record';
 import { callWithRetries, type Delivery } from '../../core/processing-retry';
-import { assertProcessor } from '../native/lifecycle/assert-processor';
+import { assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
+import { callShutdown } from '../../core/processor-calls';
+import { positionOf } from '../../core/sequence-number';
 import { KclCheckpointer } from './kcl-checkpointer';
 import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
 
@@ -205,7 +207,7 @@ export class ShardSession {
     const checkpointer = this.checkpointer!;
     const previous = checkpointer.delivered;
     const last = records.at(-1)!;
-    checkpointer.markDelivered({ sequenceNumber: last.sequenceNumber, subSequenceNumber: last.subSequenceNumber ?? 0 });
+    checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
       const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
@@ -266,11 +268,7 @@ export class ShardSession {
     this.state = 'SHUTTING_DOWN';
     const checkpointer = this.checkpointer!;
     if (withCheckpointer) checkpointer.openWindow();
-    try {
-      await this.processor!.shutdown?.({ shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined });
-    } catch (error) {
-      this.logger.error(`shutdown(${reason}) of the processor for ${this.shardId} threw: ${describeError(error)}`, (error as Error)?.stack);
-    }
+    await callShutdown(this.processor!, { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined }, this.logger);
     try {
       await after?.();
     } finally {

@@ -1,18 +1,20 @@
+import { toLeaseStatus } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { ProcessorFactory } from '../../../core/processor';
 import type { KinesisWorker, WorkerStatus } from '../../../core/worker';
-import { createClients } from '../clients';
+import { createClients } from '../../../core/aws-clients';
 import type { HeldLease } from '../leases/held-lease';
 import { LeaseCoordinator } from '../leases/lease-coordinator';
-import { LeaseTable } from '../leases/lease-table';
+import { LeaseTable } from '../../../leases/lease-table';
 import { ShardConsumer } from '../lifecycle/shard-consumer';
-import { isShardSyncLeader } from './leader-decider';
-import { findChildShards } from './shard-lister';
-import { preflight } from './preflight';
-import { ShardSync } from './shard-sync';
+import { useFastGetRecords } from '../retrieval/fast-get-records';
+import { isShardSyncLeader } from '../../../leases/leader-decider';
+import { findChildShards } from '../../../leases/shard-lister';
+import { preflight } from '../../../leases/preflight';
+import { ShardSync } from '../../../leases/shard-sync';
 
 /**
  * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
@@ -35,6 +37,7 @@ export class NativeWorker implements KinesisWorker {
     private readonly factory: ProcessorFactory,
   ) {
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
+    useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName);
     this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
     this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
@@ -85,13 +88,7 @@ export class NativeWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'native',
       running: this.running,
-      leases: leases.map((lease) => ({
-        shardId: lease.leaseKey,
-        leaseOwner: lease.leaseOwner,
-        leaseCounter: lease.leaseCounter,
-        checkpoint: lease.checkpoint,
-        parentShardIds: lease.parentShardIds,
-      })),
+      leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         state: consumer.state,

@@ -1,6 +1,6 @@
 import { LeaseLostError } from '../../../core/errors';
-import type { Lease } from './lease';
-import type { LeaseTable } from './lease-table';
+import type { Lease } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
 
 /** The lost-reason of a lease given up on purpose. */
 export const RELEASED = 'released';

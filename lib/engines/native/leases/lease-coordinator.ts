@@ -2,8 +2,8 @@ import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { WorkerLogger } from '../../../core/logger';
 import { HeldLease, RELEASED } from './held-lease';
-import { isFinished, type Lease } from './lease';
-import type { LeaseTable } from './lease-table';
+import { isFinished, type Lease } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
 import { planLeaseTaking } from './lease-taking-plan';
 import type { WorkerEvent } from '../../../core/worker';
 

@@ -1,4 +1,4 @@
-import type { Lease } from './lease';
+import type { Lease } from '../../../leases/lease';
 
 export interface TakingInput {
   /** Unfinished leases from the latest scan. */

@@ -3,16 +3,19 @@ import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
-import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
+import type { ExtendedSequenceNumber } from '../../../core/record';
+import { positionOf } from '../../../core/sequence-number';
+import { callShutdown } from '../../../core/processor-calls';
 import { sleep } from '../../../core/sleep';
 import { callWithRetries, type Delivery } from '../../../core/processing-retry';
 import { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import type { HeldLease } from '../leases/held-lease';
-import { isFinished } from '../leases/lease';
-import type { LeaseTable } from '../leases/lease-table';
+import { isFinished } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
 import { PrefetchingReader } from '../retrieval/prefetching-reader';
-import { FetchAbortedError, ShardRecordFetcher, type ChildShard, type RecordBatch } from '../retrieval/shard-record-fetcher';
-import { assertProcessor } from './assert-processor';
+import type { ChildShard } from '../../../leases/shard-lister';
+import { FetchAbortedError, ShardRecordFetcher, type RecordBatch } from '../retrieval/shard-record-fetcher';
+import { assertProcessor } from '../../../core/assert-processor';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -166,12 +169,8 @@ export class ShardConsumer {
     }
   }
 
-  private async callShutdown(processor: KinesisRecordProcessor, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<void> {
-    try {
-      await processor.shutdown?.({ shardId: this.shardId, reason, checkpointer });
-    } catch (error) {
-      this.logger.error(`shutdown(${reason}) of the processor for ${this.shardId} threw: ${describeError(error)}`, (error as Error)?.stack);
-    }
+  private callShutdown(processor: KinesisRecordProcessor, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<boolean> {
+    return callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
   }
 
   /** SHARD_END: children's leases first, then the processor's TERMINATE, then the SHARD_END checkpoint. */
@@ -220,8 +219,4 @@ export class ShardConsumer {
     }
     return true;
   }
-}
-
-function positionOf(record: KinesisRecord): ExtendedSequenceNumber {
-  return { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber ?? 0 };
 }

@@ -9,15 +9,10 @@ import type { WorkerLogger } from '../../../core/logger';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
 import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
 import { sleep } from '../../../core/sleep';
-import { compareExtended, isSequenceNumber } from '../checkpoint/sequence-number';
+import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
+import type { ChildShard } from '../../../leases/shard-lister';
 import { deaggregate } from './deaggregate';
 import { toKinesisRecord } from './record-mapper';
-
-export interface ChildShard {
-  readonly shardId: string;
-  readonly parentShardIds: readonly string[];
-  readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
-}
 
 export interface RecordBatch {
   readonly records: KinesisRecord[];
@@ -124,8 +119,4 @@ export class ShardRecordFetcher {
     const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: this.signal });
     return out.ShardIterator!;
   }
-}
-
-function positionOf(record: KinesisRecord): ExtendedSequenceNumber {
-  return { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber ?? 0 };
 }

@@ -1,8 +1,8 @@
 import { InvalidCheckpointError, LeaseLostError } from '../../../../../lib';
 import { ShardCheckpointer } from '../../../../../lib/engines/native/checkpoint/shard-checkpointer';
 import { HeldLease } from '../../../../../lib/engines/native/leases/held-lease';
-import type { Lease } from '../../../../../lib/engines/native/leases/lease';
-import type { LeaseTable } from '../../../../../lib/engines/native/leases/lease-table';
+import type { Lease } from '../../../../../lib/leases/lease';
+import type { LeaseTable } from '../../../../../lib/leases/lease-table';
 import type { ExtendedSequenceNumber } from '../../../../../lib';
 
 const silent = { log() {}, warn() {}, error() {} };

@@ -1,4 +1,4 @@
-import type { Lease } from '../../../../../lib/engines/native/leases/lease';
+import type { Lease } from '../../../../../lib/leases/lease';
 import { planLeaseTaking, type TakingInput } from '../../../../../lib/engines/native/leases/lease-taking-plan';
 
 const lease = (leaseKey: string, leaseOwner?: string): Lease => ({

@@ -1,8 +1,8 @@
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { describeError, isResourceNotFound } from '../../../core/aws-errors';
-import { KinesisWorkerConfigError } from '../../../core/errors';
-import type { ResolvedWorkerOptions } from '../../../core/options';
-import type { LeaseTable } from '../leases/lease-table';
+import { describeError, isResourceNotFound } from '../core/aws-errors';
+import { KinesisWorkerConfigError } from '../core/errors';
+import type { ResolvedWorkerOptions } from '../core/options';
+import type { LeaseTable } from './lease-table';
 
 /**
  * What both engines check before they take a lease: the stream exists and the lease table is usable.

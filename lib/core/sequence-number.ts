@@ -1,4 +1,4 @@
-import type { ExtendedSequenceNumber } from '../../../core/record';
+import type { ExtendedSequenceNumber, KinesisRecord } from './record';
 
 const DIGITS = /^\d{1,128}$/;
 
@@ -12,4 +12,9 @@ export function compareExtended(a: ExtendedSequenceNumber, b: ExtendedSequenceNu
   const y = BigInt(b.sequenceNumber);
   if (x !== y) return x < y ? -1 : 1;
   return a.subSequenceNumber - b.subSequenceNumber;
+}
+
+/** Where a record stands in its shard: a KPL user record by its sub-sequence number, a plain record at 0. */
+export function positionOf(record: Pick<KinesisRecord, 'sequenceNumber' | 'subSequenceNumber'>): ExtendedSequenceNumber {
+  return { sequenceNumber: record.sequenceNumber, subSequenceNumber: record.subSequenceNumber ?? 0 };
 }

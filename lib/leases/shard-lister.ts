@@ -1,5 +1,11 @@
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import type { ChildShard } from '../retrieval/shard-record-fetcher';
+
+/** A shard that a closed shard's records continue in (one for a split, one shared by two for a merge). */
+export interface ChildShard {
+  readonly shardId: string;
+  readonly parentShardIds: readonly string[];
+  readonly hashKeyRange?: { readonly startingHashKey: string; readonly endingHashKey: string };
+}
 
 /** Every shard of the stream still within retention, open and closed. */
 export async function listAllShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {

@@ -9,9 +9,9 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { isConditionalCheckFailed, isResourceNotFound } from '../../../core/aws-errors';
-import type { ExtendedSequenceNumber } from '../../../core/record';
-import { sleep } from '../../../core/sleep';
+import { isConditionalCheckFailed, isResourceNotFound } from '../core/aws-errors';
+import type { ExtendedSequenceNumber } from '../core/record';
+import { sleep } from '../core/sleep';
 import { isLeaseItem, leaseFromItem, newLeaseItem, type Lease } from './lease';
 
 /**

@@ -1,4 +1,4 @@
-import type { Lease } from '../leases/lease';
+import type { Lease } from './lease';
 import { JavaRandom, javaShuffle } from './java-random';
 
 const DETERMINISTIC_SHUFFLE_SEED = 1947;

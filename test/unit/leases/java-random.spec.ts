@@ -1,6 +1,6 @@
-import { JavaRandom, javaShuffle } from '../../../../../lib/engines/native/coordinator/java-random';
-import { isShardSyncLeader } from '../../../../../lib/engines/native/coordinator/leader-decider';
-import type { Lease } from '../../../../../lib/engines/native/leases/lease';
+import { JavaRandom, javaShuffle } from '../../../lib/leases/java-random';
+import { isShardSyncLeader } from '../../../lib/leases/leader-decider';
+import type { Lease } from '../../../lib/leases/lease';
 
 // Vectors printed by OpenJDK 17's java.util.Random(1947) and Collections.shuffle on this machine.
 describe('JavaRandom', () => {

@@ -1,8 +1,8 @@
 import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
-import type { InitialPosition } from '../../../core/options';
-import type { WorkerLogger } from '../../../core/logger';
-import { isFinished, type Lease } from '../leases/lease';
-import type { LeaseTable } from '../leases/lease-table';
+import type { InitialPosition } from '../core/options';
+import type { WorkerLogger } from '../core/logger';
+import { isFinished, type Lease } from './lease';
+import type { LeaseTable } from './lease-table';
 import { listAllShards, parentsOf, toChildShard } from './shard-lister';
 
 export interface ShardSyncResult {

@@ -1,5 +1,5 @@
-import { KinesisWorkerConfigError } from '../../../core/errors';
-import type { KinesisRecordProcessor } from '../../../core/processor';
+import { KinesisWorkerConfigError } from './errors';
+import type { KinesisRecordProcessor } from './processor';
 
 /** A processor must at least have processRecords; initialize and shutdown are optional. */
 export function assertProcessor(candidate: unknown, what: string): asserts candidate is KinesisRecordProcessor {

@@ -1,8 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ResolvedWorkerOptions } from '../../core/options';
-import { useFastGetRecords } from './retrieval/fast-get-records';
+import type { ResolvedWorkerOptions } from './options';
 
 /**
  * The SDK v3 Kinesis client defaults to HTTP/2, which only SubscribeToShard needs; polling works
@@ -15,7 +14,6 @@ export function createClients(options: ResolvedWorkerOptions): { kinesis: Kinesi
     ...options.kinesis,
     requestHandler: options.kinesis.requestHandler ?? new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000 }),
   });
-  useFastGetRecords(kinesis);
   const dynamodb = new DynamoDBClient({
     region: options.region,
     ...options.dynamodb,

@@ -1,10 +1,10 @@
-import { KclWorker } from '../engines/kcl/kcl-worker';
-import { NativeWorker } from '../engines/native/coordinator/native-worker';
-import { KinesisWorkerConfigError } from './errors';
-import type { StreamWorkerOptions } from './options';
-import type { ProcessorFactory } from './processor';
-import { resolveWorkerOptions } from './resolve-options';
-import type { KinesisWorker } from './worker';
+import { KclWorker } from './engines/kcl/kcl-worker';
+import { NativeWorker } from './engines/native/coordinator/native-worker';
+import { KinesisWorkerConfigError } from './core/errors';
+import type { StreamWorkerOptions } from './core/options';
+import type { ProcessorFactory } from './core/processor';
+import { resolveWorkerOptions } from './core/resolve-options';
+import type { KinesisWorker } from './core/worker';
 
 /**
  * The framework-free entry point: one worker consuming one stream, building one processor per shard

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { ExtendedSequenceNumber } from '../../../core/record';
+import type { ExtendedSequenceNumber } from '../core/record';
+import type { LeaseStatus } from '../core/worker';
 
 /** A row of the KCL 2.x lease table, as this engine understands it. */
 export interface Lease {
@@ -67,4 +68,15 @@ export function newLeaseItem(lease: Pick<Lease, 'leaseKey' | 'checkpoint' | 'par
 
 export function isFinished(lease: Lease): boolean {
   return lease.checkpoint.sequenceNumber === 'SHARD_END';
+}
+
+/** A lease as `describe()` shows it to operators, the same for both engines. */
+export function toLeaseStatus(lease: Lease): LeaseStatus {
+  return {
+    shardId: lease.leaseKey,
+    leaseOwner: lease.leaseOwner,
+    leaseCounter: lease.leaseCounter,
+    checkpoint: lease.checkpoint,
+    parentShardIds: lease.parentShardIds,
+  };
 }
