@@ -106,6 +106,23 @@ export interface KinesisWorkerOptions {
   checkpointRetry?: Partial<RetryPolicy>;
   /** A processRecords that throws is retried with the same batch. Default forever, 500 ms to 30 s. */
   processingRetry?: Partial<RetryPolicy>;
+  /**
+   * How long stop() may take: the batches in flight, the processors' shutdown(REQUESTED) and the final
+   * checkpoints. Past it, stop() logs which shards did not finish, gives their leases up and resolves,
+   * so a hung processRecords cannot hold the application's shutdown forever. Default 30000.
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * How long one processRecords call may run before the engine stops waiting for it. The shard is then
+   * treated as failed: the processor gets no further batch, the lease is given up (no checkpoint moves
+   * past the batch) and the records are delivered again to the next owner. Default: no limit.
+   */
+  processingTimeoutMs?: number;
+  /**
+   * GetRecords calls per second per shard at most. Kinesis allows 5 per shard, shared by every
+   * application reading the stream: lower it when several applications poll one stream. Default 5.
+   */
+  maxGetRecordsPerSecond?: number;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
   /** Called on lease events (taken, lost, released, shard ended); must not throw. */
@@ -142,6 +159,10 @@ export interface ResolvedWorkerOptions {
   readonly cleanupLeasesUponShardCompletion: boolean;
   readonly checkpointRetry: RetryPolicy;
   readonly processingRetry: RetryPolicy;
+  readonly shutdownTimeoutMs: number;
+  /** Infinity when unset. */
+  readonly processingTimeoutMs: number;
+  readonly maxGetRecordsPerSecond: number;
   readonly logger: WorkerLogger;
   readonly emit: (event: WorkerEvent) => void;
   /** The `kcl` engine's settings with defaults; always filled in by resolveWorkerOptions. */

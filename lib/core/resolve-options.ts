@@ -33,6 +33,14 @@ function positiveInt(option: string, value: unknown, fallback: number, { allowZe
   return value as number;
 }
 
+function positiveNumber(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new KinesisWorkerConfigError(option, `expected a number > 0, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
 function retryPolicy(option: string, value: Partial<RetryPolicy> | undefined, fallback: RetryPolicy): RetryPolicy {
   const policy = { ...fallback, ...(value ?? {}) };
   if (!(policy.maxAttempts === Infinity || (Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1))) {
@@ -239,6 +247,9 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     cleanupLeasesUponShardCompletion: options.cleanupLeasesUponShardCompletion ?? true,
     checkpointRetry: retryPolicy('checkpointRetry', options.checkpointRetry, { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 }),
     processingRetry: retryPolicy('processingRetry', options.processingRetry, { maxAttempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 }),
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
+    processingTimeoutMs: positiveInt('processingTimeoutMs', options.processingTimeoutMs, Infinity),
+    maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
     logger,
     kcl,
     emit: (event) => {
