@@ -35,6 +35,16 @@ function batchInFlight(journal: readonly JournalEntry[]): boolean {
   return new Set(started.map((e) => (e as { shardId: string }).shardId)).size === 2 && started.length > done.length;
 }
 
+/** The pool opened (onApplicationBootstrap of a feature module) before any processor was initialized. */
+function expectStartedAfterPoolOpened(journal: readonly JournalEntry[]) {
+  const initializes = journal.filter((e): e is Extract<JournalEntry, { kind: 'initialize' }> => e.kind === 'initialize');
+  expect(initializes.map((e) => [e.shardId, e.poolOpen]).sort()).toEqual([
+    ['shardId-000000000000', true],
+    ['shardId-000000000001', true],
+  ]);
+  expect(journal.findIndex((e) => e.kind === 'poolOpened')).toBeLessThan(journal.findIndex((e) => e.kind === 'initialize'));
+}
+
 /**
  * What a clean drain looks like: the batch in flight finished, each shard's processor got
  * shutdown(REQUESTED) while the pool was open and checkpointed, the pool closed only afterwards,
@@ -53,7 +63,7 @@ async function expectDrainedBeforePoolClosed(journal: readonly JournalEntry[], c
 
   const poolClosedAt = journal.findIndex((e) => e.kind === 'poolClosed');
   expect(poolClosedAt).toBeGreaterThan(-1);
-  const lastWorkerEntry = Math.max(...journal.map((e, i) => (e.kind === 'poolClosed' || e.kind === 'appStarted' ? -1 : i)));
+  const lastWorkerEntry = Math.max(...journal.map((e, i) => (e.kind === 'poolClosed' || e.kind === 'poolOpened' || e.kind === 'appStarted' ? -1 : i)));
   expect(poolClosedAt).toBeGreaterThan(lastWorkerEntry);
 
   const lastProcessed = new Map<string, string>();
@@ -64,8 +74,8 @@ async function expectDrainedBeforePoolClosed(journal: readonly JournalEntry[], c
   );
 }
 
-describe('Nest shutdown order: the workers drain before any other provider is destroyed', () => {
-  it('app.close(): the batch in flight, shutdown(REQUESTED) and the final checkpoints run while a feature module pool (closed in onModuleDestroy) is still open', async () => {
+describe('Nest lifecycle order: the workers start after every other provider bootstrapped and drain before any is destroyed', () => {
+  it('app.close(): processors start once a feature module pool opened in onApplicationBootstrap; the batch in flight, shutdown(REQUESTED) and the final checkpoints run while a feature module pool (closed in onModuleDestroy) is still open', async () => {
     const config = await streamWithOrders('close');
     const journal: JournalEntry[] = [];
     const app = await NestFactory.createApplicationContext(shutdownAppModule(config, (entry) => journal.push(entry)), { logger: ['error', 'warn'] });
@@ -74,6 +84,7 @@ describe('Nest shutdown order: the workers drain before any other provider is de
     } finally {
       await app.close();
     }
+    expectStartedAfterPoolOpened(journal);
     await expectDrainedBeforePoolClosed(journal, config);
   });
 
@@ -98,6 +109,7 @@ describe('Nest shutdown order: the workers drain before any other provider is de
       // Nest runs the close hooks, then raises the signal again to end the process the default way.
       expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
       expect(output).not.toMatch(/ERROR/);
+      expectStartedAfterPoolOpened(readJournal());
       await expectDrainedBeforePoolClosed(readJournal(), config);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

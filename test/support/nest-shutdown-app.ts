@@ -1,22 +1,25 @@
 /**
- * A Nest app whose processor depends on a feature-module "pool" that closes in onModuleDestroy, the way
- * a repository's database pool does. It writes what happens to a journal, so a test can check that the
- * workers drained (last batch, shutdown(REQUESTED), final checkpoint) while the pool was still open.
+ * A Nest app whose processor depends on a feature-module "pool" that connects in onApplicationBootstrap
+ * and closes in onModuleDestroy, the way a repository's database pool may. It writes what happens to a
+ * journal, so a test can check that the workers started after the pool opened and drained (last batch,
+ * shutdown(REQUESTED), final checkpoint) while it was still open.
  * Imported by the in-process test; run as a script it is a child process app with enableShutdownHooks()
  * that a test stops with SIGTERM (configured by one JSON argument, journal appended to a JSONL file).
  */
 import 'reflect-metadata';
 import { appendFileSync } from 'node:fs';
-import { Inject, Injectable, Module, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { KinesisProcessor, KinesisWorkerModule, type KinesisRecordProcessor, type KinesisWorkerModuleOptions, type ProcessRecordsInput, type ShutdownInput } from '../../lib';
+import { KinesisProcessor, KinesisWorkerModule, type KinesisRecordProcessor, type InitializeInput, type KinesisWorkerModuleOptions, type ProcessRecordsInput, type ShutdownInput } from '../../lib';
 
 export type JournalEntry =
+  | { kind: 'initialize'; shardId: string; poolOpen: boolean }
   | { kind: 'batchStarted'; shardId: string; count: number }
   | { kind: 'batchDone'; shardId: string; lastSequenceNumber: string }
   | { kind: 'checkpointed'; shardId: string; sequenceNumber: string; final: boolean }
   | { kind: 'failed'; shardId: string; step: string; error: string }
   | { kind: 'shutdown'; shardId: string; reason: string; poolOpen: boolean }
+  | { kind: 'poolOpened' }
   | { kind: 'poolClosed' }
   | { kind: 'appStarted' };
 
@@ -35,15 +38,19 @@ const JOURNAL = Symbol('JOURNAL');
 
 /** Builds the app's root module: KinesisWorkerModule, a DatabaseModule with the pool, and an OrdersModule with the processor. */
 export function shutdownAppModule(config: ShutdownAppConfig, journal: Journal) {
-  /** Stands in for a database pool: unusable once closed. */
+  /** Stands in for a database pool: connected in the last start hook, closed in the first stop hook. */
   @Injectable()
-  class Pool implements OnModuleDestroy {
-    private open = true;
+  class Pool implements OnApplicationBootstrap, OnModuleDestroy {
+    private open = false;
     get isOpen() {
       return this.open;
     }
     async query(what: string): Promise<void> {
       if (!this.open) throw new Error(`pool is closed: cannot ${what}`);
+    }
+    onApplicationBootstrap() {
+      this.open = true;
+      journal({ kind: 'poolOpened' });
     }
     onModuleDestroy() {
       this.open = false;
@@ -60,6 +67,10 @@ export function shutdownAppModule(config: ShutdownAppConfig, journal: Journal) {
       private readonly pool: Pool,
       @Inject(JOURNAL) private readonly journal: Journal,
     ) {}
+
+    initialize({ shardId }: InitializeInput) {
+      this.journal({ kind: 'initialize', shardId, poolOpen: this.pool.isOpen });
+    }
 
     async processRecords({ shardId, records, checkpointer }: ProcessRecordsInput) {
       this.journal({ kind: 'batchStarted', shardId, count: records.length });
