@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { LeaseLostError, type KinesisRecordProcessor, type ProcessRecordsInput, type ShardContext, type ShutdownInput } from '../../../../lib';
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';
-import { ShardSession, toKinesisRecords } from '../../../../lib/engines/kcl/shard-session';
+import { ShardSession } from '../../../../lib/engines/kcl/shard-session';
+import { toKinesisRecords } from '../../../../lib/engines/kcl/kcl-records';
 
 /**
  * A ShardSession, with the real aws-kcl inside, driven over a real Unix socket by a scripted peer that
