@@ -87,7 +87,8 @@ export class DaemonSupervisor {
     if (!daemon) return;
     if (daemon.running) {
       daemon.killGroup();
-      await Promise.race([daemon.exited, pause(KILL_WAIT_MS)]);
+      const waiting = new AbortController();
+      await Promise.race([daemon.exited, pause(KILL_WAIT_MS, waiting.signal)]).finally(() => waiting.abort());
     }
     await daemon.reap();
   }
