@@ -44,6 +44,11 @@ export class DaemonSupervisor {
     return this.daemon !== undefined;
   }
 
+  /** A relay connected: the scheduler is surely up, even if its log line was missed. */
+  notifyActive(): void {
+    this.daemon?.notifyActive();
+  }
+
   /** Starts the JVM and resolves once its scheduler is up; rejects (JVM killed) when it exits, takes too long, or the signal aborts. */
   async start(signal?: AbortSignal): Promise<void> {
     const daemon = this.launch();

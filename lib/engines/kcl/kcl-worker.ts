@@ -189,7 +189,7 @@ export class KclWorker implements KinesisWorker {
     this.relays = await RelayServer.listen(run.socketPath, {
       options: this.options,
       factory: this.factory,
-      onConnection: () => undefined,
+      onConnection: () => this.supervisor?.notifyActive(),
       giveUpLease: (shardId) => this.eviction.evictOwnLease(shardId).then(() => undefined),
       childShards: async (shardId) => (await this.table.getLease(shardId))?.childShardIds ?? [],
     });
