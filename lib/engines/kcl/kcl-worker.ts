@@ -3,7 +3,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createClients } from '../../core/aws-clients';
 import { describeError } from '../../core/aws-errors';
-import { KinesisWorkerConfigError } from '../../core/errors';
+import { KinesisWorkerConfigError, KinesisWorkerError } from '../../core/errors';
 import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
 import type { ProcessorFactory } from '../../core/processor';
 import type { KinesisWorker, WorkerStatus } from '../../core/worker';
@@ -86,7 +86,7 @@ export class KclWorker implements KinesisWorker {
    */
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
-    if (this.stopping) return Promise.reject(new KinesisWorkerConfigError('start', `worker ${this.workerId} was stopped; create a new worker to consume again.`));
+    if (this.stopping) return Promise.reject(new KinesisWorkerError(`Worker ${this.workerId} was stopped; create a new worker to consume again.`));
     this.starting ??= this.startUp();
     return this.starting;
   }
