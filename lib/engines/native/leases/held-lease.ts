@@ -1,6 +1,7 @@
 import { LeaseLostError } from '../../../core/errors';
 import type { Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
+import { monotonicNow, type MonotonicClock } from './clock';
 
 /** The lost-reason of a lease given up on purpose. */
 export const RELEASED = 'released';
@@ -17,13 +18,19 @@ export class HeldLease {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly lostListeners = new Set<(reason: string) => void>();
 
+  /**
+   * @param heldSince when the request that took the lease was SENT, on `clock`: the lease is proven
+   * ours as of then, not as of when the answer arrived. Default: now.
+   */
   constructor(
     lease: Lease,
     private readonly table: LeaseTable,
     private readonly failoverTimeMs: number,
+    private readonly clock: MonotonicClock = monotonicNow,
+    heldSince: number = clock(),
   ) {
     this.current = lease;
-    this.lastRenewedAt = Date.now();
+    this.lastRenewedAt = heldSince;
   }
 
   get leaseKey(): string {
@@ -39,7 +46,7 @@ export class HeldLease {
   }
 
   /** Held means: not known lost, and proven ours within the last failoverTimeMs. */
-  isHeld(now = Date.now()): boolean {
+  isHeld(now = this.clock()): boolean {
     return this.lostReason === undefined && now - this.lastRenewedAt < this.failoverTimeMs;
   }
 
@@ -55,8 +62,21 @@ export class HeldLease {
     this.lostListeners.clear();
   }
 
+  /** Milliseconds left before this lease counts as expired for every other worker. */
+  msUntilExpiry(now = this.clock()): number {
+    return this.lastRenewedAt + this.failoverTimeMs - now;
+  }
+
+  /**
+   * One renewal. Its request is aborted when the lease would expire anyway: a half-open connection
+   * must not keep the renewal (and the writes queued behind it) waiting past failoverTimeMs.
+   */
   renew(): Promise<Lease> {
-    return this.update((lease) => this.table.renewLease(lease), 'renewal', () => true);
+    return this.update((lease) => {
+      const left = this.msUntilExpiry();
+      if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
+      return this.table.renewLease(lease, AbortSignal.timeout(left));
+    }, 'renewal', () => true);
   }
 
   /**
@@ -69,7 +89,7 @@ export class HeldLease {
       if (this.lostReason !== undefined) throw new LeaseLostError(this.leaseKey, this.lostReason);
       const before = this.current;
       // The lease is proven ours as of when the write was sent, not when the answer came back.
-      const sentAt = Date.now();
+      const sentAt = this.clock();
       const written = await write(before);
       if (written) return this.accept(written, sentAt);
       const fresh = await this.table.getLease(before.leaseKey);
