@@ -28,7 +28,19 @@ export function isTransientAwsError(error: unknown): boolean {
   if (e.name && TRANSIENT_NAMES.has(e.name)) return true;
   if (e.code && TRANSIENT_CODES.has(e.code)) return true;
   const status = e.$metadata?.httpStatusCode;
-  return typeof status === 'number' && status >= 500;
+  if (typeof status === 'number' && status >= 500) return true;
+  return isWrappedNetworkError(error);
+}
+
+/**
+ * The SDK wraps a thrown value that fails its `instanceof Error` check (Node's own socket errors seen
+ * from another V8 realm, as under jest's vm contexts) into a plain Error whose message keeps the name
+ * and code: recognise those, so that a dropped connection is transient wherever the engine runs.
+ */
+function isWrappedNetworkError(error: unknown): boolean {
+  const message = (error as { message?: unknown }).message;
+  if (typeof message !== 'string' || !message.startsWith('AWS SDK error wrapper for ')) return false;
+  return [...TRANSIENT_NAMES, ...TRANSIENT_CODES].some((token) => message.includes(token));
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {

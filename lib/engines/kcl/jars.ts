@@ -1,3 +1,4 @@
+import { awsKclPackage } from './aws-kcl-module';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -23,7 +24,7 @@ export interface KclJars {
 
 /** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. */
 export function awsKclVersion(): string {
-  return (JSON.parse(readFileSync(require.resolve('aws-kcl/package.json'), 'utf8')) as { version: string }).version;
+  return awsKclPackage().version;
 }
 
 /** The package root of this library: where its scripts/ directory is, from sources or from dist/. */

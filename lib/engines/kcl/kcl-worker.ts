@@ -20,6 +20,7 @@ import { KclDaemon, describeExit } from './daemon';
 import { checkJava, locateJars, type KclJars } from './jars';
 import { logbackXml } from './jvm-log';
 import { daemonConfig, formatProperties } from './properties';
+import { loadAwsKcl } from './aws-kcl-module';
 import { ShardSession } from './shard-session';
 
 /** The environment variable that tells a relay where the worker's socket is. */
@@ -90,6 +91,7 @@ export class KclWorker implements KinesisWorker {
     if (process.platform === 'win32') {
       throw new KinesisWorkerConfigError('engine', "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.");
     }
+    loadAwsKcl();
     const jars = locateJars(this.kcl.jarsDir);
     const java = await checkJava(this.kcl.javaPath);
     await preflight(this.kinesis, this.table, this.options);

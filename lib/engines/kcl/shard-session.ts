@@ -8,6 +8,7 @@ import { assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
 import { positionOf } from '../../core/sequence-number';
+import { loadAwsKcl } from './aws-kcl-module';
 import { KclCheckpointer } from './kcl-checkpointer';
 import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
 
@@ -42,8 +43,6 @@ type KclFunction = (
   error: NodeJS.WritableStream,
 ) => { run(): void; cleanup(): void; _kclManager?: KclManager };
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const kcl = require('aws-kcl') as KclFunction;
 
 export type SessionState = 'CONNECTED' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -86,7 +85,7 @@ export class ShardSession {
     const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
     const input = new ActionLineFilter(this.logger, describe);
     deps.socket.pipe(input);
-    const process = kcl(this.adapter(), input, new ProtocolOutput(deps.socket), errorChannel(this.logger, describe));
+    const process = loadAwsKcl<KclFunction>()(this.adapter(), input, new ProtocolOutput(deps.socket), errorChannel(this.logger, describe));
     this.patchCheckpointMessage(process._kclManager);
     process.run();
     this.closed = new Promise((resolve) => {

@@ -11,7 +11,7 @@ import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
 import { sleep } from '../../../core/sleep';
 import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
 import type { ChildShard } from '../../../leases/shard-lister';
-import { deaggregate } from './deaggregate';
+import { deaggregate } from './kpl-deaggregate';
 import { toKinesisRecord } from './record-mapper';
 
 export interface RecordBatch {
