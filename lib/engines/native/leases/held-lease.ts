@@ -75,7 +75,7 @@ export class HeldLease {
     return this.update((lease) => {
       const left = this.msUntilExpiry();
       if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
-      return this.table.renewLease(lease, AbortSignal.timeout(left));
+      return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left)));
     }, 'renewal', () => true);
   }
 
@@ -117,6 +117,16 @@ export class HeldLease {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Gives the lease up at once, without waiting behind a write in flight (which may be what hangs):
+   * for a stop() that ran out of time. The eviction's condition is only that we still own it.
+   */
+  async abandon(): Promise<void> {
+    if (this.lostReason !== undefined) return;
+    this.markLost(RELEASED);
+    await this.table.evictLease(this.current);
   }
 
   private accept(lease: Lease, sentAt: number): Lease {
