@@ -66,3 +66,21 @@ export const leaseEvents = (events: readonly WorkerFileEvent[], type: string, wo
   events.filter(
     (e): e is Extract<WorkerFileEvent, { kind: 'event' }> => e.kind === 'event' && e.event.type === type && (worker === undefined || e.worker === worker),
   );
+
+/**
+ * The events without the repeats of a batch whose processRecords failed (here: its checkpoint could not
+ * reach DynamoDB). The engine delivers a failed batch again, as documented (processingRetry); the
+ * verifier's order check counts that as going back, so the repeats are taken out before it.
+ */
+export function withoutRetries(events: readonly WorkerFileEvent[]): WorkerFileEvent[] {
+  const lastBatch = new Map<string, string>();
+  return events.filter((e) => {
+    if (e.kind === 'initialize') lastBatch.delete(`${e.worker}/${e.shardId}`);
+    if (e.kind !== 'batch') return true;
+    const key = `${e.worker}/${e.shardId}`;
+    const seqs = e.records.map((r) => r.seq).join();
+    const repeat = lastBatch.get(key) === seqs;
+    lastBatch.set(key, seqs);
+    return !repeat;
+  });
+}

@@ -5,7 +5,7 @@ import { duplicateReport, orderViolations, overlapViolations } from '../support/
 import { waitFor } from '../support/wait-for';
 import type { WorkerFileEvent } from '../support/worker-process';
 import { FAST_INTERVALS } from '../support/worker-fleet';
-import { leaseEvents, recordingWorker, type RecordedWorker } from './leases-support';
+import { leaseEvents, recordingWorker, withoutRetries, type RecordedWorker } from './leases-support';
 
 /**
  * Scenario 2: one of two workers loses DynamoDB (every request blackholed by the fault proxy) for
@@ -54,8 +54,9 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     const partitionMs = 3 * failoverTimeMs;
     const partitionedAt = Date.now();
     proxy.set('*', 'blackhole', { forMs: partitionMs });
-    await waitFor(() => events.some((e) => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA), 'worker-b to take over', 20_000);
-    const takeover = events.find((e): e is Init => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA)!;
+    const isTakeover = (e: WorkerFileEvent): e is Init => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA && e.at >= partitionedAt;
+    await waitFor(() => events.some(isTakeover), 'worker-b to take over', 20_000);
+    const takeover = events.find(isTakeover)!;
     const aBatches = events.filter((e): e is Batch => e.kind === 'batch' && e.worker === 'worker-a' && e.shardId === shardOfA);
     const lastStartBeforeTakeover = Math.max(...aBatches.filter((batch) => batch.start < takeover.at).map((batch) => batch.start));
     const gapMs = takeover.at - lastStartBeforeTakeover;
@@ -75,11 +76,12 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     const report = duplicateReport(producer.puts, events);
     expect(report.missing).toEqual([]);
     expect(report.unexplained).toEqual([]);
-    expect(orderViolations(events)).toEqual([]);
+    expect(orderViolations(withoutRetries(events))).toEqual([]);
     expect(overlapViolations(events)).toEqual([]);
-    expect(a.logger.lines.filter((line) => line.startsWith('ERROR'))).toEqual([]);
+    // No crash: the only errors are the processor's failed checkpoints (the batch is delivered again).
+    expect(a.logger.lines.filter((line) => line.startsWith('ERROR') && !/^ERROR processRecords .* failed \(attempt \d+\), retrying/.test(line))).toEqual([]);
     expect(a.worker.describe().running).toBe(true);
-    const lostAt = leaseEvents(events, 'leaseLost', 'worker-a').find((e) => e.event.shardId === shardOfA)?.at;
+    const lostAt = leaseEvents(events, 'leaseLost', 'worker-a').find((e) => e.event.shardId === shardOfA && e.at >= partitionedAt)?.at;
     console.log(
       `partition (failoverTimeMs ${failoverTimeMs}, DynamoDB blackholed ${partitionMs} ms): worker-a's last processRecords on ${shardOfA} ` +
         `started ${gapMs} ms before worker-b's initialize; worker-a gave the lease up ${lostAt === undefined ? '?' : lostAt - partitionedAt} ms ` +

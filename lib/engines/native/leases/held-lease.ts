@@ -15,6 +15,7 @@ export class HeldLease {
   private current: Lease;
   private lastRenewedAt: number;
   private lostReason: string | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly lostListeners = new Set<(reason: string) => void>();
 
@@ -31,6 +32,7 @@ export class HeldLease {
   ) {
     this.current = lease;
     this.lastRenewedAt = heldSince;
+    this.armExpiry();
   }
 
   get leaseKey(): string {
@@ -41,7 +43,9 @@ export class HeldLease {
     return this.current;
   }
 
+  /** Checked against the clock as well, so that a late timer never lets a batch start past the hold. */
   get lost(): boolean {
+    if (this.lostReason === undefined && !this.isHeld()) this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
     return this.lostReason !== undefined;
   }
 
@@ -57,6 +61,7 @@ export class HeldLease {
 
   markLost(reason: string): void {
     if (this.lostReason !== undefined) return;
+    clearTimeout(this.expiryTimer);
     this.lostReason = reason;
     for (const listener of this.lostListeners) listener(reason);
     this.lostListeners.clear();
@@ -132,6 +137,21 @@ export class HeldLease {
   private accept(lease: Lease, sentAt: number): Lease {
     this.current = lease;
     this.lastRenewedAt = sentAt;
+    this.armExpiry();
     return lease;
+  }
+
+  /**
+   * The lease is lost the moment its hold runs out, not when the renewer next looks: a consumer that
+   * waits on `lost` (or on onLost) must not start another batch after another worker may have taken over.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    if (this.lostReason !== undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      if (this.isHeld()) this.armExpiry();
+      else this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
+    }, Math.max(0, Math.ceil(this.msUntilExpiry())));
+    this.expiryTimer.unref();
   }
 }

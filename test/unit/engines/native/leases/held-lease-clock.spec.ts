@@ -41,4 +41,28 @@ describe('HeldLease and LeaseRenewer timing', () => {
     expect(warnings.join('\n')).toMatch(/slow expired locally; last renewal error: .*aborted/i);
     expect(renewer.heldLeases().map((h) => h.leaseKey)).toEqual(['fast']);
   });
+
+  it('is lost the moment its hold runs out, without waiting for the renewer', async () => {
+    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+    const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 100);
+    const reasons: string[] = [];
+    held.onLost((reason) => reasons.push(reason));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(held.lost).toBe(false);
+    await held.renew(); // the hold now runs 100 ms from this renewal's send time
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reasons).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(reasons).toEqual(['not renewed within failoverTimeMs (100 ms)']);
+  });
+
+  it('reads as lost once the clock passes the hold, even before any timer ran', () => {
+    let now = 0;
+    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+    const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 1_000, () => now);
+    now = 999;
+    expect(held.lost).toBe(false);
+    now = 1_000;
+    expect(held.lost).toBe(true);
+  });
 });
