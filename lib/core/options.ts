@@ -165,6 +165,4 @@ export interface ResolvedWorkerOptions {
   readonly maxGetRecordsPerSecond: number;
   readonly logger: WorkerLogger;
   readonly emit: (event: WorkerEvent) => void;
-  /** The `kcl` engine's settings with defaults; always filled in by resolveWorkerOptions. */
-  readonly kcl?: ResolvedKclEngineOptions;
 }

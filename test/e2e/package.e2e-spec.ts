@@ -160,14 +160,18 @@ try {
   const lib = require('nestjs-kinesis-worker');
   result.mainExports = Object.keys(lib).sort();
   result.testingExports = Object.keys(require('nestjs-kinesis-worker/testing')).sort();
-  const worker = lib.createWorker(
-    { appName: 'package-test', streamName: 'orders', region: 'eu-west-1', engine: 'kcl', kcl: { jarsDir: __dirname + '/no-jars' } },
-    () => ({ processRecords: async () => undefined }),
-  );
-  worker.start().then(
-    () => finish({ started: true }),
-    (error) => finish({ kclError: { name: error.name, option: error.option, message: error.message } }),
-  );
+  const kclError = (error) => finish({ kclError: { name: error.name, option: error.option, message: error.message } });
+  let worker;
+  try {
+    // The kcl engine checks for aws-kcl when the worker is built, i.e. at bootstrap.
+    worker = lib.createWorker(
+      { appName: 'package-test', streamName: 'orders', region: 'eu-west-1', engine: 'kcl', kcl: { jarsDir: __dirname + '/no-jars' } },
+      () => ({ processRecords: async () => undefined }),
+    );
+  } catch (error) {
+    return kclError(error);
+  }
+  worker.start().then(() => finish({ started: true }), kclError);
 } catch (error) {
   finish({ loadError: String(error && error.stack || error) });
 }

@@ -1,8 +1,8 @@
-import { awsKclPackage } from './aws-kcl-module';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KinesisWorkerConfigError } from '../../core/errors';
+import { awsKclPackage } from './aws-kcl-module';
 
 /** What scripts/provision-kcl-jars.js writes next to the jars. */
 export const JARS_MARKER = 'kcl-jars.json';
@@ -22,7 +22,7 @@ export interface KclJars {
   readonly kclVersion?: string;
 }
 
-/** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. */
+/** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. Throws a config error when aws-kcl is missing. */
 export function awsKclVersion(): string {
   return awsKclPackage().version;
 }
