@@ -20,7 +20,19 @@ export function createClients(options: ResolvedWorkerOptions): { kinesis: Kinesi
   const dynamodb = new DynamoDBClient({
     region: options.region,
     ...options.dynamodb,
-    requestHandler: options.dynamodb.requestHandler ?? new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true }),
+    requestHandler: options.dynamodb.requestHandler ?? new NodeHttpHandler({ ...dynamoDbTimeouts(options), throwOnRequestTimeout: true }),
   });
   return { kinesis, dynamodb };
+}
+
+/**
+ * Lease renewals go through the DynamoDB client: one attempt must end well within a renewal interval,
+ * so that a retry on a fresh connection still renews the lease before failoverTimeMs runs out.
+ */
+export function dynamoDbTimeouts(options: Pick<ResolvedWorkerOptions, 'leaseRenewalIntervalMs'>): { requestTimeout: number; connectionTimeout: number } {
+  const interval = options.leaseRenewalIntervalMs;
+  return {
+    requestTimeout: Math.min(10_000, Math.max(500, Math.floor(interval / 2))),
+    connectionTimeout: Math.min(5_000, Math.max(300, Math.floor(interval / 3))),
+  };
 }
