@@ -58,7 +58,7 @@ export class KclWorker implements KinesisWorker {
     // At bootstrap, not at the first shard: aws-kcl is an optional peer dependency.
     loadAwsKcl();
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
-    this.table = new LeaseTable(this.dynamodb, options.tableName);
+    this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.eviction = new LeaseEviction(this.table, options.workerId, options.logger, options.emit);
   }
 
