@@ -38,6 +38,8 @@ export interface ShardStatus {
   readonly state: string;
   readonly checkpoint: ExtendedSequenceNumber;
   readonly millisBehindLatest?: number;
+  /** Set while the shard cannot be read for a reason no retry fixes by itself (a missing permission, an unreadable checkpoint). */
+  readonly error?: string;
 }
 
 /** What happened to a lease, for metrics, logs and tests. */

@@ -82,7 +82,9 @@ export class NativeWorker implements KinesisWorker {
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
     if (this.stopRequested) return;
     this.running = true;
-    this.coordinator.start();
+    // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
+    // makes a record put right after start() part of what the worker delivers.
+    await this.coordinator.start();
     this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
   }
@@ -170,6 +172,7 @@ export class NativeWorker implements KinesisWorker {
         state: consumer.state,
         checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
+        ...(consumer.problem ? { error: consumer.problem } : {}),
       })),
     };
   }

@@ -38,6 +38,7 @@ export interface ShardConsumerDeps {
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
+  private fetcher: ShardRecordFetcher | undefined;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
@@ -56,6 +57,11 @@ export class ShardConsumer {
   /** The last checkpoint this consumer knows of (the lease's, kept current by its own writes). */
   get checkpoint(): ExtendedSequenceNumber {
     return this.deps.held.lease.checkpoint;
+  }
+
+  /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
+  get problem(): string | undefined {
+    return this.fetcher?.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -99,7 +105,18 @@ export class ShardConsumer {
     start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const fetcher = new ShardRecordFetcher(this.deps.kinesis, options.streamName, this.shardId, start, options.maxRecords, this.logger, this.abort.signal);
+    const fetcher = new ShardRecordFetcher({
+      kinesis: this.deps.kinesis,
+      streamName: options.streamName,
+      shardId: this.shardId,
+      start,
+      leaseTakenAt: held.takenAt,
+      maxRecords: options.maxRecords,
+      maxCallsPerSecond: options.maxGetRecordsPerSecond,
+      logger: this.logger,
+      signal: this.abort.signal,
+    });
+    this.fetcher = fetcher;
     const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, this.abort.signal);
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {
