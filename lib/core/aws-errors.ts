@@ -107,12 +107,30 @@ export function isResourceNotFound(error: unknown): boolean {
 }
 
 /**
- * One line for a log: the error's name and message only. Never the error object itself, whose SDK
- * fields ($response, the raw HTTP answer) have no place in a log.
+ * AWS answers a signature mismatch with the canonical request it expected, signed headers and their
+ * values included: x-amz-security-token is one of them, so the session token would end up in the log.
+ */
+const CANONICAL_REQUEST = /\s*The Canonical String for this request should have been[\s\S]*$/;
+const SECURITY_TOKEN = /(x-amz-security-token\s*[:=]\s*)[^\s'",;&]+/gi;
+/** V8 quotes a slice of the text around a JSON syntax error; in a GetRecords answer that text is record data. */
+const JSON_EXCERPT = /, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s;
+
+function redact(name: string, message: string): string {
+  let safe = message.replace(CANONICAL_REQUEST, ' (the canonical request AWS quoted is left out)').replace(SECURITY_TOKEN, '$1<redacted>');
+  if (name === 'SyntaxError') safe = safe.replace(JSON_EXCERPT, ' is not valid JSON');
+  return safe;
+}
+
+/**
+ * One line for a log: the error's name and message, with what AWS or V8 quote of the request or the
+ * response taken out. Never the error object itself, whose SDK fields ($response, the raw HTTP answer)
+ * have no place in a log.
  */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
   const e = asAwsError(error);
-  if (e && typeof e.message === 'string') return `${e.name ?? 'Error'}: ${e.message}`;
+  if (error instanceof Error || (e && typeof e.message === 'string')) {
+    const name = e!.name ?? 'Error';
+    return `${name}: ${redact(name, String(e!.message))}`;
+  }
   return String(error);
 }

@@ -63,3 +63,27 @@ describe('AWS error classifiers', () => {
     expect(describeError({ name: 'ExpiredTokenException', message: 'expired', $response: { body: 'SECRET-BODY' } })).toBe('ExpiredTokenException: expired');
   });
 });
+
+describe('describeError leaves out what AWS and V8 quote of a request or a response', () => {
+  it("drops the canonical request of a signature mismatch, whose headers carry the session token", () => {
+    const message =
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n' +
+      "The Canonical String for this request should have been\n'POST\n/\n\nhost:kinesis.eu-west-1.amazonaws.com\nx-amz-date:20261128T070000Z\nx-amz-security-token:TOKEN-123\nx-amz-target:Kinesis_20131202.GetRecords\n\nhost;x-amz-date;x-amz-security-token;x-amz-target\nabc'\n\n" +
+      "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261128T070000Z\n20261128/eu-west-1/kinesis/aws4_request\ndef'\n";
+    const described = describeError(serviceError('InvalidSignatureException', 400, { message }));
+    expect(described).toMatch(/^InvalidSignatureException: The request signature we calculated does not match/);
+    expect(described).not.toContain('TOKEN-123');
+    expect(describeError(new Error('header x-amz-security-token: TOKEN-456 was refused'))).toBe('Error: header x-amz-security-token: <redacted> was refused');
+  });
+
+  it('drops the excerpt V8 quotes from a JSON body that does not parse', () => {
+    let syntaxError: unknown;
+    try {
+      JSON.parse('{"Records":[{"Data":"UEFZTE9BRA=="},}],"NextShardIterator":"it"}');
+    } catch (error) {
+      syntaxError = error;
+    }
+    expect(String((syntaxError as Error).message)).toContain('"');
+    expect(describeError(syntaxError)).toBe("SyntaxError: Unexpected token '}' is not valid JSON");
+  });
+});
