@@ -22,7 +22,7 @@ afterAll(() => {
 const checkpointOf = async (appName: string, shardId: string) => (await readLeases(dynamo, appName)).find((l) => l.shardId === shardId)?.checkpoint;
 
 /** One shard with records, consumed by one worker, then split with more records put into the children. */
-async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker) {
+async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker, beforeSplit?: () => void) {
   const stream = uniqueName('shardend');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, 1);
@@ -30,6 +30,7 @@ async function splitWhileConsumed(makeWorker: (appName: string, stream: string) 
   const observed = (running = makeWorker(appName, stream));
   await observed.worker.start();
   await waitFor(() => observed.delivered(parentPuts), 'the parent records');
+  beforeSplit?.();
   await splitShard(kinesis, stream, PARENT);
   const children = (await listShards(kinesis, stream)).filter((s) => s.ParentShardId === PARENT).map((s) => s.ShardId!);
   const childPuts = await putRecords(kinesis, stream, records('child', 12));
@@ -124,25 +125,20 @@ describe('SHARD_END and shutdown(TERMINATE) (native engine)', () => {
     try {
       let appName = '';
       let faultsOn = false;
-      const { observed, parentPuts, childPuts, children } = await splitWhileConsumed((app, stream) => {
-        appName = app;
-        return new ObservedWorker(
+      const { observed, parentPuts, childPuts, children } = await splitWhileConsumed(
+        (app, stream) => {
+          appName = app;
           // The lease outlives the outage (failover 10 s), so what is tested is the SHARD_END path, not a failover.
-          { appName: app, streamName: stream, failoverTimeMs: 10_000, dynamodb: { endpoint: proxy.url, maxAttempts: 1 } },
-          {
-            shutdown: async ({ reason, checkpointer }) => {
-              if (reason !== 'TERMINATE') return;
-              if (!faultsOn) {
-                // The shard has just ended: DynamoDB fails every write and read of the lease table for 4 s.
-                faultsOn = true;
-                proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'http500', { forMs: 4_000 });
-                proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'throttle', { forMs: 4_000, probability: 0.5 });
-              }
-              await checkpointer!.checkpoint();
-            },
-          },
-        );
-      });
+          return new ObservedWorker({ appName: app, streamName: stream, failoverTimeMs: 10_000, dynamodb: { endpoint: proxy.url, maxAttempts: 1 } });
+        },
+        () => {
+          // From just before the split, DynamoDB fails every write and read of the lease table for 5 s:
+          // the child-lease creation, the parent lookups, childShardIds and SHARD_END all meet it.
+          faultsOn = true;
+          proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'http500', { forMs: 5_000 });
+          proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'throttle', { forMs: 5_000, probability: 0.5 });
+        },
+      );
       await waitFor(() => observed.delivered(childPuts), 'every child record after the outage', 60_000);
       expect(faultsOn).toBe(true);
       expect(proxy.requests.filter((r) => r.fault === 'http500' || r.fault === 'throttle').length).toBeGreaterThan(0);
