@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
 import { consoleLogger } from './logger';
 import { ENGINES, INITIAL_POSITIONS, type EngineName, type InitialPosition, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
+import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -43,6 +44,26 @@ function durationMs(option: string, value: unknown, fallback: number, { allowZer
     );
   }
   return ms;
+}
+
+function autoCheckpoint(value: StreamWorkerOptions['autoCheckpoint']): AutoCheckpointPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'batch') return { everyRecords: 1, everyMs: Infinity };
+  const valid =
+    typeof value === 'object' && value !== null && (value.everyRecords !== undefined || value.everyMs !== undefined) &&
+    Object.keys(value).every((key) => key === 'everyRecords' || key === 'everyMs');
+  if (!valid) {
+    throw new KinesisWorkerConfigError('autoCheckpoint', `expected 'batch' or { everyRecords?: number, everyMs?: number } with at least one of them, got ${JSON.stringify(value)}. Leave it unset to checkpoint by hand.`);
+  }
+  return {
+    everyRecords: value.everyRecords === undefined ? Infinity : positiveInt('autoCheckpoint.everyRecords', value.everyRecords, 1),
+    everyMs: value.everyMs === undefined ? Infinity : positiveInt('autoCheckpoint.everyMs', value.everyMs, 1),
+  };
+}
+
+function optionalFunction<T>(option: string, value: T | undefined, example: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new KinesisWorkerConfigError(option, `expected a function such as ${example}, got ${JSON.stringify(value)}.`);
+  return value;
 }
 
 function retryPolicy(option: string, value: Partial<RetryPolicy> | undefined, fallback: RetryPolicy): RetryPolicy {
@@ -165,6 +186,8 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     shutdownTimeoutMs: durationMs('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
     processingTimeoutMs: durationMs('processingTimeoutMs', options.processingTimeoutMs, Infinity, { allowInfinity: true }),
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
+    autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
+    onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     logger,
     emit: (event) => {
       if (!listener) return;

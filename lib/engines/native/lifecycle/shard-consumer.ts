@@ -20,6 +20,7 @@ import type { EngineStepRetrying } from './engine-step';
 import { waitForParents } from './parent-wait';
 import { ProcessingTimeoutError, withProcessingTimeout } from './processing-timeout';
 import { finishShard } from './shard-end';
+import { BatchPolicies } from './batch-policies';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -52,6 +53,7 @@ export class ShardConsumer {
   private shutdownCalled = false;
   /** Set when processRecords overran processingTimeoutMs: the processor may still be busy. */
   private timedOut = false;
+  private policies: BatchPolicies | undefined;
 
   constructor(private readonly deps: ShardConsumerDeps) {
     deps.held.onLost(() => this.abort.abort());
@@ -153,6 +155,7 @@ export class ShardConsumer {
     });
     this.fetcher = fetcher;
     const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, this.abort.signal);
+    const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {
       if (this.stopRequested || held.lost) return { reason: this.exitReason() };
@@ -171,19 +174,27 @@ export class ShardConsumer {
       if (batch.records.length > 0) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
-        const outcome = await this.deliver(processor, batch, checkpointer);
-        if (outcome !== 'delivered') {
+        let failure: { error: unknown; attempts: number } | undefined;
+        const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
+        if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.
           checkpointer.rollBackDelivered(delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
+        if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
     }
   }
 
-  private deliver(processor: KinesisRecordProcessor, batch: RecordBatch, checkpointer: ShardCheckpointer): Promise<Delivery> {
+  private deliver(
+    processor: KinesisRecordProcessor,
+    batch: RecordBatch,
+    checkpointer: ShardCheckpointer,
+    onGaveUp: (error: unknown, attempts: number) => void,
+  ): Promise<Delivery> {
     const first = batch.records[0]!.sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
     const timeoutMs = this.deps.options.processingTimeoutMs;
@@ -196,11 +207,11 @@ export class ShardConsumer {
           this.timedOut = true;
           checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
         }),
-      { isFinal: (error) => error instanceof ProcessingTimeoutError },
+      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
   }
 
-  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal'> = {}): Promise<Delivery> {
+  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
     return callWithRetries({
       what,
       where: this.where,
@@ -226,6 +237,7 @@ export class ShardConsumer {
     const { held } = this.deps;
     // A processor still busy past processingTimeoutMs: the lease goes first, so the next owner need not wait for it.
     if (this.timedOut) await this.release('GAVE_UP');
+    if (reason === 'REQUESTED' && !this.timedOut && !held.lost) await this.policies?.beforeGracefulStop();
     if (processor) {
       const withCheckpointer = reason !== 'ZOMBIE' && checkpointer && !held.lost;
       await this.callShutdown(processor, reason, withCheckpointer ? checkpointer : undefined);
