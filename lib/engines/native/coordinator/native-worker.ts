@@ -154,6 +154,13 @@ export class NativeWorker implements KinesisWorker {
     this.dynamodb.destroy();
   }
 
+  /** The longest time since one of the held leases was last proven ours (renewed, taken or checkpointed). */
+  private msSinceLeaseRenewal(): number | undefined {
+    const held = this.coordinator.heldLeases();
+    if (held.length === 0) return undefined;
+    return Math.max(...held.map((lease) => this.options.failoverTimeMs - lease.msUntilExpiry()));
+  }
+
   describe(): WorkerStatus {
     // What this worker holds is newer than its last scan of the table.
     const held = new Map(this.coordinator.heldLeases().map((h) => [h.leaseKey, h.lease]));
@@ -166,6 +173,7 @@ export class NativeWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'native',
       running: this.running,
+      msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
