@@ -1,4 +1,5 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import type { WorkerLogger } from './logger';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
@@ -139,6 +140,8 @@ export interface KinesisWorkerOptions {
    * the hook the engine never skips a record. Native engine.
    */
   onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  /** Where the metrics go. Default: the global MeterProvider of @opentelemetry/api (a no-op until the app registers an SDK). */
+  meterProvider?: MeterProvider;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
   /** Called on lease events (taken, lost, released, shard ended); must not throw. */
@@ -191,6 +194,7 @@ export interface ResolvedWorkerOptions {
   /** Undefined: manual checkpoints. */
   readonly autoCheckpoint?: AutoCheckpointPolicy;
   readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  readonly meterProvider?: MeterProvider;
   readonly logger: WorkerLogger;
   readonly emit: (event: WorkerEvent) => void;
 }

@@ -187,6 +187,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     processingTimeoutMs: durationMs('processingTimeoutMs', options.processingTimeoutMs, Infinity, { allowInfinity: true }),
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
     autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
+    meterProvider: options.meterProvider,
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     logger,
     emit: (event) => {

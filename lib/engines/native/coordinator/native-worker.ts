@@ -1,3 +1,5 @@
+import type { WorkerEvent } from '../../../core/worker';
+import { WorkerMetrics } from '../../../core/metrics';
 import { toLeaseStatus } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,10 +36,19 @@ export class NativeWorker implements KinesisWorker {
   private stopping: Promise<void> | undefined;
   private running = false;
 
+  private readonly options: ResolvedWorkerOptions;
+  private readonly metrics: WorkerMetrics;
+
   constructor(
-    private readonly options: ResolvedWorkerOptions,
+    resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
   ) {
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, {
+      leasesHeld: () => this.coordinator.heldLeases().length,
+      shards: () => [...this.consumers.values()],
+    });
+    // Every lease event is counted, wherever in the engine it is emitted.
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
@@ -196,6 +207,7 @@ export class NativeWorker implements KinesisWorker {
         table: this.table,
         kinesis: this.kinesis,
         options: this.options,
+        metrics: this.metrics,
         factory: this.factory,
         findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
@@ -30,6 +32,7 @@ export interface ShardConsumerDeps {
   readonly kinesis: KinesisClient;
   readonly options: ResolvedWorkerOptions;
   readonly factory: ProcessorFactory;
+  readonly metrics: WorkerMetrics;
   /** Children of a shard, for when GetRecords did not name them at shard end. */
   readonly findChildShards: (shardId: string) => Promise<ChildShard[]>;
   /** Called once the shard is finished and its children's leases exist. */
@@ -123,7 +126,9 @@ export class ShardConsumer {
     });
     if (built !== 'delivered' || !this.processor) return await this.leave(built === 'gave-up' ? 'ZOMBIE' : this.exitReason());
     const processor = this.processor;
-    const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger);
+    const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger, (seconds, stored) =>
+      this.deps.metrics.checkpoint(this.shardId, seconds, stored),
+    );
     const start = held.lease.checkpoint;
     const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
       processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
@@ -150,6 +155,7 @@ export class ShardConsumer {
       leaseTakenAt: held.takenAt,
       maxRecords: options.maxRecords,
       maxCallsPerSecond: options.maxGetRecordsPerSecond,
+      onThrottled: () => this.deps.metrics.throttled(this.shardId),
       logger: this.logger,
       signal: this.abort.signal,
     });
@@ -175,7 +181,9 @@ export class ShardConsumer {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
         let failure: { error: unknown; attempts: number } | undefined;
+        const started = performance.now();
         const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        this.deps.metrics.batch(this.shardId, batch.records.length, bytesOf(batch), (performance.now() - started) / 1000, outcome === 'delivered');
         const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
         if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.
@@ -310,4 +318,10 @@ export class ShardConsumer {
     await this.release('GAVE_UP');
     if (this.processor) await this.callShutdown(this.processor, 'ZOMBIE');
   }
+}
+
+function bytesOf(batch: RecordBatch): number {
+  let bytes = 0;
+  for (const record of batch.records) bytes += record.data.length;
+  return bytes;
 }

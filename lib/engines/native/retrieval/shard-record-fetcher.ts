@@ -50,6 +50,8 @@ export interface ShardRecordFetcherConfig {
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
   readonly maxCallsPerSecond: number;
+  /** Called for each GetRecords answered with ProvisionedThroughputExceededException (for the metrics). */
+  readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
 }
@@ -142,6 +144,7 @@ export class ShardRecordFetcher {
 
   private onReadError(error: unknown, attempt: number, delay: number): void {
     const { logger } = this.config;
+    if ((error as { name?: string }).name === 'ProvisionedThroughputExceededException') this.config.onThrottled?.();
     if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
       const text =
         error instanceof UnreadablePositionError
