@@ -66,8 +66,12 @@ export class ShardCheckpointer implements Checkpointer {
   }
 
   async checkpoint(...args: CheckpointArgs): Promise<void> {
+    if (this.revokedBecause !== undefined) {
+      // Already said in the line that reported the timeout; the late call only needs its rejection.
+      this.logger.debug?.(`Late checkpoint of ${this.shardId} refused: ${this.revokedBecause}.`);
+      throw new LeaseLostError(this.shardId, this.revokedBecause);
+    }
     try {
-      if (this.revokedBecause !== undefined) throw new LeaseLostError(this.shardId, this.revokedBecause);
       await this.write(this.bounds.target(args, this.lastCheckpoint));
     } catch (error) {
       this.reportRefusal(error);
