@@ -1,4 +1,5 @@
 import { KclWorker } from './engines/kcl/kcl-worker';
+import { resolveKclOptions } from './engines/kcl/kcl-options';
 import { NativeWorker } from './engines/native/coordinator/native-worker';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { StreamWorkerOptions } from './core/options';
@@ -15,6 +16,8 @@ export function createWorker(options: StreamWorkerOptions, processorFactory: Pro
   if (typeof processorFactory !== 'function') {
     throw new KinesisWorkerConfigError('processorFactory', 'expected a function (shard) => KinesisRecordProcessor.');
   }
-  if (resolved.engine === 'kcl') return new KclWorker(resolved, processorFactory);
+  // Validated whatever the engine, so that a typo in the kcl section fails at bootstrap.
+  const kcl = resolveKclOptions(options, resolved);
+  if (resolved.engine === 'kcl') return new KclWorker(resolved, processorFactory, kcl);
   return new NativeWorker(resolved, processorFactory);
 }

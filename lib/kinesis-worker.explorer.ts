@@ -1,76 +1,62 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type Type } from '@nestjs/common';
+import { Inject, Injectable, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { createWorker } from './create-worker';
 import { KinesisWorkerConfigError } from './core/errors';
-import type { KinesisRecordProcessor, ShardContext } from './core/processor';
-import type { KinesisWorker } from './core/worker';
+import type { StreamWorkerOptions } from './core/options';
+import type { KinesisRecordProcessor, ProcessorFactory, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
 import { assertProcessor } from './core/assert-processor';
+import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
-import { KinesisWorkerService } from './kinesis-worker.service';
+
+/** What one worker needs: a @KinesisProcessor class, its merged options and its per-shard factory. */
+export interface ProcessorBinding {
+  readonly processorName: string;
+  readonly options: StreamWorkerOptions;
+  readonly createProcessor: ProcessorFactory;
+}
+
+type ProcessorSettings = NonNullable<ReturnType<KinesisMetadataAccessor['processorOptions']>>;
 
 /**
- * Finds the @KinesisProcessor providers, starts one worker per processor at bootstrap, and stops
- * them gracefully when the app closes.
+ * Finds the @KinesisProcessor providers of the app, validates them and their options, and builds for
+ * each the factory that makes one processor instance per shard. It starts nothing: the registrar does.
  */
 @Injectable()
-export class KinesisWorkerExplorer implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger('KinesisWorker');
-  private readonly workers: KinesisWorker[] = [];
-
+export class KinesisWorkerExplorer {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly moduleRef: ModuleRef,
     private readonly metadata: KinesisMetadataAccessor,
-    private readonly service: KinesisWorkerService,
-    @Inject(KINESIS_WORKER_MODULE_OPTIONS) private readonly options: KinesisWorkerModuleOptions,
+    private readonly eventHandlers: KinesisEventHandlers,
+    @Inject(KINESIS_WORKER_MODULE_OPTIONS) private readonly moduleOptions: KinesisWorkerModuleOptions,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    const processors = this.findProcessors();
-    if (processors.length === 0) {
-      this.logger.warn('KinesisWorkerModule is imported but no provider is decorated with @KinesisProcessor: nothing to consume.');
-      return;
-    }
+  /** Throws KinesisWorkerConfigError naming the class and the option when something is wrong. */
+  explore(logger: StreamWorkerOptions['logger']): ProcessorBinding[] {
+    const { autoStart: _moduleOnly, ...workerOptions } = this.moduleOptions;
     const tables = new Map<string, string>();
-    for (const { wrapper, settings } of processors) {
-      const name = wrapper.metatype!.name;
-      const options = { ...this.options, ...settings, streamName: settings.stream, logger: this.options.logger ?? this.logger };
-      let resolved;
-      try {
-        resolved = resolveWorkerOptions(options);
-      } catch (error) {
-        if (error instanceof KinesisWorkerConfigError) error.message = `${error.message} (for @KinesisProcessor class ${name})`;
-        throw error;
-      }
+    return this.findProcessors().map(({ wrapper, settings }) => {
+      const processorName = wrapper.metatype!.name;
+      const options: StreamWorkerOptions = { ...workerOptions, ...settings, streamName: settings.stream, logger: workerOptions.logger ?? logger };
+      options.onEvent = this.eventHandlers.listenerFor(settings.stream, options.onEvent, options.logger ?? console);
+      const resolved = resolveFor(processorName, options);
       const other = tables.get(resolved.tableName);
       if (other) {
         throw new KinesisWorkerConfigError(
           'appName',
-          `${other} and ${name} would share the lease table '${resolved.tableName}', and shard ids collide across streams. Give one a distinct appName: @KinesisProcessor({ stream: '${settings.stream}', appName: '${resolved.appName}-${settings.stream}' }).`,
+          `${other} and ${processorName} would share the lease table '${resolved.tableName}', and shard ids collide across streams. Give one a distinct appName: @KinesisProcessor({ stream: '${settings.stream}', appName: '${resolved.appName}-${settings.stream}' }).`,
         );
       }
-      tables.set(resolved.tableName, name);
-      const worker = createWorker({ ...options, workerId: resolved.workerId }, (shard) => this.instantiate(wrapper, shard));
-      this.workers.push(worker);
-    }
-    try {
-      await Promise.all(this.workers.map((worker) => worker.start()));
-    } catch (error) {
-      await Promise.allSettled(this.workers.map((worker) => worker.stop()));
-      throw error;
-    }
-    this.workers.forEach((worker) => this.service.register(worker));
+      tables.set(resolved.tableName, processorName);
+      // The worker id is fixed here so that a worker restarted by the service keeps its identity.
+      return { processorName, options: { ...options, workerId: resolved.workerId }, createProcessor: (shard) => this.instantiate(wrapper, shard) };
+    });
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.workers.map((worker) => worker.stop()));
-  }
-
-  private findProcessors() {
-    const found: { wrapper: InstanceWrapper; settings: NonNullable<ReturnType<KinesisMetadataAccessor['processorOptions']>> }[] = [];
+  private findProcessors(): { wrapper: InstanceWrapper; settings: ProcessorSettings }[] {
+    const found: { wrapper: InstanceWrapper; settings: ProcessorSettings }[] = [];
     const seen = new Set<Function>();
     for (const wrapper of this.discovery.getProviders()) {
       const metatype = wrapper.metatype as Type | undefined;
@@ -103,5 +89,14 @@ export class KinesisWorkerExplorer implements OnApplicationBootstrap, OnModuleDe
     }
     const hostRef = wrapper.host?.providers.get(ModuleRef)?.instance as ModuleRef | undefined;
     return (hostRef ?? this.moduleRef).create(metatype);
+  }
+}
+
+function resolveFor(processorName: string, options: StreamWorkerOptions) {
+  try {
+    return resolveWorkerOptions(options);
+  } catch (error) {
+    if (error instanceof KinesisWorkerConfigError) error.message = `${error.message} (for @KinesisProcessor class ${processorName})`;
+    throw error;
   }
 }

@@ -1,7 +1,13 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { KinesisWorkerOptions } from './core/options';
 
-export type KinesisWorkerModuleOptions = KinesisWorkerOptions;
+export interface KinesisWorkerModuleOptions extends KinesisWorkerOptions {
+  /**
+   * Start the workers when the application bootstraps. Default true. With false nothing consumes until
+   * KinesisWorkerService.start() is called (e.g. after a warm-up, or only in some process roles).
+   */
+  autoStart?: boolean;
+}
 
 export const {
   ConfigurableModuleClass,

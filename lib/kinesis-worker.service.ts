@@ -1,22 +1,35 @@
 import { Injectable } from '@nestjs/common';
 import type { KinesisWorker, WorkerStatus } from './core/worker';
+import { KinesisWorkerRegistrar } from './kinesis-worker.registrar';
 
-/** The running workers of this app, one per @KinesisProcessor stream, for operators and health checks. */
+/** The workers of this app, one per @KinesisProcessor stream: start and stop them, and read their status. */
 @Injectable()
 export class KinesisWorkerService {
-  private readonly registered: KinesisWorker[] = [];
+  constructor(private readonly registrar: KinesisWorkerRegistrar) {}
 
-  /** @internal */
-  register(worker: KinesisWorker): void {
-    this.registered.push(worker);
+  /**
+   * Starts the workers. Needed only with the module option autoStart: false (by default they start at
+   * bootstrap); a no-op while they run. Rejects, with every worker stopped, if one cannot start.
+   */
+  start(): Promise<void> {
+    return this.registrar.start();
   }
 
+  /**
+   * Stops the workers gracefully: batches in flight finish, processors get shutdown(REQUESTED) and may
+   * checkpoint, leases are released. start() may be called again later. app.close() does this too.
+   */
+  stop(): Promise<void> {
+    return this.registrar.stop();
+  }
+
+  /** The running workers; empty before start and after stop. */
   workers(): readonly KinesisWorker[] {
-    return this.registered;
+    return this.registrar.workers();
   }
 
   /** Per stream: the leases this worker holds, each shard's last checkpoint and millisBehindLatest. */
   status(): WorkerStatus[] {
-    return this.registered.map((worker) => worker.describe());
+    return this.registrar.workers().map((worker) => worker.describe());
   }
 }

@@ -61,7 +61,9 @@ function findAwsKcl() {
   try {
     packageJson = require.resolve('aws-kcl/package.json', { paths: [process.cwd(), __dirname] });
   } catch {
-    throw new Error("The npm package aws-kcl is not installed. Run 'npm install' (it is a dependency of nestjs-kinesis-worker).");
+    throw new Error(
+      "The npm package aws-kcl is not installed. It is an optional peer dependency of nestjs-kinesis-worker, needed by engine: 'kcl' only: run 'npm install aws-kcl@2.3.2', then this command again.",
+    );
   }
   const dir = path.dirname(packageJson);
   return { dir, version: JSON.parse(fs.readFileSync(packageJson, 'utf8')).version, pom: path.join(dir, 'pom.xml') };

@@ -25,6 +25,8 @@ export interface ProcessorCall {
    * processor is still busy with the last call). Logged once, as they are, then 'gave-up'.
    */
   readonly isFinal?: (error: unknown) => boolean;
+  /** Receives the last error and the attempts made, before 'gave-up' is returned. */
+  readonly onGaveUp?: (error: unknown, attempts: number) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function callWithRetries(processorCall: ProcessorCall): Promise<Del
       return 'gave-up';
     }
     logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; ${afterGivingUp}: ${describeError(error)}`, (error as Error)?.stack);
+    processorCall.onGaveUp?.(error, policy.maxAttempts);
     return 'gave-up';
   }
 }

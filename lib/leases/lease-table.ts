@@ -12,7 +12,9 @@ import {
 import { isConditionalCheckFailed, isResourceNotFound } from '../core/aws-errors';
 import type { ExtendedSequenceNumber } from '../core/record';
 import { sleep } from '../core/sleep';
-import { isLeaseItem, leaseFromItem, newLeaseItem, type Lease } from './lease';
+import type { WorkerLogger } from '../core/logger';
+import { leaseFromItem, newLeaseItem, rowProblem, type Lease } from './lease';
+import { SkippedRowWarnings } from './skipped-rows';
 
 /**
  * Every read and conditional write of the lease table (the KCL's LeaseRefresher).
@@ -20,10 +22,16 @@ import { isLeaseItem, leaseFromItem, newLeaseItem, type Lease } from './lease';
  * a failed condition is an answer, not an error.
  */
 export class LeaseTable {
+  private readonly skippedRows: SkippedRowWarnings;
+
+  /** @param logger where rows that are not usable leases are reported (rate-limited); they are skipped. */
   constructor(
     private readonly client: DynamoDBClient,
     readonly tableName: string,
-  ) {}
+    logger?: WorkerLogger,
+  ) {
+    this.skippedRows = new SkippedRowWarnings(logger, tableName);
+  }
 
   /** Creates the table with the KCL schema when it is missing, and waits until it is ACTIVE. */
   async ensureExists(timeoutMs = 60_000): Promise<void> {
@@ -67,7 +75,10 @@ export class LeaseTable {
     let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey }));
-      for (const item of page.Items ?? []) if (isLeaseItem(item)) leases.push(leaseFromItem(item));
+      for (const item of page.Items ?? []) {
+        const lease = this.usableLease(item);
+        if (lease) leases.push(lease);
+      }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
     return leases;
@@ -77,7 +88,15 @@ export class LeaseTable {
     const { Item } = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true }),
     );
-    return Item && isLeaseItem(Item) ? leaseFromItem(Item) : undefined;
+    return Item ? this.usableLease(Item) : undefined;
+  }
+
+  /** A corrupt or foreign row is skipped (and reported), never a reason to stop the worker. */
+  private usableLease(item: Record<string, AttributeValue>): Lease | undefined {
+    const problem = rowProblem(item);
+    if (problem === undefined) return leaseFromItem(item);
+    this.skippedRows.skipped(item.leaseKey?.S ?? JSON.stringify(item.leaseKey ?? null), problem);
+    return undefined;
   }
 
   /** Returns false when a lease with that key exists already. */
@@ -91,7 +110,8 @@ export class LeaseTable {
     );
   }
 
-  async renewLease(lease: Lease): Promise<Lease | undefined> {
+  /** @param abortSignal ends the request (and the SDK's retries) when the renewal would come too late. */
+  async renewLease(lease: Lease, abortSignal?: AbortSignal): Promise<Lease | undefined> {
     const ok = await this.conditional(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -100,6 +120,7 @@ export class LeaseTable {
         ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :owner',
         ExpressionAttributeValues: { ...this.counterValues(lease), ':owner': { S: lease.leaseOwner! } },
       }),
+      abortSignal,
     );
     return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
   }
@@ -201,9 +222,9 @@ export class LeaseTable {
     return { ':counter': { N: String(lease.leaseCounter) }, ':next': { N: String(lease.leaseCounter + 1) } };
   }
 
-  private async conditional(command: PutItemCommand | UpdateItemCommand | DeleteItemCommand): Promise<boolean> {
+  private async conditional(command: PutItemCommand | UpdateItemCommand | DeleteItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
     try {
-      await this.client.send(command as never);
+      await this.client.send(command as never, { abortSignal });
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;

@@ -21,12 +21,33 @@ const str = (item: Item, name: string) => item[name]?.S;
 const num = (item: Item, name: string) => (item[name]?.N === undefined ? undefined : Number(item[name]!.N));
 const set = (item: Item, name: string) => item[name]?.SS ?? [];
 
-/** Rows written by KCL 3.5+ that are not leases carry an entityType other than LEASE. */
-export function isLeaseItem(item: Item): boolean {
-  const entityType = str(item, 'entityType');
-  return entityType === undefined || entityType === 'LEASE';
+/** Why a row of the lease table is not a lease this engine can use, or undefined when it is one. */
+export function rowProblem(item: Item): string | undefined {
+  const entityType = item.entityType;
+  // KCL 3.5+ keeps other entities (LEADER, WORKER_METRIC_STATS, ...) in the same table.
+  if (entityType !== undefined && entityType.S !== 'LEASE') return `entityType ${describeValue(entityType)} is not a lease (a KCL 3.x row)`;
+  if (item.leaseKey?.S === undefined) return 'leaseKey is not a string';
+  const counter = item.leaseCounter?.N;
+  if (counter === undefined) return item.leaseCounter === undefined ? 'leaseCounter is missing' : `leaseCounter is ${describeValue(item.leaseCounter)}, not a number`;
+  if (!/^\d+$/.test(counter)) return `leaseCounter ${counter} is not a non-negative integer`;
+  for (const name of ['leaseOwner', 'checkpoint', 'pendingCheckpoint', 'startingHashKey', 'endingHashKey']) {
+    if (item[name] !== undefined && item[name]!.S === undefined) return `${name} is ${describeValue(item[name]!)}, not a string`;
+  }
+  for (const name of ['ownerSwitchesSinceCheckpoint', 'checkpointSubSequenceNumber', 'pendingCheckpointSubSequenceNumber']) {
+    if (item[name] !== undefined && item[name]!.N === undefined) return `${name} is ${describeValue(item[name]!)}, not a number`;
+  }
+  for (const name of ['parentShardId', 'childShardIds']) {
+    if (item[name] !== undefined && item[name]!.SS === undefined) return `${name} is ${describeValue(item[name]!)}, not a string set`;
+  }
+  return undefined;
 }
 
+function describeValue(value: AttributeValue): string {
+  const json = JSON.stringify(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+/** Reads a row that rowProblem() accepted. */
 export function leaseFromItem(item: Item): Lease {
   const pending = str(item, 'pendingCheckpoint');
   const startingHashKey = str(item, 'startingHashKey');
@@ -34,7 +55,7 @@ export function leaseFromItem(item: Item): Lease {
   return {
     leaseKey: str(item, 'leaseKey')!,
     leaseOwner: str(item, 'leaseOwner'),
-    leaseCounter: num(item, 'leaseCounter') ?? 0,
+    leaseCounter: num(item, 'leaseCounter')!,
     ownerSwitchesSinceCheckpoint: num(item, 'ownerSwitchesSinceCheckpoint') ?? 0,
     checkpoint: {
       sequenceNumber: str(item, 'checkpoint') ?? 'TRIM_HORIZON',

@@ -1,5 +1,5 @@
-import { createStream, putRecords } from '../../lib/testing';
-import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
+import { createStream, putRecords, startFaultProxy } from '../../lib/testing';
+import { dynamoClient, endpoints, kinesisClient, uniqueName } from '../support/aws';
 import { readLeases } from '../support/lease-table';
 import { records } from '../support/records';
 import { listShards, splitShard } from '../support/reshard';
@@ -22,7 +22,7 @@ afterAll(() => {
 const checkpointOf = async (appName: string, shardId: string) => (await readLeases(dynamo, appName)).find((l) => l.shardId === shardId)?.checkpoint;
 
 /** One shard with records, consumed by one worker, then split with more records put into the children. */
-async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker) {
+async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker, beforeSplit?: () => void) {
   const stream = uniqueName('shardend');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, 1);
@@ -30,6 +30,7 @@ async function splitWhileConsumed(makeWorker: (appName: string, stream: string) 
   const observed = (running = makeWorker(appName, stream));
   await observed.worker.start();
   await waitFor(() => observed.delivered(parentPuts), 'the parent records');
+  beforeSplit?.();
   await splitShard(kinesis, stream, PARENT);
   const children = (await listShards(kinesis, stream)).filter((s) => s.ParentShardId === PARENT).map((s) => s.ShardId!);
   const childPuts = await putRecords(kinesis, stream, records('child', 12));
@@ -118,5 +119,37 @@ describe('SHARD_END and shutdown(TERMINATE) (native engine)', () => {
     expect(observed.orderViolations()).toEqual([]);
     expect(observed.lines(/the processor factory on .*failed \(attempt \d\)/)).toHaveLength(3);
     await waitFor(async () => (await checkpointOf(appName, PARENT)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
+  });
+  it('DynamoDB failing (HTTP 500 and throttling) while the shard ends: the child leases, childShardIds and SHARD_END are retried, and once DynamoDB answers again the children deliver, without a restart', async () => {
+    const proxy = await startFaultProxy({ target: endpoints().dynamodb });
+    try {
+      let appName = '';
+      let faultsOn = false;
+      const { observed, parentPuts, childPuts, children } = await splitWhileConsumed(
+        (app, stream) => {
+          appName = app;
+          // The lease outlives the outage (failover 10 s), so what is tested is the SHARD_END path, not a failover.
+          return new ObservedWorker({ appName: app, streamName: stream, failoverTimeMs: 10_000, dynamodb: { endpoint: proxy.url, maxAttempts: 1 } });
+        },
+        () => {
+          // From just before the split, DynamoDB fails every write and read of the lease table for 5 s:
+          // the child-lease creation, the parent lookups, childShardIds and SHARD_END all meet it.
+          faultsOn = true;
+          proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'http500', { forMs: 5_000 });
+          proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'throttle', { forMs: 5_000, probability: 0.5 });
+        },
+      );
+      await waitFor(() => observed.delivered(childPuts), 'every child record after the outage', 60_000);
+      expect(faultsOn).toBe(true);
+      expect(proxy.requests.filter((r) => r.fault === 'http500' || r.fault === 'throttle').length).toBeGreaterThan(0);
+      expect(observed.firstDeliveries(PARENT)).toEqual(expectedData(parentPuts, PARENT));
+      for (const child of children) expect(observed.firstDeliveries(child)).toEqual(expectedData(childPuts, child));
+      expect([undefined, 'SHARD_END']).toContain(await checkpointOf(appName, PARENT));
+      expect(observed.worker.describe().running).toBe(true);
+    } finally {
+      await running?.worker.stop();
+      running = undefined;
+      await proxy.close();
+    }
   });
 });

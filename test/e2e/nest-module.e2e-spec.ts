@@ -1,12 +1,42 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { KinesisProcessor, KinesisWorkerModule, type KinesisRecordProcessor, type ProcessRecordsInput } from '../../lib';
+import {
+  KinesisProcessor,
+  KinesisWorkerConfigError,
+  KinesisWorkerModule,
+  KinesisWorkerService,
+  type KinesisRecordProcessor,
+  type KinesisWorkerModuleOptions,
+  type ProcessRecordsInput,
+} from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
-import { kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { readLeases } from '../support/lease-table';
+import { FAST, Recorder, recordingProcessor } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 
 const kinesis = kinesisClient();
-afterAll(() => kinesis.destroy());
+const dynamo = dynamoClient();
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+async function compileApp(recorder: Recorder, stream: string, options: KinesisWorkerModuleOptions) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [KinesisWorkerModule.forRoot(options)],
+    providers: [{ provide: Recorder, useValue: recorder }, recordingProcessor(stream)],
+  }).compile();
+  moduleRef.useLogger(['error', 'warn']);
+  return moduleRef;
+}
+
+/** The last sequence number delivered per shard, which the final checkpoints must have stored. */
+function lastDelivered(recorder: Recorder): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const d of recorder.deliveries) last.set(d.shardId, d.sequenceNumber);
+  return last;
+}
 
 /** Stands in for @nestjs/config's ConfigService. */
 @Injectable()
@@ -72,5 +102,65 @@ describe('KinesisWorkerModule wiring', () => {
     } finally {
       await moduleRef.close();
     }
+  });
+});
+
+describe('KinesisWorkerModule autoStart: false', () => {
+  it('consumes nothing until service.start(); service.stop() drains and releases the leases; start() again resumes from the checkpoints', async () => {
+    const stream = uniqueName('manual');
+    await createStream(kinesis, stream, 2);
+    const first = await putRecords(kinesis, stream, Array.from({ length: 12 }, (_, i) => ({ partitionKey: `k${i}`, data: `first-${i}` })));
+    const appName = uniqueName('manual-app');
+    const recorder = new Recorder();
+    const app = await compileApp(recorder, stream, { appName, ...workerClientOptions(), ...FAST, autoStart: false });
+    await app.init();
+    try {
+      const service = app.get(KinesisWorkerService);
+      // Bootstrapped, but no worker exists: no lease table was created and no processor was built.
+      expect(service.workers()).toEqual([]);
+      expect(service.status()).toEqual([]);
+      expect(await readLeases(dynamo, appName)).toEqual([]);
+      expect(recorder.events).toEqual([]);
+
+      await service.start();
+      await service.start(); // a no-op while running
+      expect(service.workers()).toHaveLength(1);
+      await waitFor(() => recorder.dataSet().size === first.length, 'the first records');
+      expect(recorder.dataSet()).toEqual(new Set(first.map((p) => p.data.toString())));
+
+      await service.stop();
+      expect(service.workers()).toEqual([]);
+      const shutdowns = recorder.events.filter((e) => e.type === 'shutdown');
+      expect(shutdowns.map((e) => [e.shardId, e.reason]).sort()).toEqual([
+        ['shardId-000000000000', 'REQUESTED'],
+        ['shardId-000000000001', 'REQUESTED'],
+      ]);
+      const leases = await readLeases(dynamo, appName);
+      expect(leases.map((l) => ({ shardId: l.shardId, owner: l.owner, checkpoint: l.checkpoint }))).toEqual(
+        [...lastDelivered(recorder)].sort().map(([shardId, checkpoint]) => ({ shardId, owner: undefined, checkpoint })),
+      );
+
+      const second = await putRecords(kinesis, stream, Array.from({ length: 6 }, (_, i) => ({ partitionKey: `k${i}`, data: `second-${i}` })));
+      await service.start();
+      await waitFor(() => recorder.dataSet().size === first.length + second.length, 'the records put while stopped');
+      // Restarted from the stored checkpoints: nothing of the first round was delivered twice.
+      expect(recorder.deliveries).toHaveLength(first.length + second.length);
+    } finally {
+      await app.close();
+    }
+    expect(await readLeases(dynamo, appName).then((leases) => leases.filter((l) => l.owner))).toEqual([]);
+  });
+
+  it('refuses an autoStart that is not a boolean, naming the option', async () => {
+    const recorder = new Recorder();
+    const app = await compileApp(recorder, uniqueName('unused'), {
+      appName: uniqueName('bad-autostart'),
+      ...workerClientOptions(),
+      autoStart: 'no' as unknown as boolean,
+    });
+    const init = app.init();
+    await expect(init).rejects.toThrow(KinesisWorkerConfigError);
+    await expect(init).rejects.toThrow(/'autoStart'.*expected true or false/);
+    // Nothing was started, so there is nothing to close (close() would rethrow the failed init).
   });
 });

@@ -120,12 +120,18 @@ export class KclDaemon {
     this.markReady();
   }
 
-  /** Resolves once the scheduler is up; rejects if the JVM exits first or takes longer than timeoutMs. */
-  async waitUntilReady(timeoutMs: number): Promise<void> {
+  /** Resolves once the scheduler is up; rejects if the JVM exits first, takes longer than timeoutMs, or the signal aborts. */
+  async waitUntilReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       await Promise.race([
         this.ready,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(new KinesisWorkerError('The worker was stopped before the Java KCL MultiLangDaemon came up.'));
+          if (signal?.aborted) onAbort();
+          else signal?.addEventListener('abort', onAbort, { once: true });
+        }),
         this.exited.then((exit) => {
           throw new KinesisWorkerError(
             `The Java KCL MultiLangDaemon exited during start-up (${describeExit(exit)}). Its last log lines:\n  ${this.tail().join('\n  ')}`,
@@ -145,6 +151,7 @@ export class KclDaemon {
       ]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 

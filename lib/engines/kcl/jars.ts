@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KinesisWorkerConfigError } from '../../core/errors';
+import { awsKclPackage } from './aws-kcl-module';
 
 /** What scripts/provision-kcl-jars.js writes next to the jars. */
 export const JARS_MARKER = 'kcl-jars.json';
@@ -21,9 +22,9 @@ export interface KclJars {
   readonly kclVersion?: string;
 }
 
-/** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. */
+/** The version of the aws-kcl package this library runs with; its pom.xml decides the jars. Throws a config error when aws-kcl is missing. */
 export function awsKclVersion(): string {
-  return (JSON.parse(readFileSync(require.resolve('aws-kcl/package.json'), 'utf8')) as { version: string }).version;
+  return awsKclPackage().version;
 }
 
 /** The package root of this library: where its scripts/ directory is, from sources or from dist/. */

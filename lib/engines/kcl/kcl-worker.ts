@@ -1,32 +1,28 @@
-import { toLeaseStatus } from '../../leases/lease';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { WorkerMetrics } from '../../core/metrics';
+import type { WorkerEvent } from '../../core/worker';
 import { delimiter, join } from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createClients } from '../../core/aws-clients';
 import { describeError } from '../../core/aws-errors';
 import { KinesisWorkerConfigError, KinesisWorkerError } from '../../core/errors';
 import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
 import type { ProcessorFactory } from '../../core/processor';
-import { sleep } from '../../core/sleep';
 import type { KinesisWorker, WorkerStatus } from '../../core/worker';
-import { createClients } from '../../core/aws-clients';
+import { toLeaseStatus, type Lease } from '../../leases/lease';
+import { LeaseTable } from '../../leases/lease-table';
 import { preflight } from '../../leases/preflight';
 import { ShardSync } from '../../leases/shard-sync';
-import type { Lease } from '../../leases/lease';
-import { LeaseTable } from '../../leases/lease-table';
-import { KclDaemon, describeExit } from './daemon';
+import { loadAwsKcl } from './aws-kcl-module';
+import { DaemonSupervisor } from './daemon-supervisor';
 import { checkJava, locateJars, type KclJars } from './jars';
 import { logbackXml } from './jvm-log';
+import { LeaseEviction } from './lease-eviction';
 import { daemonConfig, formatProperties } from './properties';
-import { ShardSession } from './shard-session';
+import { RelayServer } from './relay-server';
+import { RunDirectory, SOCKET_ENV } from './run-directory';
 
-/** The environment variable that tells a relay where the worker's socket is. */
-export const SOCKET_ENV = 'NESTJS_KINESIS_KCL_SOCKET';
-const RELAY_SOURCE = join(__dirname, 'relay.js');
-const RUN_DIR_PREFIX = 'nkw-kcl-';
-const OWNER_FILE = 'owner.pid';
+export { SOCKET_ENV } from './run-directory';
 
 /**
  * The kcl engine's worker for one stream: the Java KCL MultiLangDaemon in a child JVM does the leasing,
@@ -34,36 +30,44 @@ const OWNER_FILE = 'owner.pid';
  * processor built through the factory handles the records, as with the native engine.
  *
  * Start: the stream is checked, and the lease table and the first leases are created here with the
- * native engine's code (same KCL 2.x schema), which also spares the Java KCL its random 1-30 s wait
- * on an empty table. Stop: SIGTERM to the JVM (every processor gets shutdown(REQUESTED) and may
- * checkpoint), then, as the Java KCL 2.x does not release its leases, this worker evicts the ones its
- * workerId still owns, so that other workers and restarts take them at once.
+ * shared lease code (same KCL 2.x schema), which also spares the Java KCL its random 1-30 s wait on an
+ * empty table. Stop: SIGTERM to the JVM (every processor gets shutdown(REQUESTED) and may checkpoint),
+ * bounded by shutdownTimeoutMs; then, as the Java KCL 2.x does not release its leases, this worker
+ * evicts the ones its workerId still owns, so that other workers and restarts take them at once.
  */
 export class KclWorker implements KinesisWorker {
   private readonly kinesis: KinesisClient;
   private readonly dynamodb: DynamoDBClient;
   private readonly table: LeaseTable;
-  private readonly kcl: ResolvedKclEngineOptions;
-  private readonly sessions = new Set<ShardSession>();
+  private readonly eviction: LeaseEviction;
   private leases: readonly Lease[] = [];
-  private server: Server | undefined;
-  private daemon: KclDaemon | undefined;
-  private runDir: string | undefined;
-  private launchSettings: { classpath: string; propertiesFile: string; logbackFile: string; env: Record<string, string> } | undefined;
+  private run: RunDirectory | undefined;
+  private relays: RelayServer | undefined;
+  private supervisor: DaemonSupervisor | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private restarts = 0;
   private running = false;
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private tornDown: Promise<void> | undefined;
+  /** Aborted by stop(): a start() in progress gives up and cleans up what it started. */
+  private readonly startAbort = new AbortController();
+
+  private readonly options: ResolvedWorkerOptions;
+  private readonly metrics: WorkerMetrics;
 
   constructor(
-    private readonly options: ResolvedWorkerOptions,
+    resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
+    private readonly kcl: ResolvedKclEngineOptions,
   ) {
-    if (!options.kcl) throw new KinesisWorkerConfigError('kcl', 'the options were not resolved with resolveWorkerOptions.');
-    this.kcl = options.kcl;
+    // What this process sees: batches, checkpoints and lease events (the Java KCL holds the leases).
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider);
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
+    // At bootstrap, not at the first shard: aws-kcl is an optional peer dependency.
+    loadAwsKcl();
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
-    this.table = new LeaseTable(this.dynamodb, options.tableName);
+    this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
+    this.eviction = new LeaseEviction(this.table, options.workerId, options.logger, options.emit);
   }
 
   get workerId(): string {
@@ -76,46 +80,27 @@ export class KclWorker implements KinesisWorker {
 
   /** Diagnostics: the directory of this run (properties file, logback.xml, relay, socket). Every process of the run names it. */
   get runDirectory(): string | undefined {
-    return this.runDir;
+    return this.run?.path;
   }
 
   /** Diagnostics: the JVM's pid (also its process group id), while it runs. */
   get daemonPid(): number | undefined {
-    return this.daemon?.running ? this.daemon.pid : undefined;
+    return this.supervisor?.pid;
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
-    const { logger, streamName, tableName, workerId } = this.options;
-    if (process.platform === 'win32') {
-      throw new KinesisWorkerConfigError('engine', "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.");
-    }
-    const jars = locateJars(this.kcl.jarsDir);
-    const java = await checkJava(this.kcl.javaPath);
-    await preflight(this.kinesis, this.table, this.options);
-    // With no lease in the table, the Java KCL waits a random 1-30 s before its first shard sync.
-    const leases = await this.table.listLeases();
-    if (leases.length === 0) {
-      await new ShardSync(this.kinesis, this.table, streamName, this.options.initialPosition, this.options.cleanupLeasesUponShardCompletion, logger).run(leases);
-    }
-    try {
-      await this.prepareRun(jars);
-      await this.launch();
-    } catch (error) {
-      this.stopping = this.shutDown(false);
-      await this.stopping;
-      throw error;
-    }
-    this.running = true;
-    this.scanTimer = setInterval(() => void this.scanLeases(), Math.max(1_000, this.options.failoverTimeMs));
-    void this.scanLeases();
-    logger.log(
-      `Worker ${workerId} consuming '${streamName}' with lease table '${tableName}' through the Java KCL ${jars.kclVersion ?? ''} MultiLangDaemon (JVM pid ${this.daemon?.pid}, ${java}).`,
-    );
+  /**
+   * Resolves once the daemon's scheduler is up. A failed start cleans up what it started (JVM, socket,
+   * run directory, clients). A stop() during start() ends the start: it resolves, with nothing running.
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    if (this.stopping) return Promise.reject(new KinesisWorkerError(`Worker ${this.workerId} was stopped; create a new worker to consume again.`));
+    this.starting ??= this.startUp();
+    return this.starting;
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.shutDown(true);
+    this.stopping ??= this.shutDown();
     return this.stopping;
   }
 
@@ -128,7 +113,7 @@ export class KclWorker implements KinesisWorker {
       engine: 'kcl',
       running: this.running,
       leases: this.leases.map(toLeaseStatus),
-      shards: [...this.sessions]
+      shards: (this.relays?.active ?? [])
         .filter((session) => session.shardId !== undefined)
         .map((session) => ({
           shardId: session.shardId!,
@@ -139,194 +124,137 @@ export class KclWorker implements KinesisWorker {
     };
   }
 
-  /** The run directory: the socket the relays connect to, the relay itself, logback.xml and the properties file. */
-  private async prepareRun(jars: KclJars): Promise<void> {
-    removeStaleRunDirs();
-    const runDir = mkdtempSync(join(tmpdir(), RUN_DIR_PREFIX));
-    this.runDir = runDir;
-    writeFileSync(join(runDir, OWNER_FILE), String(process.pid));
-    const socketPath = join(runDir, 'relay.sock');
-    if (Buffer.byteLength(socketPath) > 100) {
-      throw new KinesisWorkerConfigError('kcl', `the socket path ${socketPath} is too long for a Unix socket; set TMPDIR to a shorter directory.`);
+  private async startUp(): Promise<void> {
+    const { logger, streamName, tableName, workerId } = this.options;
+    const signal = this.startAbort.signal;
+    let jars: KclJars;
+    let java: string;
+    try {
+      if (process.platform === 'win32') {
+        throw new KinesisWorkerConfigError('engine', "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.");
+      }
+      jars = locateJars(this.kcl.jarsDir);
+      java = await checkJava(this.kcl.javaPath);
+      await preflight(this.kinesis, this.table, this.options);
+      // With no lease in the table, the Java KCL waits a random 1-30 s before its first shard sync.
+      const leases = await this.table.listLeases();
+      if (leases.length === 0 && !signal.aborted) {
+        await new ShardSync(this.kinesis, this.table, streamName, this.options.initialPosition, this.options.cleanupLeasesUponShardCompletion, logger).run(leases);
+      }
+      if (!signal.aborted) await this.launch(jars, signal);
+    } catch (error) {
+      await this.tearDown();
+      if (signal.aborted) return this.logStoppedDuringStart();
+      throw error;
     }
-    // The daemon splits executableName on spaces and runs it without a shell: no path in it may have one.
-    const relay = join(runDir, 'relay.js');
-    if (!existsSync(RELAY_SOURCE)) {
-      throw new KinesisWorkerError(`${RELAY_SOURCE} is missing: the package build must ship lib/engines/kcl/relay.js next to kcl-worker.js (allowJs in tsconfig.build.json).`);
+    if (signal.aborted) {
+      await this.tearDown();
+      return this.logStoppedDuringStart();
     }
-    copyFileSync(RELAY_SOURCE, relay);
-    let node = process.execPath;
-    if (/\s/.test(node)) {
-      node = join(runDir, 'node');
-      symlinkSync(process.execPath, node);
-    }
-    if (/\s/.test(runDir)) throw new KinesisWorkerConfigError('kcl', `the temporary directory ${runDir} contains a space; set TMPDIR to one without.`);
-    const logbackFile = join(runDir, 'logback.xml');
-    writeFileSync(logbackFile, logbackXml(this.kcl.logLevel));
-    const config = await daemonConfig(this.options, this.kcl, `${node} ${relay}`);
-    config.warnings.forEach((warning) => this.options.logger.warn(warning));
-    const propertiesFile = join(runDir, 'kcl.properties');
-    writeFileSync(
-      propertiesFile,
-      formatProperties(config.properties, `MultiLangDaemon properties generated by nestjs-kinesis-worker for worker ${this.workerId}`),
-      { mode: 0o600 },
+    this.running = true;
+    this.scanTimer = setInterval(() => void this.scanLeases(), Math.max(1_000, this.options.failoverTimeMs));
+    void this.scanLeases();
+    logger.log(
+      `Worker ${workerId} consuming '${streamName}' with lease table '${tableName}' through the Java KCL ${jars.kclVersion ?? ''} MultiLangDaemon (JVM pid ${this.daemonPid}, ${java}).`,
     );
-    this.server = await this.listen(socketPath);
-    this.launchSettings = {
-      classpath: [...jars.jars.map((jar) => join(jars.dir, jar)), runDir].join(delimiter),
-      propertiesFile,
-      logbackFile,
-      // The relays are plain scripts: none of the worker's node flags (ts-node, inspectors) for them.
-      env: { ...config.env, [SOCKET_ENV]: socketPath, NODE_OPTIONS: '' },
-    };
   }
 
-  private listen(socketPath: string): Promise<Server> {
-    const server = createServer((socket) => this.onConnection(socket));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        server.on('error', (error) => this.options.logger.error(`The kcl engine's socket ${socketPath} failed: ${describeError(error)}`));
-        resolve(server);
-      });
+  private logStoppedDuringStart(): void {
+    this.options.logger.log(`Worker ${this.workerId} was stopped while it started; nothing of it runs.`);
+  }
+
+  /** The run directory, the socket for the relays, then the JVM; resolves once its scheduler is up. */
+  private async launch(jars: KclJars, signal: AbortSignal): Promise<void> {
+    const run = RunDirectory.create();
+    this.run = run;
+    const logbackFile = run.write('logback.xml', logbackXml(this.kcl.logLevel));
+    const config = await daemonConfig(this.options, this.kcl, run.relayCommand);
+    config.warnings.forEach((warning) => this.options.logger.warn(warning));
+    const propertiesFile = run.write(
+      'kcl.properties',
+      formatProperties(config.properties, `MultiLangDaemon properties generated by nestjs-kinesis-worker for worker ${this.workerId}`),
+      0o600,
+    );
+    const supervisor = new DaemonSupervisor({
+      launch: {
+        javaPath: this.kcl.javaPath,
+        javaOptions: this.kcl.javaOptions,
+        classpath: [...jars.jars.map((jar) => join(jars.dir, jar)), run.path].join(delimiter),
+        propertiesFile,
+        logbackFile,
+        // The relays are plain scripts: none of the worker's node flags (ts-node, inspectors) for them.
+        env: { ...config.env, [SOCKET_ENV]: run.socketPath, NODE_OPTIONS: '' },
+        runDir: run.path,
+        orphanGraceMs: this.kcl.shutdownGraceMs,
+        logger: this.options.logger,
+        logPrefix: `[kcl ${this.streamName}]`,
+      },
+      startTimeoutMs: this.kcl.startTimeoutMs,
+      streamName: this.streamName,
+      logger: this.options.logger,
+      afterCrash: () => this.releaseOwnLeases('the daemon exited'),
     });
-  }
-
-  private onConnection(socket: Socket): void {
-    this.daemon?.notifyActive();
-    const session = new ShardSession({
-      socket,
+    this.relays = await RelayServer.listen(run.socketPath, {
       options: this.options,
       factory: this.factory,
-      giveUpLease: (shardId) => this.evictOwnLease(shardId).then(() => undefined),
+      metrics: this.metrics,
+      onConnection: () => this.supervisor?.notifyActive(),
+      giveUpLease: (shardId) => this.eviction.evictOwnLease(shardId).then(() => undefined),
       childShards: async (shardId) => (await this.table.getLease(shardId))?.childShardIds ?? [],
     });
-    if (this.stopping) session.requestStop();
-    this.sessions.add(session);
-    void session.closed.then(() => this.sessions.delete(session));
-  }
-
-  private async launch(): Promise<void> {
-    const settings = this.launchSettings!;
-    const daemon = KclDaemon.start({
-      javaPath: this.kcl.javaPath,
-      javaOptions: this.kcl.javaOptions,
-      ...settings,
-      runDir: this.runDir!,
-      orphanGraceMs: this.kcl.shutdownGraceMs,
-      logger: this.options.logger,
-      logPrefix: `[kcl ${this.streamName}]`,
-    });
-    this.daemon = daemon;
-    const launchedAt = Date.now();
-    void daemon.exited.then((exit) => this.onDaemonExit(daemon, exit, launchedAt));
-    await daemon.waitUntilReady(this.kcl.startTimeoutMs);
-  }
-
-  /** The JVM died on its own (a child that failed makes the daemon exit): start a new one, with backoff. */
-  private async onDaemonExit(daemon: KclDaemon, exit: { code: number | null; signal: NodeJS.Signals | null }, launchedAt: number): Promise<void> {
-    if (this.daemon !== daemon || this.stopping || !this.running) return;
-    if (Date.now() - launchedAt > 5 * 60_000) this.restarts = 0;
-    const delay = Math.min(30_000, 1_000 * 2 ** this.restarts++);
-    this.options.logger.error(
-      `The Java KCL MultiLangDaemon for '${this.streamName}' exited unexpectedly (${describeExit(exit)}); restarting it in ${delay} ms. Its last log lines:\n  ${daemon.tail().join('\n  ')}`,
-    );
-    await daemon.reap();
-    await this.releaseOwnLeases('the daemon exited');
-    this.restartTimer = setTimeout(() => {
-      if (this.stopping) return;
-      this.launch().catch((error) => {
-        if (this.stopping) return;
-        // Its exit schedules the next attempt, with a longer backoff.
-        this.options.logger.error(`Restarting the MultiLangDaemon failed: ${describeError(error)}`);
-        this.daemon?.killGroup();
-      });
-    }, delay);
-  }
-
-  private async shutDown(graceful: boolean): Promise<void> {
-    const { logger } = this.options;
-    clearInterval(this.scanTimer);
-    clearTimeout(this.restartTimer);
-    for (const session of this.sessions) session.requestStop();
-    const daemon = this.daemon;
-    if (daemon) {
-      if (daemon.running && graceful) {
-        daemon.terminate();
-        const idle = new AbortController();
-        const outcome = await within(
-          this.kcl.stopTimeoutMs,
-          Promise.race([daemon.exited.then(() => 'exited' as const), this.idleAfterShutdown(idle.signal)]),
-          'timeout' as const,
-        ).finally(() => idle.abort());
-        if (outcome === 'idle' && daemon.running) {
-          logger.debug?.('Every processor is shut down and every relay gone; ending the JVM instead of letting it wait out its timers.');
-        } else if (outcome === 'timeout') {
-          logger.warn(`The MultiLangDaemon did not exit within ${this.kcl.stopTimeoutMs} ms (kcl.stopTimeoutMs) of SIGTERM; killing it.`);
-        }
-      }
-      if (daemon.running) {
-        daemon.killGroup();
-        await within(5_000, daemon.exited, undefined);
-      }
-      await daemon.reap();
-    }
-    // The relays are gone with the JVM: their connections close, and each processor has had its shutdown.
-    const closing = [...this.sessions].map((session) => session.closed);
-    await within(10_000, Promise.all(closing), undefined);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server = undefined;
-    if (this.runDir) rmSync(this.runDir, { recursive: true, force: true });
-    if (daemon) await this.releaseOwnLeases('REQUESTED');
-    const wasRunning = this.running;
-    this.running = false;
-    this.kinesis.destroy();
-    this.dynamodb.destroy();
-    if (wasRunning) logger.log(`Worker ${this.workerId} stopped; its leases on '${this.streamName}' are released.`);
+    this.supervisor = supervisor;
+    await supervisor.start(signal);
   }
 
   /**
-   * Resolves once a daemon that was sent SIGTERM has nothing left to do for this worker: no relay has
-   * been connected for a second. Every processor has had its shutdown by then (the daemon closes a
-   * relay only after shutdownRequested and leaseLost, or shardEnded), and every checkpoint it wrote
-   * was acknowledged by the daemon, hence stored. The Java KCL 2.x would still wait out
-   * failoverTimeMillis, or its whole shutdownGraceMillis when a shard that ended earlier is still
-   * counted as a processor to wait for. What it still owns is evicted right after.
+   * Graceful stop, bounded by shutdownTimeoutMs: every processor gets shutdown(REQUESTED) through the
+   * daemon. A shard that has not finished by then (a hung processRecords) is logged and left behind:
+   * the JVM and the relays are killed, and its lease is released with the others, without a
+   * checkpoint past what the processor checkpointed.
    */
-  private async idleAfterShutdown(signal: AbortSignal): Promise<'idle' | 'aborted'> {
-    while (!signal.aborted) {
-      while (this.sessions.size > 0 && !signal.aborted) await sleep(50, signal);
-      await sleep(1_000, signal);
-      if (this.sessions.size === 0 && !signal.aborted) return 'idle';
+  private async shutDown(): Promise<void> {
+    this.startAbort.abort();
+    await this.starting?.catch(() => undefined);
+    if (!this.running) return this.tearDown();
+    const { logger, shutdownTimeoutMs } = this.options;
+    const deadline = Date.now() + shutdownTimeoutMs;
+    clearInterval(this.scanTimer);
+    const relays = this.relays!;
+    relays.requestStop();
+    const graceMs = Math.min(this.kcl.stopTimeoutMs, shutdownTimeoutMs);
+    const outcome = await this.supervisor!.stopGracefully(graceMs, (signal) => relays.idle(signal));
+    if (outcome === 'idle') logger.debug?.('Every processor is shut down and every relay gone; ending the JVM instead of letting it wait out its timers.');
+    if (outcome === 'timeout') {
+      const option = graceMs === shutdownTimeoutMs ? 'shutdownTimeoutMs' : 'kcl.stopTimeoutMs';
+      logger.warn(`The MultiLangDaemon did not finish within ${graceMs} ms (${option}) of SIGTERM; killed it.${describeUnfinished(relays)}`);
     }
-    return 'aborted';
+    // The relays are gone with the JVM: their connections close, and each processor gets its shutdown.
+    if (!(await relays.allClosedWithin(Math.max(1_000, deadline - Date.now())))) {
+      logger.error(
+        `Stop gave up waiting for processors after shutdownTimeoutMs (${shutdownTimeoutMs} ms).${describeUnfinished(relays)} Their leases are released; records after their last checkpoint will be delivered again.`,
+      );
+    }
+    await this.tearDown();
+    logger.log(`Worker ${this.workerId} stopped; its leases on '${this.streamName}' are released.`);
   }
 
-  /** The Java KCL 2.x leaves its leases owned when it stops: evict what this workerId still owns. */
+  /** Whatever of the worker exists goes: JVM and relays, socket, run directory, leases it still owns, clients. Once. */
+  private tearDown(): Promise<void> {
+    this.tornDown ??= (async () => {
+      clearInterval(this.scanTimer);
+      this.running = false;
+      await this.supervisor?.kill().catch((error) => this.options.logger.error(`Could not end the MultiLangDaemon: ${describeError(error)}`));
+      await this.relays?.close();
+      this.run?.remove();
+      if (this.supervisor?.launched) await this.releaseOwnLeases('REQUESTED');
+      this.kinesis.destroy();
+      this.dynamodb.destroy();
+    })();
+    return this.tornDown;
+  }
+
   private async releaseOwnLeases(why: 'REQUESTED' | 'the daemon exited'): Promise<void> {
-    let leases: Lease[];
-    try {
-      leases = await this.table.listLeases();
-    } catch (error) {
-      this.options.logger.warn(`Could not list the leases to release them; they will expire instead: ${describeError(error)}`);
-      return;
-    }
-    this.leases = leases;
-    for (const lease of leases.filter((l) => l.leaseOwner === this.workerId)) {
-      try {
-        if (!(await this.table.evictLease(lease))) continue;
-        this.options.logger.log(`Lease ${lease.leaseKey} released (${why}).`);
-        if (why === 'REQUESTED') this.options.emit({ type: 'leaseReleased', shardId: lease.leaseKey, reason: 'REQUESTED' });
-      } catch (error) {
-        this.options.logger.warn(`Releasing ${lease.leaseKey} failed; it will expire instead: ${describeError(error)}`);
-      }
-    }
-  }
-
-  private async evictOwnLease(shardId: string): Promise<boolean> {
-    const lease = await this.table.getLease(shardId);
-    return lease?.leaseOwner === this.workerId ? this.table.evictLease(lease) : false;
+    this.leases = (await this.eviction.releaseOwnLeases(why)) ?? this.leases;
   }
 
   private async scanLeases(): Promise<void> {
@@ -338,44 +266,8 @@ export class KclWorker implements KinesisWorker {
   }
 }
 
-/** The promise's value, or `fallback` once ms have passed; the timer never outlives the wait. */
-async function within<T, F>(ms: number, promise: Promise<T>, fallback: F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Run directories of workers whose process is gone (killed: it could not clean up; its watchdog has
- * ended the JVM). A directory whose owner pid is alive, or unknown, is left alone.
- */
-function removeStaleRunDirs(): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir()).filter((name) => name.startsWith(RUN_DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = join(tmpdir(), name);
-    try {
-      const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
-      if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) continue;
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // not ours to judge
-    }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** " Unfinished: shardId-1 (processRecords), ..." for the shards whose relay is still connected. */
+function describeUnfinished(relays: RelayServer): string {
+  const open = relays.active.map((session) => `${session.shardId ?? 'a shard not yet initialized'} (${session.currentAction ?? session.state})`);
+  return open.length > 0 ? ` Shards that did not finish: ${open.join(', ')}.` : '';
 }

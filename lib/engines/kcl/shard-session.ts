@@ -1,49 +1,19 @@
+import { performance } from 'node:perf_hooks';
+import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
 import { describeError } from '../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
-import type { ExtendedSequenceNumber, KinesisRecord } from '../../core/record';
+import type { ExtendedSequenceNumber } from '../../core/record';
 import { callWithRetries, type Delivery } from '../../core/processing-retry';
 import { assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
 import { positionOf } from '../../core/sequence-number';
+import { runKclProtocol, type Done, type KclAdapter, type KclCheckpointRequest, type KclInitializeInput, type KclProcessRecordsInput } from './aws-kcl-adapter';
 import { KclCheckpointer } from './kcl-checkpointer';
+import { toKinesisRecords } from './kcl-records';
 import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
-
-// aws-kcl has no type declarations; this is the part of it this engine uses.
-type Done = () => void;
-export interface KclInputRecord {
-  data: string;
-  partitionKey: string;
-  sequenceNumber: string;
-  subSequenceNumber?: number | null;
-  approximateArrivalTimestamp?: number | null;
-}
-interface KclAdapter {
-  initialize(input: { shardId: string; sequenceNumber?: string | null; subSequenceNumber?: number | null }, done: Done): void;
-  processRecords(input: { records?: KclInputRecord[]; millisBehindLatest?: number | null }, done: Done): void;
-  leaseLost(input: unknown, done: Done): void;
-  shardEnded(input: unknown, done: Done): void;
-  shutdownRequested(input: unknown, done: Done): void;
-}
-interface KclCheckpointerHandle {
-  checkpoint(position: unknown, callback: (error: string | null | undefined, sequenceNumber?: string) => void): void;
-}
-interface KclManager {
-  checkpoint(position: unknown): void;
-  _sendAction(context: unknown, action: object): void;
-  _context: { checkpointer: KclCheckpointerHandle };
-}
-type KclFunction = (
-  processor: KclAdapter,
-  input: NodeJS.ReadableStream,
-  output: NodeJS.WritableStream,
-  error: NodeJS.WritableStream,
-) => { run(): void; cleanup(): void; _kclManager?: KclManager };
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const kcl = require('aws-kcl') as KclFunction;
 
 export type SessionState = 'CONNECTED' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -51,7 +21,8 @@ export interface ShardSessionDeps {
   readonly socket: Socket;
   readonly options: ResolvedWorkerOptions;
   readonly factory: ProcessorFactory;
-  /** Evicts this worker's lease on the shard (condition: still ours), so the batch is retried elsewhere or later. */
+  readonly metrics: WorkerMetrics;
+  /** Evicts this worker's lease on the shard (condition: still ours), so the work is retried elsewhere or later. */
   readonly giveUpLease: (shardId: string) => Promise<void>;
   /** The child shards the Java KCL recorded on the lease, once the shard ended. */
   readonly childShards: (shardId: string) => Promise<readonly string[]>;
@@ -68,6 +39,8 @@ export class ShardSession {
   shardId: string | undefined;
   /** Resolves once the connection is closed and the processor has been shut down. */
   readonly closed: Promise<void>;
+  /** What the session is doing for the daemon right now (for the log of a stop that gave up). */
+  currentAction: string | undefined;
   private processor: KinesisRecordProcessor | undefined;
   private checkpointer: KclCheckpointer | undefined;
   private initial: ExtendedSequenceNumber = { sequenceNumber: 'UNKNOWN', subSequenceNumber: 0 };
@@ -78,7 +51,7 @@ export class ShardSession {
   private disconnected = false;
   private stopping = false;
   private readonly abort = new AbortController();
-  private handle: KclCheckpointerHandle | undefined;
+  private readonly requestCheckpoint: KclCheckpointRequest;
   private pendingCheckpoint: ((error: string) => void) | undefined;
   private actionInFlight: Promise<void> = Promise.resolve();
 
@@ -86,9 +59,7 @@ export class ShardSession {
     const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
     const input = new ActionLineFilter(this.logger, describe);
     deps.socket.pipe(input);
-    const process = kcl(this.adapter(), input, new ProtocolOutput(deps.socket), errorChannel(this.logger, describe));
-    this.patchCheckpointMessage(process._kclManager);
-    process.run();
+    this.requestCheckpoint = runKclProtocol(this.adapter(), { input, output: new ProtocolOutput(deps.socket), error: errorChannel(this.logger, describe) });
     this.closed = new Promise((resolve) => {
       deps.socket.once('close', () => void this.onDisconnect().finally(resolve));
     });
@@ -99,7 +70,7 @@ export class ShardSession {
     return this.checkpointer?.lastCheckpoint ?? this.initial;
   }
 
-  /** Graceful stop: no new batch is delivered and a failing batch stops being retried; shutdown(REQUESTED) follows from the daemon. */
+  /** Graceful stop: no new batch is delivered and a failing call stops being retried; shutdown(REQUESTED) follows from the daemon. */
   requestStop(): void {
     this.stopping = true;
     this.abort.abort();
@@ -113,32 +84,12 @@ export class ShardSession {
     return `${this.deps.options.streamName}/${this.shardId}`;
   }
 
-  /**
-   * aws-kcl 2.3.2 sends a checkpoint request with a sequence number only; the protocol also takes a
-   * sub-sequence number. The checkpointer handle is given { sequenceNumber, subSequenceNumber } (or
-   * null for SHARD_END) and the manager writes both fields.
-   */
-  private patchCheckpointMessage(manager: KclManager | undefined): void {
-    if (!manager || typeof manager._sendAction !== 'function' || !manager._context?.checkpointer) {
-      throw new Error('aws-kcl does not have the internals this engine was written for (version 2.3.2 expected).');
-    }
-    this.handle = manager._context.checkpointer;
-    manager.checkpoint = (position: unknown) => {
-      const p = position as ExtendedSequenceNumber | null;
-      manager._sendAction(manager._context, {
-        action: 'checkpoint',
-        sequenceNumber: p ? p.sequenceNumber : null,
-        ...(p ? { subSequenceNumber: p.subSequenceNumber } : {}),
-      });
-    };
-  }
-
   /** The checkpoint request itself; the answer (an exception name or null) comes back through aws-kcl. */
   private sendCheckpoint(position: ExtendedSequenceNumber): Promise<string | null> {
     if (this.deps.socket.destroyed) return Promise.resolve('ShutdownException');
     return new Promise((resolve) => {
       this.pendingCheckpoint = resolve;
-      this.handle!.checkpoint(position.sequenceNumber === 'SHARD_END' ? null : position, (error) => {
+      this.requestCheckpoint(position.sequenceNumber === 'SHARD_END' ? null : position, (error) => {
         this.pendingCheckpoint = undefined;
         resolve(error ? String(error) : null);
       });
@@ -151,9 +102,11 @@ export class ShardSession {
     const act =
       <T>(name: string, work: (input: T) => Promise<void>) =>
       (input: T, done: Done) => {
+        this.currentAction = name;
         this.actionInFlight = work(input)
           .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, (error as Error)?.stack))
           .finally(() => {
+            this.currentAction = undefined;
             try {
               done();
             } catch (error) {
@@ -170,7 +123,7 @@ export class ShardSession {
     };
   }
 
-  private async onInitialize(input: Parameters<KclAdapter['initialize']>[0]): Promise<void> {
+  private async onInitialize(input: KclInitializeInput): Promise<void> {
     const { options } = this.deps;
     this.shardId = input.shardId;
     this.state = 'INITIALIZING';
@@ -182,6 +135,7 @@ export class ShardSession {
       options.checkpointRetry,
       this.logger,
       () => (this.abandoned = true),
+      (seconds, stored) => this.deps.metrics.checkpoint(input.shardId, seconds, stored),
     );
     const built = await this.withRetries('building the processor', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
@@ -199,7 +153,7 @@ export class ShardSession {
     if (initialized === 'delivered') this.state = 'PROCESSING';
   }
 
-  private async onProcessRecords(input: Parameters<KclAdapter['processRecords']>[0]): Promise<void> {
+  private async onProcessRecords(input: KclProcessRecordsInput): Promise<void> {
     this.millisBehindLatest = input.millisBehindLatest ?? undefined;
     const records = toKinesisRecords(input.records ?? []);
     // Records that reach no processor are not checkpointed: whoever holds the lease next gets them again.
@@ -210,9 +164,12 @@ export class ShardSession {
     checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
+      const started = performance.now();
       const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
         this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
       );
+      const bytes = records.reduce((total, record) => total + record.data.length, 0);
+      this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
       if (outcome !== 'delivered') {
         // The batch did not succeed: a checkpoint() at shutdown must not cover it.
         checkpointer.rollBackDelivered(previous);
@@ -243,41 +200,62 @@ export class ShardSession {
     this.deps.options.emit({ type: 'leaseLost', shardId: this.shardId!, reason });
   }
 
-  /** SHARD_END: the processor's TERMINATE, then the SHARD_END checkpoint if it did not write it, so the children can start. */
+  /**
+   * SHARD_END: the processor's shutdown(TERMINATE), retried with processingRetry while it throws (as
+   * the Java KCL retries its shutdown task). Only once it returned normally is SHARD_END checkpointed
+   * on its behalf (if it did not do so itself), so that the children can start. A TERMINATE that never
+   * succeeds leaves the shard unfinished: the lease is given up without SHARD_END, and whoever takes
+   * it next runs TERMINATE again.
+   */
   private async onShardEnded(): Promise<void> {
     if (!this.processor || this.shutdownCalled || this.abandoned) return;
     const checkpointer = this.checkpointer!;
     checkpointer.markShardEnded();
-    await this.callShutdown('TERMINATE', true, async () => {
-      if (checkpointer.finished) return;
-      try {
-        await checkpointer.checkpoint(SHARD_END.sequenceNumber);
-      } catch (error) {
-        this.logger.warn(`Could not checkpoint SHARD_END on ${this.where}; the next owner of the lease will finish it: ${describeError(error)}`);
-        return;
-      }
-    });
+    this.shutdownCalled = true;
+    this.state = 'SHUTTING_DOWN';
+    checkpointer.openWindow();
+    let outcome: Delivery;
+    try {
+      outcome = await this.withRetries('shutdown(TERMINATE)', () => this.processor!.shutdown?.({ shardId: this.shardId!, reason: 'TERMINATE', checkpointer }));
+      if (outcome === 'delivered' && !checkpointer.finished) await this.checkpointShardEnd(checkpointer);
+    } finally {
+      checkpointer.closeWindow();
+      this.state = 'SHUT_DOWN';
+    }
+    if (outcome === 'gave-up') return this.giveUp();
+    if (outcome === 'abandoned') {
+      this.logger.warn(`shutdown(TERMINATE) of ${this.where} did not succeed before the lease went away or the worker stopped; SHARD_END is not recorded, the next owner runs TERMINATE again.`);
+      return;
+    }
     if (!checkpointer.finished) return;
     const children = await this.deps.childShards(this.shardId!).catch(() => [] as string[]);
     this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${children.join(', ') || 'none'}.`);
     this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId!, childShardIds: children });
   }
 
-  private async callShutdown(reason: ShutdownReason, withCheckpointer: boolean, after?: () => Promise<void>): Promise<void> {
+  private async checkpointShardEnd(checkpointer: KclCheckpointer): Promise<void> {
+    try {
+      await checkpointer.checkpoint(SHARD_END.sequenceNumber);
+    } catch (error) {
+      this.logger.warn(`Could not checkpoint SHARD_END on ${this.where}; the next owner of the lease will finish it: ${describeError(error)}`);
+    }
+  }
+
+  /** REQUESTED or ZOMBIE: called once; a throw is logged (callShutdown) and changes nothing, nothing is recorded on the processor's behalf. */
+  private async callShutdown(reason: Exclude<ShutdownReason, 'TERMINATE'>, withCheckpointer: boolean): Promise<void> {
     this.shutdownCalled = true;
     this.state = 'SHUTTING_DOWN';
     const checkpointer = this.checkpointer!;
     if (withCheckpointer) checkpointer.openWindow();
-    await callShutdown(this.processor!, { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined }, this.logger);
     try {
-      await after?.();
+      await callShutdown(this.processor!, { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined }, this.logger);
     } finally {
       checkpointer.closeWindow();
       this.state = 'SHUT_DOWN';
     }
   }
 
-  /** The processor could not be built or initialized, or a batch failed processingRetry.maxAttempts times. */
+  /** The processor could not be built or initialized, or a batch or TERMINATE failed processingRetry.maxAttempts times. */
   private async giveUp(): Promise<void> {
     this.abandoned = true;
     this.checkpointer?.close('the lease was given up');
@@ -317,27 +295,4 @@ export class ShardSession {
     }
     this.state = 'SHUT_DOWN';
   }
-}
-
-/**
- * The daemon's records as the processor contract has them. The Java KCL has de-aggregated KPL records
- * already; the protocol gives every record a subSequenceNumber (0 for a plain one) but does not say
- * which are user records of an aggregate. Those share their sequence number: they carry their
- * subSequenceNumber, as with the native engine; a plain record carries none. (An aggregate of one
- * user record cannot be told apart: it is delivered as a plain record, which checkpoints the same.)
- */
-export function toKinesisRecords(records: readonly KclInputRecord[]): KinesisRecord[] {
-  const perSequence = new Map<string, number>();
-  for (const record of records) perSequence.set(record.sequenceNumber, (perSequence.get(record.sequenceNumber) ?? 0) + 1);
-  return records.map((record) => {
-    const sub = record.subSequenceNumber ?? 0;
-    const aggregated = sub > 0 || perSequence.get(record.sequenceNumber)! > 1;
-    return {
-      data: Buffer.from(record.data ?? '', 'base64'),
-      partitionKey: record.partitionKey,
-      sequenceNumber: record.sequenceNumber,
-      ...(aggregated ? { subSequenceNumber: sub } : {}),
-      approximateArrivalTimestamp: new Date(record.approximateArrivalTimestamp ?? 0),
-    };
-  });
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describeError, isTransientAwsError } from '../../../core/aws-errors';
 import { CheckpointBounds, SHARD_END, type CheckpointArgs } from '../../../core/checkpoint-target';
 import { InvalidCheckpointError, LeaseLostError } from '../../../core/errors';
@@ -26,6 +27,8 @@ export class ShardCheckpointer implements Checkpointer {
     private readonly table: LeaseTable,
     private readonly retryPolicy: RetryPolicy,
     private readonly logger: WorkerLogger,
+    /** Told how long each checkpoint took and whether it was stored (for the metrics). */
+    private readonly onWritten: (seconds: number, stored: boolean) => void = () => undefined,
   ) {
     this.bounds = new CheckpointBounds(lease.leaseKey);
     this.refusals = new RefusalLog(logger);
@@ -71,9 +74,12 @@ export class ShardCheckpointer implements Checkpointer {
       this.logger.debug?.(`Late checkpoint of ${this.shardId} refused: ${this.revokedBecause}.`);
       throw new LeaseLostError(this.shardId, this.revokedBecause);
     }
+    const started = performance.now();
     try {
       await this.write(this.bounds.target(args, this.lastCheckpoint));
+      this.onWritten((performance.now() - started) / 1000, true);
     } catch (error) {
+      this.onWritten((performance.now() - started) / 1000, false);
       this.reportRefusal(error);
       throw error;
     }

@@ -1,9 +1,12 @@
+import type { WorkerEvent } from '../../../core/worker';
+import { WorkerMetrics } from '../../../core/metrics';
 import { toLeaseStatus } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { ProcessorFactory } from '../../../core/processor';
+import { pause } from '../../../core/retry';
 import type { KinesisWorker, WorkerStatus } from '../../../core/worker';
 import { createClients } from '../../../core/aws-clients';
 import type { HeldLease } from '../leases/held-lease';
@@ -29,16 +32,26 @@ export class NativeWorker implements KinesisWorker {
   private readonly consumers = new Map<string, ShardConsumer>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
   private running = false;
-  private stopping = false;
+
+  private readonly options: ResolvedWorkerOptions;
+  private readonly metrics: WorkerMetrics;
 
   constructor(
-    private readonly options: ResolvedWorkerOptions,
+    resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
   ) {
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, {
+      leasesHeld: () => this.coordinator.heldLeases().length,
+      shards: () => [...this.consumers.values()],
+    });
+    // Every lease event is counted, wherever in the engine it is emitted.
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
-    this.table = new LeaseTable(this.dynamodb, options.tableName);
+    this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
     this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
   }
@@ -51,29 +64,112 @@ export class NativeWorker implements KinesisWorker {
     return this.options.streamName;
   }
 
-  async start(): Promise<void> {
+  /** A failed start destroys the clients; a stop() called meanwhile stops whatever had started. */
+  start(): Promise<void> {
+    this.starting ??= this.startUp().catch((error) => {
+      this.destroyClients();
+      throw error;
+    });
+    return this.starting;
+  }
+
+  /** Every call returns the same stop: a second stop() waits for the first. */
+  stop(): Promise<void> {
+    if (!this.starting) return Promise.resolve();
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private get stopRequested(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
     await preflight(this.kinesis, this.table, this.options);
+    if (this.stopRequested) return;
     const leases = await this.table.listLeases();
+    if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
+    if (this.stopRequested) return;
     this.running = true;
-    this.coordinator.start();
+    // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
+    // makes a record put right after start() part of what the worker delivers.
+    await this.coordinator.start();
     this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
   }
 
-  async stop(): Promise<void> {
-    if (!this.running || this.stopping) return;
-    this.stopping = true;
+  private async shutDown(): Promise<void> {
+    const { logger, shutdownTimeoutMs } = this.options;
+    // start() checks for the stop after each step; a step that hangs (an unreachable endpoint) ends
+    // when the clients are destroyed below.
+    const started = await this.within(shutdownTimeoutMs, this.starting!.then(() => true, () => false));
+    if (!started || !this.running) {
+      this.destroyClients();
+      logger.log(`Worker ${this.workerId} stopped before it consumed '${this.streamName}'.`);
+      return;
+    }
     clearInterval(this.syncTimer);
     await this.coordinator.stopTaking();
     await this.syncing;
-    await Promise.all([...this.consumers.values()].map((consumer) => consumer.requestStop()));
+    await this.stopConsumers(shutdownTimeoutMs);
     await this.coordinator.stop();
     this.running = false;
+    this.destroyClients();
+    logger.log(`Worker ${this.workerId} stopped; its leases on '${this.streamName}' are released.`);
+  }
+
+  /**
+   * Graceful stop of every consumer, bounded by shutdownTimeoutMs: a consumer still busy then (a hung
+   * processRecords or shutdown) is named in the log and its lease given up, so stop() resolves.
+   */
+  private async stopConsumers(timeoutMs: number): Promise<void> {
+    const consumers = [...this.consumers.values()];
+    const finished = new Set<ShardConsumer>();
+    const all = Promise.all(consumers.map((consumer) => consumer.requestStop().then(() => void finished.add(consumer))));
+    if (await this.within(timeoutMs, all.then(() => true))) return;
+    const late = consumers.filter((consumer) => !finished.has(consumer));
+    this.options.logger.warn(
+      `Worker ${this.workerId}: ${late.map((c) => `${c.shardId} (${c.state})`).join(', ')} did not finish within shutdownTimeoutMs ` +
+        `(${timeoutMs} ms); giving their leases up without a final checkpoint. Their records since the last checkpoint ` +
+        `will be delivered again to the next owner. Raise shutdownTimeoutMs if processRecords or shutdown needs longer.`,
+    );
+    const held = new Map(this.coordinator.heldLeases().map((lease) => [lease.leaseKey, lease]));
+    await Promise.all(late.map((consumer) => this.abandon(held.get(consumer.shardId))));
+  }
+
+  private async abandon(held: HeldLease | undefined): Promise<void> {
+    if (!held || held.lost) return;
+    try {
+      await held.abandon();
+      this.options.emit({ type: 'leaseReleased', shardId: held.leaseKey, reason: 'GAVE_UP' });
+    } catch (error) {
+      this.options.logger.warn(`Giving up ${held.leaseKey} failed; it expires after failoverTimeMs instead: ${describeError(error)}`);
+    }
+  }
+
+  /** True when `work` settles with true within timeoutMs; the timer does not outlive it. */
+  private async within(timeoutMs: number, work: Promise<boolean>): Promise<boolean> {
+    const timer = new AbortController();
+    try {
+      return await Promise.race([work, pause(timeoutMs, timer.signal).then(() => false)]);
+    } finally {
+      timer.abort();
+    }
+  }
+
+  private destroyClients(): void {
+    clearInterval(this.syncTimer);
     this.kinesis.destroy();
     this.dynamodb.destroy();
-    this.options.logger.log(`Worker ${this.workerId} stopped; its leases on '${this.streamName}' are released.`);
+  }
+
+  /** The longest time since one of the held leases was last proven ours (renewed, taken or checkpointed). */
+  private msSinceLeaseRenewal(): number | undefined {
+    const held = this.coordinator.heldLeases();
+    if (held.length === 0) return undefined;
+    return Math.max(...held.map((lease) => this.options.failoverTimeMs - lease.msUntilExpiry()));
   }
 
   describe(): WorkerStatus {
@@ -88,24 +184,30 @@ export class NativeWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'native',
       running: this.running,
+      msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         state: consumer.state,
         checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
+        ...(consumer.problem ? { error: consumer.problem } : {}),
       })),
     };
   }
 
   private onLeaseTaken(held: HeldLease): void {
     const startConsumer = () => {
-      if (this.stopping) return void held.release();
+      if (this.stopRequested) {
+        void held.release().catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
+        return;
+      }
       const consumer = new ShardConsumer({
         held,
         table: this.table,
         kinesis: this.kinesis,
         options: this.options,
+        metrics: this.metrics,
         factory: this.factory,
         findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),
@@ -120,7 +222,7 @@ export class NativeWorker implements KinesisWorker {
   }
 
   private periodicShardSync(): void {
-    if (this.syncing || this.stopping) return;
+    if (this.syncing || this.stopRequested) return;
     this.syncing = (async () => {
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;

@@ -1,6 +1,7 @@
 import { LeaseLostError } from '../../../core/errors';
 import type { Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
+import { monotonicNow, type MonotonicClock } from './clock';
 
 /** The lost-reason of a lease given up on purpose. */
 export const RELEASED = 'released';
@@ -12,18 +13,28 @@ export const RELEASED = 'released';
  */
 export class HeldLease {
   private current: Lease;
+  /** Wall-clock time of the take: what a LATEST start means for this lease (Kinesis' timestamps are wall-clock). */
+  readonly takenAt = new Date();
   private lastRenewedAt: number;
   private lostReason: string | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly lostListeners = new Set<(reason: string) => void>();
 
+  /**
+   * @param heldSince when the request that took the lease was SENT, on `clock`: the lease is proven
+   * ours as of then, not as of when the answer arrived. Default: now.
+   */
   constructor(
     lease: Lease,
     private readonly table: LeaseTable,
     private readonly failoverTimeMs: number,
+    private readonly clock: MonotonicClock = monotonicNow,
+    heldSince: number = clock(),
   ) {
     this.current = lease;
-    this.lastRenewedAt = Date.now();
+    this.lastRenewedAt = heldSince;
+    this.armExpiry();
   }
 
   get leaseKey(): string {
@@ -34,12 +45,14 @@ export class HeldLease {
     return this.current;
   }
 
+  /** Checked against the clock as well, so that a late timer never lets a batch start past the hold. */
   get lost(): boolean {
+    if (this.lostReason === undefined && !this.isHeld()) this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
     return this.lostReason !== undefined;
   }
 
   /** Held means: not known lost, and proven ours within the last failoverTimeMs. */
-  isHeld(now = Date.now()): boolean {
+  isHeld(now = this.clock()): boolean {
     return this.lostReason === undefined && now - this.lastRenewedAt < this.failoverTimeMs;
   }
 
@@ -50,13 +63,27 @@ export class HeldLease {
 
   markLost(reason: string): void {
     if (this.lostReason !== undefined) return;
+    clearTimeout(this.expiryTimer);
     this.lostReason = reason;
     for (const listener of this.lostListeners) listener(reason);
     this.lostListeners.clear();
   }
 
+  /** Milliseconds left before this lease counts as expired for every other worker. */
+  msUntilExpiry(now = this.clock()): number {
+    return this.lastRenewedAt + this.failoverTimeMs - now;
+  }
+
+  /**
+   * One renewal. Its request is aborted when the lease would expire anyway: a half-open connection
+   * must not keep the renewal (and the writes queued behind it) waiting past failoverTimeMs.
+   */
   renew(): Promise<Lease> {
-    return this.update((lease) => this.table.renewLease(lease), 'renewal', () => true);
+    return this.update((lease) => {
+      const left = this.msUntilExpiry();
+      if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
+      return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left)));
+    }, 'renewal', () => true);
   }
 
   /**
@@ -69,7 +96,7 @@ export class HeldLease {
       if (this.lostReason !== undefined) throw new LeaseLostError(this.leaseKey, this.lostReason);
       const before = this.current;
       // The lease is proven ours as of when the write was sent, not when the answer came back.
-      const sentAt = Date.now();
+      const sentAt = this.clock();
       const written = await write(before);
       if (written) return this.accept(written, sentAt);
       const fresh = await this.table.getLease(before.leaseKey);
@@ -99,9 +126,34 @@ export class HeldLease {
     return result;
   }
 
+  /**
+   * Gives the lease up at once, without waiting behind a write in flight (which may be what hangs):
+   * for a stop() that ran out of time. The eviction's condition is only that we still own it.
+   */
+  async abandon(): Promise<void> {
+    if (this.lostReason !== undefined) return;
+    this.markLost(RELEASED);
+    await this.table.evictLease(this.current);
+  }
+
   private accept(lease: Lease, sentAt: number): Lease {
     this.current = lease;
     this.lastRenewedAt = sentAt;
+    this.armExpiry();
     return lease;
+  }
+
+  /**
+   * The lease is lost the moment its hold runs out, not when the renewer next looks: a consumer that
+   * waits on `lost` (or on onLost) must not start another batch after another worker may have taken over.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    if (this.lostReason !== undefined) return;
+    this.expiryTimer = setTimeout(() => {
+      if (this.isHeld()) this.armExpiry();
+      else this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
+    }, Math.max(0, Math.ceil(this.msUntilExpiry())));
+    this.expiryTimer.unref();
   }
 }

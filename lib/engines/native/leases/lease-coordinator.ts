@@ -1,53 +1,47 @@
 import { describeError } from '../../../core/aws-errors';
-import { LeaseLostError } from '../../../core/errors';
 import type { WorkerLogger } from '../../../core/logger';
-import { HeldLease, RELEASED } from './held-lease';
-import { isFinished, type Lease } from '../../../leases/lease';
-import type { LeaseTable } from '../../../leases/lease-table';
-import { planLeaseTaking } from './lease-taking-plan';
 import type { WorkerEvent } from '../../../core/worker';
+import type { Lease } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
+import { monotonicNow, type MonotonicClock } from './clock';
+import { RELEASED, type HeldLease } from './held-lease';
+import { LeaseRenewer } from './lease-renewer';
+import { LeaseTaker, type LeaseTakerConfig } from './lease-taker';
 
-export interface LeaseCoordinatorConfig {
+export interface LeaseCoordinatorConfig extends LeaseTakerConfig {
   readonly emit: (event: WorkerEvent) => void;
-  readonly workerId: string;
-  readonly failoverTimeMs: number;
   readonly leaseRenewalIntervalMs: number;
   readonly leaseTakerIntervalMs: number;
-  readonly maxLeasesForWorker: number;
-  readonly maxLeasesToStealAtOneTime: number;
-}
-
-interface CounterSighting {
-  counter: number;
-  owner: string | undefined;
-  changedAt: number;
 }
 
 /**
- * Keeps this worker's share of the leases: renews what it holds, and takes expired or stolen
- * leases on a timer. Expiry is judged by this worker's own clock, never by timestamps in the table.
+ * Keeps this worker's share of the leases by composing the renewer and the taker on their timers
+ * (the KCL's DynamoDBLeaseCoordinator), and reports each taken and lost lease.
  */
 export class LeaseCoordinator {
-  private readonly held = new Map<string, HeldLease>();
-  private readonly sightings = new Map<string, CounterSighting>();
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly renewer: LeaseRenewer;
+  private readonly taker: LeaseTaker;
   private takeTimer: NodeJS.Timeout | undefined;
   private taking: Promise<void> | undefined;
   private stopped = false;
-  private lastScan: readonly Lease[] = [];
 
   constructor(
-    private readonly table: LeaseTable,
+    table: LeaseTable,
     private readonly config: LeaseCoordinatorConfig,
     private readonly logger: WorkerLogger,
     private readonly onLeaseTaken: (lease: HeldLease) => void,
-  ) {}
+    clock: MonotonicClock = monotonicNow,
+  ) {
+    this.renewer = new LeaseRenewer(config.leaseRenewalIntervalMs, config.failoverTimeMs, logger);
+    this.taker = new LeaseTaker(table, config, logger, clock);
+  }
 
-  start(): void {
+  /** Resolves after the first taker pass, so the leases available at start are held (and their start positions fixed) by then. */
+  start(): Promise<void> {
     this.stopped = false;
-    this.renewTimer = setInterval(() => void this.renewAll(), this.config.leaseRenewalIntervalMs);
+    this.renewer.start();
     this.takeTimer = setInterval(() => void this.runTaker(), this.config.leaseTakerIntervalMs);
-    void this.runTaker();
+    return this.runTaker();
   }
 
   /** Stops taking leases; held ones are still renewed, so their consumers can finish. */
@@ -60,99 +54,35 @@ export class LeaseCoordinator {
   /** Stops renewing too. Leases not released by then expire after failoverTimeMs. */
   async stop(): Promise<void> {
     await this.stopTaking();
-    clearInterval(this.renewTimer);
+    this.renewer.stop();
   }
 
   heldLeases(): HeldLease[] {
-    return [...this.held.values()];
+    return this.renewer.heldLeases();
   }
 
   /** The lease table as this worker last scanned it. */
   latestScan(): readonly Lease[] {
-    return this.lastScan;
+    return this.taker.latestScan();
   }
 
   /** Runs one taker pass now (also on the timer); concurrent calls share the pass in flight. */
   runTaker(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.taking ??= this.takeLeases()
+    this.taking ??= this.takeAndStart()
       .catch((error) => this.logger.warn(`Lease taker failed, will retry: ${describeError(error)}`))
       .finally(() => (this.taking = undefined));
     return this.taking;
   }
 
-  private async takeLeases(): Promise<void> {
-    const leases = await this.table.listLeases();
-    this.lastScan = leases;
-    const now = Date.now();
-    const expired = new Set<string>();
-    const seen = new Set<string>();
-    for (const lease of leases) {
-      seen.add(lease.leaseKey);
-      const prior = this.sightings.get(lease.leaseKey);
-      if (!prior || prior.counter !== lease.leaseCounter || prior.owner !== lease.leaseOwner) {
-        this.sightings.set(lease.leaseKey, { counter: lease.leaseCounter, owner: lease.leaseOwner, changedAt: now });
-      }
-      const sighting = this.sightings.get(lease.leaseKey)!;
-      if (lease.leaseOwner === undefined || now - sighting.changedAt > this.config.failoverTimeMs) expired.add(lease.leaseKey);
-    }
-    for (const key of this.sightings.keys()) if (!seen.has(key)) this.sightings.delete(key);
-    this.dropLostLeases();
-
-    const plan = planLeaseTaking({
-      leases: leases.filter((lease) => !isFinished(lease)),
-      workerId: this.config.workerId,
-      expired,
-      held: new Set(this.held.keys()),
-      maxLeasesForWorker: this.config.maxLeasesForWorker,
-      maxLeasesToStealAtOneTime: this.config.maxLeasesToStealAtOneTime,
-    });
-    for (const lease of plan.take) {
-      if (this.stopped) return;
-      const taken = await this.table.takeLease(lease, this.config.workerId);
-      if (!taken) {
-        this.logger.debug?.(`Lease ${lease.leaseKey} changed while being taken; another worker got it first.`);
-        continue;
-      }
-      const how = plan.stealFrom ? 'stolen' : !lease.leaseOwner ? 'unowned' : lease.leaseOwner === this.config.workerId ? 'reclaimed' : 'expired';
-      this.logger.log(`Lease ${lease.leaseKey} taken (${how}${lease.leaseOwner ? ` from ${lease.leaseOwner}` : ''}; target ${plan.target} leases for this worker).`);
-      this.config.emit({ type: 'leaseTaken', shardId: lease.leaseKey, how, previousOwner: lease.leaseOwner });
-      const held = new HeldLease(taken, this.table, this.config.failoverTimeMs);
-      this.held.set(taken.leaseKey, held);
-      held.onLost((reason) => {
-        if (this.held.get(taken.leaseKey) === held) this.held.delete(taken.leaseKey);
-        if (reason !== RELEASED) this.config.emit({ type: 'leaseLost', shardId: taken.leaseKey, reason });
-      });
+  private async takeAndStart(): Promise<void> {
+    const taken = await this.taker.takeLeases((key) => this.renewer.has(key), () => !this.stopped);
+    for (const { held, how, previousOwner, target } of taken) {
+      this.logger.log(`Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; target ${target} leases for this worker).`);
+      this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
+      this.renewer.add(held);
+      held.onLost((reason) => reason !== RELEASED && this.config.emit({ type: 'leaseLost', shardId: held.leaseKey, reason }));
       this.onLeaseTaken(held);
-    }
-  }
-
-  private async renewAll(): Promise<void> {
-    this.dropLostLeases();
-    await Promise.all(
-      [...this.held.values()].map(async (held) => {
-        try {
-          await held.renew();
-        } catch (error) {
-          if (error instanceof LeaseLostError) {
-            this.logger.warn(`Lease ${held.leaseKey} lost: ${error.message}`);
-          } else if (!held.isHeld()) {
-            held.markLost(`not renewed for failoverTimeMs (${this.config.failoverTimeMs} ms): ${describeError(error)}`);
-            this.logger.warn(`Lease ${held.leaseKey} expired locally; last renewal error: ${describeError(error)}`);
-          } else {
-            this.logger.warn(`Renewal of ${held.leaseKey} failed, will retry: ${describeError(error)}`);
-          }
-        }
-      }),
-    );
-  }
-
-  private dropLostLeases(): void {
-    for (const [key, held] of this.held) {
-      if (!held.isHeld()) {
-        held.markLost(`not renewed for failoverTimeMs (${this.config.failoverTimeMs} ms)`);
-        this.held.delete(key);
-      }
     }
   }
 }

@@ -41,9 +41,12 @@ export function planLeaseTaking(input: TakingInput): TakingPlan {
     const mine = lease.leaseOwner === input.workerId;
     if (mine && input.held.has(lease.leaseKey)) {
       live.set(input.workerId, live.get(input.workerId)! + 1);
-    } else if (input.expired.has(lease.leaseKey) || mine) {
-      // Ours in the table but not held here: a restart with a fixed workerId. Safe to take back now.
+    } else if (input.expired.has(lease.leaseKey)) {
       available.push(lease);
+    } else if (mine) {
+      // Our workerId but not held here: another process with the same workerId, or this process's
+      // earlier run. Either way it waits for expiry like any other owner's lease; taking it at once
+      // would make two processes with one workerId take a shard from each other forever.
     } else {
       live.set(lease.leaseOwner!, (live.get(lease.leaseOwner!) ?? 0) + 1);
     }

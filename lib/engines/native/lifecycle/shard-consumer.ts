@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
@@ -20,6 +22,7 @@ import type { EngineStepRetrying } from './engine-step';
 import { waitForParents } from './parent-wait';
 import { ProcessingTimeoutError, withProcessingTimeout } from './processing-timeout';
 import { finishShard } from './shard-end';
+import { BatchPolicies } from './batch-policies';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -29,6 +32,7 @@ export interface ShardConsumerDeps {
   readonly kinesis: KinesisClient;
   readonly options: ResolvedWorkerOptions;
   readonly factory: ProcessorFactory;
+  readonly metrics: WorkerMetrics;
   /** Children of a shard, for when GetRecords did not name them at shard end. */
   readonly findChildShards: (shardId: string) => Promise<ChildShard[]>;
   /** Called once the shard is finished and its children's leases exist. */
@@ -43,6 +47,7 @@ export interface ShardConsumerDeps {
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
+  private fetcher: ShardRecordFetcher | undefined;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
@@ -51,6 +56,7 @@ export class ShardConsumer {
   private shutdownCalled = false;
   /** Set when processRecords overran processingTimeoutMs: the processor may still be busy. */
   private timedOut = false;
+  private policies: BatchPolicies | undefined;
 
   constructor(private readonly deps: ShardConsumerDeps) {
     deps.held.onLost(() => this.abort.abort());
@@ -66,6 +72,11 @@ export class ShardConsumer {
   /** The last checkpoint this consumer knows of (the lease's, kept current by its own writes). */
   get checkpoint(): ExtendedSequenceNumber {
     return this.deps.held.lease.checkpoint;
+  }
+
+  /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
+  get problem(): string | undefined {
+    return this.fetcher?.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -115,7 +126,9 @@ export class ShardConsumer {
     });
     if (built !== 'delivered' || !this.processor) return await this.leave(built === 'gave-up' ? 'ZOMBIE' : this.exitReason());
     const processor = this.processor;
-    const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger);
+    const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger, (seconds, stored) =>
+      this.deps.metrics.checkpoint(this.shardId, seconds, stored),
+    );
     const start = held.lease.checkpoint;
     const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
       processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
@@ -134,8 +147,21 @@ export class ShardConsumer {
     start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const fetcher = new ShardRecordFetcher(this.deps.kinesis, options.streamName, this.shardId, start, options.maxRecords, this.logger, this.abort.signal);
+    const fetcher = new ShardRecordFetcher({
+      kinesis: this.deps.kinesis,
+      streamName: options.streamName,
+      shardId: this.shardId,
+      start,
+      leaseTakenAt: held.takenAt,
+      maxRecords: options.maxRecords,
+      maxCallsPerSecond: options.maxGetRecordsPerSecond,
+      onThrottled: () => this.deps.metrics.throttled(this.shardId),
+      logger: this.logger,
+      signal: this.abort.signal,
+    });
+    this.fetcher = fetcher;
     const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, this.abort.signal);
+    const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {
       if (this.stopRequested || held.lost) return { reason: this.exitReason() };
@@ -154,19 +180,29 @@ export class ShardConsumer {
       if (batch.records.length > 0) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
-        const outcome = await this.deliver(processor, batch, checkpointer);
-        if (outcome !== 'delivered') {
+        let failure: { error: unknown; attempts: number } | undefined;
+        const started = performance.now();
+        const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        this.deps.metrics.batch(this.shardId, batch.records.length, bytesOf(batch), (performance.now() - started) / 1000, outcome === 'delivered');
+        const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
+        if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.
           checkpointer.rollBackDelivered(delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
+        if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
     }
   }
 
-  private deliver(processor: KinesisRecordProcessor, batch: RecordBatch, checkpointer: ShardCheckpointer): Promise<Delivery> {
+  private deliver(
+    processor: KinesisRecordProcessor,
+    batch: RecordBatch,
+    checkpointer: ShardCheckpointer,
+    onGaveUp: (error: unknown, attempts: number) => void,
+  ): Promise<Delivery> {
     const first = batch.records[0]!.sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
     const timeoutMs = this.deps.options.processingTimeoutMs;
@@ -179,11 +215,11 @@ export class ShardConsumer {
           this.timedOut = true;
           checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
         }),
-      { isFinal: (error) => error instanceof ProcessingTimeoutError },
+      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
   }
 
-  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal'> = {}): Promise<Delivery> {
+  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
     return callWithRetries({
       what,
       where: this.where,
@@ -209,6 +245,7 @@ export class ShardConsumer {
     const { held } = this.deps;
     // A processor still busy past processingTimeoutMs: the lease goes first, so the next owner need not wait for it.
     if (this.timedOut) await this.release('GAVE_UP');
+    if (reason === 'REQUESTED' && !this.timedOut && !held.lost) await this.policies?.beforeGracefulStop();
     if (processor) {
       const withCheckpointer = reason !== 'ZOMBIE' && checkpointer && !held.lost;
       await this.callShutdown(processor, reason, withCheckpointer ? checkpointer : undefined);
@@ -281,4 +318,10 @@ export class ShardConsumer {
     await this.release('GAVE_UP');
     if (this.processor) await this.callShutdown(this.processor, 'ZOMBIE');
   }
+}
+
+function bytesOf(batch: RecordBatch): number {
+  let bytes = 0;
+  for (const record of batch.records) bytes += record.data.length;
+  return bytes;
 }

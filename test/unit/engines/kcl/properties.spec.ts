@@ -2,18 +2,25 @@ import { KinesisWorkerConfigError } from '../../../../lib';
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';
 import { daemonConfig, endpointUrl, formatProperties } from '../../../../lib/engines/kcl/properties';
+import { resolveKclOptions } from '../../../../lib/engines/kcl/kcl-options';
+
+/** What createWorker does: the common options, then the kcl section (validated whatever the engine). */
+function resolveBoth(options: StreamWorkerOptions) {
+  const resolved = resolveWorkerOptions(options);
+  return { resolved, kcl: resolveKclOptions(options, resolved) };
+}
 
 const silent = { log() {}, warn() {}, error() {} };
 const base: StreamWorkerOptions = { engine: 'kcl', appName: 'orders-app', streamName: 'orders', region: 'eu-west-1', workerId: 'host:1:abc', logger: silent };
 
 async function config(options: Partial<StreamWorkerOptions> = {}) {
-  const resolved = resolveWorkerOptions({ ...base, ...options });
-  return daemonConfig(resolved, resolved.kcl!, '/usr/bin/node /tmp/run/relay.js');
+  const { resolved, kcl } = resolveBoth({ ...base, ...options });
+  return daemonConfig(resolved, kcl, '/usr/bin/node /tmp/run/relay.js');
 }
 
 function configError(options: Partial<StreamWorkerOptions>): KinesisWorkerConfigError {
   try {
-    resolveWorkerOptions({ ...base, ...options });
+    resolveBoth({ ...base, ...options });
   } catch (error) {
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     return error as KinesisWorkerConfigError;
@@ -121,7 +128,7 @@ describe('the kcl option section', () => {
     delete process.env.KCL_JARS_DIR;
     process.env.JAVA_HOME = '/opt/jdk';
     try {
-      expect(resolveWorkerOptions(base).kcl).toEqual({
+      expect(resolveBoth(base).kcl).toEqual({
         jarsDir: `${process.cwd()}/.kcl/jars`,
         javaPath: '/opt/jdk/bin/java',
         javaOptions: [],

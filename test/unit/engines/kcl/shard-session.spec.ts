@@ -1,3 +1,4 @@
+import { WorkerMetrics } from '../../../../lib/core/metrics';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,8 @@ import { join } from 'node:path';
 import { LeaseLostError, type KinesisRecordProcessor, type ProcessRecordsInput, type ShardContext, type ShutdownInput } from '../../../../lib';
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';
-import { ShardSession, toKinesisRecords } from '../../../../lib/engines/kcl/shard-session';
+import { ShardSession } from '../../../../lib/engines/kcl/shard-session';
+import { toKinesisRecords } from '../../../../lib/engines/kcl/kcl-records';
 
 /**
  * A ShardSession, with the real aws-kcl inside, driven over a real Unix socket by a scripted peer that
@@ -113,6 +115,7 @@ async function connect(processor: (calls: string[]) => KinesisRecordProcessor, o
   const session = new ShardSession({
     socket,
     options: resolved,
+    metrics: new WorkerMetrics(resolved, undefined),
     factory: (shard) => {
       shards.push(shard);
       return processor(calls);
@@ -232,6 +235,75 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(h.session.checkpoint.sequenceNumber).toBe('SHARD_END');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(h.events).toContainEqual(expect.objectContaining({ type: 'shardEnded', shardId: 'shardId-000000000001', childShardIds: ['shardId-000000000002', 'shardId-000000000003'] }));
+  });
+
+  it('shutdown(TERMINATE) that throws is retried with backoff; SHARD_END is written only by the call that succeeds', async () => {
+    let attempts = 0;
+    const h = await connect((calls) => ({
+      ...recording(calls),
+      shutdown: async ({ reason, checkpointer }) => {
+        calls.push(`shutdown ${reason} attempt ${++attempts}`);
+        if (attempts <= 2) throw new Error('downstream not flushed');
+        await checkpointer!.checkpoint();
+      },
+    }));
+    await initialize(h);
+    h.peer.send({ action: 'shardEnded' });
+    // The first message after shardEnded is the checkpoint of the third, successful call: nothing earlier.
+    expect(await h.peer.next()).toEqual({ action: 'checkpoint', sequenceNumber: null });
+    expect(attempts).toBe(3);
+    h.peer.send({ action: 'checkpoint', sequenceNumber: null, error: null });
+    expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'shardEnded' });
+    expect(h.session.checkpoint.sequenceNumber).toBe('SHARD_END');
+    const retries = h.logs.filter((l) => l.startsWith('ERROR') && l.includes('shutdown(TERMINATE) on orders/shardId-000000000001 failed'));
+    expect(retries).toHaveLength(2);
+    await h.peer.silent(20);
+    expect(h.events).toContainEqual(expect.objectContaining({ type: 'shardEnded', shardId: 'shardId-000000000001' }));
+    expect(h.given.lease).toEqual([]);
+  });
+
+  it('shutdown(TERMINATE) that keeps throwing: no SHARD_END on its behalf; after processingRetry.maxAttempts the lease is given up', async () => {
+    const h = await connect(
+      (calls) => ({
+        ...recording(calls),
+        shutdown: ({ reason }) => {
+          calls.push(`shutdown ${reason}`);
+          throw new Error('never flushes');
+        },
+      }),
+      { processingRetry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 } },
+    );
+    await initialize(h);
+    h.peer.send({ action: 'shardEnded' });
+    // No checkpoint request at all: the status comes straight after the failed attempts.
+    expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'shardEnded' });
+    expect(h.calls.filter((c) => c.startsWith('shutdown'))).toEqual(['shutdown TERMINATE', 'shutdown TERMINATE', 'shutdown TERMINATE']);
+    expect(h.session.checkpoint.sequenceNumber).toBe('TRIM_HORIZON');
+    expect(h.given.lease).toEqual(['shardId-000000000001']);
+    expect(h.events).toContainEqual(expect.objectContaining({ type: 'leaseReleased', reason: 'GAVE_UP' }));
+    expect(h.events).not.toContainEqual(expect.objectContaining({ type: 'shardEnded' }));
+    expect(h.logs.some((l) => l.startsWith('ERROR') && l.includes('shutdown(TERMINATE) on orders/shardId-000000000001 failed 3 times'))).toBe(true);
+  });
+
+  it('a stop during the TERMINATE retries ends them without SHARD_END and without giving the lease up (stop releases it)', async () => {
+    const h = await connect(
+      (calls) => ({
+        ...recording(calls),
+        shutdown: ({ reason }) => {
+          calls.push(`shutdown ${reason}`);
+          throw new Error('never flushes');
+        },
+      }),
+      { processingRetry: { baseDelayMs: 50, maxDelayMs: 50 } },
+    );
+    await initialize(h);
+    h.peer.send({ action: 'shardEnded' });
+    while (h.calls.filter((c) => c === 'shutdown TERMINATE').length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    h.session.requestStop();
+    expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'shardEnded' });
+    expect(h.session.checkpoint.sequenceNumber).toBe('TRIM_HORIZON');
+    expect(h.given.lease).toEqual([]);
+    expect(h.logs.some((l) => l.startsWith('WARN') && l.includes('SHARD_END is not recorded'))).toBe(true);
   });
 
   it('a lease lost at checkpoint (ShutdownException): LeaseLostError for the processor, no more deliveries, then shutdown(ZOMBIE) once', async () => {

@@ -81,17 +81,18 @@ describe('planLeaseTaking (KCL 2.x taker arithmetic)', () => {
     expect(plan(['w1', 'w1', 'w1', 'w1', 'w1', 'w1'], 'w2', { maxLeasesToStealAtOneTime: 2 }).take).toHaveLength(2);
   });
 
-  it('takes back a lease the table says is ours but that this process does not hold (restart with a fixed workerId)', () => {
+  it('treats a lease under its own workerId that it does not hold like any other owner: taken only once expired', () => {
+    // Another process with the same workerId renews 'b'; taking it at once made the two take it from each other forever.
     const leases = [lease('a', 'w1'), lease('b', 'w1')];
-    const result = planLeaseTaking({
+    const input = {
       leases,
       workerId: 'w1',
-      expired: new Set(),
       held: new Set(['a']),
       maxLeasesForWorker: 100,
       maxLeasesToStealAtOneTime: 1,
       shuffle: identity,
-    });
-    expect(result.take.map((l) => l.leaseKey)).toEqual(['b']);
+    };
+    expect(planLeaseTaking({ ...input, expired: new Set() }).take).toEqual([]);
+    expect(planLeaseTaking({ ...input, expired: new Set(['b']) }).take.map((l) => l.leaseKey)).toEqual(['b']);
   });
 });

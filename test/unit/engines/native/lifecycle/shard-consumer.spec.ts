@@ -1,3 +1,4 @@
+import { WorkerMetrics } from '../../../../../lib/core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KinesisRecordProcessor, WorkerEvent } from '../../../../../lib';
 import type { ResolvedWorkerOptions } from '../../../../../lib/core/options';
@@ -30,7 +31,9 @@ function setup(factory: () => KinesisRecordProcessor | Promise<KinesisRecordProc
     processingRetry: { maxAttempts: 3, ...FAST },
   } as unknown as ResolvedWorkerOptions;
   const kinesis = { send: () => Promise.reject(new Error('no Kinesis in this test')) } as unknown as KinesisClient;
-  const consumer = new ShardConsumer({ held, table, kinesis, options, factory, findChildShards: async () => [], onShardEnded: () => undefined });
+  // No SDK registered: the metrics are the real ones, recording into the no-op global meter.
+  const metrics = new WorkerMetrics({ streamName: 'stream', appName: 'app', workerId: 'me' }, undefined);
+  const consumer = new ShardConsumer({ held, table, kinesis, options, metrics, factory, findChildShards: async () => [], onShardEnded: () => undefined });
   return { fake, held, logger, events, consumer };
 }
 

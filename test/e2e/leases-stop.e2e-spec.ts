@@ -1,0 +1,91 @@
+import { createStream, putRecords } from '../../lib/testing';
+import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
+import { readLeases } from '../support/lease-table';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+import type { WorkerFileEvent } from '../support/worker-process';
+import { recordingWorker, type RecordedWorker } from './leases-support';
+
+/** stop() of the native worker: idempotent, safe during start(), and bounded by shutdownTimeoutMs. */
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+const started: RecordedWorker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map(({ worker }) => worker.stop().catch(() => undefined)));
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+async function setup(shards: number, extra: Partial<Parameters<typeof recordingWorker>[0]> = {}) {
+  const streamName = uniqueName('stop');
+  const appName = uniqueName('app');
+  await createStream(kinesis, streamName, shards);
+  const events: WorkerFileEvent[] = [];
+  const recorded = recordingWorker({ streamName, appName, workerId: 'stopper', events, ...extra });
+  started.push(recorded);
+  return { streamName, appName, events, ...recorded };
+}
+
+const owned = async (appName: string) => (await readLeases(dynamo, appName)).filter((l) => l.owner !== undefined);
+
+describe('stopping the native worker', () => {
+  it('stop() during start() stops what started: no lease stays taken, no processor runs', async () => {
+    const { worker, appName, events } = await setup(2);
+    const starting = worker.start();
+    await worker.stop();
+    await starting; // resolves: the start was cut short, not failed
+    expect(worker.describe().running).toBe(false);
+    // Several taker intervals later, nothing was taken and nothing delivered.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await owned(appName)).toEqual([]);
+    expect(events.filter((e) => e.kind === 'initialize')).toEqual([]);
+  });
+
+  it('a second stop() waits for the first, and each shard is shut down once', async () => {
+    const { worker, appName, events } = await setup(2);
+    await worker.start();
+    await waitFor(() => events.filter((e) => e.kind === 'initialize').length === 2, 'both shards initialized');
+    const first = worker.stop();
+    const second = worker.stop();
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    await second;
+    expect(firstDone).toBe(true);
+    await worker.stop(); // and a third, after the fact
+    expect(events.filter((e) => e.kind === 'shutdown').map((e) => (e as { reason: string }).reason)).toEqual(['REQUESTED', 'REQUESTED']);
+    expect(await owned(appName)).toEqual([]);
+  });
+
+  it('a hung processRecords cannot hold stop(): after shutdownTimeoutMs the shard is named and its lease given up', async () => {
+    let hung = 0;
+    const { worker, streamName, appName, logger, events } = await setup(1, {
+      options: { shutdownTimeoutMs: 2_000 },
+      beforeBatch: () => {
+        hung++;
+        return new Promise<void>(() => undefined); // never settles
+      },
+    });
+    await worker.start();
+    await putRecords(kinesis, streamName, records('r', 5));
+    await waitFor(() => hung === 1, 'processRecords to hang');
+    await waitFor(async () => (await owned(appName)).length === 1, 'the lease held');
+    const stopping = Date.now();
+    await worker.stop();
+    const took = Date.now() - stopping;
+    expect(took).toBeGreaterThanOrEqual(1_900);
+    expect(await owned(appName)).toEqual([]);
+    expect(logger.lines.join('\n')).toMatch(/shardId-000000000000 \(PROCESSING\) did not finish within shutdownTimeoutMs \(2000 ms\)/);
+    expect(events.some((e) => e.kind === 'event' && e.event.type === 'leaseReleased' && e.event.reason === 'GAVE_UP')).toBe(true);
+    console.log(`stop() with a hung processRecords resolved after ${took} ms (shutdownTimeoutMs 2000)`);
+  });
+
+  it('a failed start() destroys its clients and a later stop() resolves', async () => {
+    const events: WorkerFileEvent[] = [];
+    const recorded = recordingWorker({ streamName: uniqueName('missing'), appName: uniqueName('app'), workerId: 'w', events });
+    await expect(recorded.worker.start()).rejects.toThrow();
+    await recorded.worker.stop();
+    expect(recorded.worker.describe().running).toBe(false);
+  });
+});

@@ -1,0 +1,341 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AWS_KCL_RANGE, AWS_KCL_VERSION } from '../../lib/engines/kcl/aws-kcl-module';
+
+/**
+ * The package as a consumer gets it: `npm pack` (whose prepack step builds), then a fresh app in a
+ * temporary directory that depends on the tarball, Nest and the AWS SDK, installed from the local npm
+ * cache where it can. Checked: the tarball's contents, one @smithy/* set in the app, the shipped
+ * .d.ts files under a strict consumer tsc with skipLibCheck off (CommonJS as Nest projects have it,
+ * and node16), the main entry without the optional peers, and the production audit.
+ */
+
+const ROOT = resolve(__dirname, '../..');
+interface Manifest {
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta: Record<string, { optional?: boolean }>;
+}
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Manifest;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The child npm must not inherit the settings that `npm test` passes to its scripts (npm_lifecycle_*,
+ * npm_package_*, npm_config_local_prefix, ...), or it may act on this repo instead of the app.
+ * Registry, cache and proxy settings are kept.
+ */
+const KEPT_NPM_CONFIG = /^npm_config_(cache|registry|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|cafile|ca)$/i;
+const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) || KEPT_NPM_CONFIG.test(name)),
+);
+childEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+function run(command: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    execFile(command, args, { cwd, env: childEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+function ok(result: Run, what: string): string {
+  if (result.code !== 0) throw new Error(`${what} exited with ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  return result.stdout;
+}
+
+/** npm prints lifecycle output before the JSON on some versions: the JSON is the last top-level value. */
+function lastJson<T>(stdout: string): T {
+  const start = Math.max(stdout.lastIndexOf('\n[\n'), stdout.lastIndexOf('\n{\n'));
+  return JSON.parse(start >= 0 ? stdout.slice(start + 1) : stdout) as T;
+}
+
+interface LsNode {
+  version?: string;
+  dependencies?: Record<string, LsNode>;
+}
+
+/** Every version of every package in an `npm ls --json` tree. */
+function versionsByName(tree: LsNode): Map<string, Set<string>> {
+  const found = new Map<string, Set<string>>();
+  const walk = (node: LsNode) => {
+    for (const [name, child] of Object.entries(node.dependencies ?? {})) {
+      if (child.version) found.set(name, (found.get(name) ?? new Set()).add(child.version));
+      walk(child);
+    }
+  };
+  walk(tree);
+  return found;
+}
+
+const CONSUMER_TS = `
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  createWorker,
+  InjectShard,
+  KinesisProcessor,
+  KinesisWorkerConfigError,
+  KinesisWorkerModule,
+  KinesisWorkerService,
+  LeaseLostError,
+  type Checkpointer,
+  type KinesisRecord,
+  type KinesisRecordProcessor,
+  type KinesisWorker,
+  type KinesisWorkerModuleOptions,
+  type KinesisWorkerOptions,
+  type ProcessRecordsInput,
+  type ShardContext,
+  type ShutdownInput,
+  type StreamWorkerOptions,
+  type WorkerStatus,
+} from 'nestjs-kinesis-worker';
+import { createStream, putRecords, startLocalEmulators, type LocalEmulators } from 'nestjs-kinesis-worker/testing';
+
+@Injectable()
+export class Totals {
+  readonly seen: string[] = [];
+}
+
+@KinesisProcessor({ stream: 'orders', maxRecords: 500 })
+export class OrdersProcessor implements KinesisRecordProcessor {
+  constructor(
+    private readonly totals: Totals,
+    @InjectShard() private readonly shard: ShardContext,
+  ) {}
+
+  async processRecords({ records, checkpointer }: ProcessRecordsInput): Promise<void> {
+    for (const record of records as readonly KinesisRecord[]) this.totals.seen.push(this.shard.shardId + ':' + record.data.toString());
+    const done: Checkpointer = checkpointer;
+    await done.checkpoint();
+  }
+
+  async shutdown({ reason, checkpointer }: ShutdownInput): Promise<void> {
+    if (reason === 'TERMINATE') await checkpointer!.checkpoint();
+  }
+}
+
+const moduleOptions: KinesisWorkerModuleOptions = { appName: 'orders-totals', region: 'eu-west-1' };
+const workerOptions: KinesisWorkerOptions = moduleOptions;
+
+@Module({ imports: [KinesisWorkerModule.forRoot(workerOptions)], providers: [Totals, OrdersProcessor] })
+export class AppModule {}
+
+export function plainWorker(options: StreamWorkerOptions): KinesisWorker {
+  return createWorker(options, () => ({ processRecords: async () => undefined }));
+}
+
+/** The app's own SDK client goes into the library's helpers: one @aws-sdk/@smithy type identity. */
+export async function local(): Promise<LocalEmulators> {
+  const emulators = await startLocalEmulators();
+  const kinesis = new KinesisClient({ ...emulators.workerOptions.kinesis, region: emulators.region });
+  await createStream(kinesis, 'orders', 1);
+  await putRecords(kinesis, 'orders', [{ partitionKey: 'a', data: 'b' }]);
+  kinesis.destroy();
+  return emulators;
+}
+
+export const isConfigError = (error: unknown): error is KinesisWorkerConfigError => error instanceof KinesisWorkerConfigError;
+export const isLeaseLost = (error: unknown): boolean => error instanceof LeaseLostError;
+export type Status = ReturnType<KinesisWorkerService['status']>;
+export type State = WorkerStatus;
+`;
+
+/** Runs in the app: loads the entries without the optional peers, then asks for the kcl engine. */
+const CONSUMER_RUNTIME_JS = `
+'use strict';
+const result = {};
+try {
+  const lib = require('nestjs-kinesis-worker');
+  result.mainExports = Object.keys(lib).sort();
+  result.testingExports = Object.keys(require('nestjs-kinesis-worker/testing')).sort();
+  const kclError = (error) => finish({ kclError: { name: error.name, option: error.option, message: error.message } });
+  let worker;
+  try {
+    // The kcl engine checks for aws-kcl when the worker is built, i.e. at bootstrap.
+    worker = lib.createWorker(
+      { appName: 'package-test', streamName: 'orders', region: 'eu-west-1', engine: 'kcl', kcl: { jarsDir: __dirname + '/no-jars' } },
+      () => ({ processRecords: async () => undefined }),
+    );
+  } catch (error) {
+    return kclError(error);
+  }
+  worker.start().then(() => finish({ started: true }), kclError);
+} catch (error) {
+  finish({ loadError: String(error && error.stack || error) });
+}
+function finish(extra) {
+  process.stdout.write(JSON.stringify({ ...result, ...extra }));
+  process.exit(0);
+}
+`;
+
+let workDir: string;
+let appDir: string;
+let packedFiles: string[];
+
+beforeAll(async () => {
+  workDir = mkdtempSync(join(tmpdir(), 'nkw-package-'));
+  appDir = join(workDir, 'app');
+  mkdirSync(join(appDir, 'src'), { recursive: true });
+
+  // prepack runs `npm run build` (a clean tsc -p tsconfig.build.json) before packing.
+  const pack = lastJson<{ filename: string; files: { path: string }[] }[]>(ok(await run('npm', ['pack', '--json', '--pack-destination', workDir], ROOT), 'npm pack'));
+  packedFiles = pack[0]!.files.map((file) => file.path).sort();
+
+  writeFileSync(
+    join(appDir, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'nkw-consumer',
+        version: '1.0.0',
+        private: true,
+        dependencies: {
+          'nestjs-kinesis-worker': `file:${join(workDir, pack[0]!.filename)}`,
+          '@nestjs/common': manifest.devDependencies['@nestjs/common'],
+          '@nestjs/core': manifest.devDependencies['@nestjs/core'],
+          'reflect-metadata': manifest.devDependencies['reflect-metadata'],
+          rxjs: manifest.devDependencies.rxjs,
+          // An app that uses the SDK itself, in the range this package asks for: it must share the clients' @smithy/* set.
+          '@aws-sdk/client-kinesis': manifest.dependencies['@aws-sdk/client-kinesis'],
+        },
+        devDependencies: { typescript: manifest.devDependencies.typescript, '@types/node': manifest.devDependencies['@types/node'] },
+      },
+      null,
+      2,
+    ),
+  );
+  ok(await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], appDir), 'npm install in the consumer app');
+}, 240_000);
+
+afterAll(() => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('the published package, installed in a fresh consumer app', () => {
+  it('package.json: caret ranges for the dependencies, aws-kcl an optional peer with a tight range', () => {
+    for (const [name, range] of Object.entries(manifest.dependencies)) expect(`${name}@${range}`).toMatch(/@\^\d+\.\d+\.\d+$/);
+    expect(manifest.dependencies['@aws-sdk/client-dynamodb']).toBe(manifest.dependencies['@aws-sdk/client-kinesis']);
+    expect(manifest.dependencies['aws-kcl']).toBeUndefined();
+    expect(manifest.dependencies['aws-kinesis-agg']).toBeUndefined();
+    expect(manifest.peerDependencies['aws-kcl']).toBe(AWS_KCL_RANGE);
+    expect(manifest.peerDependenciesMeta['aws-kcl']).toEqual({ optional: true });
+    expect(manifest.devDependencies['aws-kcl']).toBe(AWS_KCL_VERSION);
+  });
+
+  it('the tarball holds the compiled library (with the kcl relay), the jar script, README and package.json: no tests, bench or sample', () => {
+    const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/'));
+    expect(outside).toEqual(['README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
+    expect(packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path))).toEqual([]);
+    expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
+    expect(packedFiles).toEqual(
+      expect.arrayContaining([
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/lib/testing/index.js',
+        'dist/lib/testing/index.d.ts',
+        'dist/lib/engines/kcl/relay.js',
+        'dist/lib/engines/kcl/aws-kcl-module.js',
+      ]),
+    );
+  });
+
+  it('one @smithy/* set and one @aws-sdk/core in the app, shared with its own SDK client', async () => {
+    // npm ls exits 1 when nothing matches; problems (invalid, missing, extraneous) are in the JSON.
+    const ls = await run('npm', ['ls', '@smithy/smithy-client', '--all', '--json'], appDir);
+    const smithyClient = lastJson<LsNode & { problems?: string[] }>(ls.stdout);
+    expect(smithyClient.problems ?? []).toEqual([]);
+    const smithyClientVersions = versionsByName(smithyClient).get('@smithy/smithy-client') ?? new Set();
+    console.log(`npm ls @smithy/smithy-client --json in the consumer app (exit ${ls.code}):\n${ls.stdout.trim()}`);
+    // Current clients no longer depend on @smithy/smithy-client (its code is in @smithy/core): none or one.
+    expect(smithyClientVersions.size).toBeLessThanOrEqual(1);
+
+    const all = versionsByName(lastJson<LsNode>(ok(await run('npm', ['ls', '--all', '--json'], appDir), 'npm ls --all')));
+    const shared = [...all].filter(([name]) => name.startsWith('@smithy/') || name.startsWith('@aws-sdk/'));
+    expect(shared.map(([name]) => name)).toEqual(expect.arrayContaining(['@smithy/core', '@smithy/types', '@smithy/node-http-handler', '@aws-sdk/core']));
+    const duplicated = shared.filter(([, versions]) => versions.size > 1).map(([name, versions]) => `${name}: ${[...versions].join(', ')}`);
+    expect(duplicated).toEqual([]);
+  });
+
+  it('neither optional peer is installed, and neither is the de-aggregator chain (aws-kinesis-agg, protobufjs)', async () => {
+    const all = versionsByName(lastJson<LsNode>(ok(await run('npm', ['ls', '--all', '--json'], appDir), 'npm ls --all')));
+    for (const name of ['aws-kcl', 'aws-kinesis-agg', 'protobufjs', 'kinesis-local', 'dynalite']) expect([name, all.has(name)]).toEqual([name, false]);
+  });
+
+  it("the main entry and the testing entry load without aws-kcl; engine: 'kcl' fails with the error that says to install it", async () => {
+    writeFileSync(join(appDir, 'runtime-check.js'), CONSUMER_RUNTIME_JS);
+    const outcome = JSON.parse(ok(await run(process.execPath, ['runtime-check.js'], appDir, 60_000), 'the runtime check')) as {
+      loadError?: string;
+      mainExports?: string[];
+      testingExports?: string[];
+      kclError?: { name: string; option: string; message: string };
+    };
+    expect(outcome.loadError).toBeUndefined();
+    expect(outcome.mainExports).toEqual(expect.arrayContaining(['KinesisWorkerModule', 'KinesisProcessor', 'createWorker', 'KinesisWorkerConfigError']));
+    expect(outcome.testingExports).toEqual(expect.arrayContaining(['startLocalEmulators', 'createStream']));
+    expect(outcome.kclError).toMatchObject({ name: 'KinesisWorkerConfigError', option: 'engine' });
+    expect(outcome.kclError!.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);
+  });
+
+  describe.each([
+    ['CommonJS, as a Nest project has it (moduleResolution node10, so subpaths need typesVersions)', { module: 'commonjs' }],
+    ['node16 (subpaths through exports)', { module: 'node16', moduleResolution: 'node16' }],
+  ])('a strict consumer tsc with skipLibCheck: false, %s', (_, moduleOptions) => {
+    it('compiles against the shipped .d.ts files', async () => {
+      const name = `tsconfig.${moduleOptions.module}.json`;
+      writeFileSync(join(appDir, 'src', 'consumer.ts'), CONSUMER_TS);
+      writeFileSync(
+        join(appDir, name),
+        JSON.stringify({
+          compilerOptions: {
+            ...moduleOptions,
+            target: 'ES2022',
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            esModuleInterop: true,
+            types: ['node'],
+          },
+          files: ['src/consumer.ts'],
+        }),
+      );
+      const tsc = await run(process.execPath, [join(appDir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', name], appDir);
+      expect(`${tsc.stdout}${tsc.stderr}`.trim()).toBe('');
+      expect(tsc.code).toBe(0);
+    }, 90_000);
+  });
+
+  it('npm audit --omit=dev: no high or critical advisory (skipped, with the reason logged, where the registry has no audit endpoint)', async () => {
+    const audit = await run('npm', ['audit', '--omit=dev', '--json'], appDir);
+    let report: { metadata?: { vulnerabilities?: Record<string, number> }; vulnerabilities?: Record<string, { severity: string; via: unknown[] }>; message?: string };
+    try {
+      report = lastJson(audit.stdout);
+    } catch {
+      report = {};
+    }
+    const counts = report.metadata?.vulnerabilities;
+    if (!counts) {
+      const reason = report.message ?? (audit.stderr.trim().split('\n').find((line) => /error|audit/i.test(line)) || `exit code ${audit.code}`);
+      console.warn(`npm audit skipped: the registry's audit endpoint did not answer with a report (${reason}).`);
+      return;
+    }
+    const serious = Object.entries(report.vulnerabilities ?? {})
+      .filter(([, entry]) => entry.severity === 'high' || entry.severity === 'critical')
+      .map(([name, entry]) => `${name} (${entry.severity})`);
+    expect(serious).toEqual([]);
+    expect((counts.high ?? 0) + (counts.critical ?? 0)).toBe(0);
+  }, 90_000);
+});

@@ -1,0 +1,68 @@
+import { HeldLease } from '../../../../../lib/engines/native/leases/held-lease';
+import { LeaseRenewer } from '../../../../../lib/engines/native/leases/lease-renewer';
+import { FakeLeaseTable, lease, silentLogger } from './fake-lease-table';
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('HeldLease and LeaseRenewer timing', () => {
+  it('a wall-clock step neither ends a hold early nor keeps a lost one alive', async () => {
+    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+    const forward = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 10_000);
+    const wall = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(wall + 3_600_000);
+    expect(forward.isHeld()).toBe(true);
+
+    let now = 0;
+    const backward = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 10_000, () => now);
+    jest.spyOn(Date, 'now').mockReturnValue(wall - 3_600_000);
+    now = 10_000;
+    expect(backward.isHeld()).toBe(false);
+  });
+
+  it('a hung renewal is aborted when the lease would expire, and does not hold up the renewal of another lease', async () => {
+    const table = new FakeLeaseTable([lease('slow', 'me'), lease('fast', 'me')]);
+    table.hangRenewals.add('slow');
+    const { logger, warnings } = silentLogger();
+    const renewer = new LeaseRenewer(50, 300, logger);
+    const slow = new HeldLease(table.rows.get('slow')!, table.asTable(), 300);
+    const fast = new HeldLease(table.rows.get('fast')!, table.asTable(), 300);
+    renewer.add(slow);
+    renewer.add(fast);
+    renewer.renewAll();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    renewer.renewAll(); // the slow renewal is still in flight: no second one is queued behind it
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(table.rows.get('fast')!.leaseCounter).toBe(7); // two rounds, both renewed
+    expect(table.renewSignals.filter(Boolean)).toHaveLength(3);
+    renewer.start(); // every 50 ms from now on
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    renewer.stop();
+    expect(slow.lost).toBe(true);
+    expect(warnings.join('\n')).toMatch(/slow expired locally; last renewal error: .*aborted/i);
+    expect(renewer.heldLeases().map((h) => h.leaseKey)).toEqual(['fast']);
+  });
+
+  it('is lost the moment its hold runs out, without waiting for the renewer', async () => {
+    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+    const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 100);
+    const reasons: string[] = [];
+    held.onLost((reason) => reasons.push(reason));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(held.lost).toBe(false);
+    await held.renew(); // the hold now runs 100 ms from this renewal's send time
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reasons).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(reasons).toEqual(['not renewed within failoverTimeMs (100 ms)']);
+  });
+
+  it('reads as lost once the clock passes the hold, even before any timer ran', () => {
+    let now = 0;
+    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+    const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 1_000, () => now);
+    now = 999;
+    expect(held.lost).toBe(false);
+    now = 1_000;
+    expect(held.lost).toBe(true);
+  });
+});
