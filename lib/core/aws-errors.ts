@@ -134,3 +134,14 @@ export function describeError(error: unknown): string {
   }
   return String(error);
 }
+
+/**
+ * The stack of an error for a log line, with its message line(s) replaced by describeError's: a stack
+ * repeats the message, and a message may quote a record (V8's JSON.parse quotes its input).
+ */
+export function errorTrace(error: unknown): string | undefined {
+  const stack = (error as { stack?: unknown } | undefined)?.stack;
+  if (typeof stack !== 'string') return undefined;
+  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line));
+  return [describeError(error), ...frames].join('\n');
+}

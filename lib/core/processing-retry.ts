@@ -1,4 +1,4 @@
-import { describeError } from './aws-errors';
+import { describeError, errorTrace } from './aws-errors';
 import { LeaseLostError } from './errors';
 import type { WorkerLogger } from './logger';
 import { retry } from './retry';
@@ -42,7 +42,7 @@ export async function callWithRetries(processorCall: ProcessorCall): Promise<Del
       signal,
       retryable: (error) => !(error instanceof LeaseLostError) && !abandoned() && !isFinal(error),
       onRetry: (error, attempt, delay) =>
-        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same call in ${delay} ms: ${describeError(error)}`, (error as Error)?.stack),
+        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same call in ${delay} ms: ${describeError(error)}`, errorTrace(error)),
     });
     return 'delivered';
   } catch (error) {
@@ -51,7 +51,7 @@ export async function callWithRetries(processorCall: ProcessorCall): Promise<Del
       logger.error(`${what} on ${where}: ${describeError(error)}; ${afterGivingUp}.`);
       return 'gave-up';
     }
-    logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; ${afterGivingUp}: ${describeError(error)}`, (error as Error)?.stack);
+    logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; ${afterGivingUp}: ${describeError(error)}`, errorTrace(error));
     processorCall.onGaveUp?.(error, policy.maxAttempts);
     return 'gave-up';
   }

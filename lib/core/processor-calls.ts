@@ -1,4 +1,4 @@
-import { describeError } from './aws-errors';
+import { describeError, errorTrace } from './aws-errors';
 import type { WorkerLogger } from './logger';
 import { callWithRetries, type Delivery, type ProcessorCall } from './processing-retry';
 import type { KinesisRecordProcessor, ShutdownInput } from './processor';
@@ -13,7 +13,7 @@ export async function callShutdown(processor: KinesisRecordProcessor, input: Shu
     await processor.shutdown?.(input);
     return true;
   } catch (error) {
-    logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, (error as Error)?.stack);
+    logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, errorTrace(error));
     return false;
   }
 }

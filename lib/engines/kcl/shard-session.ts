@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
-import { describeError } from '../../core/aws-errors';
+import { describeError, errorTrace } from '../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
@@ -104,7 +104,7 @@ export class ShardSession {
       (input: T, done: Done) => {
         this.currentAction = name;
         this.actionInFlight = work(input)
-          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, (error as Error)?.stack))
+          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, errorTrace(error)))
           .finally(() => {
             this.currentAction = undefined;
             try {

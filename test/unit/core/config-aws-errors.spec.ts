@@ -1,5 +1,6 @@
 import {
   describeError,
+  errorTrace,
   isAccessDenied,
   isCredentialsError,
   isRegionMissing,
@@ -85,5 +86,21 @@ describe('describeError leaves out what AWS and V8 quote of a request or a respo
     }
     expect(String((syntaxError as Error).message)).toContain('"');
     expect(describeError(syntaxError)).toBe("SyntaxError: Unexpected token '}' is not valid JSON");
+  });
+});
+
+describe('errorTrace', () => {
+  it("keeps the frames of a processor's error but not the record V8 quotes in a JSON.parse message", () => {
+    let error: unknown;
+    try {
+      JSON.parse('card 4111-1111 secret-payload');
+    } catch (thrown) {
+      error = thrown;
+    }
+    const trace = errorTrace(error)!;
+    expect(trace).toMatch(/^SyntaxError: /);
+    expect(trace).toMatch(/\n\s+at /);
+    expect(trace).not.toContain('secret-payload');
+    expect((error as Error).stack).toContain('secret-payload');
   });
 });

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { describeError } from '../../../core/aws-errors';
+import { describeError, errorTrace } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
@@ -61,7 +61,7 @@ export class ShardConsumer {
   constructor(private readonly deps: ShardConsumerDeps) {
     deps.held.onLost(() => this.abort.abort());
     this.done = this.run().catch((error) =>
-      this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, (error as Error)?.stack),
+      this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
     );
   }
 
@@ -312,7 +312,7 @@ export class ShardConsumer {
       this.logger.error(
         `Shard ${this.shardId} failed while ${this.state.toLowerCase().replace(/_/g, ' ')}: ${describeError(error)}. ` +
           `Giving the lease up without moving the checkpoint (${this.checkpoint.sequenceNumber}), so that this or another worker tries again.`,
-        (error as Error)?.stack,
+        errorTrace(error),
       );
     }
     await this.release('GAVE_UP');
