@@ -93,14 +93,14 @@ describe('errorTrace', () => {
   it("keeps the frames of a processor's error but not the record V8 quotes in a JSON.parse message", () => {
     let error: unknown;
     try {
-      JSON.parse('card 4111-1111 secret-payload');
+      JSON.parse('PAYLOAD123 of a record');
     } catch (thrown) {
       error = thrown;
     }
     const trace = errorTrace(error)!;
     expect(trace).toMatch(/^SyntaxError: /);
     expect(trace).toMatch(/\n\s+at /);
-    expect(trace).not.toContain('secret-payload');
-    expect((error as Error).stack).toContain('secret-payload');
+    expect(trace).not.toContain('PAYLOAD123');
+    expect((error as Error).stack).toContain('PAYLOAD123');
   });
 });
