@@ -128,13 +128,17 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const puts = await putOver(stream, 'r', 60, 4_000);
     await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
     expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    // The engine spaces its calls 200 ms apart when it sends them; the proxy sees them arrive, a send
+    // delayed by a busy event loop arriving late. So: no 6 arrivals within 800 ms (200 ms of jitter
+    // allowed), and no more than 5 per second over the whole run.
     const calls = proxy.requests.filter((r) => r.operation === 'GetRecords').map((r) => r.at);
     let busiest = 0;
     for (let i = 0, j = 0; i < calls.length; i++) {
-      while (calls[i]! - calls[j]! >= 1_000) j++;
+      while (calls[i]! - calls[j]! >= 800) j++;
       busiest = Math.max(busiest, i - j + 1);
     }
     expect(busiest).toBeLessThanOrEqual(5);
+    expect((calls.length - 1) / ((calls.at(-1)! - calls[0]!) / 1_000)).toBeLessThanOrEqual(5);
     expect(proxy.requests.some((r) => r.fault === 'throttle')).toBe(true);
     expect(logger.lines.some((l) => l.includes('ProvisionedThroughputExceededException'))).toBe(true);
   });

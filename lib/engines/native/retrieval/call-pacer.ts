@@ -14,11 +14,15 @@ export class CallPacer {
     this.intervalMs = 1000 / callsPerSecond;
   }
 
-  /** Resolves when the next call may be sent (false when the signal aborted the wait). */
+  /**
+   * Resolves when the next call may be sent (false when the signal aborted the wait). The next turn
+   * is counted from when this one is granted, not from when it was due: a turn granted late (a busy
+   * event loop) never lets the following one come sooner than the interval.
+   */
   async turn(signal?: AbortSignal): Promise<boolean> {
-    const now = performance.now();
-    const at = Math.max(now, this.nextAt);
-    this.nextAt = at + this.intervalMs;
-    return at > now ? pause(at - now, signal) : !signal?.aborted;
+    const wait = this.nextAt - performance.now();
+    if (wait > 0 && !(await pause(wait, signal))) return false;
+    this.nextAt = performance.now() + this.intervalMs;
+    return !signal?.aborted;
   }
 }
