@@ -22,7 +22,15 @@ export const KCL_LOG_LEVELS: readonly KclLogLevel[] = ['ERROR', 'WARN', 'INFO', 
  * themselves (stream, application, positions, times, endpoints) come from the common options.
  */
 export interface KclEngineOptions {
-  /** The MultiLangDaemon jars. Default: KCL_JARS_DIR, else <cwd>/.kcl/jars (where the provisioning script puts them). */
+  /**
+   * The Java KCL line: '2.7.2' (the jars aws-kcl's pom.xml lists) or a 3.x version such as '3.1.3'.
+   * Default: KCL_VERSION, else 2.7.2 (see docs/kcl-engine.md, "KCL 3.x", for why 3.x is not the default yet).
+   */
+  version?: string;
+  /**
+   * The MultiLangDaemon jars of that line. Default: KCL_JARS_DIR, else <cwd>/.kcl/jars, for 2.7.2; the same
+   * with -<version> appended for other lines (e.g. .kcl/jars-3.1.3), where the provisioning script puts them.
+   */
   jarsDir?: string;
   /** The java executable. Default: $JAVA_HOME/bin/java, else `java` on the PATH. */
   javaPath?: string;
@@ -49,6 +57,7 @@ export interface KclEngineOptions {
 }
 
 export interface ResolvedKclEngineOptions {
+  readonly version: string;
   readonly jarsDir: string;
   readonly javaPath: string;
   readonly javaOptions: readonly string[];

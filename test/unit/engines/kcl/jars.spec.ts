@@ -29,11 +29,29 @@ describe('the provisioned jars', () => {
     const error = configError(() => locateJars(join(dir, 'jars')));
     expect(error.option).toBe('kcl.jarsDir');
     // From the project root (where jest runs) the script path is relative; from elsewhere it is absolute.
-    expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --dir ${join(dir, 'jars')}`);
+    expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --version 2.7.2 --dir ${join(dir, 'jars')}`);
   });
 
-  it('the command is short from the project root with the default directory', () => {
-    expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js');
+  it('the command is short from the project root with the default directory of each line', () => {
+    const saved = process.env.KCL_JARS_DIR;
+    delete process.env.KCL_JARS_DIR;
+    try {
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js --version 2.7.2');
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars-3.1.3'), '3.1.3')).toBe('node scripts/provision-kcl-jars.js --version 3.1.3');
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'), '3.1.3')).toBe(`node scripts/provision-kcl-jars.js --version 3.1.3 --dir ${join(process.cwd(), '.kcl', 'jars')}`);
+    } finally {
+      if (saved !== undefined) process.env.KCL_JARS_DIR = saved;
+    }
+  });
+
+  it('a 3.x line: the marker must name that line; aws-kcl\'s version does not matter to it', () => {
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '2.7.2', awsKclVersion: awsKclVersion(), provisioner: 2, jars: ['a.jar'] }));
+    writeFileSync(join(dir, 'a.jar'), '');
+    const wrongLine = configError(() => locateJars(dir, '3.1.3'));
+    expect(wrongLine.option).toBe('kcl.version');
+    expect(wrongLine.message).toMatch(/are the Java KCL 2\.7\.2, but kcl\.version asks for 3\.1\.3\. Run: node .*provision-kcl-jars\.js --version 3\.1\.3/);
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '3.1.3', provisioner: 2, jars: ['a.jar'] }));
+    expect(locateJars(dir, '3.1.3')).toEqual({ dir, jars: ['a.jar'], kclVersion: '3.1.3' });
   });
 
   it('jars for another aws-kcl version, or missing jars: a config error asking to provision again', () => {
