@@ -122,6 +122,14 @@ describe('MultiLangDaemon properties from the module options', () => {
   });
 });
 
+describe('KCL 3.x properties', () => {
+  it('a 3.x line starts in the mode native workers may share (COMPATIBLE_WITH_2X); kcl.properties may choose 3.x mode; 2.x gets no such key', async () => {
+    expect((await config({ kcl: { version: '3.1.3' } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
+    expect((await config({ kcl: { version: '3.1.3', properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_3X');
+    expect((await config({ kcl: { version: '2.7.2' } })).properties.clientVersionConfig).toBeUndefined();
+  });
+});
+
 describe('the kcl option section', () => {
   it('fills in defaults: jars in <cwd>/.kcl/jars, java from JAVA_HOME or the PATH, no metrics, polling', () => {
     const saved = { jars: process.env.KCL_JARS_DIR, home: process.env.JAVA_HOME, version: process.env.KCL_VERSION };
