@@ -3,6 +3,7 @@ import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError, type EngineName, type KinesisWorkerOptions } from '../../lib';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
 import { LEASE_OWNER_INDEX } from '../../lib/engines/kcl/kcl3-lease-table';
+import { readKcl3Mode } from '../../lib/leases/kcl3-application';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { closeAndCheck } from '../support/kcl-processes';
@@ -169,6 +170,7 @@ describe('the native engine and KCL 3.x applications', () => {
     const java = new Recorder();
     const kclApp = await start('kcl', java, stream, appName, KCL3_MODE);
     await waitFor(() => java.deliveries.length >= puts.length, 'all records on the 3.x daemon');
+    expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
       return rows.every((row) => row.checkpoint?.S === lastPerShard(puts).get(row.leaseKey!.S!));
@@ -198,6 +200,8 @@ describe('the native engine and KCL 3.x applications', () => {
       const rows = await scanRaw(dynamo, appName);
       return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey!.S!));
     }, '3.x checkpoints at the last record of each shard');
+    // The state a COMPATIBLE_WITH_2X worker starts an application in: the 2.x lease rules.
+    expect((await readKcl3Mode(dynamo, appName)).kind).toBe('compatible');
     await close(kclApp);
 
     const second = await putRecords(kinesis, stream, records('second', 30));
