@@ -3,11 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KinesisWorkerConfigError } from '../../../../lib';
 import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../../../lib/engines/kcl/jars';
+import { AWS_KCL_POM_LINE, KCL_3_LINE, defaultJarsDir } from '../../../../lib/engines/kcl/kcl-lines';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pomDependencies, correctedPom } = require('../../../../scripts/provision-kcl-jars.js') as {
+const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } = require('../../../../scripts/provision-kcl-jars.js') as {
   pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
   correctedPom: (pom: string, awsKclVersion: string) => string;
+  lineDir: (base: string, line: { version: string; awsKclPom?: boolean }) => string;
+  selectedLines: (versions: string[]) => { version: string; awsKclPom?: boolean }[];
+  multilangPom: (version: string) => string;
+  KCL_LINES: { version: string; awsKclPom?: boolean }[];
 };
 
 let dir: string;
@@ -82,5 +87,15 @@ describe('the provisioned jars', () => {
     mkdirSync(join(dir, 'bin'));
     await expect(checkJava(join(dir, 'bin', 'java'))).rejects.toMatchObject({ option: 'kcl.javaPath', message: expect.stringMatching(/no Java at .*JAVA_HOME or kcl.javaPath/) });
     await expect(checkJava('java')).resolves.toMatch(/version/);
+  });
+
+  it('the cache keeps each KCL line in its own directory, the same ones the engine looks in', () => {
+    expect(KCL_LINES.map((line) => line.version)).toEqual([KCL_3_LINE, AWS_KCL_POM_LINE]);
+    for (const line of KCL_LINES) expect(lineDir('/c/jars', line)).toBe(defaultJarsDir(line.version, '/c/jars'));
+    expect(selectedLines([])).toEqual(KCL_LINES);
+    expect(selectedLines(['3.1.3']).map((line) => line.version)).toEqual(['3.1.3']);
+    expect(selectedLines(['3.2.0'])).toEqual([{ version: '3.2.0' }]);
+    expect(() => selectedLines(['latest'])).toThrow(/--version expects a KCL version/);
+    expect(multilangPom('3.1.3')).toContain('<artifactId>amazon-kinesis-client-multilang</artifactId>\n      <version>3.1.3</version>');
   });
 });
