@@ -3,7 +3,8 @@ import { createWorker, type EngineName, type KinesisRecordProcessor, type Kinesi
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
-import { closeAndCheck, expectNoOrphans, prepareSharedLeaseTable } from '../support/kcl-processes';
+import { closeAndCheck, expectNoOrphans, prepareSharedLeaseTable, testedKclVersion } from '../support/kcl-processes';
+import { isKcl3 } from '../../lib/engines/kcl/kcl-lines';
 import { readLeases, ownerCounts } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { FAST, Recorder, recordingProcessor, startApp } from '../support/recording-processor';
@@ -49,7 +50,17 @@ async function close(app: TestingModule) {
 /** The last sequence number put on each shard. */
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
-const LEASE_KEYS = ['checkpoint', 'checkpointSubSequenceNumber', 'endingHashKey', 'leaseCounter', 'leaseKey', 'ownerSwitchesSinceCheckpoint', 'startingHashKey'];
+/** The attributes of a lease row the Java KCL leaves; 3.x adds the owner's measured throughput. */
+const LEASE_KEYS = [
+  'checkpoint',
+  'checkpointSubSequenceNumber',
+  'endingHashKey',
+  'leaseCounter',
+  'leaseKey',
+  'ownerSwitchesSinceCheckpoint',
+  'startingHashKey',
+  ...(isKcl3(testedKclVersion()) ? ['throughputKBps'] : []),
+];
 
 describe('one lease table, both engines (kinesis-local + dynalite)', () => {
   it('native -> kcl: the Java KCL continues from the native checkpoints without redelivering a checkpointed record', async () => {
@@ -94,7 +105,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     }, 'the Java KCL checkpoints at the last record of each shard');
     await close(kclApp);
 
-    // Rows as the Java KCL leaves them: the KCL 2.x schema, owners released by the engine.
+    // Rows as the Java KCL leaves them: the KCL 2.x schema (plus throughputKBps on 3.x), owners released by the engine.
     for (const row of await scanRaw(dynamo, appName)) {
       expect(Object.keys(row).sort()).toEqual(LEASE_KEYS);
       expect(row.ownerSwitchesSinceCheckpoint!.N).toBe('0');
