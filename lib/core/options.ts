@@ -24,12 +24,12 @@ export const KCL_LOG_LEVELS: readonly KclLogLevel[] = ['ERROR', 'WARN', 'INFO', 
 export interface KclEngineOptions {
   /**
    * The Java KCL line: '2.7.2' (the jars aws-kcl's pom.xml lists) or a 3.x version such as '3.1.3'.
-   * Default: KCL_VERSION, else 2.7.2 (see docs/kcl-engine.md, "KCL 3.x", for why 3.x is not the default yet).
+   * Default: KCL_VERSION, else 3.1.3, started in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X (docs/kcl-engine.md, "KCL 3.x").
    */
   version?: string;
   /**
-   * The MultiLangDaemon jars of that line. Default: KCL_JARS_DIR, else <cwd>/.kcl/jars, for 2.7.2; the same
-   * with -<version> appended for other lines (e.g. .kcl/jars-3.1.3), where the provisioning script puts them.
+   * The MultiLangDaemon jars of that line, where the provisioning script puts them. Default: KCL_JARS_DIR,
+   * else <cwd>/.kcl/jars, with -<version> appended for lines other than 2.7.2 (e.g. .kcl/jars-3.1.3).
    */
   jarsDir?: string;
   /** The java executable. Default: $JAVA_HOME/bin/java, else `java` on the PATH. */

@@ -63,7 +63,7 @@ export function locateJars(dir: string, version: string = AWS_KCL_POM_LINE): Kcl
   if (!existsSync(markerPath)) {
     throw new KinesisWorkerConfigError(
       'kcl.jarsDir',
-      `the Java KCL ${version} jars are not provisioned in ${dir}. Run: ${command} (once per machine or CI cache; ${version === AWS_KCL_POM_LINE ? 'it uses the pom.xml of aws-kcl and Maven, or downloads from Maven Central' : 'it resolves amazon-kinesis-client-multilang and its dependencies with Maven'}).`,
+      `the Java KCL ${version} jars are not provisioned in ${dir}. Run: ${command} (once per machine or CI cache; ${version === AWS_KCL_POM_LINE ? 'it uses the pom.xml of aws-kcl and Maven, or downloads from Maven Central' : `it resolves amazon-kinesis-client-multilang and its dependencies with Maven; without Maven, set kcl.version: '${AWS_KCL_POM_LINE}'`}).`,
     );
   }
   let marker: JarsMarker;

@@ -29,9 +29,10 @@ function configError(options: Partial<StreamWorkerOptions>): KinesisWorkerConfig
 }
 
 describe('MultiLangDaemon properties from the module options', () => {
-  it('maps every consumer option onto the KCL 2.7.2 property names, with the engine defaults', async () => {
+  it('maps every consumer option onto the KCL 2.7.2 property names (which 3.x reads too), with the engine defaults', async () => {
     const { properties, env, warnings } = await config();
     expect(properties).toEqual({
+      clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X',
       executableName: '/usr/bin/node /tmp/run/relay.js',
       streamName: 'orders',
       applicationName: 'orders-app',
@@ -131,15 +132,15 @@ describe('KCL 3.x properties', () => {
 });
 
 describe('the kcl option section', () => {
-  it('fills in defaults: jars in <cwd>/.kcl/jars, java from JAVA_HOME or the PATH, no metrics, polling', () => {
+  it('fills in defaults: KCL 3.1.3, jars in <cwd>/.kcl/jars-3.1.3, java from JAVA_HOME or the PATH, no metrics, polling', () => {
     const saved = { jars: process.env.KCL_JARS_DIR, home: process.env.JAVA_HOME, version: process.env.KCL_VERSION };
     delete process.env.KCL_JARS_DIR;
     delete process.env.KCL_VERSION;
     process.env.JAVA_HOME = '/opt/jdk';
     try {
       expect(resolveBoth(base).kcl).toEqual({
-        version: '2.7.2',
-        jarsDir: `${process.cwd()}/.kcl/jars`,
+        version: '3.1.3',
+        jarsDir: `${process.cwd()}/.kcl/jars-3.1.3`,
         javaPath: '/opt/jdk/bin/java',
         javaOptions: [],
         shutdownGraceMs: 15000,
