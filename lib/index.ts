@@ -10,7 +10,7 @@ export type {
   ShardContext,
   ProcessorFactory,
 } from './core/processor';
-export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, EngineName } from './core/options';
+export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, EngineName, FailedBatch } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
@@ -21,6 +21,6 @@ export { createWorker } from './create-worker';
 // The Nest adapter.
 export { KinesisWorkerModule } from './kinesis-worker.module';
 export { KinesisWorkerService } from './kinesis-worker.service';
-export { KinesisProcessor, InjectShard, type KinesisProcessorOptions } from './decorators';
+export { KinesisProcessor, InjectShard, OnKinesisEvent, type KinesisProcessorOptions, type KinesisEventType, type OnKinesisEventOptions } from './decorators';
 export { KINESIS_SHARD } from './kinesis-worker.constants';
 export { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';

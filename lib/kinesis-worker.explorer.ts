@@ -6,6 +6,7 @@ import type { StreamWorkerOptions } from './core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
 import { assertProcessor } from './core/assert-processor';
+import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
 
@@ -28,6 +29,7 @@ export class KinesisWorkerExplorer {
     private readonly discovery: DiscoveryService,
     private readonly moduleRef: ModuleRef,
     private readonly metadata: KinesisMetadataAccessor,
+    private readonly eventHandlers: KinesisEventHandlers,
     @Inject(KINESIS_WORKER_MODULE_OPTIONS) private readonly moduleOptions: KinesisWorkerModuleOptions,
   ) {}
 
@@ -38,6 +40,7 @@ export class KinesisWorkerExplorer {
     return this.findProcessors().map(({ wrapper, settings }) => {
       const processorName = wrapper.metatype!.name;
       const options: StreamWorkerOptions = { ...workerOptions, ...settings, streamName: settings.stream, logger: workerOptions.logger ?? logger };
+      options.onEvent = this.eventHandlers.listenerFor(settings.stream, options.onEvent, options.logger ?? console);
       const resolved = resolveFor(processorName, options);
       const other = tables.get(resolved.tableName);
       if (other) {

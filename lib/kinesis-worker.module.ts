@@ -1,5 +1,6 @@
 import { Module, Scope } from '@nestjs/common';
 import { DiscoveryModule, REQUEST } from '@nestjs/core';
+import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
 import { KINESIS_SHARD } from './kinesis-worker.constants';
 import { KinesisWorkerExplorer } from './kinesis-worker.explorer';
@@ -19,6 +20,7 @@ import { KinesisWorkerService } from './kinesis-worker.service';
     KinesisMetadataAccessor,
     KinesisWorkerService,
     KinesisWorkerExplorer,
+    KinesisEventHandlers,
     KinesisWorkerRegistrar,
     // The shard of the DI context a processor instance was built in.
     { provide: KINESIS_SHARD, scope: Scope.REQUEST, useFactory: (shard: unknown) => shard, inject: [REQUEST] },

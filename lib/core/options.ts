@@ -1,6 +1,9 @@
 import type { DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import type { WorkerLogger } from './logger';
+import type { AutoCheckpointPolicy } from './checkpoint-schedule';
+import type { KinesisRecord } from './record';
 import type { RetryPolicy } from './retry-policy';
 import type { WorkerEvent, WorkerEventListener } from './worker';
 
@@ -132,12 +135,37 @@ export interface KinesisWorkerOptions {
    * application reading the stream: lower it when several applications poll one stream. Default 5.
    */
   maxGetRecordsPerSecond?: number;
+  /**
+   * The engine checkpoints for the processor: 'batch' after every successful batch, or
+   * { everyRecords, everyMs } when that many records succeeded or that long passed since the last
+   * checkpoint (checked after each successful batch; a graceful stop checkpoints what succeeded).
+   * Default: manual, the processor calls checkpointer.checkpoint(). Native engine.
+   */
+  autoCheckpoint?: 'batch' | { everyRecords?: number; everyMs?: number };
+  /**
+   * A dead-letter hook: called with a batch whose processRecords failed processingRetry.maxAttempts
+   * times (a finite policy). When it resolves, the engine checkpoints past the batch and goes on; when
+   * it throws, the lease is given up as without it and the batch is delivered again later. Without
+   * the hook the engine never skips a record. Native engine.
+   */
+  onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  /** Where the metrics go. Default: the global MeterProvider of @opentelemetry/api (a no-op until the app registers an SDK). */
+  meterProvider?: MeterProvider;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
   /** Called on lease events (taken, lost, released, shard ended); must not throw. */
   onEvent?: WorkerEventListener;
   /** Settings of the `kcl` engine; ignored by the native engine. */
   kcl?: KclEngineOptions;
+}
+
+/** What onFailedBatch receives: the records no processRecords call could handle, and the last error. */
+export interface FailedBatch {
+  readonly streamName: string;
+  readonly shardId: string;
+  readonly records: readonly KinesisRecord[];
+  readonly error: unknown;
+  readonly attempts: number;
 }
 
 /** What createWorker takes: the shared options plus the stream this worker consumes. */
@@ -172,6 +200,10 @@ export interface ResolvedWorkerOptions {
   /** Infinity when unset. */
   readonly processingTimeoutMs: number;
   readonly maxGetRecordsPerSecond: number;
+  /** Undefined: manual checkpoints. */
+  readonly autoCheckpoint?: AutoCheckpointPolicy;
+  readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  readonly meterProvider?: MeterProvider;
   readonly logger: WorkerLogger;
   readonly emit: (event: WorkerEvent) => void;
 }

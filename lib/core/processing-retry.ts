@@ -1,4 +1,4 @@
-import { describeError } from './aws-errors';
+import { describeError, errorTrace } from './aws-errors';
 import { LeaseLostError } from './errors';
 import type { WorkerLogger } from './logger';
 import { retry } from './retry';
@@ -18,25 +18,41 @@ export interface ProcessorCall {
   readonly signal: AbortSignal;
   /** True when the shard's processing must end now (lease lost, stop requested). */
   readonly abandoned: () => boolean;
+  /** What giving up means, for the last log line. Default: the records are retried later. */
+  readonly afterGivingUp?: string;
+  /**
+   * Errors that end the call at once, without another attempt (a processingTimeoutMs overrun: the
+   * processor is still busy with the last call). Logged once, as they are, then 'gave-up'.
+   */
+  readonly isFinal?: (error: unknown) => boolean;
+  /** Receives the last error and the attempts made, before 'gave-up' is returned. */
+  readonly onGaveUp?: (error: unknown, attempts: number) => void;
 }
 
 /**
  * Calls a processor method until it succeeds, the same for both engines: a failure is logged with the
  * shard and the records, backed off and retried with the same records; it is never skipped.
  */
-export async function callWithRetries({ what, where, call, policy, logger, signal, abandoned }: ProcessorCall): Promise<Delivery> {
+export async function callWithRetries(processorCall: ProcessorCall): Promise<Delivery> {
+  const { what, where, call, policy, logger, signal, abandoned, isFinal = () => false } = processorCall;
+  const afterGivingUp = processorCall.afterGivingUp ?? 'giving the lease up so the records are retried later';
   try {
     await retry(async () => void (await call()), {
       policy,
       signal,
-      retryable: (error) => !(error instanceof LeaseLostError) && !abandoned(),
+      retryable: (error) => !(error instanceof LeaseLostError) && !abandoned() && !isFinal(error),
       onRetry: (error, attempt, delay) =>
-        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same records in ${delay} ms: ${describeError(error)}`, (error as Error)?.stack),
+        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same call in ${delay} ms: ${describeError(error)}`, errorTrace(error)),
     });
     return 'delivered';
   } catch (error) {
     if (error instanceof LeaseLostError || abandoned()) return 'abandoned';
-    logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; giving the lease up so the records are retried later: ${describeError(error)}`, (error as Error)?.stack);
+    if (isFinal(error)) {
+      logger.error(`${what} on ${where}: ${describeError(error)}; ${afterGivingUp}.`);
+      return 'gave-up';
+    }
+    logger.error(`${what} on ${where} failed ${policy.maxAttempts} times; ${afterGivingUp}: ${describeError(error)}`, errorTrace(error));
+    processorCall.onGaveUp?.(error, policy.maxAttempts);
     return 'gave-up';
   }
 }

@@ -1,5 +1,6 @@
-import { describeError } from './aws-errors';
+import { describeError, errorTrace } from './aws-errors';
 import type { WorkerLogger } from './logger';
+import { callWithRetries, type Delivery, type ProcessorCall } from './processing-retry';
 import type { KinesisRecordProcessor, ShutdownInput } from './processor';
 
 /**
@@ -12,7 +13,24 @@ export async function callShutdown(processor: KinesisRecordProcessor, input: Shu
     await processor.shutdown?.(input);
     return true;
   } catch (error) {
-    logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, (error as Error)?.stack);
+    logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, errorTrace(error));
     return false;
   }
+}
+
+export type ShutdownRetrying = Omit<ProcessorCall, 'what' | 'call' | 'afterGivingUp' | 'isFinal'>;
+
+/**
+ * shutdown(TERMINATE) until it returns normally, under the processingRetry policy, as the Java KCL
+ * retries its shutdown task: the shard may only be recorded as finished once the processor said so.
+ * 'gave-up' and 'abandoned' mean SHARD_END must not be written; the lease goes to a next owner, who
+ * reads the shard's tail again and calls TERMINATE again.
+ */
+export function callShutdownWithRetries(processor: KinesisRecordProcessor, input: ShutdownInput, retrying: ShutdownRetrying): Promise<Delivery> {
+  return callWithRetries({
+    ...retrying,
+    what: `shutdown(${input.reason}) of the processor for ${input.shardId}`,
+    call: () => processor.shutdown?.(input),
+    afterGivingUp: 'SHARD_END is not recorded and the lease is given up, so that its next owner runs shutdown(TERMINATE) again',
+  });
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
 import { consoleLogger } from './logger';
 import { ENGINES, INITIAL_POSITIONS, type EngineName, type InitialPosition, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
+import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -28,13 +29,56 @@ function positiveNumber(option: string, value: unknown, fallback: number): numbe
   return value;
 }
 
+/** Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer delay fires after 1 ms instead, in a tight loop. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Below this a lease is renewed every few milliseconds, and one slow DynamoDB call loses it. */
+const MIN_FAILOVER_MS = 1_000;
+
+function durationMs(option: string, value: unknown, fallback: number, { allowZero = false, allowInfinity = false } = {}): number {
+  if (allowInfinity && value === Infinity) return Infinity;
+  const ms = positiveInt(option, value, fallback, { allowZero });
+  if (ms !== Infinity && ms > MAX_TIMER_MS) {
+    throw new KinesisWorkerConfigError(
+      option,
+      `${ms} ms is longer than Node's timers can wait (${MAX_TIMER_MS} ms, about 24.8 days); a longer delay would fire at once.${allowInfinity ? ' Leave it unset (or Infinity) for no limit.' : ''}`,
+    );
+  }
+  return ms;
+}
+
+function autoCheckpoint(value: StreamWorkerOptions['autoCheckpoint']): AutoCheckpointPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'batch') return { everyRecords: 1, everyMs: Infinity };
+  const valid =
+    typeof value === 'object' && value !== null && (value.everyRecords !== undefined || value.everyMs !== undefined) &&
+    Object.keys(value).every((key) => key === 'everyRecords' || key === 'everyMs');
+  if (!valid) {
+    throw new KinesisWorkerConfigError('autoCheckpoint', `expected 'batch' or { everyRecords?: number, everyMs?: number } with at least one of them, got ${JSON.stringify(value)}. Leave it unset to checkpoint by hand.`);
+  }
+  return {
+    everyRecords: value.everyRecords === undefined ? Infinity : positiveInt('autoCheckpoint.everyRecords', value.everyRecords, 1),
+    everyMs: value.everyMs === undefined ? Infinity : positiveInt('autoCheckpoint.everyMs', value.everyMs, 1),
+  };
+}
+
+function optionalFunction<T>(option: string, value: T | undefined, example: string): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new KinesisWorkerConfigError(option, `expected a function such as ${example}, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
 function retryPolicy(option: string, value: Partial<RetryPolicy> | undefined, fallback: RetryPolicy): RetryPolicy {
   const policy = { ...fallback, ...(value ?? {}) };
   if (!(policy.maxAttempts === Infinity || (Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1))) {
     throw new KinesisWorkerConfigError(`${option}.maxAttempts`, `expected a whole number >= 1 or Infinity, got ${policy.maxAttempts}.`);
   }
-  positiveInt(`${option}.baseDelayMs`, policy.baseDelayMs, 1);
-  positiveInt(`${option}.maxDelayMs`, policy.maxDelayMs, 1);
+  durationMs(`${option}.baseDelayMs`, policy.baseDelayMs, 1);
+  durationMs(`${option}.maxDelayMs`, policy.maxDelayMs, 1);
+  if (policy.maxDelayMs < policy.baseDelayMs) {
+    throw new KinesisWorkerConfigError(
+      `${option}.maxDelayMs`,
+      `the longest wait between attempts (${policy.maxDelayMs} ms) is shorter than the first (baseDelayMs ${policy.baseDelayMs} ms); make maxDelayMs >= baseDelayMs.`,
+    );
+  }
   return policy;
 }
 
@@ -79,22 +123,32 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
   }
   const region = options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (typeof region !== 'string' || region === '') {
-    throw new KinesisWorkerConfigError('region', 'is required: set it in the options (region: "eu-west-1") or in AWS_REGION.');
+    throw new KinesisWorkerConfigError(
+      'region',
+      'is required, and neither the region option, kinesis.region, AWS_REGION nor AWS_DEFAULT_REGION is set: set region: "eu-west-1" in the options, or AWS_REGION in the environment. ' +
+        'Local emulators need one too (any region): the SDK signs every request for a region. A region in ~/.aws/config is not read here.',
+    );
   }
-  const failoverTimeMs = positiveInt('failoverTimeMs', options.failoverTimeMs, 10_000);
+  const failoverTimeMs = durationMs('failoverTimeMs', options.failoverTimeMs, 10_000);
+  if (failoverTimeMs < MIN_FAILOVER_MS) {
+    throw new KinesisWorkerConfigError(
+      'failoverTimeMs',
+      `${failoverTimeMs} ms is too short: leases are renewed every failoverTimeMs / 3 - 25 ms, so one slow DynamoDB call would lose them. Use at least ${MIN_FAILOVER_MS} (the KCL default is 10000).`,
+    );
+  }
   const maxRecords = positiveInt('maxRecords', options.maxRecords, 10_000);
   if (maxRecords > 10_000) {
     throw new KinesisWorkerConfigError('maxRecords', `GetRecords returns at most 10000 records per call, got ${maxRecords}.`);
   }
-  const leaseRenewalIntervalMs = positiveInt(
+  const leaseRenewalIntervalMs = durationMs(
     'leaseRenewalIntervalMs',
     options.leaseRenewalIntervalMs,
     Math.max(1, Math.floor(failoverTimeMs / 3) - 25),
   );
-  if (leaseRenewalIntervalMs >= failoverTimeMs) {
+  if (leaseRenewalIntervalMs * 2 > failoverTimeMs) {
     throw new KinesisWorkerConfigError(
       'leaseRenewalIntervalMs',
-      `must be well under failoverTimeMs (${failoverTimeMs}), or leases expire between renewals; leave it unset for failoverTimeMs / 3.`,
+      `${leaseRenewalIntervalMs} ms must be at most half of failoverTimeMs (${failoverTimeMs}), or one late renewal lets the lease expire and another worker takes it; leave it unset for failoverTimeMs / 3 - 25.`,
     );
   }
   if (options.workerId !== undefined && (typeof options.workerId !== 'string' || options.workerId === '')) {
@@ -116,22 +170,25 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     initialPosition,
     failoverTimeMs,
     maxRecords,
-    idleTimeBetweenReadsMs: positiveInt('idleTimeBetweenReadsMs', options.idleTimeBetweenReadsMs, 1500, { allowZero: true }),
+    idleTimeBetweenReadsMs: durationMs('idleTimeBetweenReadsMs', options.idleTimeBetweenReadsMs, 1500, { allowZero: true }),
     workerId,
     kinesis: options.kinesis ?? {},
     dynamodb: options.dynamodb ?? {},
     leaseRenewalIntervalMs,
-    leaseTakerIntervalMs: positiveInt('leaseTakerIntervalMs', options.leaseTakerIntervalMs, (failoverTimeMs + 25) * 2),
-    shardSyncIntervalMs: positiveInt('shardSyncIntervalMs', options.shardSyncIntervalMs, 60_000),
-    parentShardPollIntervalMs: positiveInt('parentShardPollIntervalMs', options.parentShardPollIntervalMs, 10_000),
+    leaseTakerIntervalMs: durationMs('leaseTakerIntervalMs', options.leaseTakerIntervalMs, (failoverTimeMs + 25) * 2),
+    shardSyncIntervalMs: durationMs('shardSyncIntervalMs', options.shardSyncIntervalMs, 60_000),
+    parentShardPollIntervalMs: durationMs('parentShardPollIntervalMs', options.parentShardPollIntervalMs, 10_000),
     maxLeasesForWorker: options.maxLeasesForWorker ?? Number.MAX_SAFE_INTEGER,
     maxLeasesToStealAtOneTime: positiveInt('maxLeasesToStealAtOneTime', options.maxLeasesToStealAtOneTime, 1),
     cleanupLeasesUponShardCompletion: options.cleanupLeasesUponShardCompletion ?? true,
     checkpointRetry: retryPolicy('checkpointRetry', options.checkpointRetry, { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 }),
     processingRetry: retryPolicy('processingRetry', options.processingRetry, { maxAttempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 }),
-    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
-    processingTimeoutMs: positiveInt('processingTimeoutMs', options.processingTimeoutMs, Infinity),
+    shutdownTimeoutMs: durationMs('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
+    processingTimeoutMs: durationMs('processingTimeoutMs', options.processingTimeoutMs, Infinity, { allowInfinity: true }),
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
+    autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
+    meterProvider: options.meterProvider,
+    onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     logger,
     emit: (event) => {
       if (!listener) return;

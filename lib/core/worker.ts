@@ -19,6 +19,12 @@ export interface WorkerStatus {
   readonly tableName: string;
   readonly engine: 'native' | 'kcl';
   readonly running: boolean;
+  /**
+   * The longest time since a lease this worker holds was last proven ours (renewed, taken or
+   * checkpointed): it grows past the renewal interval while renewals fail. Undefined while it holds
+   * none, and with the kcl engine (the Java KCL renews its leases itself).
+   */
+  readonly msSinceLeaseRenewal?: number;
   /** The leases of the whole application, as this worker last saw the table. */
   readonly leases: readonly LeaseStatus[];
   /** The shards this worker processes now. */
@@ -38,6 +44,8 @@ export interface ShardStatus {
   readonly state: string;
   readonly checkpoint: ExtendedSequenceNumber;
   readonly millisBehindLatest?: number;
+  /** Set while the shard cannot be read for a reason no retry fixes by itself (a missing permission, an unreadable checkpoint). */
+  readonly error?: string;
 }
 
 /** What happened to a lease, for metrics, logs and tests. */

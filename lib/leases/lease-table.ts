@@ -185,6 +185,29 @@ export class LeaseTable {
     return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1, checkpoint, ownerSwitchesSinceCheckpoint: 0, pendingCheckpoint: undefined } : undefined;
   }
 
+  /**
+   * An operator's reset (the CLI): the checkpoint moves to `checkpoint` unless the lease changed since
+   * it was read, so a worker's concurrent write is never overwritten unseen.
+   */
+  async resetCheckpoint(lease: Lease, checkpoint: ExtendedSequenceNumber): Promise<boolean> {
+    return this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.key(lease),
+        UpdateExpression:
+          'SET leaseCounter = :next, checkpoint = :checkpoint, checkpointSubSequenceNumber = :sub, ownerSwitchesSinceCheckpoint = :zero ' +
+          'REMOVE pendingCheckpoint, pendingCheckpointSubSequenceNumber, pendingCheckpointState',
+        ConditionExpression: 'leaseCounter = :counter',
+        ExpressionAttributeValues: {
+          ...this.counterValues(lease),
+          ':checkpoint': { S: checkpoint.sequenceNumber },
+          ':sub': { N: String(checkpoint.subSequenceNumber) },
+          ':zero': { N: '0' },
+        },
+      }),
+    );
+  }
+
   async updateChildShards(lease: Lease, childShardIds: readonly string[]): Promise<Lease | undefined> {
     const ok = await this.conditional(
       new UpdateItemCommand({

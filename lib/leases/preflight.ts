@@ -1,9 +1,34 @@
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { describeError, isResourceNotFound } from '../core/aws-errors';
+import {
+  describeError,
+  isAccessDenied,
+  isCredentialsError,
+  isRegionMissing,
+  isRejectedCredentials,
+  isResourceNotFound,
+} from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
 import { refuseKcl3ModeApplication } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
+
+/** A lease key no shard has: reading it tells whether the table's key is the KCL's, without changing anything. */
+const KEY_SCHEMA_PROBE = 'nestjs-kinesis-worker:key-schema-probe';
+
+const CREDENTIAL_SOURCES =
+  "the SDK's default chain found none: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), " +
+  'or AWS_PROFILE with ~/.aws/credentials or ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE; `aws sso login` for SSO profiles), ' +
+  'or AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, or run where a container or instance role is attached; ' +
+  'or pass kinesis.credentials and dynamodb.credentials in the options';
+
+interface Call {
+  /** The service as the option prefix names it. */
+  readonly service: 'kinesis' | 'dynamodb';
+  /** The IAM actions the failed step needs. */
+  readonly actions: readonly string[];
+  /** What the step was doing, for the message. */
+  readonly what: string;
+}
 
 /**
  * What both engines check before they take a lease: the stream exists and the lease table is usable;
@@ -13,6 +38,7 @@ import type { LeaseTable } from './lease-table';
 export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
   const { streamName, region, tableName } = options;
   const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
+  const describeStream: Call = { service: 'kinesis', actions: ['kinesis:DescribeStreamSummary'], what: `describe the stream '${streamName}' in ${region}${endpoint}` };
   try {
     await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
   } catch (error) {
@@ -22,18 +48,70 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
         `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
       );
     }
-    throw new KinesisWorkerConfigError(
-      'kinesis',
-      `cannot describe the stream '${streamName}' in ${region}${endpoint} (${describeError(error)}). Check the kinesis endpoint, region and credentials.`,
-    );
+    throw bootstrapError(describeStream, error, options);
   }
   if (options.engine === 'native') await refuseKcl3ModeApplication(table.client, options.appName, options.logger);
+  const ensureTable: Call = {
+    service: 'dynamodb',
+    actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],
+    what: `read or create the lease table '${tableName}'`,
+  };
   try {
     await table.ensureExists();
   } catch (error) {
-    throw new KinesisWorkerConfigError(
-      'dynamodb',
-      `cannot create or read the lease table '${tableName}' (${describeError(error)}). Check the dynamodb endpoint, region and credentials, and that the worker may call DescribeTable, CreateTable, Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.`,
+    throw bootstrapError(ensureTable, error, options);
+  }
+  await checkKeySchema(table, options);
+}
+
+/** An existing table with another key (an 'id' hash key, a range key) is some other application's table. */
+async function checkKeySchema(table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
+  try {
+    await table.getLease(KEY_SCHEMA_PROBE);
+  } catch (error) {
+    if ((error as Error | undefined)?.name === 'ValidationException') {
+      const option = tableOption(options);
+      throw new KinesisWorkerConfigError(
+        option,
+        `the table '${options.tableName}' exists but is not a KCL lease table: its key must be the hash key 'leaseKey' (type S) alone, ` +
+          `and DynamoDB refused a read by leaseKey (${describeError(error)}). Choose another ${option} (the lease table is created when missing), or delete that table if it is a leftover.`,
+      );
+    }
+    throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
+  }
+}
+
+function tableOption(options: ResolvedWorkerOptions): 'tableName' | 'appName' {
+  return options.tableName === options.appName ? 'appName' : 'tableName';
+}
+
+/** Tells the usual causes apart, since each has its own fix. */
+function bootstrapError(call: Call, error: unknown, options: ResolvedWorkerOptions): KinesisWorkerConfigError {
+  const cause = describeError(error);
+  const actions = call.actions.join(' and ');
+  if (isCredentialsError(error)) {
+    return new KinesisWorkerConfigError(`${call.service}.credentials`, `no AWS credentials could be found to ${call.what} (${cause}): ${CREDENTIAL_SOURCES}.`);
+  }
+  if (isAccessDenied(error)) {
+    return new KinesisWorkerConfigError(
+      `${call.service}.credentials`,
+      `permission denied: the credentials in use may not ${call.what} (${cause}). Allow ${actions} on it in the IAM policy of the worker's role or user ` +
+        `(docs/iam.md lists every action the '${options.engine}' engine needs), or use credentials that have it.`,
     );
   }
+  if (isRejectedCredentials(error)) {
+    return new KinesisWorkerConfigError(
+      `${call.service}.credentials`,
+      `${call.service === 'kinesis' ? 'Kinesis' : 'DynamoDB'} did not accept the credentials to ${call.what} (${cause}). ` +
+        'An expired session token needs fresh temporary credentials; an unrecognized access key or a bad signature means a wrong, deleted or mistyped key, or credentials for another partition or endpoint.',
+    );
+  }
+  if (isRegionMissing(error)) {
+    return new KinesisWorkerConfigError('region', `the AWS SDK found no region to ${call.what}: set region in the options, or AWS_REGION.`);
+  }
+  return new KinesisWorkerConfigError(
+    call.service,
+    `cannot ${call.what} (${cause}). Check the ${call.service} endpoint, region and credentials, and that the worker may call ${actions}` +
+      (call.service === 'dynamodb' ? ', Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.' : ', ListShards, GetShardIterator and GetRecords on it.'),
+  );
 }

@@ -1,6 +1,6 @@
 // Local development and tests: embedded emulators, no AWS account. Needs kinesis-local and dynalite.
 export { startLocalEmulators, type LocalEmulators } from './local-emulators';
-export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis } from './local-kinesis';
+export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, type LocalKinesisOptions } from './local-kinesis';
 export { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 export { createStream, waitForStreamActive, putRecords, type PutResult } from './streams';
 export { freePort } from './free-port';

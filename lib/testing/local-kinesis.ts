@@ -21,7 +21,19 @@ export const LOCAL_REGION = 'us-east-1';
  * Starts kinesis-local (kinesis-mock compiled to JS) as a child process on loopback ports, with
  * reshard and stream operations shortened to milliseconds, and waits until it answers.
  */
-export async function startLocalKinesis(options: { port?: number; tlsPort?: number; timeoutMs?: number } = {}): Promise<LocalKinesis> {
+export interface LocalKinesisOptions {
+  port?: number;
+  tlsPort?: number;
+  timeoutMs?: number;
+  /**
+   * Keep streams and records in this directory across restarts (kinesis-mock's own persistence,
+   * written every 200 ms): a kinesis-local started again on the same port and directory resumes
+   * where the previous one stopped, which is how the tests kill and restart Kinesis mid-run.
+   */
+  persistDir?: string;
+}
+
+export async function startLocalKinesis(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
   const main = optionalResolve('kinesis-local', '/main.js');
   const port = options.port ?? (await freePort());
   const tlsPort = options.tlsPort ?? (await freePort());
@@ -44,6 +56,9 @@ export async function startLocalKinesis(options: { port?: number; tlsPort?: numb
       DEREGISTER_STREAM_CONSUMER_DURATION: quick,
       START_STREAM_ENCRYPTION_DURATION: quick,
       STOP_STREAM_ENCRYPTION_DURATION: quick,
+      ...(options.persistDir
+        ? { SHOULD_PERSIST_DATA: 'true', PERSIST_PATH: options.persistDir, PERSIST_INTERVAL: '200ms', LOAD_DATA_IF_EXISTS: 'true' }
+        : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DeleteTableCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { Test } from '@nestjs/testing';
-import { KinesisProcessor, KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions } from '../../lib';
-import { createStream } from '../../lib/testing';
-import { kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { createWorker, KinesisProcessor, KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions, type StreamWorkerOptions } from '../../lib';
+import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
+import { dynamoClient, endpoints, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { Recorder, recordingProcessor } from '../support/recording-processor';
 
 const kinesis = kinesisClient();
@@ -75,5 +79,200 @@ describe('bad configuration fails at bootstrap with a message naming the option'
     moduleRef.useLogger(false);
     await expect(moduleRef.init()).rejects.toThrow(/share the lease table/);
     await moduleRef.close().catch(() => undefined);
+  });
+});
+
+/** Starts a worker without Nest, as createWorker users do, and returns what start() rejected with. */
+async function startFailure(options: Partial<StreamWorkerOptions>): Promise<KinesisWorkerConfigError> {
+  const worker = createWorker(
+    { ...workerClientOptions(), appName: uniqueName('app'), streamName: stream, failoverTimeMs: 3_000, ...options } as StreamWorkerOptions,
+    () => ({ initialize() {}, processRecords() {}, shutdown() {} }),
+  );
+  try {
+    await worker.start();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    return error as KinesisWorkerConfigError;
+  } finally {
+    await worker.stop();
+  }
+  throw new Error('start() succeeded, but it should have failed');
+}
+
+describe('an existing table that is not a KCL lease table', () => {
+  const dynamo = dynamoClient();
+  const tables: string[] = [];
+  afterAll(async () => {
+    for (const TableName of tables) await dynamo.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+    dynamo.destroy();
+  });
+
+  async function foreignTable(keys: KeySchemaElement[]): Promise<string> {
+    const TableName = uniqueName('foreign');
+    tables.push(TableName);
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName,
+        KeySchema: keys,
+        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName!, AttributeType: 'S' })),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    return TableName;
+  }
+
+  it("a hash key 'id' instead of 'leaseKey', named by tableName", async () => {
+    const tableName = await foreignTable([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    const error = await startFailure({ tableName });
+    expect(error.option).toBe('tableName');
+    expect(error.message).toContain(`the table '${tableName}' exists but is not a KCL lease table`);
+    expect(error.message).toMatch(/hash key 'leaseKey' \(type S\) alone/);
+  });
+
+  it('a range key besides leaseKey, named by appName when the table is the application name (Nest bootstrap)', async () => {
+    const appName = await foreignTable([
+      { AttributeName: 'leaseKey', KeyType: 'HASH' },
+      { AttributeName: 'owner', KeyType: 'RANGE' },
+    ]);
+    const error = await bootstrap({ appName }, recordingProcessor(stream));
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    expect((error as KinesisWorkerConfigError).option).toBe('appName');
+    expect((error as Error).message).toMatch(/is not a KCL lease table.*Choose another appName/);
+  });
+});
+
+describe('timing options that cannot work', () => {
+  it('a failoverTimeMs of 0', async () => {
+    const error = await bootstrap({ appName: uniqueName('app'), failoverTimeMs: 0 }, recordingProcessor(stream));
+    expect((error as KinesisWorkerConfigError).option).toBe('failoverTimeMs');
+    expect((error as Error).message).toMatch(/whole number > 0/);
+  });
+
+  it('a negative failoverTimeMs on one processor (createWorker)', () => {
+    expect(() => createWorker({ appName: 'x-app', streamName: stream, failoverTimeMs: -1 }, () => ({}) as never)).toThrow(/'failoverTimeMs'/);
+  });
+
+  it('a lease renewal slower than half the failover time', async () => {
+    const error = await bootstrap({ appName: uniqueName('app'), failoverTimeMs: 4_000, leaseRenewalIntervalMs: 3_000 }, recordingProcessor(stream));
+    expect((error as KinesisWorkerConfigError).option).toBe('leaseRenewalIntervalMs');
+    expect((error as Error).message).toMatch(/at most half of failoverTimeMs \(4000\)/);
+  });
+});
+
+/** Sets environment variables for one test and puts the old values back. */
+function withEnv(changes: Record<string, string | undefined>): () => void {
+  const saved = Object.fromEntries(Object.keys(changes).map((name) => [name, process.env[name]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(changes);
+  return () => apply(saved);
+}
+
+describe('region and credentials', () => {
+  let proxies: FaultProxy[] = [];
+  afterEach(async () => {
+    await Promise.all(proxies.map((p) => p.close()));
+    proxies = [];
+  });
+  async function proxy(target: string): Promise<FaultProxy> {
+    const started = await startFaultProxy({ target });
+    proxies.push(started);
+    return started;
+  }
+
+  it('no region anywhere, with endpoints given: a bootstrap error naming region and AWS_REGION', async () => {
+    const restore = withEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined });
+    try {
+      const error = await bootstrap({ appName: uniqueName('app') }, recordingProcessor(stream));
+      expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+      expect((error as KinesisWorkerConfigError).option).toBe('region');
+      expect((error as Error).message).toMatch(/AWS_REGION/);
+    } finally {
+      restore();
+    }
+  });
+
+  it('credentials that cannot be resolved: names the credential sources, and sends nothing', async () => {
+    const kinesis = await proxy(endpoints().kinesis);
+    const dynamodb = await proxy(endpoints().dynamodb);
+    const dir = mkdtempSync(join(tmpdir(), 'no-credentials-'));
+    writeFileSync(join(dir, 'credentials'), '');
+    writeFileSync(join(dir, 'config'), '');
+    const restore = withEnv({
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+      AWS_CONFIG_FILE: join(dir, 'config'),
+      // Never ask an EC2 metadata service, which this machine does not have.
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    try {
+      const error = await startFailure({ kinesis: { endpoint: kinesis.url }, dynamodb: { endpoint: dynamodb.url } });
+      expect(error.option).toBe('kinesis.credentials');
+      expect(error.message).toMatch(/no AWS credentials could be found.*CredentialsProviderError/);
+      expect(error.message).toMatch(/AWS_ACCESS_KEY_ID.*AWS_PROFILE.*instance role.*kinesis\.credentials/);
+      expect(error.message).not.toMatch(/permission denied/);
+      expect(kinesis.count() + dynamodb.count()).toBe(0);
+    } finally {
+      restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a credentials provider that throws the way the default chain does', async () => {
+    const noCredentials = async () => {
+      throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    };
+    const error = await startFailure({ kinesis: { endpoint: endpoints().kinesis, credentials: noCredentials } });
+    expect(error.option).toBe('kinesis.credentials');
+    expect(error.message).toMatch(/no AWS credentials could be found/);
+  });
+
+  it('Kinesis denies DescribeStreamSummary: permission denied, naming the action (native and kcl engines)', async () => {
+    const kinesis = await proxy(endpoints().kinesis);
+    kinesis.set(
+      'DescribeStreamSummary',
+      faults.error(400, 'AccessDeniedException', `User: arn:aws:iam::123456789012:user/worker is not authorized to perform: kinesis:DescribeStreamSummary on resource: arn:aws:kinesis:us-east-1:123456789012:stream/${stream}`),
+    );
+    for (const engine of ['native', 'kcl'] as const) {
+      const error = await startFailure({ engine, kinesis: { endpoint: kinesis.url } });
+      expect(error.option).toBe('kinesis.credentials');
+      expect(error.message).toMatch(/permission denied: the credentials in use may not describe the stream/);
+      expect(error.message).toMatch(/Allow kinesis:DescribeStreamSummary on it in the IAM policy.*docs\/iam\.md/);
+      expect(error.message).toContain(`'${engine}' engine`);
+      expect(error.message).not.toMatch(/no AWS credentials could be found/);
+    }
+  });
+
+  it('DynamoDB denies DescribeTable: permission denied, naming the DynamoDB actions', async () => {
+    const dynamodb = await proxy(endpoints().dynamodb);
+    dynamodb.set('DescribeTable', faults.error(400, 'AccessDeniedException', 'User: arn:aws:iam::123456789012:user/worker is not authorized to perform: dynamodb:DescribeTable'));
+    const error = await startFailure({ dynamodb: { endpoint: dynamodb.url } });
+    expect(error.option).toBe('dynamodb.credentials');
+    expect(error.message).toMatch(/permission denied: the credentials in use may not read or create the lease table/);
+    expect(error.message).toMatch(/Allow dynamodb:DescribeTable and dynamodb:CreateTable/);
+  });
+
+  it('credentials the service refuses (expired token, unknown key): their own message, not permission denied', async () => {
+    const kinesis = await proxy(endpoints().kinesis);
+    kinesis.set('DescribeStreamSummary', faults.error(400, 'ExpiredTokenException', 'The security token included in the request is expired'), { times: 1 });
+    kinesis.set('DescribeStreamSummary', faults.error(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'), { times: 1 });
+    for (const name of ['UnrecognizedClientException', 'ExpiredTokenException']) {
+      const error = await startFailure({ kinesis: { endpoint: kinesis.url } });
+      expect(error.option).toBe('kinesis.credentials');
+      expect(error.message).toContain(`Kinesis did not accept the credentials`);
+      expect(error.message).toContain(name);
+      expect(error.message).toMatch(/expired session token needs fresh temporary credentials/);
+      expect(error.message).not.toMatch(/permission denied/);
+    }
   });
 });

@@ -288,6 +288,13 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(outcome.kclError!.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);
   });
 
+  it('the kinesis-worker bin is installed and runs from the consumer app', async () => {
+    const help = ok(await run(join(appDir, 'node_modules', '.bin', 'kinesis-worker'), ['--help'], appDir, 60_000), 'kinesis-worker --help');
+    expect(help).toContain('Usage: kinesis-worker <command>');
+    const unknown = await run(join(appDir, 'node_modules', '.bin', 'kinesis-worker'), ['bogus'], appDir, 60_000);
+    expect(unknown.code).toBe(2);
+  });
+
   describe.each([
     ['CommonJS, as a Nest project has it (moduleResolution node10, so subpaths need typesVersions)', { module: 'commonjs' }],
     ['node16 (subpaths through exports)', { module: 'node16', moduleResolution: 'node16' }],

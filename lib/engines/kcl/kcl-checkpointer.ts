@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describeError } from '../../core/aws-errors';
 import { CheckpointBounds, type CheckpointArgs } from '../../core/checkpoint-target';
 import { InvalidCheckpointError, KinesisWorkerError, LeaseLostError } from '../../core/errors';
@@ -35,6 +36,8 @@ export class KclCheckpointer implements Checkpointer {
     private readonly retry: RetryPolicy,
     private readonly logger: WorkerLogger,
     private readonly onLeaseLost: (detail: string) => void = () => undefined,
+    /** Told how long each checkpoint took and whether it was stored (for the metrics). */
+    private readonly onWritten: (seconds: number, stored: boolean) => void = () => undefined,
   ) {
     this.stored = initial;
     this.bounds = new CheckpointBounds(shardId);
@@ -86,9 +89,16 @@ export class KclCheckpointer implements Checkpointer {
     } catch (error) {
       return Promise.reject(error);
     }
+    const started = performance.now();
     const run = this.queue.then(() => this.write(target));
     this.queue = run.catch(() => undefined);
-    return run;
+    return run.then(
+      () => this.onWritten((performance.now() - started) / 1000, true),
+      (error: unknown) => {
+        this.onWritten((performance.now() - started) / 1000, false);
+        throw error;
+      },
+    );
   }
 
   private target(args: CheckpointArgs): ExtendedSequenceNumber {

@@ -1,3 +1,5 @@
+import { WorkerMetrics } from '../../core/metrics';
+import type { WorkerEvent } from '../../core/worker';
 import { delimiter, join } from 'node:path';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -52,15 +54,21 @@ export class KclWorker implements KinesisWorker {
   /** Aborted by stop(): a start() in progress gives up and cleans up what it started. */
   private readonly startAbort = new AbortController();
 
+  private readonly options: ResolvedWorkerOptions;
+  private readonly metrics: WorkerMetrics;
+
   constructor(
-    private readonly options: ResolvedWorkerOptions,
+    resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
     private readonly kcl: ResolvedKclEngineOptions,
   ) {
+    // What this process sees: batches, checkpoints and lease events (the Java KCL holds the leases).
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider);
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     // At bootstrap, not at the first shard: aws-kcl is an optional peer dependency.
     loadAwsKcl();
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
-    this.table = new LeaseTable(this.dynamodb, options.tableName);
+    this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.eviction = new LeaseEviction(this.table, options.workerId, options.logger, options.emit);
   }
 
@@ -194,6 +202,7 @@ export class KclWorker implements KinesisWorker {
     this.relays = await RelayServer.listen(run.socketPath, {
       options: this.options,
       factory: this.factory,
+      metrics: this.metrics,
       onConnection: () => this.supervisor?.notifyActive(),
       giveUpLease: (shardId) => this.eviction.evictOwnLease(shardId).then(() => undefined),
       childShards: async (shardId) => (await this.table.getLease(shardId))?.childShardIds ?? [],

@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
+import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
-import { describeError } from '../../core/aws-errors';
+import { describeError, errorTrace } from '../../core/aws-errors';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
@@ -19,6 +21,7 @@ export interface ShardSessionDeps {
   readonly socket: Socket;
   readonly options: ResolvedWorkerOptions;
   readonly factory: ProcessorFactory;
+  readonly metrics: WorkerMetrics;
   /** Evicts this worker's lease on the shard (condition: still ours), so the work is retried elsewhere or later. */
   readonly giveUpLease: (shardId: string) => Promise<void>;
   /** The child shards the Java KCL recorded on the lease, once the shard ended. */
@@ -101,7 +104,7 @@ export class ShardSession {
       (input: T, done: Done) => {
         this.currentAction = name;
         this.actionInFlight = work(input)
-          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, (error as Error)?.stack))
+          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, errorTrace(error)))
           .finally(() => {
             this.currentAction = undefined;
             try {
@@ -132,6 +135,7 @@ export class ShardSession {
       options.checkpointRetry,
       this.logger,
       () => (this.abandoned = true),
+      (seconds, stored) => this.deps.metrics.checkpoint(input.shardId, seconds, stored),
     );
     const built = await this.withRetries('building the processor', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
@@ -160,9 +164,12 @@ export class ShardSession {
     checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
+      const started = performance.now();
       const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
         this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
       );
+      const bytes = records.reduce((total, record) => total + record.data.length, 0);
+      this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
       if (outcome !== 'delivered') {
         // The batch did not succeed: a checkpoint() at shutdown must not cover it.
         checkpointer.rollBackDelivered(previous);

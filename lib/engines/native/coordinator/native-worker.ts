@@ -1,3 +1,5 @@
+import type { WorkerEvent } from '../../../core/worker';
+import { WorkerMetrics } from '../../../core/metrics';
 import { toLeaseStatus } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,10 +36,19 @@ export class NativeWorker implements KinesisWorker {
   private stopping: Promise<void> | undefined;
   private running = false;
 
+  private readonly options: ResolvedWorkerOptions;
+  private readonly metrics: WorkerMetrics;
+
   constructor(
-    private readonly options: ResolvedWorkerOptions,
+    resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
   ) {
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, {
+      leasesHeld: () => this.coordinator.heldLeases().length,
+      shards: () => [...this.consumers.values()],
+    });
+    // Every lease event is counted, wherever in the engine it is emitted.
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
@@ -82,7 +93,9 @@ export class NativeWorker implements KinesisWorker {
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
     if (this.stopRequested) return;
     this.running = true;
-    this.coordinator.start();
+    // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
+    // makes a record put right after start() part of what the worker delivers.
+    await this.coordinator.start();
     this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
   }
@@ -152,6 +165,13 @@ export class NativeWorker implements KinesisWorker {
     this.dynamodb.destroy();
   }
 
+  /** The longest time since one of the held leases was last proven ours (renewed, taken or checkpointed). */
+  private msSinceLeaseRenewal(): number | undefined {
+    const held = this.coordinator.heldLeases();
+    if (held.length === 0) return undefined;
+    return Math.max(...held.map((lease) => this.options.failoverTimeMs - lease.msUntilExpiry()));
+  }
+
   describe(): WorkerStatus {
     // What this worker holds is newer than its last scan of the table.
     const held = new Map(this.coordinator.heldLeases().map((h) => [h.leaseKey, h.lease]));
@@ -164,12 +184,14 @@ export class NativeWorker implements KinesisWorker {
       tableName: this.options.tableName,
       engine: 'native',
       running: this.running,
+      msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         state: consumer.state,
         checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
+        ...(consumer.problem ? { error: consumer.problem } : {}),
       })),
     };
   }
@@ -185,6 +207,7 @@ export class NativeWorker implements KinesisWorker {
         table: this.table,
         kinesis: this.kinesis,
         options: this.options,
+        metrics: this.metrics,
         factory: this.factory,
         findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),

@@ -13,6 +13,8 @@ export const RELEASED = 'released';
  */
 export class HeldLease {
   private current: Lease;
+  /** Wall-clock time of the take: what a LATEST start means for this lease (Kinesis' timestamps are wall-clock). */
+  readonly takenAt = new Date();
   private lastRenewedAt: number;
   private lostReason: string | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;

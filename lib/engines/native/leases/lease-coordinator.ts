@@ -36,11 +36,12 @@ export class LeaseCoordinator {
     this.taker = new LeaseTaker(table, config, logger, clock);
   }
 
-  start(): void {
+  /** Resolves after the first taker pass, so the leases available at start are held (and their start positions fixed) by then. */
+  start(): Promise<void> {
     this.stopped = false;
     this.renewer.start();
     this.takeTimer = setInterval(() => void this.runTaker(), this.config.leaseTakerIntervalMs);
-    void this.runTaker();
+    return this.runTaker();
   }
 
   /** Stops taking leases; held ones are still renewed, so their consumers can finish. */

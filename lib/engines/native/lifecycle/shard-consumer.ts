@@ -1,13 +1,15 @@
+import { performance } from 'node:perf_hooks';
+import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { describeError } from '../../../core/aws-errors';
+import { describeError, errorTrace } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
 import type { ExtendedSequenceNumber } from '../../../core/record';
 import { positionOf } from '../../../core/sequence-number';
 import { callShutdown } from '../../../core/processor-calls';
-import { sleep } from '../../../core/sleep';
-import { callWithRetries, type Delivery } from '../../../core/processing-retry';
+import { callWithRetries, type Delivery, type ProcessorCall } from '../../../core/processing-retry';
+import { pause } from '../../../core/retry';
 import { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import type { HeldLease } from '../leases/held-lease';
 import { isFinished } from '../../../leases/lease';
@@ -16,6 +18,11 @@ import { PrefetchingReader } from '../retrieval/prefetching-reader';
 import type { ChildShard } from '../../../leases/shard-lister';
 import { FetchAbortedError, ShardRecordFetcher, type RecordBatch } from '../retrieval/shard-record-fetcher';
 import { assertProcessor } from '../../../core/assert-processor';
+import type { EngineStepRetrying } from './engine-step';
+import { waitForParents } from './parent-wait';
+import { ProcessingTimeoutError, withProcessingTimeout } from './processing-timeout';
+import { finishShard } from './shard-end';
+import { BatchPolicies } from './batch-policies';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -25,6 +32,7 @@ export interface ShardConsumerDeps {
   readonly kinesis: KinesisClient;
   readonly options: ResolvedWorkerOptions;
   readonly factory: ProcessorFactory;
+  readonly metrics: WorkerMetrics;
   /** Children of a shard, for when GetRecords did not name them at shard end. */
   readonly findChildShards: (shardId: string) => Promise<ChildShard[]>;
   /** Called once the shard is finished and its children's leases exist. */
@@ -34,18 +42,26 @@ export interface ShardConsumerDeps {
 /**
  * Drives one processor through one shard lease, as the KCL's ShardConsumer does:
  * wait for parents, initialize, deliver batches in order, then shut down with a reason.
+ * Whatever fails, `done` resolves with the lease given up or lost, never held by a consumer that ended.
  */
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
+  private fetcher: ShardRecordFetcher | undefined;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
+  private processor: KinesisRecordProcessor | undefined;
+  /** Set once the processor has had its shutdown call (whatever the reason): it gets no second one. */
+  private shutdownCalled = false;
+  /** Set when processRecords overran processingTimeoutMs: the processor may still be busy. */
+  private timedOut = false;
+  private policies: BatchPolicies | undefined;
 
   constructor(private readonly deps: ShardConsumerDeps) {
     deps.held.onLost(() => this.abort.abort());
     this.done = this.run().catch((error) =>
-      this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, (error as Error)?.stack),
+      this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
     );
   }
 
@@ -56,6 +72,11 @@ export class ShardConsumer {
   /** The last checkpoint this consumer knows of (the lease's, kept current by its own writes). */
   get checkpoint(): ExtendedSequenceNumber {
     return this.deps.held.lease.checkpoint;
+  }
+
+  /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
+  get problem(): string | undefined {
+    return this.fetcher?.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -69,28 +90,55 @@ export class ShardConsumer {
     return this.deps.options.logger;
   }
 
+  private get where(): string {
+    return `${this.deps.options.streamName}/${this.shardId}`;
+  }
+
   private async run(): Promise<void> {
-    const { held, options } = this.deps;
+    const { held } = this.deps;
     try {
-      if (isFinished(held.lease)) return await held.release();
-      if (!(await this.waitForParents())) return await this.leave('REQUESTED');
-      this.state = 'INITIALIZING';
-      const processor = await this.deps.factory({ streamName: options.streamName, shardId: this.shardId, workerId: options.workerId });
-      assertProcessor(processor, `the processor built for ${options.streamName}`);
-      const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger);
-      const start = held.lease.checkpoint;
-      const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
-        processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
-      );
-      if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
-      this.state = 'PROCESSING';
-      const { reason, children } = await this.processUntilExit(processor, checkpointer, start);
-      this.state = 'SHUTTING_DOWN';
-      if (reason === 'TERMINATE') await this.finishShard(processor, checkpointer, children);
-      else await this.leave(reason, processor, checkpointer);
+      await this.consume();
+    } catch (error) {
+      await this.giveUpAfterFailure(error);
     } finally {
+      // Whatever happened above, a consumer that ended must not leave its lease held and renewed.
+      if (!held.lost) await held.release().catch(() => undefined);
       this.state = 'SHUT_DOWN';
     }
+  }
+
+  private async consume(): Promise<void> {
+    const { held, options } = this.deps;
+    if (isFinished(held.lease)) return await held.release();
+    const parentsDone = await waitForParents({
+      held,
+      table: this.deps.table,
+      pollIntervalMs: options.parentShardPollIntervalMs,
+      retrying: this.engineRetrying(),
+      stopped: () => this.stopRequested || held.lost,
+    });
+    if (!parentsDone) return await this.leave('REQUESTED');
+    this.state = 'INITIALIZING';
+    const built = await this.withRetries('the processor factory', async () => {
+      const processor = await this.deps.factory({ streamName: options.streamName, shardId: this.shardId, workerId: options.workerId });
+      assertProcessor(processor, `the processor built for ${options.streamName}`);
+      this.processor = processor;
+    });
+    if (built !== 'delivered' || !this.processor) return await this.leave(built === 'gave-up' ? 'ZOMBIE' : this.exitReason());
+    const processor = this.processor;
+    const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger, (seconds, stored) =>
+      this.deps.metrics.checkpoint(this.shardId, seconds, stored),
+    );
+    const start = held.lease.checkpoint;
+    const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
+      processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
+    );
+    if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
+    this.state = 'PROCESSING';
+    const { reason, children } = await this.processUntilExit(processor, checkpointer, start);
+    this.state = 'SHUTTING_DOWN';
+    if (reason === 'TERMINATE') await this.finishShard(processor, checkpointer, children);
+    else await this.leave(reason, processor, checkpointer);
   }
 
   private async processUntilExit(
@@ -99,8 +147,21 @@ export class ShardConsumer {
     start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const fetcher = new ShardRecordFetcher(this.deps.kinesis, options.streamName, this.shardId, start, options.maxRecords, this.logger, this.abort.signal);
+    const fetcher = new ShardRecordFetcher({
+      kinesis: this.deps.kinesis,
+      streamName: options.streamName,
+      shardId: this.shardId,
+      start,
+      leaseTakenAt: held.takenAt,
+      maxRecords: options.maxRecords,
+      maxCallsPerSecond: options.maxGetRecordsPerSecond,
+      onThrottled: () => this.deps.metrics.throttled(this.shardId),
+      logger: this.logger,
+      signal: this.abort.signal,
+    });
+    this.fetcher = fetcher;
     const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, this.abort.signal);
+    const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {
       if (this.stopRequested || held.lost) return { reason: this.exitReason() };
@@ -119,36 +180,60 @@ export class ShardConsumer {
       if (batch.records.length > 0) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
-        const outcome = await this.deliver(processor, batch, checkpointer);
-        if (outcome !== 'delivered') {
+        let failure: { error: unknown; attempts: number } | undefined;
+        const started = performance.now();
+        const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        this.deps.metrics.batch(this.shardId, batch.records.length, bytesOf(batch), (performance.now() - started) / 1000, outcome === 'delivered');
+        const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
+        if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.
           checkpointer.rollBackDelivered(delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
+        if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
     }
   }
 
-  private deliver(processor: KinesisRecordProcessor, batch: RecordBatch, checkpointer: ShardCheckpointer): Promise<Delivery> {
+  private deliver(
+    processor: KinesisRecordProcessor,
+    batch: RecordBatch,
+    checkpointer: ShardCheckpointer,
+    onGaveUp: (error: unknown, attempts: number) => void,
+  ): Promise<Delivery> {
     const first = batch.records[0]!.sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
-    return this.withRetries(`processRecords for ${batch.records.length} records ${first}..${last}`, () =>
-      processor.processRecords({ shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
+    const timeoutMs = this.deps.options.processingTimeoutMs;
+    const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
+    return this.withRetries(
+      `processRecords for ${batch.records.length} records ${first}..${last}`,
+      () =>
+        withProcessingTimeout(() => processor.processRecords(input), timeoutMs, () => {
+          // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+          this.timedOut = true;
+          checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+        }),
+      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
   }
 
-  private withRetries(what: string, call: () => unknown): Promise<Delivery> {
+  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
     return callWithRetries({
       what,
-      where: `${this.deps.options.streamName}/${this.shardId}`,
+      where: this.where,
       call,
       policy: this.deps.options.processingRetry,
       logger: this.logger,
       signal: this.abort.signal,
       abandoned: () => this.stopRequested || this.deps.held.lost,
+      ...extra,
     });
+  }
+
+  private engineRetrying(): EngineStepRetrying {
+    return { where: this.where, policy: this.deps.options.checkpointRetry, logger: this.logger, signal: this.abort.signal };
   }
 
   private exitReason(): ShutdownReason {
@@ -158,65 +243,85 @@ export class ShardConsumer {
   /** REQUESTED or ZOMBIE: tell the processor, then hand the lease over (a ZOMBIE has none to hand). */
   private async leave(reason: ShutdownReason, processor?: KinesisRecordProcessor, checkpointer?: ShardCheckpointer): Promise<void> {
     const { held } = this.deps;
+    // A processor still busy past processingTimeoutMs: the lease goes first, so the next owner need not wait for it.
+    if (this.timedOut) await this.release('GAVE_UP');
+    if (reason === 'REQUESTED' && !this.timedOut && !held.lost) await this.policies?.beforeGracefulStop();
     if (processor) {
       const withCheckpointer = reason !== 'ZOMBIE' && checkpointer && !held.lost;
       await this.callShutdown(processor, reason, withCheckpointer ? checkpointer : undefined);
     }
-    if (!held.lost) {
-      await held.release().catch((error) => this.logger.warn(`Releasing ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
-      this.logger.log(`Lease ${this.shardId} released (${reason === 'REQUESTED' ? 'REQUESTED' : 'gave up'}).`);
-      this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: reason === 'REQUESTED' ? 'REQUESTED' : 'GAVE_UP' });
-    }
+    await this.release(reason === 'REQUESTED' ? 'REQUESTED' : 'GAVE_UP');
   }
 
-  private callShutdown(processor: KinesisRecordProcessor, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<boolean> {
-    return callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
+  private async release(reason: 'REQUESTED' | 'GAVE_UP'): Promise<void> {
+    const { held } = this.deps;
+    if (held.lost) return;
+    await held.release().catch((error) => this.logger.warn(`Releasing ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
+    this.logger.log(`Lease ${this.shardId} released (${reason === 'REQUESTED' ? 'REQUESTED' : 'gave up'}).`);
+    this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason });
   }
 
-  /** SHARD_END: children's leases first, then the processor's TERMINATE, then the SHARD_END checkpoint. */
+  /** Every shutdown call of this consumer; a processor past processingTimeoutMs gets as long again for it. */
+  private async callShutdown(processor: KinesisRecordProcessor, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<void> {
+    if (this.shutdownCalled) return;
+    this.shutdownCalled = true;
+    const call = callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
+    if (!this.timedOut) return void (await call);
+    const returned = await Promise.race([call.then(() => true), pause(this.deps.options.processingTimeoutMs).then(() => false)]);
+    if (!returned) this.logger.warn(`shutdown(${reason}) of the processor for ${this.shardId} did not return within processingTimeoutMs either; not waiting for it.`);
+  }
+
+  /** The shard ended: finish it (children, childShardIds, TERMINATE, SHARD_END), or give it to a next owner. */
   private async finishShard(processor: KinesisRecordProcessor, checkpointer: ShardCheckpointer, named?: readonly ChildShard[]): Promise<void> {
-    const { held, table } = this.deps;
-    const children = named && named.length > 0 ? named : await this.deps.findChildShards(this.shardId);
-    for (const child of children) {
-      await table.createLeaseIfNotExists({
-        leaseKey: child.shardId,
-        checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
-        parentShardIds: child.parentShardIds,
-        hashKeyRange: child.hashKeyRange,
-      });
+    this.shutdownCalled = true;
+    const outcome = await finishShard({
+      held: this.deps.held,
+      table: this.deps.table,
+      options: this.deps.options,
+      processor,
+      checkpointer,
+      namedChildren: named,
+      findChildShards: this.deps.findChildShards,
+      retrying: this.engineRetrying(),
+      abandoned: () => this.stopRequested || this.deps.held.lost,
+    });
+    if (!outcome.finished) {
+      // SHARD_END is not written for a processor whose TERMINATE failed: its next owner runs TERMINATE again.
+      if (outcome.shutdown === 'gave-up') await this.release('GAVE_UP');
+      else await this.release('REQUESTED');
+      return;
     }
-    checkpointer.markShardEnded();
-    await this.callShutdown(processor, 'TERMINATE', checkpointer);
-    try {
-      if (!isFinished(held.lease)) await checkpointer.checkpoint();
-      if (children.length > 0) {
-        await held.update((lease) => table.updateChildShards(lease, children.map((c) => c.shardId)), 'child shards', () => true);
-      }
-      await held.release();
-      this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${children.map((c) => c.shardId).join(', ') || 'none'}.`);
-      this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId, childShardIds: children.map((c) => c.shardId) });
-      this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: 'SHARD_END' });
-      this.deps.onShardEnded();
-    } catch (error) {
-      if (!(error instanceof LeaseLostError)) throw error;
-      this.logger.warn(`Lease ${this.shardId} was lost before SHARD_END was recorded; its new owner will finish it.`);
-      await this.callShutdown(processor, 'ZOMBIE');
-    }
+    const childShardIds = outcome.children.map((c) => c.shardId);
+    await this.deps.held.release().catch((error) => this.logger.warn(`Releasing the finished ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
+    this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${childShardIds.join(', ') || 'none'}.`);
+    this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId, childShardIds });
+    this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: 'SHARD_END' });
+    this.deps.onShardEnded();
   }
 
-  private async waitForParents(): Promise<boolean> {
-    const parents = this.deps.held.lease.parentShardIds;
-    while (parents.length > 0) {
-      if (this.stopRequested || this.deps.held.lost) return false;
-      const pending: string[] = [];
-      for (const parent of parents) {
-        const lease = await this.deps.table.getLease(parent);
-        if (lease && !isFinished(lease)) pending.push(parent);
-      }
-      if (pending.length === 0) return true;
-      this.logger.debug?.(`Shard ${this.shardId} waits for its parents ${pending.join(', ')} to reach SHARD_END.`);
-      await sleep(this.deps.options.parentShardPollIntervalMs, this.abort.signal);
+  /**
+   * Something outside processRecords failed for good (the factory's lookup, a child lease, the
+   * SHARD_END writes, reading records) or the lease was lost meanwhile. The processor, if any, is told
+   * ZOMBIE (no checkpointer), and the lease is given up so that this or another worker tries again.
+   */
+  private async giveUpAfterFailure(error: unknown): Promise<void> {
+    const { held } = this.deps;
+    if (error instanceof LeaseLostError || held.lost) {
+      this.logger.warn(`Lease ${this.shardId} was lost while ${this.state.toLowerCase().replace(/_/g, ' ')}; its next owner continues from checkpoint ${this.checkpoint.sequenceNumber}.`);
+    } else {
+      this.logger.error(
+        `Shard ${this.shardId} failed while ${this.state.toLowerCase().replace(/_/g, ' ')}: ${describeError(error)}. ` +
+          `Giving the lease up without moving the checkpoint (${this.checkpoint.sequenceNumber}), so that this or another worker tries again.`,
+        errorTrace(error),
+      );
     }
-    return true;
+    await this.release('GAVE_UP');
+    if (this.processor) await this.callShutdown(this.processor, 'ZOMBIE');
   }
+}
+
+function bytesOf(batch: RecordBatch): number {
+  let bytes = 0;
+  for (const record of batch.records) bytes += record.data.length;
+  return bytes;
 }

@@ -1,4 +1,4 @@
-import { sleep } from '../../../core/sleep';
+import { pause } from '../../../core/retry';
 import type { RecordBatch, ShardRecordFetcher } from './shard-record-fetcher';
 
 /**
@@ -20,7 +20,7 @@ export class PrefetchingReader {
     return current.then((batch) => {
       if (!batch.shardEnded) {
         const wait = batch.caughtUp ? this.idleTimeBetweenReadsMs : 0;
-        this.ahead = sleep(wait, this.signal).then(() => this.fetcher.fetch());
+        this.ahead = pause(wait, this.signal).then(() => this.fetcher.fetch());
         // The prefetched batch may be abandoned at shutdown; its rejection is not an error then.
         this.ahead.catch(() => undefined);
       }

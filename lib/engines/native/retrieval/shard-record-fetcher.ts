@@ -4,14 +4,16 @@ import {
   type GetShardIteratorCommandInput,
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
-import { describeError, isTransientAwsError } from '../../../core/aws-errors';
+import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
-import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
-import { sleep } from '../../../core/sleep';
+import { retry } from '../../../core/retry';
+import type { RetryPolicy } from '../../../core/retry-policy';
 import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
 import type { ChildShard } from '../../../leases/shard-lister';
+import { CallPacer } from './call-pacer';
 import { deaggregate } from './kpl-deaggregate';
+import { classifyReadError, missingPermission } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
 
 export interface RecordBatch {
@@ -27,96 +29,177 @@ export interface RecordBatch {
 
 export class FetchAbortedError extends Error {}
 
+/** Throttling and 5xx back off from 200 ms to 10 s; permission errors are retried at that pace too. */
 const READ_RETRY: RetryPolicy = { maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 10_000 };
+/** A problem that repeats (a missing permission) is logged again at most this often. */
+const REPEAT_LOG_MS = 5 * 60_000;
+/**
+ * A LATEST start is pinned to AT_TIMESTAMP of the moment the lease was taken, less this margin for
+ * the difference between this host's clock and Kinesis' arrival timestamps: a record that arrived up
+ * to this long before the lease was taken may be delivered; none put after it is ever skipped.
+ */
+export const LATEST_CLOCK_MARGIN_MS = 1_000;
+
+export interface ShardRecordFetcherConfig {
+  readonly kinesis: KinesisClient;
+  readonly streamName: string;
+  readonly shardId: string;
+  /** The lease's checkpoint: a sequence number, TRIM_HORIZON or LATEST. */
+  readonly start: ExtendedSequenceNumber;
+  /** When this worker took the lease: what LATEST means for it, fixed before any read. */
+  readonly leaseTakenAt: Date;
+  readonly maxRecords: number;
+  readonly maxCallsPerSecond: number;
+  /** Called for each GetRecords answered with ProvisionedThroughputExceededException (for the metrics). */
+  readonly onThrottled?: () => void;
+  readonly logger: WorkerLogger;
+  readonly signal: AbortSignal;
+}
 
 /**
  * Reads one shard with GetShardIterator and GetRecords (the KCL's polling data fetcher).
- * Starting from a checkpoint it reads AT the checkpointed sequence number and drops what is not
- * after it, so a checkpoint inside a KPL-aggregated record resumes at the right sub-record.
+ *
+ * The iterator survives throttling, 5xx and network errors: a new one is requested only when the old
+ * one is no longer valid, and always from a known position (after the last record read, at the
+ * checkpoint, or at the pinned start), never from a fresh LATEST, which would skip what was put in
+ * between. Starting from a checkpoint it reads AT the checkpointed sequence number and drops what is
+ * not after it, so a checkpoint inside a KPL-aggregated record resumes at the right sub-record.
  */
 export class ShardRecordFetcher {
   private iterator: string | undefined;
   private lastRead: ExtendedSequenceNumber | undefined;
+  private readonly getRecordsPacer: CallPacer;
+  private readonly iteratorPacer: CallPacer;
+  private lastProblem: { text: string; loggedAt: number } | undefined;
 
-  constructor(
-    private readonly kinesis: KinesisClient,
-    private readonly streamName: string,
-    private readonly shardId: string,
-    private readonly start: ExtendedSequenceNumber,
-    private readonly maxRecords: number,
-    private readonly logger: WorkerLogger,
-    private readonly signal: AbortSignal,
-  ) {}
+  constructor(private readonly config: ShardRecordFetcherConfig) {
+    this.getRecordsPacer = new CallPacer(config.maxCallsPerSecond);
+    this.iteratorPacer = new CallPacer(config.maxCallsPerSecond);
+  }
+
+  /** A problem no retry solves by itself (a missing permission, an unreadable checkpoint), until it is gone. */
+  get problem(): string | undefined {
+    return this.lastProblem?.text;
+  }
 
   async fetch(): Promise<RecordBatch> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.signal.aborted) throw new FetchAbortedError();
-      try {
-        return await this.fetchOnce();
-      } catch (error) {
-        if (this.signal.aborted) throw new FetchAbortedError();
-        if ((error as Error).name === 'ExpiredIteratorException') {
-          this.iterator = undefined;
-          continue;
-        }
-        // kinesis-local answers a stale iterator with HTTP 500, so a new iterator is part of every retry.
-        this.iterator = undefined;
-        const delay = backoffDelay(READ_RETRY, attempt);
-        const log = isTransientAwsError(error) ? this.logger.warn : this.logger.error;
-        log.call(this.logger, `GetRecords on ${this.streamName}/${this.shardId} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`);
-        await sleep(delay, this.signal);
-      }
+    const { signal } = this.config;
+    try {
+      const batch = await retry(() => this.fetchOnce(), {
+        policy: READ_RETRY,
+        signal,
+        retryable: (error) => !(error instanceof FetchAbortedError),
+        onRetry: (error, attempt, delay) => this.onReadError(error, attempt, delay),
+      });
+      this.lastProblem = undefined;
+      return batch;
+    } catch (error) {
+      if (signal.aborted || error instanceof FetchAbortedError) throw new FetchAbortedError();
+      throw error;
     }
   }
 
   private async fetchOnce(): Promise<RecordBatch> {
-    this.iterator ??= await this.newIterator();
-    const out = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: this.maxRecords }), {
-      abortSignal: this.signal,
-    });
-    this.iterator = out.NextShardIterator;
-    let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
-    if (!this.lastRead && isSequenceNumber(this.start.sequenceNumber)) {
-      records = records.filter((record) => compareExtended(positionOf(record), this.start) > 0);
+    const { kinesis, maxRecords, signal } = this.config;
+    try {
+      this.iterator ??= await this.newIterator();
+      if (!(await this.getRecordsPacer.turn(signal))) throw new FetchAbortedError();
+      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords }), { abortSignal: signal });
+      this.iterator = out.NextShardIterator;
+      let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
+      if (!this.lastRead && isSequenceNumber(this.config.start.sequenceNumber)) {
+        records = records.filter((record) => compareExtended(positionOf(record), this.config.start) > 0);
+      }
+      const last = records.at(-1);
+      if (last) this.lastRead = positionOf(last);
+      return {
+        records,
+        millisBehindLatest: out.MillisBehindLatest,
+        shardEnded: !out.NextShardIterator,
+        childShards: out.ChildShards?.map((child) => ({
+          shardId: child.ShardId!,
+          parentShardIds: child.ParentShards ?? [this.config.shardId],
+          hashKeyRange: child.HashKeyRange
+            ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! }
+            : undefined,
+        })),
+        caughtUp: records.length === 0 || out.MillisBehindLatest === 0 || (out.MillisBehindLatest === undefined && records.length < maxRecords),
+      };
+    } catch (error) {
+      if (signal.aborted) throw new FetchAbortedError();
+      const kind = classifyReadError(error);
+      if (kind === 'iterator') this.iterator = undefined;
+      if (kind === 'shard-gone') return this.shardGone(error);
+      throw error;
     }
-    const last = records.at(-1);
-    if (last) this.lastRead = positionOf(last);
-    const shardEnded = !out.NextShardIterator;
-    return {
-      records,
-      millisBehindLatest: out.MillisBehindLatest,
-      shardEnded,
-      childShards: out.ChildShards?.map((child) => ({
-        shardId: child.ShardId!,
-        parentShardIds: child.ParentShards ?? [this.shardId],
-        hashKeyRange: child.HashKeyRange
-          ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! }
-          : undefined,
-      })),
-      caughtUp: records.length === 0 || out.MillisBehindLatest === 0 || (out.MillisBehindLatest === undefined && records.length < this.maxRecords),
-    };
+  }
+
+  /** The shard is closed and past retention (or deleted): it has ended, and its children may start. */
+  private shardGone(error: unknown): RecordBatch {
+    this.config.logger.warn(
+      `${this.where} no longer exists (${describeError(error)}); treating it as ended (SHARD_END), as the Java KCL does, so that its children start.`,
+    );
+    return { records: [], shardEnded: true, caughtUp: true };
+  }
+
+  private onReadError(error: unknown, attempt: number, delay: number): void {
+    const { logger } = this.config;
+    if ((error as { name?: string }).name === 'ProvisionedThroughputExceededException') this.config.onThrottled?.();
+    if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
+      const text =
+        error instanceof UnreadablePositionError
+          ? error.message
+          : `${this.where} cannot be read: the worker needs ${missingPermission(error)} (${describeError(error)}).`;
+      const now = Date.now();
+      const repeat = this.lastProblem?.text === text && now - this.lastProblem.loggedAt < REPEAT_LOG_MS;
+      if (!repeat) {
+        logger.error(`${text} Retrying every ${READ_RETRY.maxDelayMs / 1000} s at most; this is logged again in ${REPEAT_LOG_MS / 60_000} minutes if it persists.`);
+        this.lastProblem = { text, loggedAt: now };
+      }
+      return;
+    }
+    logger.warn(`GetRecords on ${this.where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`);
+  }
+
+  private get where(): string {
+    return `${this.config.streamName}/${this.config.shardId}`;
   }
 
   private readonly reportCorrupt = (record: KinesisRecord, error: Error) =>
-    this.logger.warn(
-      `Record ${record.sequenceNumber} on ${this.streamName}/${this.shardId} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`,
+    this.config.logger.warn(
+      `Record ${record.sequenceNumber} on ${this.where} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`,
     );
 
   private async newIterator(): Promise<string> {
-    const input: GetShardIteratorCommandInput = { StreamName: this.streamName, ShardId: this.shardId, ShardIteratorType: 'TRIM_HORIZON' };
+    const { kinesis, streamName, shardId, start, signal } = this.config;
+    const input: GetShardIteratorCommandInput = { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' };
     if (this.lastRead) {
       // Whole records are delivered, so after the last one read is exact even for aggregated records.
       input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
       input.StartingSequenceNumber = this.lastRead.sequenceNumber;
-    } else if (isSequenceNumber(this.start.sequenceNumber)) {
+    } else if (isSequenceNumber(start.sequenceNumber)) {
       input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
-      input.StartingSequenceNumber = this.start.sequenceNumber;
-    } else if (this.start.sequenceNumber === 'LATEST') {
-      input.ShardIteratorType = 'LATEST';
-    } else if (this.start.sequenceNumber !== 'TRIM_HORIZON') {
-      throw new Error(`Cannot start reading ${this.shardId} at ${this.start.sequenceNumber}.`);
+      input.StartingSequenceNumber = start.sequenceNumber;
+    } else if (start.sequenceNumber === 'LATEST') {
+      input.ShardIteratorType = 'AT_TIMESTAMP';
+      input.Timestamp = new Date(this.config.leaseTakenAt.getTime() - LATEST_CLOCK_MARGIN_MS);
+    } else if (start.sequenceNumber !== 'TRIM_HORIZON') {
+      throw new UnreadablePositionError(this.where, start.sequenceNumber);
     }
-    const out = await this.kinesis.send(new GetShardIteratorCommand(input), { abortSignal: this.signal });
+    if (!(await this.iteratorPacer.turn(signal))) throw new FetchAbortedError();
+    const out = await kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
     return out.ShardIterator!;
+  }
+}
+
+/** A checkpoint this engine cannot start from (another KCL's AT_TIMESTAMP, or an unknown sentinel). */
+class UnreadablePositionError extends Error {
+  constructor(where: string, checkpoint: string) {
+    super(
+      checkpoint === 'AT_TIMESTAMP'
+        ? `${where} has the checkpoint AT_TIMESTAMP, written by a KCL configured with a start timestamp; this engine has no timestamp to start from. Process the shard with that KCL until it checkpoints a sequence number, or reset the checkpoint (TRIM_HORIZON or LATEST).`
+        : `${where} has the checkpoint '${checkpoint}', which is neither a sequence number nor TRIM_HORIZON, LATEST or SHARD_END; reset it to TRIM_HORIZON or LATEST, or to a sequence number of the shard.`,
+    );
+    this.name = 'UnreadablePositionError';
   }
 }

@@ -1,3 +1,4 @@
+import { WorkerMetrics } from '../../../../lib/core/metrics';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,7 @@ async function connect(processor: (calls: string[]) => KinesisRecordProcessor, o
   const session = new ShardSession({
     socket,
     options: resolved,
+    metrics: new WorkerMetrics(resolved, undefined),
     factory: (shard) => {
       shards.push(shard);
       return processor(calls);

@@ -144,4 +144,31 @@ describe('ShardCheckpointer', () => {
     await checkpointer.checkpoint();
     expect(fake.row.checkpoint).toEqual({ sequenceNumber: 'SHARD_END', subSequenceNumber: 0 });
   });
+
+  it('logs a refused checkpoint once per kind, however often the processor repeats it; every call still rejects', async () => {
+    const fake = new FakeLeaseTable('me');
+    const table = fake as unknown as LeaseTable;
+    const lines: string[] = [];
+    const logger = { log() {}, warn() {}, error: (m: string) => void lines.push(m) };
+    const checkpointer = new ShardCheckpointer(new HeldLease(fake.row, table, 10_000), table, { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, logger);
+    checkpointer.markDelivered({ sequenceNumber: SEQ(10), subSequenceNumber: 0 });
+    for (let i = 0; i < 5; i++) await expect(checkpointer.checkpoint(SEQ(99))).rejects.toBeInstanceOf(InvalidCheckpointError);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(SEQ(99));
+    expect(lines[0]).toContain('never delivered');
+    expect(lines[0]).toContain('stays at TRIM_HORIZON');
+    fake.row = { ...fake.row, leaseOwner: 'thief', leaseCounter: 8 };
+    for (let i = 0; i < 3; i++) await expect(checkpointer.checkpoint()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/Checkpoint refused: Lease lost for shardId-000000000000.*delivered again to the next owner/);
+  });
+
+  it('refuses every checkpoint once revoked (a processor past processingTimeoutMs), though the lease is still held', async () => {
+    const { fake, held, checkpointer } = setup();
+    checkpointer.markDelivered({ sequenceNumber: SEQ(4), subSequenceNumber: 0 });
+    checkpointer.revoke('processRecords did not return within processingTimeoutMs (100 ms)');
+    await expect(checkpointer.checkpoint()).rejects.toThrow(/processingTimeoutMs \(100 ms\)/);
+    expect(held.isHeld()).toBe(true);
+    expect(fake.writes).toEqual([]);
+  });
 });

@@ -1,0 +1,1 @@
+export { KinesisWorkerHealthIndicator, type KinesisHealthOptions, type KinesisHealthResult } from './kinesis-worker.health';

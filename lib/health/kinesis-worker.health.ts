@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import type { WorkerStatus } from '../core/worker';
+import { KinesisWorkerService } from '../kinesis-worker.service';
+
+export interface KinesisHealthOptions {
+  /** Down when a lease this worker holds has not been renewed for this long. Default: half of failoverTimeMs' default, 5000. */
+  maxMsSinceLeaseRenewal?: number;
+  /** Down when a shard is further behind the tip of the stream than this. Default: no limit. */
+  maxMillisBehindLatest?: number;
+  /** Down when no worker runs (autoStart: false before start(), or after stop()). Default true. */
+  requireRunning?: boolean;
+}
+
+/** The shape @nestjs/terminus expects from a health indicator (`HealthIndicatorResult`). */
+export type KinesisHealthResult = Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>;
+
+/**
+ * A health indicator for @nestjs/terminus: `() => kinesis.isHealthy('kinesis')` in a
+ * HealthCheckService.check([...]) list. It imports nothing from terminus (a result whose status is
+ * 'down' is what terminus reports as unhealthy), so it works with terminus 11 and 12 and an app
+ * without terminus pays nothing for it.
+ */
+@Injectable()
+export class KinesisWorkerHealthIndicator {
+  constructor(private readonly workers: KinesisWorkerService) {}
+
+  isHealthy(key = 'kinesis', options: KinesisHealthOptions = {}): KinesisHealthResult {
+    const { maxMsSinceLeaseRenewal = 5_000, maxMillisBehindLatest = Infinity, requireRunning = true } = options;
+    const statuses = this.workers.status();
+    const problems: string[] = [];
+    if (requireRunning && statuses.length === 0) problems.push('no worker is running');
+    for (const status of statuses) problems.push(...problemsOf(status, maxMsSinceLeaseRenewal, maxMillisBehindLatest));
+    return {
+      [key]: {
+        status: problems.length === 0 ? 'up' : 'down',
+        ...(problems.length > 0 ? { problems } : {}),
+        workers: statuses.map((s) => ({
+          stream: s.streamName,
+          workerId: s.workerId,
+          engine: s.engine,
+          running: s.running,
+          shards: s.shards.length,
+          msSinceLeaseRenewal: s.msSinceLeaseRenewal,
+          maxMillisBehindLatest: Math.max(0, ...s.shards.map((shard) => shard.millisBehindLatest ?? 0)),
+        })),
+      },
+    };
+  }
+}
+
+function problemsOf(status: WorkerStatus, maxMsSinceLeaseRenewal: number, maxMillisBehindLatest: number): string[] {
+  const where = `'${status.streamName}'`;
+  const problems: string[] = [];
+  if (!status.running) problems.push(`the worker of ${where} is not running`);
+  if (status.msSinceLeaseRenewal !== undefined && status.msSinceLeaseRenewal > maxMsSinceLeaseRenewal) {
+    problems.push(`lease renewals of ${where} have failed for ${Math.round(status.msSinceLeaseRenewal)} ms (limit ${maxMsSinceLeaseRenewal} ms)`);
+  }
+  for (const shard of status.shards) {
+    if ((shard.millisBehindLatest ?? 0) > maxMillisBehindLatest) {
+      problems.push(`${where}/${shard.shardId} is ${shard.millisBehindLatest} ms behind (limit ${maxMillisBehindLatest} ms)`);
+    }
+    if (shard.error) problems.push(shard.error);
+  }
+  return problems;
+}

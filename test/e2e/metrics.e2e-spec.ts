@@ -1,0 +1,159 @@
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { metrics } from '@opentelemetry/api';
+import { createWorker, type KinesisWorker } from '../../lib';
+import { createStream, putRecords, startFaultProxy } from '../../lib/testing';
+import { endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { CapturingLogger } from '../support/capturing-logger';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+
+/** A reader the test collects from when it wants: the OpenTelemetry SDK's own aggregation, in memory. */
+class CollectingReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+const kinesis = kinesisClient();
+let worker: KinesisWorker | undefined;
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+});
+afterAll(() => kinesis.destroy());
+
+interface Point {
+  value: number | { count: number; sum?: number };
+  attributes: Record<string, unknown>;
+}
+
+function points(collected: ResourceMetrics, name: string): Point[] {
+  return collected.scopeMetrics.flatMap((scope) => scope.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as unknown as Point[]));
+}
+const sum = (ps: Point[]) => ps.reduce((total, p) => total + (typeof p.value === 'number' ? p.value : p.value.count), 0);
+
+it('the native engine reports records, bytes, batches, processing and checkpoint durations, leases, lag and throttles through OpenTelemetry', async () => {
+  const reader = new CollectingReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const proxy = await startFaultProxy({ target: endpoints().kinesis });
+  try {
+    const stream = uniqueName('metrics');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 2);
+    const puts = await putRecords(kinesis, stream, records('m', 30));
+    proxy.set('GetRecords', 'throttle', { times: 3 });
+    let delivered = 0;
+    worker = createWorker(
+      {
+        appName,
+        streamName: stream,
+        kinesis: { endpoint: proxy.url, maxAttempts: 1 },
+        dynamodb: { endpoint: endpoints().dynamodb },
+        idleTimeBetweenReadsMs: 50,
+        meterProvider,
+        logger: new CapturingLogger(),
+      },
+      () => ({
+        async processRecords({ records: batch, checkpointer }) {
+          delivered += batch.length;
+          await checkpointer.checkpoint();
+        },
+      }),
+    );
+    await worker.start();
+    await waitFor(() => delivered >= 30, '30 records');
+    // A batch is counted once processRecords returned: wait for the last one's metrics.
+    let m!: ResourceMetrics;
+    await waitFor(async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 30, 'the batches counted');
+    const bytes = puts.reduce((total, p) => total + p.data.length, 0);
+
+    const consumed = points(m, 'messaging.client.consumed.messages');
+    expect(sum(consumed)).toBe(30);
+    expect(consumed[0]!.attributes).toMatchObject({
+      'messaging.system': 'aws_kinesis',
+      'messaging.destination.name': stream,
+      'messaging.consumer.group.name': appName,
+      'kinesis.worker.id': worker.workerId,
+    });
+    expect(new Set(consumed.map((p) => p.attributes['messaging.destination.partition.id']))).toEqual(new Set(['shardId-000000000000', 'shardId-000000000001']));
+    expect(sum(points(m, 'kinesis.worker.consumed.bytes'))).toBe(bytes);
+    const batches = sum(points(m, 'kinesis.worker.batches'));
+    expect(batches).toBeGreaterThanOrEqual(2);
+    expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
+    expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
+    expect(sum(points(m, 'kinesis.worker.get_records.throttles'))).toBe(3);
+    expect(points(m, 'kinesis.worker.leases.held').map((p) => p.value)).toEqual([2]);
+    expect(points(m, 'kinesis.worker.millis_behind_latest')).toHaveLength(2);
+    const taken = points(m, 'kinesis.worker.lease.events').filter((p) => p.attributes['kinesis.lease.event'] === 'leaseTaken');
+    expect(sum(taken)).toBe(2);
+    expect(taken[0]!.attributes['kinesis.lease.how']).toBe('unowned');
+  } finally {
+    await worker?.stop();
+    worker = undefined;
+    await proxy.close();
+    await meterProvider.shutdown();
+  }
+});
+
+it('without an SDK nothing is recorded and nothing throws (the global no-op meter)', async () => {
+  expect(metrics.getMeterProvider().getMeter('x').createCounter('y').add).toBeDefined();
+  const stream = uniqueName('nometrics');
+  await createStream(kinesis, stream, 1);
+  await putRecords(kinesis, stream, records('n', 5));
+  let delivered = 0;
+  worker = createWorker(
+    { appName: uniqueName('app'), streamName: stream, kinesis: { endpoint: endpoints().kinesis }, dynamodb: { endpoint: endpoints().dynamodb }, idleTimeBetweenReadsMs: 50, logger: new CapturingLogger() },
+    () => ({
+      async processRecords({ records: batch, checkpointer }) {
+        delivered += batch.length;
+        await checkpointer.checkpoint();
+      },
+    }),
+  );
+  await worker.start();
+  await waitFor(() => delivered >= 5, '5 records');
+});
+
+it('the kcl engine reports what this process sees: records, bytes, batches, processing and checkpoint durations', async () => {
+  const reader = new CollectingReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  try {
+    const stream = uniqueName('kclmetrics');
+    await createStream(kinesis, stream, 1);
+    const puts = await putRecords(kinesis, stream, records('k', 10));
+    let delivered = 0;
+    worker = createWorker(
+      {
+        engine: 'kcl',
+        appName: uniqueName('app'),
+        streamName: stream,
+        kinesis: { endpoint: endpoints().kinesis },
+        dynamodb: { endpoint: endpoints().dynamodb },
+        idleTimeBetweenReadsMs: 100,
+        failoverTimeMs: 3_000,
+        meterProvider,
+        logger: new CapturingLogger(),
+      },
+      () => ({
+        async processRecords({ records: batch, checkpointer }) {
+          delivered += batch.length;
+          await checkpointer.checkpoint();
+        },
+      }),
+    );
+    await worker.start();
+    await waitFor(() => delivered >= 10, '10 records');
+    let m!: ResourceMetrics;
+    await waitFor(async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 10, 'the batches counted');
+    expect(sum(points(m, 'messaging.client.consumed.messages'))).toBe(10);
+    expect(sum(points(m, 'kinesis.worker.consumed.bytes'))).toBe(puts.reduce((total, p) => total + p.data.length, 0));
+    const batches = sum(points(m, 'kinesis.worker.batches'));
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
+    expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
+    expect(points(m, 'kinesis.worker.checkpoint.failures')).toEqual([]);
+  } finally {
+    await worker?.stop();
+    worker = undefined;
+    await meterProvider.shutdown();
+  }
+});

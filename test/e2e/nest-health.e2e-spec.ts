@@ -1,0 +1,106 @@
+import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { KinesisWorkerModule, KinesisWorkerService } from '../../lib';
+import { KinesisWorkerHealthIndicator } from '../../lib/health';
+import { createStream, putRecords, startFaultProxy, type FaultProxy } from '../../lib/testing';
+import { endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { Recorder, recordingProcessor } from '../support/recording-processor';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+
+/** The terminus health indicator in a real Nest app with a terminus HealthCheckService, on the emulators. */
+const kinesis = kinesisClient();
+let proxy: FaultProxy;
+let app: TestingModule | undefined;
+beforeAll(async () => {
+  proxy = await startFaultProxy({ target: endpoints().dynamodb });
+});
+afterEach(async () => {
+  proxy.clear();
+  await app?.close();
+  app = undefined;
+});
+afterAll(async () => {
+  await proxy.close();
+  kinesis.destroy();
+});
+
+async function boot(stream: string, recorder: Recorder, autoStart = true, processorOptions: Parameters<typeof recordingProcessor>[1] = {}) {
+  app = await Test.createTestingModule({
+    imports: [
+      TerminusModule,
+      KinesisWorkerModule.forRoot({
+        appName: uniqueName('app'),
+        autoStart,
+        kinesis: { endpoint: endpoints().kinesis },
+        dynamodb: { endpoint: proxy.url, maxAttempts: 1 },
+        idleTimeBetweenReadsMs: 50,
+        failoverTimeMs: 6_000,
+      }),
+    ],
+    providers: [{ provide: Recorder, useValue: recorder }, recordingProcessor(stream, processorOptions), KinesisWorkerHealthIndicator],
+  }).compile();
+  app.useLogger(false);
+  await app.init();
+  return app;
+}
+
+/** What a /health endpoint returns: terminus' result, or its error response when a check is down. */
+async function check(moduleRef: TestingModule, options: Parameters<KinesisWorkerHealthIndicator['isHealthy']>[1] = {}) {
+  const health = moduleRef.get(HealthCheckService);
+  const indicator = moduleRef.get(KinesisWorkerHealthIndicator);
+  try {
+    return await health.check([() => indicator.isHealthy('kinesis', options)]);
+  } catch (error) {
+    return (error as { getResponse(): { status: string; error: Record<string, { problems?: string[] }> } }).getResponse();
+  }
+}
+
+it('up while the worker runs; down before start (autoStart: false) and after stop', async () => {
+  const stream = uniqueName('health');
+  await createStream(kinesis, stream, 1);
+  const moduleRef = await boot(stream, new Recorder(), false);
+  const before = await check(moduleRef);
+  expect(before.status).toBe('error');
+  expect(JSON.stringify(before)).toContain('no worker is running');
+  await moduleRef.get(KinesisWorkerService).start();
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  expect((await check(moduleRef)).status).toBe('ok');
+  await moduleRef.get(KinesisWorkerService).stop();
+  expect((await check(moduleRef)).status).toBe('error');
+});
+
+it('down when lease renewals fail for longer than the threshold, up again once DynamoDB answers', async () => {
+  const stream = uniqueName('health');
+  await createStream(kinesis, stream, 1);
+  const moduleRef = await boot(stream, new Recorder());
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  expect((await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status).toBe('ok');
+  const rule = proxy.set('UpdateItem', 'http500');
+  await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'error', 'the check to go down', 20_000);
+  expect(JSON.stringify(await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 }))).toMatch(/lease renewals of .* have failed for \d+ ms/);
+  rule.remove();
+  await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'ok', 'the check to come back up', 20_000);
+});
+
+it('down when a shard is further behind than maxMillisBehindLatest', async () => {
+  const stream = uniqueName('health');
+  await createStream(kinesis, stream, 1);
+  await putRecords(kinesis, stream, records('old', 1));
+  await new Promise((resolve) => setTimeout(resolve, 1_500)); // the next record arrives 1.5 s later
+  await putRecords(kinesis, stream, records('new', 1));
+  const recorder = new Recorder();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  recorder.beforeBatch = () => held; // the processor is stuck on the first (oldest) record
+  const moduleRef = await boot(stream, recorder, true, { maxRecords: 1 });
+  const shard = () => moduleRef.get(KinesisWorkerService).status()[0]!.shards[0];
+  await waitFor(() => shard()?.millisBehindLatest !== undefined, 'the first batch read');
+  const behind = shard()!.millisBehindLatest!;
+  expect(behind).toBeGreaterThan(1_000);
+  const down = await check(moduleRef, { maxMillisBehindLatest: 1_000 });
+  expect(down.status).toBe('error');
+  expect(JSON.stringify(down)).toMatch(/shardId-000000000000 is \d+ ms behind \(limit 1000 ms\)/);
+  expect((await check(moduleRef, { maxMillisBehindLatest: 60_000 })).status).toBe('ok');
+  release();
+});

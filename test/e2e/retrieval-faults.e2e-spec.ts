@@ -1,0 +1,158 @@
+import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
+import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type PutResult } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
+import { endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * Reading a shard when Kinesis pushes back, through the fault proxy in front of kinesis-local: the
+ * native engine's GetRecords path keeps its iterator across 5xx and throttling, renews it only from a
+ * known position, paces its calls, and reports what no retry fixes. Every test checks the records.
+ */
+const kinesis = kinesisClient();
+let proxy: FaultProxy;
+const workers = new Set<KinesisWorker>();
+
+beforeAll(async () => {
+  proxy = await startFaultProxy({ target: endpoints().kinesis });
+});
+afterEach(async () => {
+  proxy.clear();
+  await Promise.all([...workers].map((w) => w.stop()));
+  workers.clear();
+});
+afterAll(async () => {
+  await proxy.close();
+  kinesis.destroy();
+});
+
+interface Delivered {
+  data: string;
+  sequenceNumber: string;
+}
+
+async function startWorker(stream: string, options: Partial<StreamWorkerOptions> = {}) {
+  const delivered: Delivered[] = [];
+  const logger = new CapturingLogger();
+  const worker = createWorker(
+    {
+      appName: uniqueName('app'),
+      streamName: stream,
+      kinesis: { endpoint: proxy.url, maxAttempts: 1 },
+      dynamodb: { endpoint: endpoints().dynamodb },
+      idleTimeBetweenReadsMs: 50,
+      failoverTimeMs: 3_000,
+      logger,
+      ...options,
+    },
+    () => ({
+      async processRecords({ records: batch, checkpointer }) {
+        for (const r of batch) delivered.push({ data: r.data.toString(), sequenceNumber: r.sequenceNumber });
+        await checkpointer.checkpoint();
+      },
+    }),
+  );
+  workers.add(worker);
+  await worker.start();
+  return { worker, delivered, logger };
+}
+
+/** Puts `count` records one call at a time over `ms`, so that they land while a fault is active. */
+async function putOver(stream: string, prefix: string, count: number, ms: number): Promise<PutResult[]> {
+  const out: PutResult[] = [];
+  for (const [i, entry] of records(prefix, count).entries()) {
+    out.push(...(await putRecords(kinesis, stream, [entry])));
+    await new Promise((resolve) => setTimeout(resolve, ms / count));
+    void i;
+  }
+  return out;
+}
+
+const sent = (puts: PutResult[]) => puts.map((p) => p.data.toString());
+
+describe('reading a shard through faults (native engine, fault proxy in front of kinesis-local)', () => {
+  it('LATEST start, then GetRecords answers HTTP 500 for 3 s: every record put in those seconds is delivered, in order', async () => {
+    const stream = uniqueName('latest500');
+    await createStream(kinesis, stream, 1);
+    proxy.set('GetRecords', 'http500', { forMs: 3_000 });
+    const { delivered } = await startWorker(stream, { initialPosition: 'LATEST' });
+    const puts = await putOver(stream, 'during', 30, 2_500);
+    await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
+    expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    // Kept across the 500s: no new iterator was needed, and none was ever a fresh LATEST.
+    const iteratorTypes = proxy.requests.filter((r) => r.operation === 'GetShardIterator');
+    expect(iteratorTypes.length).toBe(1);
+  });
+
+  it("a stale iterator (kinesis-local's untyped HTTP 500) is renewed from the pinned LATEST position, never a fresh LATEST: nothing put meanwhile is lost", async () => {
+    const stream = uniqueName('stale');
+    await createStream(kinesis, stream, 1);
+    const shapes: string[] = [];
+    proxy.set('GetShardIterator', faults.respond((r) => void shapes.push(String(r.body?.ShardIteratorType))));
+    // The same answer kinesis-local gives a stale iterator: HTTP 500 without an error type.
+    proxy.set('GetRecords', faults.respond(() => ({ status: 500, body: {} })), { forMs: 2_500 });
+    const { delivered } = await startWorker(stream, { initialPosition: 'LATEST' });
+    const puts = await putOver(stream, 'during', 20, 2_000);
+    await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
+    expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    expect(shapes.length).toBeGreaterThan(1);
+    expect(shapes.every((type) => type === 'AT_TIMESTAMP')).toBe(true);
+  });
+
+  it('ExpiredIteratorException: reading resumes right after the last record delivered, no gap and no replay', async () => {
+    const stream = uniqueName('expired');
+    await createStream(kinesis, stream, 1);
+    const { delivered } = await startWorker(stream);
+    const first = await putRecords(kinesis, stream, records('a', 10));
+    await waitFor(() => delivered.length >= 10, 'the first 10 records');
+    const shapes: string[] = [];
+    proxy.set('GetShardIterator', faults.respond((r) => void shapes.push(`${r.body?.ShardIteratorType} ${r.body?.StartingSequenceNumber}`)));
+    proxy.set('GetRecords', 'expiredIterator', { times: 2 });
+    const second = await putRecords(kinesis, stream, records('b', 10));
+    await waitFor(() => delivered.length >= 20, '20 records');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // room for a replay to show, if there were one
+    expect(delivered.map((d) => d.data)).toEqual([...sent(first), ...sent(second)]);
+    expect(shapes).toEqual([
+      `AFTER_SEQUENCE_NUMBER ${first.at(-1)!.sequenceNumber}`,
+      `AFTER_SEQUENCE_NUMBER ${first.at(-1)!.sequenceNumber}`,
+    ]);
+  });
+
+  it('sustained throttling and 5xx bursts: no loss, order kept, never more GetRecords per second than maxGetRecordsPerSecond', async () => {
+    const stream = uniqueName('throttle');
+    await createStream(kinesis, stream, 1);
+    proxy.set('GetRecords', 'throttle', { probability: 0.5, forMs: 4_000 });
+    proxy.set('GetRecords', 'http503', { probability: 0.2, forMs: 4_000 });
+    const { delivered, logger } = await startWorker(stream, { idleTimeBetweenReadsMs: 0, maxGetRecordsPerSecond: 5 });
+    const puts = await putOver(stream, 'r', 60, 4_000);
+    await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
+    expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    const calls = proxy.requests.filter((r) => r.operation === 'GetRecords').map((r) => r.at);
+    let busiest = 0;
+    for (let i = 0, j = 0; i < calls.length; i++) {
+      while (calls[i]! - calls[j]! >= 1_000) j++;
+      busiest = Math.max(busiest, i - j + 1);
+    }
+    expect(busiest).toBeLessThanOrEqual(5);
+    expect(proxy.requests.some((r) => r.fault === 'throttle')).toBe(true);
+    expect(logger.lines.some((l) => l.includes('ProvisionedThroughputExceededException'))).toBe(true);
+  });
+
+  it('AccessDenied on GetRecords: one clear error naming the permission, shown in status(), and reading resumes once it is granted', async () => {
+    const stream = uniqueName('denied');
+    await createStream(kinesis, stream, 1);
+    const rule = proxy.set('GetRecords', faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:GetRecords'));
+    const { worker, delivered, logger } = await startWorker(stream);
+    const puts = await putRecords(kinesis, stream, records('r', 5));
+    await waitFor(() => worker.describe().shards[0]?.error !== undefined, 'the shard reports the error');
+    expect(worker.describe().shards[0]!.error).toContain('kinesis:GetRecords');
+    await waitFor(() => rule.applied >= 3, 'three denied calls');
+    const errors = logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('kinesis:GetRecords'));
+    expect(errors).toHaveLength(1);
+    rule.remove();
+    await waitFor(() => delivered.length >= 5, 'the records, once the permission is granted', 30_000);
+    expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    expect(worker.describe().shards[0]!.error).toBeUndefined();
+  });
+});

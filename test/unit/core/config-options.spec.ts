@@ -1,0 +1,61 @@
+import { KinesisWorkerConfigError } from '../../../lib/core/errors';
+import type { StreamWorkerOptions } from '../../../lib/core/options';
+import { resolveWorkerOptions } from '../../../lib/core/resolve-options';
+
+const base: StreamWorkerOptions = { appName: 'config-options', streamName: 'orders', region: 'eu-west-1' };
+
+function rejection(options: Partial<StreamWorkerOptions>): KinesisWorkerConfigError {
+  try {
+    resolveWorkerOptions({ ...base, ...options });
+  } catch (error) {
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    return error as KinesisWorkerConfigError;
+  }
+  throw new Error(`accepted ${JSON.stringify(options)}`);
+}
+
+describe('timing options that cannot work are refused, naming the option', () => {
+  it.each([
+    [{ failoverTimeMs: 0 }, 'failoverTimeMs', /whole number > 0/],
+    [{ failoverTimeMs: -10_000 }, 'failoverTimeMs', /whole number > 0/],
+    [{ failoverTimeMs: 2.5 }, 'failoverTimeMs', /whole number > 0/],
+    [{ failoverTimeMs: '10000' as never }, 'failoverTimeMs', /whole number > 0/],
+    [{ failoverTimeMs: 50 }, 'failoverTimeMs', /too short.*at least 1000/],
+    [{ failoverTimeMs: 3_000_000_000 }, 'failoverTimeMs', /longer than Node's timers can wait/],
+    [{ failoverTimeMs: 10_000, leaseRenewalIntervalMs: 10_000 }, 'leaseRenewalIntervalMs', /at most half of failoverTimeMs \(10000\)/],
+    [{ failoverTimeMs: 10_000, leaseRenewalIntervalMs: 6_000 }, 'leaseRenewalIntervalMs', /at most half/],
+    [{ shardSyncIntervalMs: 2 ** 31 }, 'shardSyncIntervalMs', /24\.8 days/],
+    [{ processingTimeoutMs: 0 }, 'processingTimeoutMs', /whole number > 0/],
+    [{ checkpointRetry: { baseDelayMs: 1_000, maxDelayMs: 10 } }, 'checkpointRetry.maxDelayMs', /maxDelayMs >= baseDelayMs/],
+  ])('%j', (options, option, message) => {
+    const error = rejection(options as Partial<StreamWorkerOptions>);
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+  });
+
+  it('accepts the defaults, a derived renewal interval for the smallest failover time, and Infinity for no processing limit', () => {
+    const defaults = resolveWorkerOptions(base);
+    expect(defaults.leaseRenewalIntervalMs * 2).toBeLessThanOrEqual(defaults.failoverTimeMs);
+    const shortest = resolveWorkerOptions({ ...base, failoverTimeMs: 1_000 });
+    expect(shortest.leaseRenewalIntervalMs).toBe(308);
+    expect(resolveWorkerOptions({ ...base, processingTimeoutMs: Infinity }).processingTimeoutMs).toBe(Infinity);
+  });
+});
+
+describe('region', () => {
+  const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('is required even with endpoints, naming the option and AWS_REGION', () => {
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    const error = rejection({ region: undefined, kinesis: { endpoint: 'http://127.0.0.1:1' }, dynamodb: { endpoint: 'http://127.0.0.1:2' } });
+    expect(error.option).toBe('region');
+    expect(error.message).toMatch(/AWS_REGION/);
+  });
+});

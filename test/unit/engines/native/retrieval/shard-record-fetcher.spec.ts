@@ -1,0 +1,94 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { ShardRecordFetcher, type ShardRecordFetcherConfig } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
+import { classifyReadError } from '../../../../../lib/engines/native/retrieval/read-errors';
+import { CapturingLogger } from '../../../../support/capturing-logger';
+
+/** A Kinesis client that answers each command with the next scripted outcome for its name. */
+function fakeKinesis(script: Record<string, Array<() => unknown>>) {
+  const calls: { name: string; input: Record<string, unknown> }[] = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      calls.push({ name, input: command.input });
+      const next = script[name]?.shift();
+      if (!next) throw new Error(`unscripted ${name}`);
+      return next();
+    },
+  } as unknown as KinesisClient;
+  return { client, calls };
+}
+
+const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
+
+function fetcher(client: KinesisClient, overrides: Partial<ShardRecordFetcherConfig> = {}) {
+  const logger = new CapturingLogger();
+  const f = new ShardRecordFetcher({
+    kinesis: client,
+    streamName: 's',
+    shardId: 'shardId-000000000001',
+    start: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+    leaseTakenAt: new Date('2026-11-28T10:00:00Z'),
+    maxRecords: 100,
+    maxCallsPerSecond: 1000,
+    logger,
+    signal: new AbortController().signal,
+    ...overrides,
+  });
+  return { f, logger };
+}
+
+describe('ShardRecordFetcher', () => {
+  it('a shard that no longer exists (ResourceNotFoundException) has ended, as the Java KCL treats it', async () => {
+    const { client } = fakeKinesis({ GetShardIterator: [() => Promise.reject(awsError('ResourceNotFoundException'))] });
+    const { f, logger } = fetcher(client);
+    await expect(f.fetch()).resolves.toMatchObject({ records: [], shardEnded: true });
+    expect(logger.lines.some((l) => l.includes('treating it as ended'))).toBe(true);
+  });
+
+  it('LATEST is pinned: the first and every later iterator is AT_TIMESTAMP of the take, less the clock margin', async () => {
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => ({ ShardIterator: 'i1' }), () => ({ ShardIterator: 'i2' })],
+      GetRecords: [() => Promise.reject(awsError('ExpiredIteratorException')), () => ({ Records: [], NextShardIterator: 'i3', MillisBehindLatest: 0 })],
+    });
+    const { f } = fetcher(client, { start: { sequenceNumber: 'LATEST', subSequenceNumber: 0 } });
+    await f.fetch();
+    const iterators = calls.filter((c) => c.name === 'GetShardIterator').map((c) => c.input);
+    expect(iterators).toEqual([
+      expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date('2026-11-28T09:59:59Z') }),
+      expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date('2026-11-28T09:59:59Z') }),
+    ]);
+  });
+
+  it('throttling and typed 5xx keep the iterator', async () => {
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => ({ ShardIterator: 'i1' })],
+      GetRecords: [
+        () => Promise.reject(awsError('ProvisionedThroughputExceededException')),
+        () => Promise.reject(Object.assign(awsError('InternalFailure'), { $metadata: { httpStatusCode: 500 } })),
+        () => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 }),
+      ],
+    });
+    const { f } = fetcher(client);
+    await f.fetch();
+    expect(calls.filter((c) => c.name === 'GetShardIterator')).toHaveLength(1);
+    expect(calls.filter((c) => c.name === 'GetRecords').map((c) => c.input.ShardIterator)).toEqual(['i1', 'i1', 'i1']);
+  });
+
+  it("another KCL's AT_TIMESTAMP checkpoint is refused with one clear error, surfaced as the shard's problem", async () => {
+    const { client } = fakeKinesis({});
+    const abort = new AbortController();
+    const { f, logger } = fetcher(client, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, signal: abort.signal });
+    const pending = f.fetch().catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(f.problem).toContain('AT_TIMESTAMP');
+    abort.abort();
+    await pending;
+    expect(logger.lines.filter((l) => l.startsWith('ERROR'))).toHaveLength(1);
+  });
+
+  it('classifies read errors', () => {
+    expect(classifyReadError(awsError('InvalidArgumentException', 'Invalid ShardIterator'))).toBe('iterator');
+    expect(classifyReadError(awsError('KMSAccessDeniedException'))).toBe('permission');
+    expect(classifyReadError(awsError('ServiceUnavailable'))).toBe('retry');
+  });
+});
