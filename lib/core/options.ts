@@ -25,7 +25,15 @@ export const KCL_LOG_LEVELS: readonly KclLogLevel[] = ['ERROR', 'WARN', 'INFO', 
  * themselves (stream, application, positions, times, endpoints) come from the common options.
  */
 export interface KclEngineOptions {
-  /** The MultiLangDaemon jars. Default: KCL_JARS_DIR, else <cwd>/.kcl/jars (where the provisioning script puts them). */
+  /**
+   * The Java KCL line: '2.7.2' (the jars aws-kcl's pom.xml lists) or a 3.x version such as '3.1.3'.
+   * Default: KCL_VERSION, else 3.1.3, started in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X (docs/kcl-engine.md, "KCL 3.x").
+   */
+  version?: string;
+  /**
+   * The MultiLangDaemon jars of that line, where the provisioning script puts them. Default: KCL_JARS_DIR,
+   * else <cwd>/.kcl/jars, with -<version> appended for lines other than 2.7.2 (e.g. .kcl/jars-3.1.3).
+   */
   jarsDir?: string;
   /** The java executable. Default: $JAVA_HOME/bin/java, else `java` on the PATH. */
   javaPath?: string;
@@ -52,6 +60,7 @@ export interface KclEngineOptions {
 }
 
 export interface ResolvedKclEngineOptions {
+  readonly version: string;
   readonly jarsDir: string;
   readonly javaPath: string;
   readonly javaOptions: readonly string[];

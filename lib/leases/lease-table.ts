@@ -26,7 +26,7 @@ export class LeaseTable {
 
   /** @param logger where rows that are not usable leases are reported (rate-limited); they are skipped. */
   constructor(
-    private readonly client: DynamoDBClient,
+    readonly client: DynamoDBClient,
     readonly tableName: string,
     logger?: WorkerLogger,
   ) {

@@ -3,7 +3,8 @@ import { createWorker, type EngineName, type KinesisRecordProcessor, type Kinesi
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
-import { closeAndCheck, expectNoOrphans } from '../support/kcl-processes';
+import { closeAndCheck, expectNoOrphans, prepareSharedLeaseTable, testedKclVersion } from '../support/kcl-processes';
+import { isKcl3 } from '../../lib/engines/kcl/kcl-lines';
 import { readLeases, ownerCounts } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { FAST, Recorder, recordingProcessor, startApp } from '../support/recording-processor';
@@ -28,6 +29,13 @@ afterAll(() => {
   dynamo.destroy();
 });
 
+/** A new application for both engines (on a 3.x line its lease table is made ready for dynalite). */
+async function sharedApp(): Promise<string> {
+  const appName = uniqueName('app');
+  await prepareSharedLeaseTable(dynamo, appName);
+  return appName;
+}
+
 async function start(engine: EngineName, recorder: Recorder, stream: string, appName: string) {
   const app = await startApp(recorder, recordingProcessor(stream), { appName, engine });
   open.add(app);
@@ -42,12 +50,22 @@ async function close(app: TestingModule) {
 /** The last sequence number put on each shard. */
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
-const LEASE_KEYS = ['checkpoint', 'checkpointSubSequenceNumber', 'endingHashKey', 'leaseCounter', 'leaseKey', 'ownerSwitchesSinceCheckpoint', 'startingHashKey'];
+/** The attributes of a lease row the Java KCL leaves; 3.x adds the owner's measured throughput. */
+const LEASE_KEYS = [
+  'checkpoint',
+  'checkpointSubSequenceNumber',
+  'endingHashKey',
+  'leaseCounter',
+  'leaseKey',
+  'ownerSwitchesSinceCheckpoint',
+  'startingHashKey',
+  ...(isKcl3(testedKclVersion()) ? ['throughputKBps'] : []),
+];
 
 describe('one lease table, both engines (kinesis-local + dynalite)', () => {
   it('native -> kcl: the Java KCL continues from the native checkpoints without redelivering a checkpointed record', async () => {
     const stream = uniqueName('interop');
-    const appName = uniqueName('app');
+    const appName = await sharedApp();
     await createStream(kinesis, stream, 3);
     const first = await putRecords(kinesis, stream, records('first', 45));
 
@@ -87,7 +105,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     }, 'the Java KCL checkpoints at the last record of each shard');
     await close(kclApp);
 
-    // Rows as the Java KCL leaves them: the KCL 2.x schema, owners released by the engine.
+    // Rows as the Java KCL leaves them: the KCL 2.x schema (plus throughputKBps on 3.x), owners released by the engine.
     for (const row of await scanRaw(dynamo, appName)) {
       expect(Object.keys(row).sort()).toEqual(LEASE_KEYS);
       expect(row.ownerSwitchesSinceCheckpoint!.N).toBe('0');
@@ -97,7 +115,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
   it('kcl -> native, across a split: the native engine continues from the Java KCL checkpoints and from the child leases the Java KCL created', async () => {
     const stream = uniqueName('interop-split');
-    const appName = uniqueName('app');
+    const appName = await sharedApp();
     await createStream(kinesis, stream, 1);
     const before = await putRecords(kinesis, stream, records('before', 20));
 
@@ -212,7 +230,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
     it('split 4 shards 2/2 (maxLeasesForWorker 2): each shard is processed by one worker only, every record once', async () => {
       const stream = uniqueName('pair');
-      const appName = uniqueName('app');
+      const appName = await sharedApp();
       await createStream(kinesis, stream, 4);
       const producer = new BackgroundProducer(kinesis, stream, 8, 100);
       producer.start();
@@ -249,7 +267,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
     it('balance by stealing: the kcl worker joins a native worker holding all 4 shards and steals its share; no shard is processed by both at once', async () => {
       const stream = uniqueName('pair-steal');
-      const appName = uniqueName('app');
+      const appName = await sharedApp();
       await createStream(kinesis, stream, 4);
       const producer = new BackgroundProducer(kinesis, stream, 8, 100);
       producer.start();

@@ -5,7 +5,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
-import { closeAndCheck, kclWorkers, processesMentioning } from '../support/kcl-processes';
+import { closeAndCheck, kclWorkers, processesMentioning, testedKclVersion } from '../support/kcl-processes';
 import { readLeases, ownerCounts } from '../support/lease-table';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
@@ -124,7 +124,7 @@ describe('the kcl engine processes', () => {
       const error = await bootstrapError({ kcl: { jarsDir: empty } }, stream);
       expect(error).toBeInstanceOf(KinesisWorkerConfigError);
       expect((error as KinesisWorkerConfigError).option).toBe('kcl.jarsDir');
-      expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --dir ${empty}`);
+      expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --version ${testedKclVersion()} --dir ${empty}`);
       expect(runDirsNow()).toEqual(before);
       rmSync(empty, { recursive: true, force: true });
     });

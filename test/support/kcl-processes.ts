@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerService, type KinesisWorker } from '../../lib';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
 import { processGroupAlive } from '../../lib/engines/kcl/daemon';
+import { KCL_DEFAULT_VERSION, isKcl3 } from '../../lib/engines/kcl/kcl-lines';
+import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -69,4 +72,19 @@ export async function closeAndCheck(app: TestingModule): Promise<void> {
   const trace = traceKclRuns(app);
   await app.close();
   expectNoOrphans(trace);
+}
+
+/** The KCL line the kcl-engine tests run: KCL_VERSION (e.g. `KCL_VERSION=3.1.3 npx jest test/e2e/kcl-interop.e2e-spec.ts`), else the default. */
+export function testedKclVersion(): string {
+  return process.env.KCL_VERSION || KCL_DEFAULT_VERSION;
+}
+
+/**
+ * For an application that a native worker may create first: on a 3.x line, the lease table is created
+ * up front with the GSI 3.x needs. Work-around for dynalite only: a 2.x-schema table (what the native
+ * engine creates) gets its GSI from the 3.x daemon by UpdateTable, which DynamoDB serves and dynalite
+ * does not (docs/kcl-engine.md, "KCL 3.x"). On a 2.x line it does nothing.
+ */
+export async function prepareSharedLeaseTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  if (isKcl3(testedKclVersion())) await createKcl3LeaseTable(dynamo, tableName);
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KinesisWorkerConfigError } from '../../core/errors';
 import { awsKclPackage } from './aws-kcl-module';
+import { AWS_KCL_POM_LINE, defaultJarsDir } from './kcl-lines';
 
 /** What scripts/provision-kcl-jars.js writes next to the jars. */
 export const JARS_MARKER = 'kcl-jars.json';
@@ -42,26 +43,27 @@ function packageRoot(): string | undefined {
   }
 }
 
-/** The exact command that provisions the jars into `dir`. */
-export function provisionCommand(dir: string): string {
+/** The exact command that provisions the jars of this KCL line into `dir`. */
+export function provisionCommand(dir: string, version: string = AWS_KCL_POM_LINE): string {
   const root = packageRoot();
   const script = root ? join(root, 'scripts', 'provision-kcl-jars.js') : 'node_modules/nestjs-kinesis-worker/scripts/provision-kcl-jars.js';
   const fromCwd = root && resolve(process.cwd()) === root ? 'scripts/provision-kcl-jars.js' : script;
-  const defaultDir = resolve(process.cwd(), '.kcl', 'jars');
-  return `node ${fromCwd}${resolve(dir) === defaultDir ? '' : ` --dir ${dir}`}`;
+  const defaultDir = defaultJarsDir(version, resolve(process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars')));
+  return `node ${fromCwd} --version ${version}${resolve(dir) === defaultDir ? '' : ` --dir ${dir}`}`;
 }
 
 /**
- * The provisioned jars, checked against the marker the provisioning script writes: present, complete and
- * for the installed aws-kcl version. Anything else is a config error that names the command to run.
+ * The provisioned jars, checked against the marker the provisioning script writes: present, complete, of
+ * the KCL line asked for and, for aws-kcl's own line, for the installed aws-kcl version. Anything else is a
+ * config error that names the command to run.
  */
-export function locateJars(dir: string): KclJars {
-  const command = provisionCommand(dir);
+export function locateJars(dir: string, version: string = AWS_KCL_POM_LINE): KclJars {
+  const command = provisionCommand(dir, version);
   const markerPath = join(dir, JARS_MARKER);
   if (!existsSync(markerPath)) {
     throw new KinesisWorkerConfigError(
       'kcl.jarsDir',
-      `the Java KCL jars are not provisioned in ${dir}. Run: ${command} (once per machine or CI cache; it uses the pom.xml of aws-kcl and Maven, or downloads from Maven Central).`,
+      `the Java KCL ${version} jars are not provisioned in ${dir}. Run: ${command} (once per machine or CI cache; ${version === AWS_KCL_POM_LINE ? 'it uses the pom.xml of aws-kcl and Maven, or downloads from Maven Central' : `it resolves amazon-kinesis-client-multilang and its dependencies with Maven; without Maven, set kcl.version: '${AWS_KCL_POM_LINE}'`}).`,
     );
   }
   let marker: JarsMarker;
@@ -70,6 +72,13 @@ export function locateJars(dir: string): KclJars {
   } catch (error) {
     throw new KinesisWorkerConfigError('kcl.jarsDir', `${markerPath} is unreadable (${String(error)}). Run: ${command} --force`);
   }
+  if (marker.kclVersion !== undefined && marker.kclVersion !== version) {
+    throw new KinesisWorkerConfigError(
+      'kcl.version',
+      `the jars in ${dir} are the Java KCL ${marker.kclVersion}, but kcl.version asks for ${version}. Run: ${command} (or point kcl.jarsDir at that line's jars).`,
+    );
+  }
+  if (version !== AWS_KCL_POM_LINE) return checkedJars(dir, marker, markerPath, command);
   const installed = awsKclVersion();
   if (marker.awsKclVersion !== installed) {
     throw new KinesisWorkerConfigError(
@@ -83,6 +92,11 @@ export function locateJars(dir: string): KclJars {
       `the jars in ${dir} were provisioned by an older script (without the protobuf-java fix for KPL-aggregated records). Run: ${command} --force`,
     );
   }
+  return checkedJars(dir, marker, markerPath, command);
+}
+
+/** Every jar the marker lists is there. */
+function checkedJars(dir: string, marker: JarsMarker, markerPath: string, command: string): KclJars {
   const jars = marker.jars ?? [];
   const missing = jars.filter((jar) => !existsSync(join(dir, jar)));
   if (jars.length === 0 || missing.length > 0) {

@@ -10,6 +10,7 @@ import {
   type StreamWorkerOptions,
 } from '../../core/options';
 import { positiveInt } from '../../core/resolve-options';
+import { KCL_DEFAULT_VERSION, defaultJarsDir } from './kcl-lines';
 
 /**
  * MultiLangDaemon properties that a common option (or the engine itself) sets: `kcl.properties` may not
@@ -55,6 +56,17 @@ function nonEmptyString(option: string, value: unknown, fallback: string): strin
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || value.trim() === '') throw new KinesisWorkerConfigError(option, `expected a non-empty string, got ${JSON.stringify(value)}.`);
   return value;
+}
+
+/** kcl.version, else KCL_VERSION, else the default line: a plain x.y.z version (it names a Maven artifact and a directory). */
+function kclVersion(value: unknown): string {
+  const fromEnv = process.env.KCL_VERSION;
+  const option = value === undefined && fromEnv ? 'KCL_VERSION' : 'kcl.version';
+  const version = value ?? (fromEnv || KCL_DEFAULT_VERSION);
+  if (typeof version !== 'string' || !/^\d+\.\d+\.\d+$/.test(version) || Number(version.split('.')[0]) < 2) {
+    throw new KinesisWorkerConfigError(option, `expected a Java KCL version 2.x or 3.x such as '3.1.3' or '2.7.2', got ${JSON.stringify(version)}.`);
+  }
+  return version;
 }
 
 /** The common options the Java KCL derives itself and so cannot take (it has no setting for them). */
@@ -111,8 +123,10 @@ export function resolveKclOptions(options: StreamWorkerOptions, resolved: Pick<R
   const shutdownGraceMs = positiveInt('kcl.shutdownGraceMs', kcl.shutdownGraceMs, resolved.failoverTimeMs + 5_000);
   const properties = extraProperties(kcl.properties ?? {});
   const javaHome = process.env.JAVA_HOME;
+  const version = kclVersion(kcl.version);
   return {
-    jarsDir: nonEmptyString('kcl.jarsDir', kcl.jarsDir, process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars')),
+    version,
+    jarsDir: nonEmptyString('kcl.jarsDir', kcl.jarsDir, defaultJarsDir(version, process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars'))),
     javaPath: nonEmptyString('kcl.javaPath', kcl.javaPath, javaHome ? join(javaHome, 'bin', 'java') : 'java'),
     javaOptions,
     shutdownGraceMs,

@@ -16,6 +16,8 @@ import { ShardSync } from '../../leases/shard-sync';
 import { loadAwsKcl } from './aws-kcl-module';
 import { DaemonSupervisor } from './daemon-supervisor';
 import { checkJava, locateJars, type KclJars } from './jars';
+import { createKcl3LeaseTable } from './kcl3-lease-table';
+import { isKcl3 } from './kcl-lines';
 import { logbackXml } from './jvm-log';
 import { LeaseEviction } from './lease-eviction';
 import { daemonConfig, formatProperties } from './properties';
@@ -133,8 +135,11 @@ export class KclWorker implements KinesisWorker {
       if (process.platform === 'win32') {
         throw new KinesisWorkerConfigError('engine', "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.");
       }
-      jars = locateJars(this.kcl.jarsDir);
+      jars = locateJars(this.kcl.jarsDir, this.kcl.version);
       java = await checkJava(this.kcl.javaPath);
+      // Before preflight, which would create a 2.x table (without the GSI 3.x needs). When this fails
+      // (endpoint, permissions), preflight fails the same way and names the cause and the fix.
+      if (isKcl3(this.kcl.version)) await createKcl3LeaseTable(this.dynamodb, tableName).catch(() => undefined);
       await preflight(this.kinesis, this.table, this.options);
       // With no lease in the table, the Java KCL waits a random 1-30 s before its first shard sync.
       const leases = await this.table.listLeases();

@@ -1,5 +1,6 @@
 import { KinesisWorkerConfigError } from '../../core/errors';
 import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
+import { isKcl3 } from './kcl-lines';
 
 /** The MultiLangDaemon properties file, the environment the JVM needs for it, and what to warn about. */
 export interface DaemonConfig {
@@ -43,8 +44,8 @@ const sameCredentials = (a: StaticCredentials, b: StaticCredentials) =>
   a.accessKeyId === b.accessKeyId && a.secretAccessKey === b.secretAccessKey && a.sessionToken === b.sessionToken;
 
 /**
- * Maps the resolved options onto MultiLangDaemon properties (KCL 2.7.2 names; the daemon ignores
- * unknown keys silently, so every key here is one it reads).
+ * Maps the resolved options onto MultiLangDaemon properties (KCL 2.7.2 names, which 3.x reads too; the
+ * daemon ignores unknown keys silently, so every key here is one it reads).
  */
 export async function daemonConfig(options: ResolvedWorkerOptions, kcl: ResolvedKclEngineOptions, executableName: string): Promise<DaemonConfig> {
   const warnings: string[] = [];
@@ -109,6 +110,10 @@ export async function daemonConfig(options: ResolvedWorkerOptions, kcl: Resolved
     shutdownGraceMillis: String(kcl.shutdownGraceMs),
     ...(kinesisEndpoint ? { kinesisEndpoint } : {}),
     ...(dynamoEndpoint ? { dynamoDBEndpoint: dynamoEndpoint } : {}),
+    // KCL 3.x starts where native workers (and 2.x workers) may share the application: 2.x lease rules
+    // until every lease owner publishes worker metrics, then the fleet moves itself to 3.x assignment.
+    // kcl.properties.clientVersionConfig = CLIENT_VERSION_CONFIG_3X starts it in 3.x mode.
+    ...(isKcl3(kcl.version) ? { clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X' } : {}),
     ...kcl.properties,
   };
   return { properties, env, warnings };

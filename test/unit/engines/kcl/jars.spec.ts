@@ -3,11 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KinesisWorkerConfigError } from '../../../../lib';
 import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../../../lib/engines/kcl/jars';
+import { AWS_KCL_POM_LINE, KCL_3_LINE, defaultJarsDir } from '../../../../lib/engines/kcl/kcl-lines';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pomDependencies, correctedPom } = require('../../../../scripts/provision-kcl-jars.js') as {
+const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } = require('../../../../scripts/provision-kcl-jars.js') as {
   pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
   correctedPom: (pom: string, awsKclVersion: string) => string;
+  lineDir: (base: string, line: { version: string; awsKclPom?: boolean }) => string;
+  selectedLines: (versions: string[]) => { version: string; awsKclPom?: boolean }[];
+  multilangPom: (version: string) => string;
+  KCL_LINES: { version: string; awsKclPom?: boolean }[];
 };
 
 let dir: string;
@@ -29,11 +34,29 @@ describe('the provisioned jars', () => {
     const error = configError(() => locateJars(join(dir, 'jars')));
     expect(error.option).toBe('kcl.jarsDir');
     // From the project root (where jest runs) the script path is relative; from elsewhere it is absolute.
-    expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --dir ${join(dir, 'jars')}`);
+    expect(error.message).toContain(`Run: node scripts/provision-kcl-jars.js --version 2.7.2 --dir ${join(dir, 'jars')}`);
   });
 
-  it('the command is short from the project root with the default directory', () => {
-    expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js');
+  it('the command is short from the project root with the default directory of each line', () => {
+    const saved = process.env.KCL_JARS_DIR;
+    delete process.env.KCL_JARS_DIR;
+    try {
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js --version 2.7.2');
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars-3.1.3'), '3.1.3')).toBe('node scripts/provision-kcl-jars.js --version 3.1.3');
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'), '3.1.3')).toBe(`node scripts/provision-kcl-jars.js --version 3.1.3 --dir ${join(process.cwd(), '.kcl', 'jars')}`);
+    } finally {
+      if (saved !== undefined) process.env.KCL_JARS_DIR = saved;
+    }
+  });
+
+  it('a 3.x line: the marker must name that line; aws-kcl\'s version does not matter to it', () => {
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '2.7.2', awsKclVersion: awsKclVersion(), provisioner: 2, jars: ['a.jar'] }));
+    writeFileSync(join(dir, 'a.jar'), '');
+    const wrongLine = configError(() => locateJars(dir, '3.1.3'));
+    expect(wrongLine.option).toBe('kcl.version');
+    expect(wrongLine.message).toMatch(/are the Java KCL 2\.7\.2, but kcl\.version asks for 3\.1\.3\. Run: node .*provision-kcl-jars\.js --version 3\.1\.3/);
+    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '3.1.3', provisioner: 2, jars: ['a.jar'] }));
+    expect(locateJars(dir, '3.1.3')).toEqual({ dir, jars: ['a.jar'], kclVersion: '3.1.3' });
   });
 
   it('jars for another aws-kcl version, or missing jars: a config error asking to provision again', () => {
@@ -64,5 +87,15 @@ describe('the provisioned jars', () => {
     mkdirSync(join(dir, 'bin'));
     await expect(checkJava(join(dir, 'bin', 'java'))).rejects.toMatchObject({ option: 'kcl.javaPath', message: expect.stringMatching(/no Java at .*JAVA_HOME or kcl.javaPath/) });
     await expect(checkJava('java')).resolves.toMatch(/version/);
+  });
+
+  it('the cache keeps each KCL line in its own directory, the same ones the engine looks in', () => {
+    expect(KCL_LINES.map((line) => line.version)).toEqual([KCL_3_LINE, AWS_KCL_POM_LINE]);
+    for (const line of KCL_LINES) expect(lineDir('/c/jars', line)).toBe(defaultJarsDir(line.version, '/c/jars'));
+    expect(selectedLines([])).toEqual(KCL_LINES);
+    expect(selectedLines(['3.1.3']).map((line) => line.version)).toEqual(['3.1.3']);
+    expect(selectedLines(['3.2.0'])).toEqual([{ version: '3.2.0' }]);
+    expect(() => selectedLines(['latest'])).toThrow(/--version expects a KCL version/);
+    expect(multilangPom('3.1.3')).toContain('<artifactId>amazon-kinesis-client-multilang</artifactId>\n      <version>3.1.3</version>');
   });
 });

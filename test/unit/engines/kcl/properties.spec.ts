@@ -29,9 +29,10 @@ function configError(options: Partial<StreamWorkerOptions>): KinesisWorkerConfig
 }
 
 describe('MultiLangDaemon properties from the module options', () => {
-  it('maps every consumer option onto the KCL 2.7.2 property names, with the engine defaults', async () => {
+  it('maps every consumer option onto the KCL 2.7.2 property names (which 3.x reads too), with the engine defaults', async () => {
     const { properties, env, warnings } = await config();
     expect(properties).toEqual({
+      clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X',
       executableName: '/usr/bin/node /tmp/run/relay.js',
       streamName: 'orders',
       applicationName: 'orders-app',
@@ -122,14 +123,24 @@ describe('MultiLangDaemon properties from the module options', () => {
   });
 });
 
+describe('KCL 3.x properties', () => {
+  it('a 3.x line starts in the mode native workers may share (COMPATIBLE_WITH_2X); kcl.properties may choose 3.x mode; 2.x gets no such key', async () => {
+    expect((await config({ kcl: { version: '3.1.3' } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
+    expect((await config({ kcl: { version: '3.1.3', properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_3X');
+    expect((await config({ kcl: { version: '2.7.2' } })).properties.clientVersionConfig).toBeUndefined();
+  });
+});
+
 describe('the kcl option section', () => {
-  it('fills in defaults: jars in <cwd>/.kcl/jars, java from JAVA_HOME or the PATH, no metrics, polling', () => {
-    const saved = { jars: process.env.KCL_JARS_DIR, home: process.env.JAVA_HOME };
+  it('fills in defaults: KCL 3.1.3, jars in <cwd>/.kcl/jars-3.1.3, java from JAVA_HOME or the PATH, no metrics, polling', () => {
+    const saved = { jars: process.env.KCL_JARS_DIR, home: process.env.JAVA_HOME, version: process.env.KCL_VERSION };
     delete process.env.KCL_JARS_DIR;
+    delete process.env.KCL_VERSION;
     process.env.JAVA_HOME = '/opt/jdk';
     try {
       expect(resolveBoth(base).kcl).toEqual({
-        jarsDir: `${process.cwd()}/.kcl/jars`,
+        version: '3.1.3',
+        jarsDir: `${process.cwd()}/.kcl/jars-3.1.3`,
         javaPath: '/opt/jdk/bin/java',
         javaOptions: [],
         shutdownGraceMs: 15000,
@@ -145,6 +156,27 @@ describe('the kcl option section', () => {
       else process.env.KCL_JARS_DIR = saved.jars;
       if (saved.home === undefined) delete process.env.JAVA_HOME;
       else process.env.JAVA_HOME = saved.home;
+      if (saved.version !== undefined) process.env.KCL_VERSION = saved.version;
+    }
+  });
+
+  it('a KCL 3.x line finds its jars next to the 2.x ones (<base>-<version>); KCL_VERSION sets the default line', () => {
+    const saved = { jars: process.env.KCL_JARS_DIR, version: process.env.KCL_VERSION };
+    process.env.KCL_JARS_DIR = '/cache/jars';
+    delete process.env.KCL_VERSION;
+    try {
+      expect(resolveBoth({ ...base, kcl: { version: '3.1.3' } }).kcl).toMatchObject({ version: '3.1.3', jarsDir: '/cache/jars-3.1.3' });
+      expect(resolveBoth({ ...base, kcl: { version: '2.7.2' } }).kcl).toMatchObject({ version: '2.7.2', jarsDir: '/cache/jars' });
+      expect(resolveBoth({ ...base, kcl: { version: '3.1.3', jarsDir: '/mine' } }).kcl).toMatchObject({ jarsDir: '/mine' });
+      process.env.KCL_VERSION = '3.1.3';
+      expect(resolveBoth(base).kcl).toMatchObject({ version: '3.1.3', jarsDir: '/cache/jars-3.1.3' });
+      process.env.KCL_VERSION = 'latest';
+      expect(configError({}).option).toBe('KCL_VERSION');
+    } finally {
+      if (saved.jars === undefined) delete process.env.KCL_JARS_DIR;
+      else process.env.KCL_JARS_DIR = saved.jars;
+      if (saved.version === undefined) delete process.env.KCL_VERSION;
+      else process.env.KCL_VERSION = saved.version;
     }
   });
 
@@ -154,6 +186,8 @@ describe('the kcl option section', () => {
     [{ kcl: { shutdownGraceMs: 0 } }, 'kcl.shutdownGraceMs', /whole number > 0/],
     [{ kcl: { javaOptions: '-Xmx1g' } }, 'kcl.javaOptions', /array of JVM options/],
     [{ kcl: { jarsDir: '' } }, 'kcl.jarsDir', /non-empty string/],
+    [{ kcl: { version: '3' } }, 'kcl.version', /such as '3\.1\.3' or '2\.7\.2'/],
+    [{ kcl: { version: '1.14.0' } }, 'kcl.version', /2\.x or 3\.x/],
     [{ kcl: { properties: { streamName: 'other' } } }, 'kcl.properties', /'streamName' is set by the engine from the stream/],
     [{ kcl: { properties: { failoverTimeMillis: 1 } } }, 'kcl.properties', /from failoverTimeMs; set that instead/],
     [{ kcl: { properties: { StreamName: 'other' } } }, 'kcl.properties', /'StreamName' is set by the engine/],

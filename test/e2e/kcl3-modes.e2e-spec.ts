@@ -1,0 +1,227 @@
+import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TestingModule } from '@nestjs/testing';
+import { KinesisWorkerConfigError, type EngineName, type KinesisWorkerOptions } from '../../lib';
+import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
+import { LEASE_OWNER_INDEX } from '../../lib/engines/kcl/kcl3-lease-table';
+import { readKcl3Mode } from '../../lib/leases/kcl3-application';
+import { createStream, putRecords, type PutResult } from '../../lib/testing';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { closeAndCheck } from '../support/kcl-processes';
+import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * The native engine and applications of a Java KCL 3.x fleet (real 3.1.3 MultiLangDaemon on dynalite):
+ * in COMPATIBLE_WITH_2X mode they share the application; in 3.x mode the native worker refuses to start
+ * and writes nothing. See docs/kcl3-protocol.md.
+ */
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+const open = new Set<TestingModule>();
+afterEach(async () => {
+  await Promise.all([...open].map((app) => closeAndCheck(app).catch(() => undefined)));
+  open.clear();
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+const KCL3: Partial<KinesisWorkerOptions> = { kcl: { version: KCL_3_LINE } };
+const KCL3_MODE: Partial<KinesisWorkerOptions> = { kcl: { version: KCL_3_LINE, properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } };
+
+async function start(engine: EngineName, recorder: Recorder, stream: string, appName: string, extra: Partial<KinesisWorkerOptions> = {}) {
+  const app = await startApp(recorder, recordingProcessor(stream), { appName, engine, ...extra });
+  open.add(app);
+  return app;
+}
+
+async function close(app: TestingModule) {
+  open.delete(app);
+  await closeAndCheck(app);
+}
+
+async function bootstrapError(stream: string, appName: string): Promise<KinesisWorkerConfigError> {
+  try {
+    await start('native', new Recorder(), stream, appName);
+  } catch (error) {
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    return error as KinesisWorkerConfigError;
+  }
+  throw new Error('the native worker started, but it should have refused');
+}
+
+const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
+
+/** The coordinator state table and its migration item, as the 3.1.3 daemon writes them (copied from a run on dynalite). */
+async function writeMigrationState(appName: string, clientVersion: string) {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: `${appName}-CoordinatorState`,
+      AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const now = String(Date.now());
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: `${appName}-CoordinatorState`,
+      Item: {
+        key: { S: 'Migration3.0' },
+        cv: { S: clientVersion },
+        mb: { S: 'java-host:4242:0f8808b8' },
+        mts: { N: now },
+        h: { L: [{ M: { cv: { S: 'CLIENT_VERSION_INIT' }, mb: { S: 'java-host:4242:0f8808b8' }, mts: { N: now } } }] },
+      },
+    }),
+  );
+}
+
+/** A lease table with the 3.x GSI and a lease row as a 3.x worker leaves it. */
+async function write3xLeaseTable(appName: string): Promise<Record<string, AttributeValue>[]> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: appName,
+      AttributeDefinitions: [
+        { AttributeName: 'leaseKey', AttributeType: 'S' },
+        { AttributeName: 'leaseOwner', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: LEASE_OWNER_INDEX,
+          KeySchema: [
+            { AttributeName: 'leaseOwner', KeyType: 'HASH' },
+            { AttributeName: 'leaseKey', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    }),
+  );
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: appName,
+      Item: {
+        leaseKey: { S: 'shardId-000000000000' },
+        leaseOwner: { S: 'java-host:4242:0f8808b8' },
+        leaseCounter: { N: '6' },
+        ownerSwitchesSinceCheckpoint: { N: '0' },
+        checkpoint: { S: 'TRIM_HORIZON' },
+        checkpointSubSequenceNumber: { N: '0' },
+        startingHashKey: { S: '0' },
+        endingHashKey: { S: '340282366920938463463374607431768211455' },
+        throughputKBps: { N: '0.012019' },
+      },
+    }),
+  );
+  return scanRaw(dynamo, appName);
+}
+
+describe('the native engine and KCL 3.x applications', () => {
+  it.each(['CLIENT_VERSION_3X', 'CLIENT_VERSION_3X_WITH_ROLLBACK'])(
+    'migration state %s (rows as 3.x writes them): the native worker refuses, names the fixes, and leaves the tables as they were',
+    async (clientVersion) => {
+      const stream = uniqueName('kcl3-rows');
+      const appName = uniqueName('app');
+      await createStream(kinesis, stream, 1);
+      await writeMigrationState(appName, clientVersion);
+      const before = await write3xLeaseTable(appName);
+
+      const error = await bootstrapError(stream, appName);
+      expect(error.option).toBe('engine');
+      expect(error.message).toContain(`'${appName}' is run by a Java KCL 3.x fleet in 3.x mode`);
+      expect(error.message).toContain(`Migration3.0 = ${clientVersion}, set by worker java-host:4242:0f8808b8`);
+      expect(error.message).toContain('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
+      expect(error.message).toContain("engine: 'kcl'");
+      expect(await scanRaw(dynamo, appName)).toEqual(before);
+    },
+  );
+
+  it('no lease table yet: the refusal comes before the native worker would create one', async () => {
+    const stream = uniqueName('kcl3-none');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 1);
+    await writeMigrationState(appName, 'CLIENT_VERSION_3X');
+    expect((await bootstrapError(stream, appName)).option).toBe('engine');
+    const { TableNames } = await dynamo.send(new ListTablesCommand({}));
+    expect(TableNames).not.toContain(appName);
+  });
+
+  it('migration state CLIENT_VERSION_UPGRADE_FROM_2X (compatible mode): the native worker starts and consumes', async () => {
+    const stream = uniqueName('kcl3-compat-rows');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 1);
+    await writeMigrationState(appName, 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    const puts = await putRecords(kinesis, stream, records('c', 10));
+    const recorder = new Recorder();
+    await start('native', recorder, stream, appName);
+    await waitFor(() => recorder.deliveries.length >= puts.length, 'all records on the native worker');
+  });
+
+  it('a real 3.1.3 fleet in 3.x mode (CLIENT_VERSION_CONFIG_3X): the native worker refuses and changes no lease', async () => {
+    const stream = uniqueName('kcl3-mode');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 2);
+    const puts = await putRecords(kinesis, stream, records('m', 20));
+    const java = new Recorder();
+    const kclApp = await start('kcl', java, stream, appName, KCL3_MODE);
+    await waitFor(() => java.deliveries.length >= puts.length, 'all records on the 3.x daemon');
+    expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
+    await waitFor(async () => {
+      const rows = await scanRaw(dynamo, appName);
+      return rows.every((row) => row.checkpoint?.S === lastPerShard(puts).get(row.leaseKey!.S!));
+    }, '3.x checkpoints at the last record of each shard');
+    // What the daemon wrote: the GSI'd lease table, the migration state, the worker metrics.
+    const before = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint, leaseCounter }) => ({ leaseKey, leaseOwner, checkpoint, leaseCounter }));
+    const error = await bootstrapError(stream, appName);
+    expect(error.message).toMatch(/in 3\.x mode \(.*Migration3\.0 = CLIENT_VERSION_3X, set by worker /);
+    const after = await scanRaw(dynamo, appName);
+    // The daemon keeps renewing (leaseCounter moves); the native worker took nothing and checkpointed nothing.
+    expect(after.map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }))).toEqual(
+      before.map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint })),
+    );
+    await close(kclApp);
+  });
+
+  it('COMPATIBLE_WITH_2X (the engine default on 3.x): 3.x -> native -> 3.x, each continuing from the other one\'s checkpoints', async () => {
+    const stream = uniqueName('kcl3-compat');
+    const appName = uniqueName('app');
+    await createStream(kinesis, stream, 3);
+
+    const first = await putRecords(kinesis, stream, records('first', 30));
+    const java = new Recorder();
+    const kclApp = await start('kcl', java, stream, appName, KCL3);
+    await waitFor(() => java.deliveries.length >= 30, '30 records on the 3.x daemon');
+    await waitFor(async () => {
+      const rows = await scanRaw(dynamo, appName);
+      return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey!.S!));
+    }, '3.x checkpoints at the last record of each shard');
+    // The state a COMPATIBLE_WITH_2X worker starts an application in: the 2.x lease rules.
+    expect((await readKcl3Mode(dynamo, appName)).kind).toBe('compatible');
+    await close(kclApp);
+
+    const second = await putRecords(kinesis, stream, records('second', 30));
+    const native = new Recorder();
+    const nativeApp = await start('native', native, stream, appName);
+    await waitFor(() => native.deliveries.length >= 30, '30 new records on the native worker');
+    await waitFor(async () => {
+      const rows = await scanRaw(dynamo, appName);
+      return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey!.S!));
+    }, 'native checkpoints at the last record of each shard');
+    expect(native.deliveries.filter((d) => d.data.startsWith('first'))).toEqual([]);
+    for (const init of native.events.filter((e) => e.type === 'initialize')) expect(init.checkpoint).toBe(lastPerShard(first).get(init.shardId));
+    await close(nativeApp);
+
+    const third = await putRecords(kinesis, stream, records('third', 30));
+    const javaAgain = new Recorder();
+    await start('kcl', javaAgain, stream, appName, KCL3);
+    await waitFor(() => javaAgain.deliveries.length >= 30, '30 new records on the 3.x daemon again');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(javaAgain.deliveries.map((d) => d.data).sort()).toEqual(third.map((p) => p.data.toString()).sort());
+    for (const init of javaAgain.events.filter((e) => e.type === 'initialize')) expect(init.checkpoint).toBe(lastPerShard(second).get(init.shardId));
+  });
+});
