@@ -20,7 +20,7 @@ export function initialCheckpointOf(position: InitialPosition): 'TRIM_HORIZON' |
 export function resolveInitialPosition(value: unknown, now = Date.now()): InitialPosition {
   if (value === undefined) return 'TRIM_HORIZON';
   if (typeof value === 'string' && (INITIAL_POSITIONS as readonly string[]).includes(value)) return value as InitialPosition;
-  const usage = `use 'TRIM_HORIZON', 'LATEST' or { timestamp: new Date('2026-01-31T12:00:00Z') }`;
+  const usage = `use 'TRIM_HORIZON' or 'LATEST', or { timestamp: new Date('2026-01-31T12:00:00Z') } to start at a time`;
   if (value === null || typeof value !== 'object') {
     throw new KinesisWorkerConfigError('initialPosition', `unknown initial position ${JSON.stringify(value)}; ${usage}.`);
   }
