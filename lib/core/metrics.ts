@@ -1,4 +1,5 @@
 import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { packageVersion } from './package-version';
 import type { WorkerEvent } from './worker';
 
 /** What a worker reports through its observable instruments, read when a metric reader collects. */
@@ -7,7 +8,23 @@ export interface ObservedWorkerState {
   shards(): readonly { shardId: string; millisBehindLatest?: number }[];
 }
 
-const SCOPE = 'nestjs-kinesis-worker';
+export const METER_NAME = 'nestjs-kinesis-worker';
+
+/**
+ * The bucket boundaries OpenTelemetry's messaging conventions advise for messaging.process.duration.
+ * The SDK's default buckets (0 to 10 000) are meant for milliseconds and would put every batch
+ * measured in seconds into the first two.
+ */
+export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/** The attribute sets of one shard, built once so that a batch costs no allocation. */
+interface ShardAttributes {
+  readonly shard: Attributes;
+  readonly processed: Attributes;
+  readonly processFailed: Attributes;
+  readonly batchSucceeded: Attributes;
+  readonly batchFailed: Attributes;
+}
 
 /**
  * The worker's OpenTelemetry instruments, through @opentelemetry/api only: a no-op unless the app
@@ -27,29 +44,32 @@ export class WorkerMetrics {
   private readonly throttles: Counter;
   private readonly leaseEvents: Counter;
   private readonly base: Attributes;
-  private readonly perShard = new Map<string, Attributes>();
+  private readonly perShard = new Map<string, ShardAttributes>();
 
   constructor(
     identity: { streamName: string; appName: string; workerId: string },
     meterProvider: MeterProvider | undefined,
     state?: ObservedWorkerState,
   ) {
-    const meter: Meter = (meterProvider ?? metrics).getMeter(SCOPE);
+    // The global provider as it is now: @opentelemetry/api has no proxy for metrics, so an SDK
+    // registered after the worker was created is not seen (docs/metrics.md says so).
+    const meter: Meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(METER_NAME, packageVersion());
     this.base = {
       'messaging.system': 'aws_kinesis',
       'messaging.destination.name': identity.streamName,
       'messaging.consumer.group.name': identity.appName,
       'kinesis.worker.id': identity.workerId,
     };
-    this.consumed = meter.createCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Records delivered to processRecords.' });
-    this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', { unit: 'By', description: 'Bytes of record data delivered to processRecords.' });
+    const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
+    this.consumed = meter.createCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Records delivered to a processRecords call that succeeded.' });
+    this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', { unit: 'By', description: 'Bytes of record data delivered to a processRecords call that succeeded.' });
     this.batches = meter.createCounter('kinesis.worker.batches', { unit: '{batch}', description: 'processRecords calls, by outcome (success, failure).' });
-    this.processDuration = meter.createHistogram('messaging.process.duration', { unit: 's', description: 'Duration of one processRecords call.' });
-    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', { unit: '{error}', description: 'processRecords calls that threw.' });
-    this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', { unit: 's', description: 'Duration of a checkpoint, retries included.' });
-    this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', { unit: '{checkpoint}', description: 'Checkpoints that failed.' });
-    this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', { unit: '{call}', description: 'GetRecords calls answered with ProvisionedThroughputExceededException.' });
-    this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', { unit: '{event}', description: 'Leases taken, lost and released, by kind and how.' });
+    this.processDuration = meter.createHistogram('messaging.process.duration', { ...seconds, description: 'Duration of one processRecords call, its retries included.' });
+    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', { unit: '{error}', description: 'processRecords calls that failed, after their retries.' });
+    this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', { ...seconds, description: 'Duration of a checkpoint, its retries included.' });
+    this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', { unit: '{checkpoint}', description: 'Checkpoints that were not stored.' });
+    this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', { unit: '{call}', description: 'GetRecords attempts Kinesis throttled, SDK retries included.' });
+    this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', { unit: '{event}', description: 'Leases taken, lost and released, and shards ended, by kind and how.' });
     if (state) {
       meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' }).addCallback((result) => {
         result.observe(state.leasesHeld(), this.base);
@@ -57,7 +77,7 @@ export class WorkerMetrics {
       meter
         .createObservableGauge('kinesis.worker.millis_behind_latest', { unit: 'ms', description: 'How far the last batch read was behind the tip of the shard.' })
         .addCallback((result) => {
-          for (const shard of state.shards()) if (shard.millisBehindLatest !== undefined) result.observe(shard.millisBehindLatest, this.shard(shard.shardId));
+          for (const shard of state.shards()) if (shard.millisBehindLatest !== undefined) result.observe(shard.millisBehindLatest, this.shard(shard.shardId).shard);
         });
     }
   }
@@ -65,34 +85,74 @@ export class WorkerMetrics {
   /** One processRecords call and how it ended. */
   batch(shardId: string, records: number, bytes: number, seconds: number, ok: boolean): void {
     const attributes = this.shard(shardId);
-    this.batches.add(1, { ...attributes, outcome: ok ? 'success' : 'failure' });
-    this.processDuration.record(seconds, attributes);
     if (ok) {
-      this.consumed.add(records, attributes);
-      this.consumedBytes.add(bytes, attributes);
+      this.batches.add(1, attributes.batchSucceeded);
+      this.processDuration.record(seconds, attributes.processed);
+      this.consumed.add(records, attributes.processed);
+      this.consumedBytes.add(bytes, attributes.shard);
     } else {
-      this.processingErrors.add(1, attributes);
+      this.batches.add(1, attributes.batchFailed);
+      this.processDuration.record(seconds, attributes.processFailed);
+      this.processingErrors.add(1, attributes.shard);
     }
   }
 
   checkpoint(shardId: string, seconds: number, ok: boolean): void {
-    const attributes = this.shard(shardId);
+    const attributes = this.shard(shardId).shard;
     this.checkpointDuration.record(seconds, attributes);
     if (!ok) this.checkpointFailures.add(1, attributes);
   }
 
-  throttled(shardId: string): void {
-    this.throttles.add(1, this.shard(shardId));
+  /** One GetRecords attempt answered with a throttling error (errorType: its name). */
+  throttled(shardId: string, errorType = 'ProvisionedThroughputExceededException'): void {
+    this.throttles.add(1, { ...this.shard(shardId).shard, 'error.type': errorType });
   }
 
   lease(event: WorkerEvent): void {
-    const how = event.type === 'leaseTaken' ? event.how : event.type === 'leaseReleased' ? event.reason : event.type === 'leaseLost' ? 'lost' : 'ended';
-    this.leaseEvents.add(1, { ...this.shard(event.shardId), 'kinesis.lease.event': event.type, 'kinesis.lease.how': how });
+    this.leaseEvents.add(1, { ...this.shard(event.shardId).shard, 'kinesis.lease.event': event.type, 'kinesis.lease.how': leaseEventHow(event) });
   }
 
-  private shard(shardId: string): Attributes {
+  private shard(shardId: string): ShardAttributes {
     let attributes = this.perShard.get(shardId);
-    if (!attributes) this.perShard.set(shardId, (attributes = { ...this.base, 'messaging.destination.partition.id': shardId }));
+    if (!attributes) this.perShard.set(shardId, (attributes = shardAttributes(this.base, shardId)));
     return attributes;
   }
+}
+
+function shardAttributes(base: Attributes, shardId: string): ShardAttributes {
+  const shard = { ...base, 'messaging.destination.partition.id': shardId };
+  const processed = { ...shard, 'messaging.operation.name': 'process', 'messaging.operation.type': 'process' };
+  return {
+    shard,
+    processed,
+    // The conventions' error.type: '_OTHER' when no better low-cardinality name is known.
+    processFailed: { ...processed, 'error.type': '_OTHER' },
+    batchSucceeded: { ...shard, outcome: 'success' },
+    batchFailed: { ...shard, outcome: 'failure' },
+  };
+}
+
+/**
+ * A short, low-cardinality word for how a lease event came about. A lost lease's reason is free text
+ * naming owners and counters (fine for a log line, not for an attribute): it is reduced to its kind.
+ */
+export function leaseEventHow(event: WorkerEvent): string {
+  switch (event.type) {
+    case 'leaseTaken':
+      return event.how;
+    case 'leaseReleased':
+      return event.reason;
+    case 'shardEnded':
+      return 'SHARD_END';
+    case 'leaseLost':
+      return leaseLostHow(event.reason);
+  }
+}
+
+function leaseLostHow(reason: string): string {
+  if (/not renewed/i.test(reason)) return 'not_renewed';
+  if (/found leaseOwner=/.test(reason)) return 'taken_over';
+  if (/lease deleted/.test(reason)) return 'deleted';
+  if (/Java KCL/.test(reason)) return 'reported_by_kcl';
+  return 'other';
 }
