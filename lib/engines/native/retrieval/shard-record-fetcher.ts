@@ -8,6 +8,7 @@ import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
 import { retry } from '../../../core/retry';
+import { countThrottledAttempts } from './throttled-attempts';
 import type { RetryPolicy } from '../../../core/retry-policy';
 import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
 import type { ChildShard } from '../../../leases/shard-lister';
@@ -52,8 +53,8 @@ export interface ShardRecordFetcherConfig {
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
   readonly maxCallsPerSecond: number;
-  /** Called for each GetRecords answered with ProvisionedThroughputExceededException (for the metrics). */
-  readonly onThrottled?: () => void;
+  /** Called for each GetRecords attempt Kinesis throttled, SDK retries included (for the metrics). */
+  readonly onThrottled?: (errorType: string) => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
 }
@@ -106,7 +107,9 @@ export class ShardRecordFetcher {
     try {
       this.iterator ??= await this.newIterator();
       if (!(await this.getRecordsPacer.turn(signal))) throw new FetchAbortedError();
-      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords }), { abortSignal: signal });
+      const out = await kinesis.send(countThrottledAttempts(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords }), this.config.onThrottled), {
+        abortSignal: signal,
+      });
       this.iterator = out.NextShardIterator;
       let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
       if (!this.lastRead && isSequenceNumber(this.config.start.sequenceNumber)) {
@@ -146,7 +149,6 @@ export class ShardRecordFetcher {
 
   private onReadError(error: unknown, attempt: number, delay: number): void {
     const { logger } = this.config;
-    if ((error as { name?: string }).name === 'ProvisionedThroughputExceededException') this.config.onThrottled?.();
     if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
       const text =
         error instanceof UnreadablePositionError
