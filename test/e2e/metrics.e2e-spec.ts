@@ -40,13 +40,15 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 2);
     const puts = await putRecords(kinesis, stream, records('m', 30));
+    // Three throttled attempts in a row: with the SDK's default of three attempts per call, all three
+    // happen inside one SDK call, which the worker only sees fail once. Each attempt must be counted.
     proxy.set('GetRecords', 'throttle', { times: 3 });
     let delivered = 0;
     worker = createWorker(
       {
         appName,
         streamName: stream,
-        kinesis: { endpoint: proxy.url, maxAttempts: 1 },
+        kinesis: { endpoint: proxy.url },
         dynamodb: { endpoint: endpoints().dynamodb },
         idleTimeBetweenReadsMs: 50,
         meterProvider,
@@ -80,7 +82,10 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     expect(batches).toBeGreaterThanOrEqual(2);
     expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
-    expect(sum(points(m, 'kinesis.worker.get_records.throttles'))).toBe(3);
+    const throttles = points(m, 'kinesis.worker.get_records.throttles');
+    expect(sum(throttles)).toBe(3);
+    expect(proxy.count('GetRecords')).toBeGreaterThan(3);
+    expect(new Set(throttles.map((p) => p.attributes['error.type']))).toEqual(new Set(['ProvisionedThroughputExceededException']));
     expect(points(m, 'kinesis.worker.leases.held').map((p) => p.value)).toEqual([2]);
     expect(points(m, 'kinesis.worker.millis_behind_latest')).toHaveLength(2);
     const taken = points(m, 'kinesis.worker.lease.events').filter((p) => p.attributes['kinesis.lease.event'] === 'leaseTaken');
