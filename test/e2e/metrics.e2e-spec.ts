@@ -1,6 +1,6 @@
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { metrics } from '@opentelemetry/api';
-import { createWorker, type KinesisWorker } from '../../lib';
+import { createWorker, type KinesisWorker, type WorkerEvent } from '../../lib';
 import { createStream, putRecords, startFaultProxy } from '../../lib/testing';
 import { endpoints, kinesisClient, uniqueName } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -31,6 +31,14 @@ function points(collected: ResourceMetrics, name: string): Point[] {
 }
 const sum = (ps: Point[]) => ps.reduce((total, p) => total + (typeof p.value === 'number' ? p.value : p.value.count), 0);
 
+/** The lease events counted, as 'event/how/shard' lines, one per event: to compare with what onEvent saw. */
+function leaseEventLines(collected: ResourceMetrics): string[] {
+  return points(collected, 'kinesis.worker.lease.events')
+    .flatMap((p) => Array.from({ length: p.value as number }, () => `${String(p.attributes['kinesis.lease.event'])}/${String(p.attributes['messaging.destination.partition.id'])}`))
+    .sort();
+}
+const eventLines = (events: WorkerEvent[]) => events.map((e) => `${e.type}/${e.shardId}`).sort();
+
 it('the native engine reports records, bytes, batches, processing and checkpoint durations, leases, lag and throttles through OpenTelemetry', async () => {
   const reader = new CollectingReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
@@ -44,6 +52,7 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     // happen inside one SDK call, which the worker only sees fail once. Each attempt must be counted.
     proxy.set('GetRecords', 'throttle', { times: 3 });
     let delivered = 0;
+    const events: WorkerEvent[] = [];
     worker = createWorker(
       {
         appName,
@@ -52,6 +61,7 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
         dynamodb: { endpoint: endpoints().dynamodb },
         idleTimeBetweenReadsMs: 50,
         meterProvider,
+        onEvent: (event) => events.push(event),
         logger: new CapturingLogger(),
       },
       () => ({
@@ -91,6 +101,12 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     const taken = points(m, 'kinesis.worker.lease.events').filter((p) => p.attributes['kinesis.lease.event'] === 'leaseTaken');
     expect(sum(taken)).toBe(2);
     expect(taken[0]!.attributes['kinesis.lease.how']).toBe('unowned');
+
+    // A graceful stop releases both leases: every lease event onEvent saw is counted, no more.
+    await worker.stop();
+    const afterStop = (await reader.collect()).resourceMetrics;
+    expect(events.filter((e) => e.type === 'leaseReleased')).toHaveLength(2);
+    expect(leaseEventLines(afterStop)).toEqual(eventLines(events));
   } finally {
     await worker?.stop();
     worker = undefined;
@@ -126,6 +142,7 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     await createStream(kinesis, stream, 1);
     const puts = await putRecords(kinesis, stream, records('k', 10));
     let delivered = 0;
+    const events: WorkerEvent[] = [];
     worker = createWorker(
       {
         engine: 'kcl',
@@ -136,6 +153,7 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
         idleTimeBetweenReadsMs: 100,
         failoverTimeMs: 3_000,
         meterProvider,
+        onEvent: (event) => events.push(event),
         logger: new CapturingLogger(),
       },
       () => ({
@@ -156,6 +174,11 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
     expect(points(m, 'kinesis.worker.checkpoint.failures')).toEqual([]);
+
+    // The lease events this process learns of (here the release at a graceful stop) are counted as onEvent reports them.
+    await worker.stop();
+    expect(events.map((e) => e.type)).toEqual(['leaseReleased']);
+    expect(leaseEventLines((await reader.collect()).resourceMetrics)).toEqual(eventLines(events));
   } finally {
     await worker?.stop();
     worker = undefined;
