@@ -1,4 +1,4 @@
-import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableCallback } from '@opentelemetry/api';
 import { packageVersion } from './package-version';
 import type { WorkerEvent } from './worker';
 
@@ -45,6 +45,7 @@ export class WorkerMetrics {
   private readonly leaseEvents: Counter;
   private readonly base: Attributes;
   private readonly perShard = new Map<string, ShardAttributes>();
+  private readonly stopObserving: (() => void)[] = [];
 
   constructor(
     identity: { streamName: string; appName: string; workerId: string },
@@ -70,16 +71,31 @@ export class WorkerMetrics {
     this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', { unit: '{checkpoint}', description: 'Checkpoints that were not stored.' });
     this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', { unit: '{call}', description: 'GetRecords attempts Kinesis throttled, SDK retries included.' });
     this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', { unit: '{event}', description: 'Leases taken, lost and released, and shards ended, by kind and how.' });
-    if (state) {
-      meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' }).addCallback((result) => {
-        result.observe(state.leasesHeld(), this.base);
-      });
-      meter
-        .createObservableGauge('kinesis.worker.millis_behind_latest', { unit: 'ms', description: 'How far the last batch read was behind the tip of the shard.' })
-        .addCallback((result) => {
-          for (const shard of state.shards()) if (shard.millisBehindLatest !== undefined) result.observe(shard.millisBehindLatest, this.shard(shard.shardId).shard);
-        });
-    }
+    if (state) this.observe(meter, state);
+  }
+
+  /**
+   * Stops the observable gauges of this worker. The meter outlives the worker (an SDK hands out one
+   * meter per name), and a callback left on it would keep the stopped worker alive and reporting,
+   * under the same attributes as the worker a restart creates with the same workerId.
+   */
+  close(): void {
+    for (const stop of this.stopObserving.splice(0)) stop();
+  }
+
+  private observe(meter: Meter, state: ObservedWorkerState): void {
+    const held = meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' });
+    const lag = meter.createObservableGauge('kinesis.worker.millis_behind_latest', { unit: 'ms', description: 'How far the last batch read was behind the tip of the shard.' });
+    const observeHeld: ObservableCallback = (result) => result.observe(state.leasesHeld(), this.base);
+    const observeLag: ObservableCallback = (result) => {
+      for (const shard of state.shards()) if (shard.millisBehindLatest !== undefined) result.observe(shard.millisBehindLatest, this.shard(shard.shardId).shard);
+    };
+    held.addCallback(observeHeld);
+    lag.addCallback(observeLag);
+    this.stopObserving.push(
+      () => held.removeCallback(observeHeld),
+      () => lag.removeCallback(observeLag),
+    );
   }
 
   /** One processRecords call and how it ended. */

@@ -172,6 +172,26 @@ describe('WorkerMetrics with an SDK', () => {
     await provider.shutdown();
   });
 
+  it('close() stops the observable gauges: a stopped worker is no longer read, its counters still count', async () => {
+    const reader = new CollectingReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    const state = { leasesHeld: jest.fn(() => 1), shards: jest.fn(() => [{ shardId: SHARD, millisBehindLatest: 5 }]) };
+    const worker = new WorkerMetrics(identity, provider, state);
+    worker.batch(SHARD, 2, 2, 0.001, true);
+    expect(metric(await collect(reader), 'kinesis.worker.leases.held').dataPoints).toHaveLength(1);
+
+    worker.close();
+    state.leasesHeld.mockClear();
+    state.shards.mockClear();
+    worker.batch(SHARD, 3, 3, 0.001, true);
+    const collected = await collect(reader);
+    // The callbacks are gone (the SDK may still export the last value, as cumulative gauges do).
+    expect(state.leasesHeld).not.toHaveBeenCalled();
+    expect(state.shards).not.toHaveBeenCalled();
+    expect(metric(collected, 'messaging.client.consumed.messages').dataPoints.map((p) => p.value)).toEqual([5]);
+    await provider.shutdown();
+  });
+
   it('builds the attributes of a shard once: the same objects on every batch', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });

@@ -76,7 +76,7 @@ export class NativeWorker implements KinesisWorker {
   /** Every call returns the same stop: a second stop() waits for the first. */
   stop(): Promise<void> {
     if (!this.starting) return Promise.resolve();
-    this.stopping ??= this.shutDown();
+    this.stopping ??= this.shutDown().finally(() => this.metrics.close());
     return this.stopping;
   }
 
