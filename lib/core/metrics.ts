@@ -4,8 +4,10 @@ import type { WorkerEvent } from './worker';
 
 /** What a worker reports through its observable instruments, read when a metric reader collects. */
 export interface ObservedWorkerState {
-  leasesHeld(): number;
-  shards(): readonly { shardId: string; millisBehindLatest?: number }[];
+  /** Absent where this process does not hold the leases itself (the kcl engine: the Java KCL does). */
+  leasesHeld?(): number;
+  /** The shards being read; one not identified yet, or not read yet, is left out. */
+  shards(): readonly { shardId: string | undefined; millisBehindLatest?: number | undefined }[];
 }
 
 export const METER_NAME = 'nestjs-kinesis-worker';
@@ -84,18 +86,20 @@ export class WorkerMetrics {
   }
 
   private observe(meter: Meter, state: ObservedWorkerState): void {
-    const held = meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' });
     const lag = meter.createObservableGauge('kinesis.worker.millis_behind_latest', { unit: 'ms', description: 'How far the last batch read was behind the tip of the shard.' });
-    const observeHeld: ObservableCallback = (result) => result.observe(state.leasesHeld(), this.base);
     const observeLag: ObservableCallback = (result) => {
-      for (const shard of state.shards()) if (shard.millisBehindLatest !== undefined) result.observe(shard.millisBehindLatest, this.shard(shard.shardId).shard);
+      for (const { shardId, millisBehindLatest } of state.shards()) {
+        if (shardId !== undefined && millisBehindLatest !== undefined) result.observe(millisBehindLatest, this.shard(shardId).shard);
+      }
     };
-    held.addCallback(observeHeld);
     lag.addCallback(observeLag);
-    this.stopObserving.push(
-      () => held.removeCallback(observeHeld),
-      () => lag.removeCallback(observeLag),
-    );
+    this.stopObserving.push(() => lag.removeCallback(observeLag));
+    const leasesHeld = state.leasesHeld?.bind(state);
+    if (!leasesHeld) return;
+    const held = meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' });
+    const observeHeld: ObservableCallback = (result) => result.observe(leasesHeld(), this.base);
+    held.addCallback(observeHeld);
+    this.stopObserving.push(() => held.removeCallback(observeHeld));
   }
 
   /** One processRecords call and how it ended. */

@@ -174,6 +174,9 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
     expect(points(m, 'kinesis.worker.checkpoint.failures')).toEqual([]);
+    // The lag the daemon passes with each batch, per shard; the leases are the Java KCL's, not counted here.
+    expect(points(m, 'kinesis.worker.millis_behind_latest').map((p) => p.attributes['messaging.destination.partition.id'])).toEqual(['shardId-000000000000']);
+    expect(points(m, 'kinesis.worker.leases.held')).toEqual([]);
 
     // The lease events this process learns of (here the release at a graceful stop) are counted as onEvent reports them.
     await worker.stop();

@@ -62,8 +62,8 @@ export class KclWorker implements KinesisWorker {
     private readonly factory: ProcessorFactory,
     private readonly kcl: ResolvedKclEngineOptions,
   ) {
-    // What this process sees: batches, checkpoints and lease events (the Java KCL holds the leases).
-    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider);
+    // What this process sees: batches, checkpoints, lease events and each shard's lag (the Java KCL holds the leases).
+    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, { shards: () => this.relays?.active ?? [] });
     const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     // At bootstrap, not at the first shard: aws-kcl is an optional peer dependency.
     loadAwsKcl();
@@ -102,7 +102,7 @@ export class KclWorker implements KinesisWorker {
   }
 
   stop(): Promise<void> {
-    this.stopping ??= this.shutDown();
+    this.stopping ??= this.shutDown().finally(() => this.metrics.close());
     return this.stopping;
   }
 

@@ -192,6 +192,18 @@ describe('WorkerMetrics with an SDK', () => {
     await provider.shutdown();
   });
 
+  it('without leasesHeld (the kcl engine) there is no leases gauge; a shard not identified or not read yet has no lag point', async () => {
+    const reader = new CollectingReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    new WorkerMetrics(identity, provider, {
+      shards: () => [{ shardId: undefined, millisBehindLatest: 9 }, { shardId: 'shardId-000000000001', millisBehindLatest: undefined }, { shardId: SHARD, millisBehindLatest: 0 }],
+    });
+    const collected = await collect(reader);
+    expect(collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name))).not.toContain('kinesis.worker.leases.held');
+    expect(metric(collected, 'kinesis.worker.millis_behind_latest').dataPoints.map((p) => [p.attributes['messaging.destination.partition.id'], p.value])).toEqual([[SHARD, 0]]);
+    await provider.shutdown();
+  });
+
   it('builds the attributes of a shard once: the same objects on every batch', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
