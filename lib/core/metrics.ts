@@ -68,7 +68,7 @@ export class WorkerMetrics {
     this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', { unit: 'By', description: 'Bytes of record data delivered to a processRecords call that succeeded.' });
     this.batches = meter.createCounter('kinesis.worker.batches', { unit: '{batch}', description: 'processRecords calls, by outcome (success, failure).' });
     this.processDuration = meter.createHistogram('messaging.process.duration', { ...seconds, description: 'Duration of one processRecords call, its retries included.' });
-    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', { unit: '{error}', description: 'processRecords calls that failed, after their retries.' });
+    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', { unit: '{error}', description: 'processRecords attempts that threw, each retry counted.' });
     this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', { ...seconds, description: 'Duration of a checkpoint, its retries included.' });
     this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', { unit: '{checkpoint}', description: 'Checkpoints that were not stored.' });
     this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', { unit: '{call}', description: 'GetRecords attempts Kinesis throttled, SDK retries included.' });
@@ -102,7 +102,7 @@ export class WorkerMetrics {
     this.stopObserving.push(() => held.removeCallback(observeHeld));
   }
 
-  /** One processRecords call and how it ended. */
+  /** One batch handed to processRecords, its retries included, and whether it ended delivered. */
   batch(shardId: string, records: number, bytes: number, seconds: number, ok: boolean): void {
     const attributes = this.shard(shardId);
     if (ok) {
@@ -113,7 +113,20 @@ export class WorkerMetrics {
     } else {
       this.batches.add(1, attributes.batchFailed);
       this.processDuration.record(seconds, attributes.processFailed);
-      this.processingErrors.add(1, attributes.shard);
+    }
+  }
+
+  /**
+   * Runs one processRecords attempt and counts it in kinesis.worker.processing.errors if it throws.
+   * Each attempt counts: with the default processingRetry (retry forever) a failing batch never ends,
+   * and an error count kept per finished batch would stay at zero exactly when it matters.
+   */
+  async countingErrors<T>(shardId: string, attempt: () => T | Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (error) {
+      this.processingErrors.add(1, { ...this.shard(shardId).shard, 'error.type': errorType(error) });
+      throw error;
     }
   }
 
@@ -150,6 +163,11 @@ function shardAttributes(base: Attributes, shardId: string): ShardAttributes {
     batchSucceeded: { ...shard, outcome: 'success' },
     batchFailed: { ...shard, outcome: 'failure' },
   };
+}
+
+/** The conventions' error.type: the error's class (bounded by the code that throws), else '_OTHER'. */
+function errorType(error: unknown): string {
+  return error instanceof Error ? error.constructor.name || error.name : '_OTHER';
 }
 
 /**

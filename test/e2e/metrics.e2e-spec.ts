@@ -39,7 +39,7 @@ function leaseEventLines(collected: ResourceMetrics): string[] {
 }
 const eventLines = (events: WorkerEvent[]) => events.map((e) => `${e.type}/${e.shardId}`).sort();
 
-it('the native engine reports records, bytes, batches, processing and checkpoint durations, leases, lag and throttles through OpenTelemetry', async () => {
+it('the native engine reports records, bytes, batches, processing errors, processing and checkpoint durations, leases, lag and throttles through OpenTelemetry', async () => {
   const reader = new CollectingReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   const proxy = await startFaultProxy({ target: endpoints().kinesis });
@@ -52,6 +52,7 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     // happen inside one SDK call, which the worker only sees fail once. Each attempt must be counted.
     proxy.set('GetRecords', 'throttle', { times: 3 });
     let delivered = 0;
+    let failuresLeft = 2;
     const events: WorkerEvent[] = [];
     worker = createWorker(
       {
@@ -60,12 +61,18 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
         kinesis: { endpoint: proxy.url },
         dynamodb: { endpoint: endpoints().dynamodb },
         idleTimeBetweenReadsMs: 50,
+        processingRetry: { baseDelayMs: 20, maxDelayMs: 50 },
         meterProvider,
         onEvent: (event) => events.push(event),
         logger: new CapturingLogger(),
       },
       () => ({
         async processRecords({ records: batch, checkpointer }) {
+          // The first two calls fail; the worker retries the same batch, which then succeeds.
+          if (failuresLeft > 0) {
+            failuresLeft--;
+            throw new SyntaxError('not JSON');
+          }
           delivered += batch.length;
           await checkpointer.checkpoint();
         },
@@ -90,6 +97,11 @@ it('the native engine reports records, bytes, batches, processing and checkpoint
     expect(sum(points(m, 'kinesis.worker.consumed.bytes'))).toBe(bytes);
     const batches = sum(points(m, 'kinesis.worker.batches'));
     expect(batches).toBeGreaterThanOrEqual(2);
+    // Every batch ended delivered; the two failed attempts are processing errors.
+    expect(points(m, 'kinesis.worker.batches').every((p) => p.attributes.outcome === 'success')).toBe(true);
+    const errors = points(m, 'kinesis.worker.processing.errors');
+    expect(sum(errors)).toBe(2);
+    expect(errors.map((p) => p.attributes['error.type'])).toEqual(errors.map(() => 'SyntaxError'));
     expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
     const throttles = points(m, 'kinesis.worker.get_records.throttles');
@@ -134,7 +146,7 @@ it('without an SDK nothing is recorded and nothing throws (the global no-op mete
   await waitFor(() => delivered >= 5, '5 records');
 });
 
-it('the kcl engine reports what this process sees: records, bytes, batches, processing and checkpoint durations', async () => {
+it('the kcl engine reports what this process sees: records, bytes, batches, processing errors, processing and checkpoint durations, lag, lease events', async () => {
   const reader = new CollectingReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   try {
@@ -143,6 +155,7 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     const puts = await putRecords(kinesis, stream, records('k', 10));
     let delivered = 0;
     const events: WorkerEvent[] = [];
+    let failed = false;
     worker = createWorker(
       {
         engine: 'kcl',
@@ -152,12 +165,17 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
         dynamodb: { endpoint: endpoints().dynamodb },
         idleTimeBetweenReadsMs: 100,
         failoverTimeMs: 3_000,
+        processingRetry: { baseDelayMs: 20, maxDelayMs: 50 },
         meterProvider,
         onEvent: (event) => events.push(event),
         logger: new CapturingLogger(),
       },
       () => ({
         async processRecords({ records: batch, checkpointer }) {
+          if (!failed) {
+            failed = true;
+            throw new RangeError('first call fails');
+          }
           delivered += batch.length;
           await checkpointer.checkpoint();
         },
@@ -174,6 +192,7 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     expect(sum(points(m, 'messaging.process.duration'))).toBe(batches);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
     expect(points(m, 'kinesis.worker.checkpoint.failures')).toEqual([]);
+    expect(points(m, 'kinesis.worker.processing.errors').map((p) => [p.value, p.attributes['error.type']])).toEqual([[1, 'RangeError']]);
     // The lag the daemon passes with each batch, per shard; the leases are the Java KCL's, not counted here.
     expect(points(m, 'kinesis.worker.millis_behind_latest').map((p) => p.attributes['messaging.destination.partition.id'])).toEqual(['shardId-000000000000']);
     expect(points(m, 'kinesis.worker.leases.held')).toEqual([]);

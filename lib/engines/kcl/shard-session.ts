@@ -166,7 +166,7 @@ export class ShardSession {
     try {
       const started = performance.now();
       const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
-        this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
+        this.deps.metrics.countingErrors(this.shardId!, () => this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest })),
       );
       const bytes = records.reduce((total, record) => total + record.data.length, 0);
       this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');

@@ -27,8 +27,12 @@ function metric(collected: ResourceMetrics, name: string): MetricData {
   return found;
 }
 
+class BadRecordError extends Error {}
+
 /** Exercises every instrument once, as an engine would. */
-function recordEverything(worker: WorkerMetrics): void {
+async function recordEverything(worker: WorkerMetrics): Promise<void> {
+  await expect(worker.countingErrors(SHARD, () => Promise.reject(new BadRecordError('record 7 is not JSON')))).rejects.toThrow('record 7 is not JSON');
+  await expect(worker.countingErrors(SHARD, () => 'returned')).resolves.toBe('returned');
   worker.batch(SHARD, 3, 120, 0.02, true);
   worker.batch(SHARD, 2, 80, 0.3, false);
   worker.checkpoint(SHARD, 0.004, true);
@@ -49,7 +53,7 @@ describe('WorkerMetrics without an OpenTelemetry SDK', () => {
     const state = { leasesHeld: jest.fn(() => 1), shards: jest.fn(() => [{ shardId: SHARD, millisBehindLatest: 5 }]) };
 
     const worker = new WorkerMetrics(identity, undefined, state);
-    expect(() => recordEverything(worker)).not.toThrow();
+    await recordEverything(worker);
 
     expect((await collect(reader)).scopeMetrics).toEqual([]);
     expect(state.leasesHeld).not.toHaveBeenCalled();
@@ -94,7 +98,7 @@ describe('WorkerMetrics with an SDK', () => {
       leasesHeld: () => 2,
       shards: () => [{ shardId: SHARD, millisBehindLatest: 1500 }, { shardId: 'shardId-000000000001' }],
     });
-    recordEverything(worker);
+    await recordEverything(worker);
     const collected = await collect(reader);
 
     const shard = {
@@ -132,7 +136,8 @@ describe('WorkerMetrics with an SDK', () => {
         { attributes: { ...process, 'error.type': '_OTHER' }, value: 1 },
       ],
     });
-    expect(view('kinesis.worker.processing.errors')).toEqual({ unit: '{error}', type: DataPointType.SUM, points: [{ attributes: shard, value: 1 }] });
+    // One attempt threw; the failed batch (its retries given up) is counted in batches, not again here.
+    expect(view('kinesis.worker.processing.errors')).toEqual({ unit: '{error}', type: DataPointType.SUM, points: [{ attributes: { ...shard, 'error.type': 'BadRecordError' }, value: 1 }] });
     expect(view('kinesis.worker.checkpoint.duration')).toEqual({ unit: 's', type: DataPointType.HISTOGRAM, points: [{ attributes: shard, value: 2 }] });
     expect(view('kinesis.worker.checkpoint.failures')).toEqual({ unit: '{checkpoint}', type: DataPointType.SUM, points: [{ attributes: shard, value: 1 }] });
     expect(view('kinesis.worker.get_records.throttles')).toEqual({

@@ -212,7 +212,7 @@ export class ShardConsumer {
     return this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
-        withProcessingTimeout(() => processor.processRecords(input), timeoutMs, () => {
+        withProcessingTimeout(() => this.deps.metrics.countingErrors(this.shardId, () => processor.processRecords(input)), timeoutMs, () => {
           // Before anything else: a late checkpoint of the abandoned call must not move past its records.
           this.timedOut = true;
           checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
