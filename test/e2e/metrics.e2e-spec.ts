@@ -207,3 +207,54 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     await meterProvider.shutdown();
   }
 });
+
+it('a checkpoint that could not be stored is counted, with its duration', async () => {
+  const reader = new CollectingReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const dynamodb = await startFaultProxy({ target: endpoints().dynamodb });
+  try {
+    const stream = uniqueName('cpmetrics');
+    await createStream(kinesis, stream, 1);
+    // Only checkpoint writes fail (lease renewals pass), until the processor has seen one fail.
+    const checkpointWrites = dynamodb.set((request) => request.operation === 'UpdateItem' && String(request.body?.UpdateExpression).includes('checkpoint = :checkpoint'), 'http500');
+    const outcomes: string[] = [];
+    worker = createWorker(
+      {
+        appName: uniqueName('app'),
+        streamName: stream,
+        kinesis: { endpoint: endpoints().kinesis },
+        dynamodb: { endpoint: dynamodb.url },
+        idleTimeBetweenReadsMs: 50,
+        checkpointRetry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+        meterProvider,
+        logger: new CapturingLogger(),
+      },
+      () => ({
+        async processRecords({ checkpointer }) {
+          try {
+            await checkpointer.checkpoint();
+            outcomes.push('stored');
+          } catch {
+            outcomes.push('failed');
+            checkpointWrites.remove();
+          }
+        },
+      }),
+    );
+    await worker.start();
+    await putRecords(kinesis, stream, records('c', 3));
+    await waitFor(() => outcomes.includes('failed'), 'a failed checkpoint');
+    await putRecords(kinesis, stream, records('d', 3));
+    await waitFor(() => outcomes.includes('stored'), 'a stored checkpoint');
+
+    const m = (await reader.collect()).resourceMetrics;
+    expect(sum(points(m, 'kinesis.worker.checkpoint.failures'))).toBe(outcomes.filter((o) => o === 'failed').length);
+    expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(outcomes.length);
+    expect(sum(points(m, 'kinesis.worker.checkpoint.failures'))).toBe(1);
+  } finally {
+    await worker?.stop();
+    worker = undefined;
+    await dynamodb.close();
+    await meterProvider.shutdown();
+  }
+});
