@@ -13,9 +13,15 @@ export class PacingAbortedError extends Error {
 /**
  * Puts every HTTP attempt of `command` through the pacer: the middleware sits in the finalizeRequest
  * step below the SDK's retry middleware, so the SDK's own retries (maxAttempts) wait for their turn too,
- * and a throttled answer widens the spacing before the SDK tries again.
+ * a throttled answer widens the spacing before the SDK tries again, and every throttled attempt is
+ * counted (onThrottled), not only those the SDK gave up on.
  */
-export function pacedBy<C extends GetRecordsCommand | GetShardIteratorCommand>(command: C, pacer: CallPacer, signal: AbortSignal): C {
+export function pacedBy<C extends GetRecordsCommand | GetShardIteratorCommand>(
+  command: C,
+  pacer: CallPacer,
+  signal: AbortSignal,
+  onThrottled?: () => void,
+): C {
   // Both stacks take the same finalizeRequest middleware; one type for the call keeps TypeScript simple.
   (command.middlewareStack as GetRecordsCommand['middlewareStack']).add(
     (next) => async (args) => {
@@ -23,7 +29,10 @@ export function pacedBy<C extends GetRecordsCommand | GetShardIteratorCommand>(c
       try {
         return await next(args);
       } catch (error) {
-        if (isThrottling(error)) pacer.throttled();
+        if (isThrottling(error)) {
+          pacer.throttled();
+          onThrottled?.();
+        }
         throw error;
       }
     },

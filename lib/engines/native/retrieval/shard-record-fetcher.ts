@@ -55,7 +55,7 @@ export interface ShardRecordFetcherConfig {
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
   readonly maxCallsPerSecond: number;
-  /** Called for each GetRecords answered with ProvisionedThroughputExceededException (for the metrics). */
+  /** Called for each GetRecords attempt answered with throttling, the SDK's retries included (for the metrics). */
   readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
@@ -114,7 +114,7 @@ export class ShardRecordFetcher {
       this.iterator ??= await this.newIterator();
       this.operation = 'GetRecords';
       const command = new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords });
-      const out = await kinesis.send(pacedBy(command, this.getRecordsPacer, signal), { abortSignal: signal });
+      const out = await kinesis.send(pacedBy(command, this.getRecordsPacer, signal, this.config.onThrottled), { abortSignal: signal });
       this.iterator = out.NextShardIterator;
       let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
       if (!this.lastRead && isSequenceNumber(this.config.start.sequenceNumber)) {
@@ -167,7 +167,6 @@ export class ShardRecordFetcher {
 
   private onReadError(error: unknown, attempt: number, delay: number): void {
     const { logger } = this.config;
-    if ((error as { name?: string }).name === 'ProvisionedThroughputExceededException') this.config.onThrottled?.();
     if (error instanceof UnreadablePositionError || error instanceof StreamNotFoundError || classifyReadError(error) === 'permission') {
       const text =
         error instanceof UnreadablePositionError || error instanceof StreamNotFoundError
@@ -192,7 +191,9 @@ export class ShardRecordFetcher {
     if (last && now - last.loggedAt < REPEAT_WARN_MS) return;
     const repeated = last ? ` (failing now and then since ${new Date(last.since).toISOString()})` : '';
     this.config.logger.warn(
-      `${this.operation} on ${this.where} failed (attempt ${attempt}), retrying in ${delay} ms${repeated}: ${describeError(error)}. The iterator is kept; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
+      `${this.operation} on ${this.where} failed (attempt ${attempt}), retrying in ${delay} ms${repeated}: ${describeError(error)}. ${
+        classifyReadError(error) === 'iterator' ? 'A new iterator is taken from the last known position' : 'The iterator is kept'
+      }; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
     );
     this.warnings.set(name, { loggedAt: now, since: last?.since ?? now });
   }
