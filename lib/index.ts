@@ -10,7 +10,7 @@ export type {
   ShardContext,
   ProcessorFactory,
 } from './core/processor';
-export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, EngineName, FailedBatch } from './core/options';
+export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, TimestampPosition, EngineName, FailedBatch } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';

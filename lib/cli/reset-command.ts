@@ -11,10 +11,11 @@ export interface ResetFlags extends AwsFlags {
   yes?: boolean;
 }
 
-const POSITIONS = ['TRIM_HORIZON', 'LATEST'];
+const POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'];
 
 /**
- * `reset <appName> --to TRIM_HORIZON|LATEST`: moves every unfinished lease's checkpoint, each with a
+ * `reset <appName> --to TRIM_HORIZON|LATEST|AT_TIMESTAMP` (the last for workers started with
+ * initialPosition: { timestamp }): moves every unfinished lease's checkpoint, each with a
  * conditional write on its counter. It refuses while leases are owned (a running worker would keep
  * its own position) unless --force, and asks first unless --yes. Finished leases (SHARD_END) stay.
  */
@@ -23,8 +24,8 @@ export async function resetCommand(appName: string, flags: ResetFlags, io: Io): 
   if (!POSITIONS.includes(to)) {
     throw new UsageError(
       /^\d{4}-\d\d-\d\d/.test(to)
-        ? `--to ${to}: a timestamp needs AT_TIMESTAMP starts, which this version does not support yet; use TRIM_HORIZON or LATEST.`
-        : `--to must be TRIM_HORIZON or LATEST, got '${to}'.`,
+        ? `--to ${to}: the lease table stores no time (as with the Java KCL). Reset with --to AT_TIMESTAMP and start the workers with initialPosition: { timestamp: new Date('${to}') }.`
+        : `--to must be TRIM_HORIZON, LATEST or AT_TIMESTAMP, got '${to}'.`,
     );
   }
   const tableName = flags.table ?? appName;

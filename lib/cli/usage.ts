@@ -6,7 +6,7 @@ export const USAGE = `Usage: kinesis-worker <command> [options]
 Commands:
   leases <appName>     the lease table: shard, owner, counter, checkpoint, parents, children
                        --json  JSON instead of a table    --watch  redraw every 2 s until Ctrl+C
-  reset <appName>      reset every unfinished checkpoint  --to TRIM_HORIZON|LATEST (default TRIM_HORIZON)
+  reset <appName>      reset every unfinished checkpoint  --to TRIM_HORIZON|LATEST|AT_TIMESTAMP (default TRIM_HORIZON)
                        refuses while leases are owned unless --force; asks first unless --yes
   local                start kinesis-local and dynalite on loopback, create a stream, print the
                        options to paste; Ctrl+C stops them   --stream NAME (default orders)  --shards N (default 4)

@@ -7,8 +7,13 @@ import type { KinesisRecord } from './record';
 import type { RetryPolicy } from './retry-policy';
 import type { WorkerEvent, WorkerEventListener } from './worker';
 
-export type InitialPosition = 'TRIM_HORIZON' | 'LATEST';
-export const INITIAL_POSITIONS: readonly InitialPosition[] = ['TRIM_HORIZON', 'LATEST'];
+/** Start at the first record that arrived at or after this time (GetShardIterator AT_TIMESTAMP). */
+export interface TimestampPosition {
+  readonly timestamp: Date;
+}
+export type InitialPosition = 'TRIM_HORIZON' | 'LATEST' | TimestampPosition;
+/** The named initial positions (a timestamp is the third kind). */
+export const INITIAL_POSITIONS: readonly ('TRIM_HORIZON' | 'LATEST')[] = ['TRIM_HORIZON', 'LATEST'];
 
 export type EngineName = 'native' | 'kcl';
 export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
@@ -86,7 +91,10 @@ export interface KinesisWorkerOptions {
   tableName?: string;
   /** AWS region; default AWS_REGION / AWS_DEFAULT_REGION. */
   region?: string;
-  /** Where a shard with no checkpoint starts. Default TRIM_HORIZON. A stored checkpoint always wins. */
+  /**
+   * Where a shard with no checkpoint starts. Default TRIM_HORIZON. A stored checkpoint always wins.
+   * { timestamp: Date } starts at the first record that arrived at or after it (the kcl engine: whole seconds, rounded down).
+   */
   initialPosition?: InitialPosition;
   /** A lease whose counter has not moved for this long is expired and may be taken. Default 10000. */
   failoverTimeMs?: number;

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
 import { consoleLogger } from './logger';
-import { ENGINES, INITIAL_POSITIONS, type EngineName, type InitialPosition, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
+import { resolveInitialPosition } from './initial-position';
+import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
 
@@ -114,13 +115,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
       `${JSON.stringify(tableName)} is not a valid DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, _ . -).`,
     );
   }
-  const initialPosition = (options.initialPosition ?? 'TRIM_HORIZON') as InitialPosition;
-  if (!INITIAL_POSITIONS.includes(initialPosition)) {
-    throw new KinesisWorkerConfigError(
-      'initialPosition',
-      `unknown initial position ${JSON.stringify(options.initialPosition)}; use ${INITIAL_POSITIONS.map((p) => `'${p}'`).join(' or ')}.`,
-    );
-  }
+  const initialPosition = resolveInitialPosition(options.initialPosition);
   const region = options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (typeof region !== 'string' || region === '') {
     throw new KinesisWorkerConfigError(

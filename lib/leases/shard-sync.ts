@@ -1,5 +1,6 @@
 import type { KinesisClient, Shard } from '@aws-sdk/client-kinesis';
 import type { InitialPosition } from '../core/options';
+import { initialCheckpointOf } from '../core/initial-position';
 import type { WorkerLogger } from '../core/logger';
 import { isFinished, type Lease } from './lease';
 import type { LeaseTable } from './lease-table';
@@ -16,7 +17,8 @@ const NOT_STARTED = new Set(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']);
  * Creates the leases that are missing, as the KCL's shard syncer does:
  * - a shard whose parent has a lease is a child: it starts at TRIM_HORIZON after its parents;
  * - a shard with a leased descendant was finished and cleaned up already: it gets none again;
- * - any other open shard starts at the initial position; closed ones too under TRIM_HORIZON.
+ * - any other open shard starts at the initial position; closed ones too under TRIM_HORIZON and
+ *   AT_TIMESTAMP (a shard closed after the timestamp holds records to read; one closed before it just ends).
  * Then it deletes finished parents whose children have all started, when cleanup is on.
  */
 export class ShardSync {
@@ -52,8 +54,7 @@ export class ShardSync {
       const open = shard.SequenceNumberRange?.EndingSequenceNumber === undefined;
       let checkpoint: string;
       if (leasedParents.length > 0) checkpoint = 'TRIM_HORIZON';
-      else if (this.initialPosition === 'TRIM_HORIZON') checkpoint = 'TRIM_HORIZON';
-      else if (open) checkpoint = 'LATEST';
+      else if (open || initialCheckpointOf(this.initialPosition) !== 'LATEST') checkpoint = initialCheckpointOf(this.initialPosition);
       else continue;
       const lease = {
         ...toChildShard(shard),

@@ -71,8 +71,9 @@ describe('the kcl engine processes', () => {
     await waitFor(() => processesMentioning(runDir).length === 0, 'no JVM, relay or watchdog of the killed worker', 30_000);
     console.log(`kill -9 of the worker: its JVM and relays were gone ${Date.now() - killedAt} ms later`);
 
-    // Its leases expire and another kcl worker takes them; its start sweeps the dead worker's run directory.
-    expect(existsSync(runDir)).toBe(true);
+    // Its leases expire and another kcl worker takes them; its start sweeps the dead worker's run
+    // directory. (Any kcl worker starting on this machine sweeps dead runs, so another test run may
+    // have done it already: what matters is that none survives.)
     fleet.start('kcl-survivor');
     await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('kcl-survivor') === 2, 'the survivor to take both leases', 30_000);
     expect(existsSync(runDir)).toBe(false);

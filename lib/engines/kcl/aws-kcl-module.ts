@@ -39,7 +39,7 @@ export function isSupportedAwsKclVersion(version: string): boolean {
 }
 
 /** The package root of this library (where scripts/ is), from sources or from dist/. */
-function libraryRoot(): string | undefined {
+export function libraryRoot(): string | undefined {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest)) {

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KinesisWorkerConfigError } from '../../core/errors';
-import { awsKclPackage } from './aws-kcl-module';
+import { awsKclPackage, libraryRoot } from './aws-kcl-module';
 import { AWS_KCL_POM_LINE, defaultJarsDir } from './kcl-lines';
 
 /** What scripts/provision-kcl-jars.js writes next to the jars. */
@@ -28,24 +28,10 @@ export function awsKclVersion(): string {
   return awsKclPackage().version;
 }
 
-/** The package root of this library: where its scripts/ directory is, from sources or from dist/. */
-function packageRoot(): string | undefined {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'nestjs-kinesis-worker') return dir;
-      } catch {
-        // not ours
-      }
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
 
 /** The exact command that provisions the jars of this KCL line into `dir`. */
 export function provisionCommand(dir: string, version: string = AWS_KCL_POM_LINE): string {
-  const root = packageRoot();
+  const root = libraryRoot();
   const script = root ? join(root, 'scripts', 'provision-kcl-jars.js') : 'node_modules/nestjs-kinesis-worker/scripts/provision-kcl-jars.js';
   const fromCwd = root && resolve(process.cwd()) === root ? 'scripts/provision-kcl-jars.js' : script;
   const defaultDir = defaultJarsDir(version, resolve(process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars')));

@@ -1,5 +1,6 @@
 import { KinesisWorkerConfigError } from '../../core/errors';
-import type { ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
+import { isTimestampPosition } from '../../core/initial-position';
+import type { InitialPosition, ResolvedKclEngineOptions, ResolvedWorkerOptions } from '../../core/options';
 import { isKcl3 } from './kcl-lines';
 
 /** The MultiLangDaemon properties file, the environment the JVM needs for it, and what to warn about. */
@@ -95,7 +96,7 @@ export async function daemonConfig(options: ResolvedWorkerOptions, kcl: Resolved
     AwsCredentialsProvider: provider,
     AwsCredentialsProviderDynamoDB: provider,
     AwsCredentialsProviderCloudWatch: provider,
-    initialPositionInStream: options.initialPosition,
+    ...initialPositionProperty(options.initialPosition),
     failoverTimeMillis: String(options.failoverTimeMs),
     maxRecords: String(options.maxRecords),
     idleTimeBetweenReadsInMillis: String(options.idleTimeBetweenReadsMs),
@@ -141,4 +142,14 @@ function escapeProperty(text: string, isKey: boolean): string {
     else out += ch;
   }
   return out;
+}
+
+/**
+ * The daemon's start position. A timestamp goes in initialPositionInStreamExtended, which the 2.x and 3.x
+ * MultiLangDaemonConfiguration parse as whole epoch seconds into AT_TIMESTAMP (initialPositionInStream
+ * itself cannot say AT_TIMESTAMP: it would have no time). Rounded down, so nothing at or after it is missed.
+ */
+function initialPositionProperty(position: InitialPosition): Record<string, string> {
+  if (isTimestampPosition(position)) return { initialPositionInStreamExtended: String(Math.floor(position.timestamp.getTime() / 1000)) };
+  return { initialPositionInStream: position };
 }

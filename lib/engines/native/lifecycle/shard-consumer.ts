@@ -16,6 +16,7 @@ import { isFinished } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { PrefetchingReader } from '../retrieval/prefetching-reader';
 import type { ChildShard } from '../../../leases/shard-lister';
+import { isTimestampPosition } from '../../../core/initial-position';
 import { FetchAbortedError, ShardRecordFetcher, type RecordBatch } from '../retrieval/shard-record-fetcher';
 import { assertProcessor } from '../../../core/assert-processor';
 import type { EngineStepRetrying } from './engine-step';
@@ -153,6 +154,7 @@ export class ShardConsumer {
       shardId: this.shardId,
       start,
       leaseTakenAt: held.takenAt,
+      startTimestamp: isTimestampPosition(options.initialPosition) ? options.initialPosition.timestamp : undefined,
       maxRecords: options.maxRecords,
       maxCallsPerSecond: options.maxGetRecordsPerSecond,
       onThrottled: () => this.deps.metrics.throttled(this.shardId),

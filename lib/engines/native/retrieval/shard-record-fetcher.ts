@@ -49,8 +49,10 @@ export interface ShardRecordFetcherConfig {
   readonly kinesis: KinesisClient;
   readonly streamName: string;
   readonly shardId: string;
-  /** The lease's checkpoint: a sequence number, TRIM_HORIZON or LATEST. */
+  /** The lease's checkpoint: a sequence number, TRIM_HORIZON, LATEST or AT_TIMESTAMP. */
   readonly start: ExtendedSequenceNumber;
+  /** The configured initialPosition timestamp: where an AT_TIMESTAMP checkpoint starts. None: such a checkpoint is refused. */
+  readonly startTimestamp?: Date;
   /** When this worker took the lease: what LATEST means for it, fixed before any read. */
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
@@ -224,6 +226,9 @@ export class ShardRecordFetcher {
     } else if (isSequenceNumber(start.sequenceNumber)) {
       input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
       input.StartingSequenceNumber = start.sequenceNumber;
+    } else if (start.sequenceNumber === 'AT_TIMESTAMP' && this.config.startTimestamp) {
+      input.ShardIteratorType = 'AT_TIMESTAMP';
+      input.Timestamp = this.config.startTimestamp;
     } else if (start.sequenceNumber === 'LATEST') {
       input.ShardIteratorType = 'AT_TIMESTAMP';
       input.Timestamp = new Date(this.config.leaseTakenAt.getTime() - LATEST_CLOCK_MARGIN_MS);
@@ -236,12 +241,12 @@ export class ShardRecordFetcher {
   }
 }
 
-/** A checkpoint this engine cannot start from (another KCL's AT_TIMESTAMP, or an unknown sentinel). */
+/** A checkpoint this worker cannot start from (AT_TIMESTAMP with no timestamp configured, or an unknown sentinel). */
 class UnreadablePositionError extends Error {
   constructor(where: string, checkpoint: string) {
     super(
       checkpoint === 'AT_TIMESTAMP'
-        ? `${where} has the checkpoint AT_TIMESTAMP, written by a KCL configured with a start timestamp; this engine has no timestamp to start from. Process the shard with that KCL until it checkpoints a sequence number, or reset the checkpoint (TRIM_HORIZON or LATEST).`
+        ? `${where} has the checkpoint AT_TIMESTAMP, written by a worker configured with a start timestamp, but this worker's initialPosition is not a timestamp, so it has no time to start from. Set initialPosition: { timestamp: new Date(...) } to the same time as that worker, or reset the checkpoint (TRIM_HORIZON or LATEST).`
         : `${where} has the checkpoint '${checkpoint}', which is neither a sequence number nor TRIM_HORIZON, LATEST or SHARD_END; reset it to TRIM_HORIZON or LATEST, or to a sequence number of the shard.`,
     );
     this.name = 'UnreadablePositionError';

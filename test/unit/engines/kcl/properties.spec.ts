@@ -59,6 +59,12 @@ describe('MultiLangDaemon properties from the module options', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('a timestamp start is initialPositionInStreamExtended in whole epoch seconds, rounded down (the daemon parses seconds)', async () => {
+    const { properties } = await config({ initialPosition: { timestamp: new Date('2026-01-31T12:00:00.900Z') } });
+    expect(properties.initialPositionInStreamExtended).toBe(String(Date.parse('2026-01-31T12:00:00Z') / 1000));
+    expect(properties).not.toHaveProperty('initialPositionInStream');
+  });
+
   it('passes times, positions, table and endpoints through, and shutdownGraceMillis follows failoverTimeMs', async () => {
     const { properties } = await config({
       tableName: 'leases',

@@ -124,13 +124,48 @@ describe('ShardRecordFetcher', () => {
     expect(calls.filter((c) => c.name === 'GetRecords').map((c) => c.input.ShardIterator)).toEqual(['i1', 'i1', 'i1']);
   });
 
-  it("another KCL's AT_TIMESTAMP checkpoint is refused with one clear error, surfaced as the shard's problem", async () => {
+  it('an AT_TIMESTAMP checkpoint starts at the configured timestamp, and so does every iterator before a record is read', async () => {
+    const startTimestamp = new Date('2026-11-27T08:00:00.250Z');
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => ({ ShardIterator: 'i1' }), () => ({ ShardIterator: 'i2' }), () => ({ ShardIterator: 'i3' })],
+      GetRecords: [
+        () => Promise.reject(awsError('ExpiredIteratorException')),
+        () => ({ Records: [{ SequenceNumber: '49000000000000000000000000000000000000000000000000000007', Data: new Uint8Array([1]), PartitionKey: 'k' }], NextShardIterator: 'i2b', MillisBehindLatest: 0 }),
+        () => Promise.reject(awsError('ExpiredIteratorException')),
+        () => ({ Records: [], NextShardIterator: 'i3b', MillisBehindLatest: 0 }),
+      ],
+    });
+    const { f } = fetcher(client, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, startTimestamp });
+    await expect(f.fetch()).resolves.toMatchObject({ records: [expect.objectContaining({ sequenceNumber: '49000000000000000000000000000000000000000000000000000007' })] });
+    await f.fetch();
+    const iterators = calls.filter((c) => c.name === 'GetShardIterator').map((c) => c.input);
+    expect(iterators).toEqual([
+      expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: startTimestamp }),
+      expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: startTimestamp }),
+      // Once a record was read, renewal continues after it; the timestamp is never used again.
+      expect.objectContaining({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000007' }),
+    ]);
+  });
+
+  it('a sequence-number checkpoint wins over a configured timestamp', async () => {
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => ({ ShardIterator: 'i1' })],
+      GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+    });
+    const { f } = fetcher(client, { start: { sequenceNumber: '49000000000000000000000000000000000000000000000000000003', subSequenceNumber: 0 }, startTimestamp: new Date('2026-11-27T08:00:00Z') });
+    await f.fetch();
+    expect(calls[0].input).toMatchObject({ ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000003' });
+    expect(calls[0].input.Timestamp).toBeUndefined();
+  });
+
+  it("an AT_TIMESTAMP checkpoint with no timestamp configured is refused with one clear error, surfaced as the shard's problem", async () => {
     const { client } = fakeKinesis({});
     const abort = new AbortController();
     const { f, logger } = fetcher(client, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, signal: abort.signal });
     const pending = f.fetch().catch((error: Error) => error);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(f.problem).toContain('AT_TIMESTAMP');
+    expect(f.problem).toContain('initialPosition');
     abort.abort();
     await pending;
     expect(logger.lines.filter((l) => l.startsWith('ERROR'))).toHaveLength(1);
