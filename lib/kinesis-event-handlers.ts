@@ -21,12 +21,20 @@ export class KinesisEventHandlers {
     private readonly scanner: MetadataScanner,
   ) {}
 
-  /** The listener for one stream's worker: the option's own onEvent first, then every matching handler. */
+  /**
+   * The listener for one stream's worker: the option's own onEvent first, then every matching handler.
+   * Each is isolated from the others: one that throws is logged and the rest still run.
+   */
   listenerFor(stream: string, own: WorkerEventListener | undefined, logger: WorkerLogger): WorkerEventListener | undefined {
     const handlers = this.discover(logger).filter((h) => h.stream === undefined || h.stream === stream);
-    if (handlers.length === 0) return own;
+    // A non-function onEvent is left as it is, for option validation to reject with its message.
+    if (handlers.length === 0 || (own !== undefined && typeof own !== 'function')) return own;
     return (event) => {
-      own?.(event);
+      try {
+        own?.(event);
+      } catch (error) {
+        logger.warn(`onEvent listener threw on ${event.type}: ${describeError(error)}`);
+      }
       for (const handler of handlers) {
         if (handler.type !== '*' && handler.type !== event.type) continue;
         const failed = (error: unknown) => logger.warn(`@OnKinesisEvent('${handler.type}') handler ${handler.owner} failed on ${event.type}: ${describeError(error)}`);

@@ -136,9 +136,9 @@ export class WorkerMetrics {
     if (!ok) this.checkpointFailures.add(1, attributes);
   }
 
-  /** One GetRecords attempt answered with a throttling error (errorType: its name). */
-  throttled(shardId: string, errorType = 'ProvisionedThroughputExceededException'): void {
-    this.throttles.add(1, { ...this.shard(shardId).shard, 'error.type': errorType });
+  /** One GetRecords attempt answered with a throttling error. */
+  throttled(shardId: string): void {
+    this.throttles.add(1, this.shard(shardId).shard);
   }
 
   lease(event: WorkerEvent): void {

@@ -25,6 +25,11 @@ export interface WorkerStatus {
    * none, and with the kcl engine (the Java KCL renews its leases itself).
    */
   readonly msSinceLeaseRenewal?: number;
+  /**
+   * The lease timing msSinceLeaseRenewal is judged against, from the engines that report it (native):
+   * renewals run every leaseRenewalIntervalMs, and a lease not renewed for failoverTimeMs is lost.
+   */
+  readonly leaseTiming?: { readonly leaseRenewalIntervalMs: number; readonly failoverTimeMs: number };
   /** The leases of the whole application, as this worker last saw the table. */
   readonly leases: readonly LeaseStatus[];
   /** The shards this worker processes now. */

@@ -25,7 +25,7 @@ afterAll(async () => {
   kinesis.destroy();
 });
 
-async function boot(stream: string, recorder: Recorder, autoStart = true, processorOptions: Parameters<typeof recordingProcessor>[1] = {}) {
+async function boot(stream: string, recorder: Recorder, autoStart = true, processorOptions: Parameters<typeof recordingProcessor>[1] = {}, failoverTimeMs = 6_000) {
   app = await Test.createTestingModule({
     imports: [
       TerminusModule,
@@ -35,7 +35,7 @@ async function boot(stream: string, recorder: Recorder, autoStart = true, proces
         kinesis: { endpoint: endpoints().kinesis },
         dynamodb: { endpoint: proxy.url, maxAttempts: 1 },
         idleTimeBetweenReadsMs: 50,
-        failoverTimeMs: 6_000,
+        failoverTimeMs,
       }),
     ],
     providers: [{ provide: Recorder, useValue: recorder }, recordingProcessor(stream, processorOptions), KinesisWorkerHealthIndicator],
@@ -81,6 +81,26 @@ it('down when lease renewals fail for longer than the threshold, up again once D
   expect(JSON.stringify(await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 }))).toMatch(/lease renewals of .* have failed for \d+ ms/);
   rule.remove();
   await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'ok', 'the check to come back up', 20_000);
+});
+
+it("without a limit, renewals are judged by the worker's own lease timing: up across a slow renewer's gaps, down once rounds fail", async () => {
+  const stream = uniqueName('health');
+  await createStream(kinesis, stream, 1);
+  // failoverTimeMs 18000: renewals every 5975 ms, so the default limit is (5975 + 18000) / 2 = 11988 ms.
+  const moduleRef = await boot(stream, new Recorder(), true, {}, 18_000);
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  type Details = { status: string; details: { kinesis: { workers: { msSinceLeaseRenewal?: number }[] } } };
+  let late: Details | undefined;
+  await waitFor(async () => {
+    const result = (await check(moduleRef)) as unknown as Details;
+    if ((result.details.kinesis.workers[0]!.msSinceLeaseRenewal ?? 0) <= 5_500) return false;
+    late = result;
+    return true;
+  }, 'a moment more than 5.5 s after the last renewal (a fixed 5 s limit would flap here)', 20_000);
+  expect(late!.status).toBe('ok');
+  proxy.set('UpdateItem', 'http500');
+  await waitFor(async () => (await check(moduleRef)).status === 'error', 'the check to go down', 30_000);
+  expect(JSON.stringify(await check(moduleRef))).toMatch(/lease renewals of .* have failed for \d+ ms \(limit 11988 ms\)/);
 });
 
 it('down when a shard is further behind than maxMillisBehindLatest', async () => {

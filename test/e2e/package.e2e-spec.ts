@@ -102,6 +102,7 @@ import {
   type WorkerStatus,
 } from 'nestjs-kinesis-worker';
 import { createStream, putRecords, startLocalEmulators, type LocalEmulators } from 'nestjs-kinesis-worker/testing';
+import { KinesisWorkerHealthIndicator, type KinesisHealthResult } from 'nestjs-kinesis-worker/health';
 
 @Injectable()
 export class Totals {
@@ -150,6 +151,7 @@ export const isConfigError = (error: unknown): error is KinesisWorkerConfigError
 export const isLeaseLost = (error: unknown): boolean => error instanceof LeaseLostError;
 export type Status = ReturnType<KinesisWorkerService['status']>;
 export type State = WorkerStatus;
+export const kinesisHealth = (indicator: KinesisWorkerHealthIndicator): KinesisHealthResult => indicator.isHealthy('kinesis', { maxMillisBehindLatest: 60_000 });
 `;
 
 /** Runs in the app: loads the entries without the optional peers, then asks for the kcl engine. */
@@ -160,6 +162,8 @@ try {
   const lib = require('nestjs-kinesis-worker');
   result.mainExports = Object.keys(lib).sort();
   result.testingExports = Object.keys(require('nestjs-kinesis-worker/testing')).sort();
+  // The health entry loads without @nestjs/terminus, which this app does not install.
+  result.healthExports = Object.keys(require('nestjs-kinesis-worker/health')).sort();
   const kclError = (error) => finish({ kclError: { name: error.name, option: error.option, message: error.message } });
   let worker;
   try {
@@ -245,6 +249,8 @@ describe('the published package, installed in a fresh consumer app', () => {
         'dist/lib/index.d.ts',
         'dist/lib/testing/index.js',
         'dist/lib/testing/index.d.ts',
+        'dist/lib/health/index.js',
+        'dist/lib/health/index.d.ts',
         'dist/lib/engines/kcl/relay.js',
         'dist/lib/engines/kcl/aws-kcl-module.js',
       ]),
@@ -270,20 +276,22 @@ describe('the published package, installed in a fresh consumer app', () => {
 
   it('neither optional peer is installed, and neither is the de-aggregator chain (aws-kinesis-agg, protobufjs)', async () => {
     const all = versionsByName(lastJson<LsNode>(ok(await run('npm', ['ls', '--all', '--json'], appDir), 'npm ls --all')));
-    for (const name of ['aws-kcl', 'aws-kinesis-agg', 'protobufjs', 'kinesis-local', 'dynalite']) expect([name, all.has(name)]).toEqual([name, false]);
+    for (const name of ['aws-kcl', 'aws-kinesis-agg', 'protobufjs', 'kinesis-local', 'dynalite', '@nestjs/terminus']) expect([name, all.has(name)]).toEqual([name, false]);
   });
 
-  it("the main entry and the testing entry load without aws-kcl; engine: 'kcl' fails with the error that says to install it", async () => {
+  it("the main, testing and health entries load without aws-kcl (health without @nestjs/terminus); engine: 'kcl' fails with the error that says to install it", async () => {
     writeFileSync(join(appDir, 'runtime-check.js'), CONSUMER_RUNTIME_JS);
     const outcome = JSON.parse(ok(await run(process.execPath, ['runtime-check.js'], appDir, 60_000), 'the runtime check')) as {
       loadError?: string;
       mainExports?: string[];
       testingExports?: string[];
+      healthExports?: string[];
       kclError?: { name: string; option: string; message: string };
     };
     expect(outcome.loadError).toBeUndefined();
     expect(outcome.mainExports).toEqual(expect.arrayContaining(['KinesisWorkerModule', 'KinesisProcessor', 'createWorker', 'KinesisWorkerConfigError']));
     expect(outcome.testingExports).toEqual(expect.arrayContaining(['startLocalEmulators', 'createStream']));
+    expect(outcome.healthExports).toEqual(['KinesisWorkerHealthIndicator']);
     expect(outcome.kclError).toMatchObject({ name: 'KinesisWorkerConfigError', option: 'engine' });
     expect(outcome.kclError!.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);
   });

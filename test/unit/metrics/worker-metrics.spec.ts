@@ -143,7 +143,7 @@ describe('WorkerMetrics with an SDK', () => {
     expect(view('kinesis.worker.get_records.throttles')).toEqual({
       unit: '{call}',
       type: DataPointType.SUM,
-      points: [{ attributes: { ...shard, 'error.type': 'ProvisionedThroughputExceededException' }, value: 1 }],
+      points: [{ attributes: shard, value: 1 }],
     });
     expect(view('kinesis.worker.lease.events')).toEqual({
       unit: '{event}',

@@ -185,6 +185,7 @@ export class NativeWorker implements KinesisWorker {
       engine: 'native',
       running: this.running,
       msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
+      leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs },
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,

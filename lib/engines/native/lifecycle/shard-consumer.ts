@@ -157,7 +157,7 @@ export class ShardConsumer {
       startTimestamp: isTimestampPosition(options.initialPosition) ? options.initialPosition.timestamp : undefined,
       maxRecords: options.maxRecords,
       maxCallsPerSecond: options.maxGetRecordsPerSecond,
-      onThrottled: (errorType) => this.deps.metrics.throttled(this.shardId, errorType),
+      onThrottled: () => this.deps.metrics.throttled(this.shardId),
       logger: this.logger,
       signal: this.abort.signal,
     });

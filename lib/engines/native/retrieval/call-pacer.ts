@@ -1,28 +1,64 @@
 import { performance } from 'node:perf_hooks';
 import { pause } from '../../../core/retry';
 
+/** How far throttling may stretch the interval: at 5 calls/s, down to one call every 2 s at most. */
+const MAX_STRETCH = 10;
+/** Each ProvisionedThroughputExceededException doubles the stretch ... */
+const STRETCH_ON_THROTTLE = 2;
+/** ... and the stretch halves every this many ms without one: back to the configured rate in ~3 s. */
+const STRETCH_HALF_LIFE_MS = 1_000;
+
 /**
  * Spaces the calls of one kind on one shard: Kinesis allows 5 GetRecords (and 5 GetShardIterator) per
- * second per shard, shared by every application reading the stream. Retries go through the same gate,
- * so a shard that is behind, or throttled, never calls faster than the limit.
+ * second per shard, shared by every application reading the stream. Every HTTP attempt goes through
+ * it, the SDK's own retries included (see pacedBy), so a shard that is behind, or throttled, never
+ * calls faster than the limit.
+ *
+ * ProvisionedThroughputExceededException stretches the interval (doubling, bounded), and the stretch
+ * fades with time. When another application takes part of the shard's 5 calls per second, the reader
+ * settles near what is left (a throttle now and then keeps it stretched just enough) instead of
+ * alternating between full speed and long backoffs; once the throttling stops, it is back at full rate
+ * within seconds, whatever its call count.
  */
 export class CallPacer {
   private nextAt = 0;
-  private readonly intervalMs: number;
+  private readonly floorMs: number;
+  private stretch = 1;
+  private stretchedAt = 0;
 
   constructor(callsPerSecond: number) {
-    this.intervalMs = 1000 / callsPerSecond;
+    this.floorMs = 1000 / callsPerSecond;
+  }
+
+  /** The present spacing between two calls. */
+  get intervalMs(): number {
+    return this.floorMs * this.currentStretch();
   }
 
   /**
+   * One caller at a time (a shard's reader sends one call of a kind at a time).
    * Resolves when the next call may be sent (false when the signal aborted the wait). The next turn
    * is counted from when this one is granted, not from when it was due: a turn granted late (a busy
    * event loop) never lets the following one come sooner than the interval.
    */
   async turn(signal?: AbortSignal): Promise<boolean> {
     const wait = this.nextAt - performance.now();
-    if (wait > 0 && !(await pause(wait, signal))) return false;
+    // Timers count whole ms from the event loop's cached clock and may fire up to a ms early: round up.
+    if (wait > 0 && !(await pause(Math.ceil(wait) + 1, signal))) return false;
     this.nextAt = performance.now() + this.intervalMs;
     return !signal?.aborted;
+  }
+
+  /** The service said ProvisionedThroughputExceeded: space the calls further apart, from now on. */
+  throttled(): void {
+    this.stretch = Math.min(MAX_STRETCH, this.currentStretch() * STRETCH_ON_THROTTLE);
+    this.stretchedAt = performance.now();
+    this.nextAt = Math.max(this.nextAt, performance.now() + this.intervalMs);
+  }
+
+  private currentStretch(): number {
+    if (this.stretch === 1) return 1;
+    const faded = this.stretch * 0.5 ** ((performance.now() - this.stretchedAt) / STRETCH_HALF_LIFE_MS);
+    return faded <= 1.01 ? 1 : faded;
   }
 }

@@ -8,13 +8,13 @@ import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
 import { retry } from '../../../core/retry';
-import { countThrottledAttempts } from './throttled-attempts';
 import type { RetryPolicy } from '../../../core/retry-policy';
 import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
-import type { ChildShard } from '../../../leases/shard-lister';
+import { listAllShards, type ChildShard } from '../../../leases/shard-lister';
 import { CallPacer } from './call-pacer';
 import { deaggregate } from './kpl-deaggregate';
-import { classifyReadError, missingPermission } from './read-errors';
+import { pacedBy, PacingAbortedError } from './paced-command';
+import { classifyReadError, missingPermission, type ReadOperation } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
 
 export interface RecordBatch {
@@ -34,6 +34,10 @@ export class FetchAbortedError extends Error {}
 const READ_RETRY: RetryPolicy = { maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 10_000 };
 /** A problem that repeats (a missing permission) is logged again at most this often. */
 const REPEAT_LOG_MS = 5 * 60_000;
+/** A transient failure of the same kind (sustained throttling, a 5xx burst) is logged again at most this often. */
+const REPEAT_WARN_MS = 30_000;
+/** Kinesis allows 5 GetShardIterator calls per second per shard, whatever maxGetRecordsPerSecond says. */
+const GET_SHARD_ITERATOR_PER_SECOND = 5;
 /**
  * A LATEST start is pinned to AT_TIMESTAMP of the moment the lease was taken, less this margin for
  * the difference between this host's clock and Kinesis' arrival timestamps: a record that arrived up
@@ -53,8 +57,8 @@ export interface ShardRecordFetcherConfig {
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
   readonly maxCallsPerSecond: number;
-  /** Called for each GetRecords attempt Kinesis throttled, SDK retries included (for the metrics). */
-  readonly onThrottled?: (errorType: string) => void;
+  /** Called for each GetRecords attempt answered with throttling, the SDK's retries included (for the metrics). */
+  readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
 }
@@ -74,10 +78,14 @@ export class ShardRecordFetcher {
   private readonly getRecordsPacer: CallPacer;
   private readonly iteratorPacer: CallPacer;
   private lastProblem: { text: string; loggedAt: number } | undefined;
+  /** Per error name: when it was last logged, and since when it has been failing. */
+  private readonly warnings = new Map<string, { loggedAt: number; since: number }>();
+  /** The call that failed last, for naming the permission a denial is about. */
+  private operation: ReadOperation = 'GetShardIterator';
 
   constructor(private readonly config: ShardRecordFetcherConfig) {
     this.getRecordsPacer = new CallPacer(config.maxCallsPerSecond);
-    this.iteratorPacer = new CallPacer(config.maxCallsPerSecond);
+    this.iteratorPacer = new CallPacer(Math.min(config.maxCallsPerSecond, GET_SHARD_ITERATOR_PER_SECOND));
   }
 
   /** A problem no retry solves by itself (a missing permission, an unreadable checkpoint), until it is gone. */
@@ -91,13 +99,13 @@ export class ShardRecordFetcher {
       const batch = await retry(() => this.fetchOnce(), {
         policy: READ_RETRY,
         signal,
-        retryable: (error) => !(error instanceof FetchAbortedError),
+        retryable: (error) => !(error instanceof FetchAbortedError || error instanceof PacingAbortedError),
         onRetry: (error, attempt, delay) => this.onReadError(error, attempt, delay),
       });
-      this.lastProblem = undefined;
+      this.recovered();
       return batch;
     } catch (error) {
-      if (signal.aborted || error instanceof FetchAbortedError) throw new FetchAbortedError();
+      if (signal.aborted || error instanceof FetchAbortedError || error instanceof PacingAbortedError) throw new FetchAbortedError();
       throw error;
     }
   }
@@ -106,10 +114,9 @@ export class ShardRecordFetcher {
     const { kinesis, maxRecords, signal } = this.config;
     try {
       this.iterator ??= await this.newIterator();
-      if (!(await this.getRecordsPacer.turn(signal))) throw new FetchAbortedError();
-      const out = await kinesis.send(countThrottledAttempts(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords }), this.config.onThrottled), {
-        abortSignal: signal,
-      });
+      this.operation = 'GetRecords';
+      const command = new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords });
+      const out = await kinesis.send(pacedBy(command, this.getRecordsPacer, signal, this.config.onThrottled), { abortSignal: signal });
       this.iterator = out.NextShardIterator;
       let records = (out.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
       if (!this.lastRead && isSequenceNumber(this.config.start.sequenceNumber)) {
@@ -134,26 +141,39 @@ export class ShardRecordFetcher {
       if (signal.aborted) throw new FetchAbortedError();
       const kind = classifyReadError(error);
       if (kind === 'iterator') this.iterator = undefined;
-      if (kind === 'shard-gone') return this.shardGone(error);
+      if (kind === 'not-found') return this.notFound(error);
       throw error;
     }
   }
 
-  /** The shard is closed and past retention (or deleted): it has ended, and its children may start. */
-  private shardGone(error: unknown): RecordBatch {
+  /**
+   * ResourceNotFoundException names either the shard or the stream; ListShards tells which. A shard
+   * the stream no longer lists is closed and past retention: it has ended (the Java KCL treats the
+   * error itself as SHARD_END), so that its children start. A missing stream (deleted, not yet
+   * created, a Kinesis that lost its data) is waited for: writing SHARD_END then would end the shard
+   * for good. A shard that is still listed is read again.
+   */
+  private async notFound(error: unknown): Promise<RecordBatch> {
+    const { kinesis, streamName, shardId } = this.config;
+    this.operation = 'ListShards';
+    const shards = await listAllShards(kinesis, streamName).catch((listError: unknown) => {
+      if (classifyReadError(listError) !== 'not-found') throw listError;
+      throw new StreamNotFoundError(this.where, listError);
+    });
+    if (shards.some((shard) => shard.ShardId === shardId)) throw error;
     this.config.logger.warn(
-      `${this.where} no longer exists (${describeError(error)}); treating it as ended (SHARD_END), as the Java KCL does, so that its children start.`,
+      `${this.where} no longer exists (${describeError(error)}; ListShards does not list it: closed and past retention); treating it as ended (SHARD_END), as the Java KCL does, so that its children start.`,
     );
     return { records: [], shardEnded: true, caughtUp: true };
   }
 
   private onReadError(error: unknown, attempt: number, delay: number): void {
     const { logger } = this.config;
-    if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
+    if (error instanceof UnreadablePositionError || error instanceof StreamNotFoundError || classifyReadError(error) === 'permission') {
       const text =
-        error instanceof UnreadablePositionError
+        error instanceof UnreadablePositionError || error instanceof StreamNotFoundError
           ? error.message
-          : `${this.where} cannot be read: the worker needs ${missingPermission(error)} (${describeError(error)}).`;
+          : `${this.where} cannot be read: the worker needs ${missingPermission(error, this.operation)} (${describeError(error)}).`;
       const now = Date.now();
       const repeat = this.lastProblem?.text === text && now - this.lastProblem.loggedAt < REPEAT_LOG_MS;
       if (!repeat) {
@@ -162,7 +182,29 @@ export class ShardRecordFetcher {
       }
       return;
     }
-    logger.warn(`GetRecords on ${this.where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`);
+    this.warnTransient(error, attempt, delay);
+  }
+
+  /** Sustained throttling or a 5xx burst gives one line per kind, then one every REPEAT_WARN_MS, not one per call. */
+  private warnTransient(error: unknown, attempt: number, delay: number): void {
+    const name = (error as { name?: string })?.name ?? 'Error';
+    const now = Date.now();
+    const last = this.warnings.get(name);
+    if (last && now - last.loggedAt < REPEAT_WARN_MS) return;
+    const repeated = last ? ` (failing now and then since ${new Date(last.since).toISOString()})` : '';
+    this.config.logger.warn(
+      `${this.operation} on ${this.where} failed (attempt ${attempt}), retrying in ${delay} ms${repeated}: ${describeError(error)}. ${
+        classifyReadError(error) === 'iterator' ? 'A new iterator is taken from the last known position' : 'The iterator is kept'
+      }; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
+    );
+    this.warnings.set(name, { loggedAt: now, since: last?.since ?? now });
+  }
+
+  /** A read went through: the problem is gone, and the next failure is news again. */
+  private recovered(): void {
+    if (this.lastProblem) this.config.logger.log(`${this.where} is read again; the earlier problem is resolved.`);
+    this.lastProblem = undefined;
+    this.warnings.clear();
   }
 
   private get where(): string {
@@ -193,8 +235,8 @@ export class ShardRecordFetcher {
     } else if (start.sequenceNumber !== 'TRIM_HORIZON') {
       throw new UnreadablePositionError(this.where, start.sequenceNumber);
     }
-    if (!(await this.iteratorPacer.turn(signal))) throw new FetchAbortedError();
-    const out = await kinesis.send(new GetShardIteratorCommand(input), { abortSignal: signal });
+    this.operation = 'GetShardIterator';
+    const out = await kinesis.send(pacedBy(new GetShardIteratorCommand(input), this.iteratorPacer, signal), { abortSignal: signal });
     return out.ShardIterator!;
   }
 }
@@ -208,5 +250,15 @@ class UnreadablePositionError extends Error {
         : `${where} has the checkpoint '${checkpoint}', which is neither a sequence number nor TRIM_HORIZON, LATEST or SHARD_END; reset it to TRIM_HORIZON or LATEST, or to a sequence number of the shard.`,
     );
     this.name = 'UnreadablePositionError';
+  }
+}
+
+/** The stream itself is not found: nothing to read, and nothing to end, until it exists again. */
+class StreamNotFoundError extends Error {
+  constructor(where: string, cause: unknown) {
+    super(
+      `${where} cannot be read: the stream is not found (${describeError(cause)}). Check streamName and region; if the stream was deleted, the application needs a new one. The shard is not ended; reading resumes when the stream answers.`,
+    );
+    this.name = 'StreamNotFoundError';
   }
 }

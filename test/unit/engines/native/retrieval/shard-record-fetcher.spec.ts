@@ -38,11 +38,61 @@ function fetcher(client: KinesisClient, overrides: Partial<ShardRecordFetcherCon
 }
 
 describe('ShardRecordFetcher', () => {
-  it('a shard that no longer exists (ResourceNotFoundException) has ended, as the Java KCL treats it', async () => {
-    const { client } = fakeKinesis({ GetShardIterator: [() => Promise.reject(awsError('ResourceNotFoundException'))] });
+  it('a shard that ListShards no longer lists (closed, past retention) has ended on ResourceNotFoundException, as the Java KCL treats it', async () => {
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => Promise.reject(awsError('ResourceNotFoundException', 'Shard shardId-000000000001 in stream s does not exist'))],
+      ListShards: [() => ({ Shards: [{ ShardId: 'shardId-000000000002' }, { ShardId: 'shardId-000000000003' }] })],
+    });
     const { f, logger } = fetcher(client);
     await expect(f.fetch()).resolves.toMatchObject({ records: [], shardEnded: true });
+    expect(calls.map((c) => c.name)).toEqual(['GetShardIterator', 'ListShards']);
     expect(logger.lines.some((l) => l.includes('treating it as ended'))).toBe(true);
+  });
+
+  it('ResourceNotFoundException for a shard the stream still lists does not end it: it is read again', async () => {
+    const { client } = fakeKinesis({
+      GetShardIterator: [() => Promise.reject(awsError('ResourceNotFoundException')), () => ({ ShardIterator: 'i1' })],
+      ListShards: [() => ({ Shards: [{ ShardId: 'shardId-000000000001' }] })],
+      GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+    });
+    const { f } = fetcher(client);
+    await expect(f.fetch()).resolves.toMatchObject({ records: [], shardEnded: false });
+  });
+
+  it('a missing stream never ends the shard: a clear problem in status() until the stream answers', async () => {
+    const streamGone = () => Promise.reject(awsError('ResourceNotFoundException', 'Stream s under account 1 not found.'));
+    const { client } = fakeKinesis({
+      GetShardIterator: [streamGone, streamGone, () => ({ ShardIterator: 'i1' })],
+      ListShards: [streamGone, streamGone],
+      GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+    });
+    const { f, logger } = fetcher(client);
+    const problems: (string | undefined)[] = [];
+    const watch = setInterval(() => problems.push(f.problem), 20);
+    const batch = await f.fetch();
+    clearInterval(watch);
+    expect(batch.shardEnded).toBe(false);
+    expect(problems.some((p) => p?.includes('the stream is not found'))).toBe(true);
+    expect(f.problem).toBeUndefined();
+    expect(logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('stream is not found'))).toHaveLength(1);
+  });
+
+  it('a denial names the permission of the call that was refused: kinesis:GetShardIterator, kinesis:GetRecords, kms:Decrypt', async () => {
+    const { client } = fakeKinesis({
+      GetShardIterator: [() => Promise.reject(awsError('AccessDeniedException')), () => ({ ShardIterator: 'i1' })],
+      GetRecords: [
+        () => Promise.reject(awsError('AccessDeniedException')),
+        () => Promise.reject(awsError('KMSAccessDeniedException')),
+        () => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 }),
+      ],
+    });
+    const { f, logger } = fetcher(client);
+    await f.fetch();
+    const errors = logger.lines.filter((l) => l.startsWith('ERROR'));
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toContain('kinesis:GetShardIterator');
+    expect(errors[1]).toContain('kinesis:GetRecords');
+    expect(errors[2]).toContain('kms:Decrypt');
   });
 
   it('LATEST is pinned: the first and every later iterator is AT_TIMESTAMP of the take, less the clock margin', async () => {
@@ -122,8 +172,28 @@ describe('ShardRecordFetcher', () => {
   });
 
   it('classifies read errors', () => {
+    const http500 = (name: string) => Object.assign(awsError(name, 'UnknownError'), { $metadata: { httpStatusCode: 500 } });
     expect(classifyReadError(awsError('InvalidArgumentException', 'Invalid ShardIterator'))).toBe('iterator');
+    // kinesis-local's answer to an iterator it cannot read: HTTP 500 with no error type.
+    expect(classifyReadError(http500('Unknown'))).toBe('iterator');
+    // An untyped 503 (a load balancer) and a typed 500 say nothing about the iterator.
+    expect(classifyReadError(Object.assign(awsError('Unknown'), { $metadata: { httpStatusCode: 503 } }))).toBe('retry');
+    expect(classifyReadError(http500('InternalFailure'))).toBe('retry');
     expect(classifyReadError(awsError('KMSAccessDeniedException'))).toBe('permission');
+    expect(classifyReadError(awsError('KMSThrottlingException'))).toBe('retry');
+    expect(classifyReadError(awsError('ResourceNotFoundException'))).toBe('not-found');
     expect(classifyReadError(awsError('ServiceUnavailable'))).toBe('retry');
+  });
+
+  it('sustained throttling logs one warning, not one per call, and keeps the iterator', async () => {
+    const throttled = () => Promise.reject(awsError('ProvisionedThroughputExceededException'));
+    const { client, calls } = fakeKinesis({
+      GetShardIterator: [() => ({ ShardIterator: 'i1' })],
+      GetRecords: [throttled, throttled, throttled, throttled, () => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+    });
+    const { f, logger } = fetcher(client);
+    await f.fetch();
+    expect(calls.filter((c) => c.name === 'GetRecords').map((c) => c.input.ShardIterator)).toEqual(['i1', 'i1', 'i1', 'i1', 'i1']);
+    expect(logger.lines.filter((l) => l.includes('ProvisionedThroughputExceededException'))).toHaveLength(1);
   });
 });
