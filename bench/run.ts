@@ -8,6 +8,7 @@ import { latencyBenchmarks } from './scenarios/latency';
 import { memoryBenchmarks } from './scenarios/memory';
 import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
+import { frameBenchmarks } from './scenarios/frame';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   memory: memoryBenchmarks,
   failover: failoverBenchmarks,
   'start-up': startupBenchmarks,
+  frame: () => frameBenchmarks(),
 };
 
 function format(value: number | undefined, digits = 2): string {

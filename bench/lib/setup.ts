@@ -1,9 +1,13 @@
+import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createWorker, type KinesisRecordProcessor, type StreamWorkerOptions } from '../../lib';
 import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/testing';
 import { startChild } from './child';
+import { compiled } from './compiled';
+import type { FrameReport, FrameWorkerConfig } from './frame-worker';
+import type { LimitedKinesisConfig, LimitedKinesisStats } from './limited-kinesis-server';
 
 export const quietLogger = { log() {}, warn() {}, error: (m: string) => console.error(`[engine] ${m}`) };
 
@@ -93,4 +97,36 @@ export async function measureEngine(options: Omit<StreamWorkerOptions, 'logger'>
   const window = await meter.done;
   await worker.stop();
   return window;
+}
+
+/** The limited synthetic Kinesis (limited-kinesis-server.ts) in a child process, with its counters. */
+export async function limitedKinesis(config: Omit<LimitedKinesisConfig, 'port'>) {
+  const port = await freePort();
+  const child = await startChild(join(__dirname, 'limited-kinesis-server.ts'), [JSON.stringify({ ...config, port })]);
+  const stats = () =>
+    new Promise<LimitedKinesisStats>((resolve) => {
+      const onMessage = (message: { stats?: LimitedKinesisStats }) => {
+        if (!message.stats) return;
+        child.off('message', onMessage);
+        resolve(message.stats);
+      };
+      child.on('message', onMessage);
+      child.send('stats');
+    });
+  return { child, endpoint: `http://127.0.0.1:${port}`, stats };
+}
+
+/** Runs bench/lib/frame-worker.ts (compiled, its own process) and returns its report. */
+export async function runFrameWorker(config: FrameWorkerConfig, onWindow?: (state: 'open' | 'closed') => void): Promise<FrameReport> {
+  const child = fork(compiled('bench/lib/frame-worker.ts'), [JSON.stringify(config)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<FrameReport>((resolve, reject) => {
+    child.on('message', (message: { report?: FrameReport; window?: 'open' | 'closed' }) => {
+      if (message.window) onWindow?.(message.window);
+      if (message.report) resolve(message.report);
+    });
+    child.once('exit', (code) => reject(new Error(`frame worker exited with ${code} before its report`)));
+  });
 }
