@@ -9,6 +9,8 @@ import { memoryBenchmarks } from './scenarios/memory';
 import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
 import { frameBenchmarks } from './scenarios/frame';
+import { loadLatencyBenchmarks } from './scenarios/load-latency';
+import { soakBenchmarks } from './scenarios/soak';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -19,6 +21,8 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   failover: failoverBenchmarks,
   'start-up': startupBenchmarks,
   frame: () => frameBenchmarks(),
+  'latency-under-load': () => loadLatencyBenchmarks(),
+  soak: () => soakBenchmarks(),
 };
 
 function format(value: number | undefined, digits = 2): string {
@@ -48,11 +52,11 @@ async function main() {
     await emulators.stop();
   }
   const table = [
-    '| group | measure | value | baseline (same run) | ratio | target | met |',
-    '|---|---|---|---|---|---|---|',
+    '| group | measure | value | baseline (same run) | ratio | target | met | note |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.group} | ${r.name} | ${format(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${format(r.baseline)} ${r.unit} (${r.baselineName})` : ''} | ${format(r.ratio)} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`,
+        `| ${r.group} | ${r.name} | ${format(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${format(r.baseline)} ${r.unit} (${r.baselineName})` : ''} | ${format(r.ratio)} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} | ${r.note ?? ''} |`,
     ),
   ].join('\n');
   console.log(table);

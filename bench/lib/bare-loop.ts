@@ -9,7 +9,8 @@ export interface BareLoopOptions {
   readonly minIntervalMs?: number;
   /** Start AT_TIMESTAMP here; default TRIM_HORIZON. */
   readonly startAt?: Date;
-  readonly onRecords: (records: _Record[], shardId: string, millisBehindLatest: number | undefined) => void;
+  /** May return a promise (a checkpoint): the shard's next GetRecords waits for it. */
+  readonly onRecords: (records: _Record[], shardId: string, millisBehindLatest: number | undefined) => void | Promise<void>;
   readonly until: () => boolean;
 }
 
@@ -51,7 +52,7 @@ async function readShard(kinesis: KinesisClient, streamName: string, shardId: st
       continue;
     }
     const records = out.Records ?? [];
-    if (records.length > 0) options.onRecords(records, shardId, out.MillisBehindLatest);
+    if (records.length > 0) await options.onRecords(records, shardId, out.MillisBehindLatest);
     ShardIterator = out.NextShardIterator;
     if (records.length === 0 || out.MillisBehindLatest === 0) await pause(options.idleMs);
   }

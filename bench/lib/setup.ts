@@ -81,14 +81,15 @@ export class Meter {
   }
 }
 
-/** The native engine with a processor that does nothing but count. */
-export async function measureEngine(options: Omit<StreamWorkerOptions, 'logger'>, target: number, finite = false): Promise<Window> {
+/** The native engine with a processor that counts, and with `checkpoint` also checkpoints every batch. */
+export async function measureEngine(options: Omit<StreamWorkerOptions, 'logger'>, target: number, finite = false, checkpoint = false): Promise<Window> {
   const meter = new Meter(target, !finite);
   const noop: KinesisRecordProcessor = {
-    processRecords: ({ records }) => {
+    processRecords: async ({ records, checkpointer }) => {
       let bytes = 0;
       for (const record of records) bytes += record.data.length;
       meter.add(records.length, bytes);
+      if (checkpoint && records.length > 0 && !meter.finished) await checkpointer.checkpoint();
     },
   };
   const worker = createWorker({ ...options, logger: quietLogger }, () => noop);
