@@ -39,8 +39,10 @@ async function main() {
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
       if (only.length > 0 && !only.includes(name)) continue;
       console.error(`running ${name}...`);
+      const startedAt = Date.now();
       try {
         rows.push(...(await scenario(emulators)));
+        console.error(`${name} took ${Math.round((Date.now() - startedAt) / 1000)} s`);
       } catch (error) {
         // One broken scenario must not throw away the figures of the others.
         console.error(`${name} failed:`, error);

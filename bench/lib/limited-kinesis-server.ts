@@ -27,6 +27,10 @@ export interface LimitedKinesisStats {
   readonly getRecordsCalls: number;
   readonly recordsServed: number;
   readonly bytesServed: number;
+  /** The most any shard's reader is behind the tip at this moment (ms), from the reader's position. */
+  readonly maxLagMs: number;
+  /** This server's CPU (user + system) since it started, µs: where a CPU ceiling comes from. */
+  readonly cpuMicros: number;
   /** Records produced so far on each shard, and served to the reader. */
   readonly perShard: { shardId: string; produced: number; served: number }[];
 }
@@ -149,6 +153,11 @@ function describeStreamSummary(res: ServerResponse) {
   });
 }
 
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 function stats(): LimitedKinesisStats {
   const now = Date.now();
   return {
@@ -156,6 +165,8 @@ function stats(): LimitedKinesisStats {
     getRecordsCalls,
     recordsServed,
     bytesServed: recordsServed * config.recordBytes,
+    maxLagMs: Math.max(...shards.map((shard) => shard.lagMs(now))),
+    cpuMicros: cpuMicros(),
     perShard: shards.map((shard) => ({ shardId: shard.shardId, produced: shard.produced(now), served: served.get(shard.shardId) ?? 0 })),
   };
 }

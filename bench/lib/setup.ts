@@ -118,16 +118,18 @@ export async function limitedKinesis(config: Omit<LimitedKinesisConfig, 'port'>)
 }
 
 /** Runs bench/lib/frame-worker.ts (compiled, its own process) and returns its report. */
-export async function runFrameWorker(config: FrameWorkerConfig, onWindow?: (state: 'open' | 'closed') => void): Promise<FrameReport> {
+export async function runFrameWorker(config: FrameWorkerConfig, onWindow?: (state: 'open' | 'closed') => void, cpuProfileDir?: string): Promise<FrameReport> {
   const child = fork(compiled('bench/lib/frame-worker.ts'), [JSON.stringify(config)], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // Resolves once the process has exited, so that its CPU profile (written at exit) is there.
+  let report: FrameReport | undefined;
   return new Promise<FrameReport>((resolve, reject) => {
     child.on('message', (message: { report?: FrameReport; window?: 'open' | 'closed' }) => {
       if (message.window) onWindow?.(message.window);
-      if (message.report) resolve(message.report);
+      if (message.report) report = message.report;
     });
-    child.once('exit', (code) => reject(new Error(`frame worker exited with ${code} before its report`)));
+    child.once('exit', (code) => (report ? resolve(report) : reject(new Error(`frame worker exited with ${code} before its report`))));
   });
 }

@@ -72,6 +72,8 @@ export class ShardModel {
   private readonly getRecordsLimiter: ReadLimiter;
   private readonly iteratorLimiter: ReadLimiter;
   throttles = 0;
+  /** The reader's position: the index after the last record returned (LATEST until the first read). */
+  private readerAt: number | undefined;
 
   constructor(private readonly config: ShardModelConfig) {
     this.shardId = `shardId-${String(config.index).padStart(12, '0')}`;
@@ -108,6 +110,12 @@ export class ShardModel {
     return Math.min(this.produced(now), Math.max(0, Math.ceil((epochMs - this.config.startedAt) / this.intervalMs)));
   }
 
+  /** How far the reader is behind the tip now, as MillisBehindLatest would say: now - arrival of its next record. */
+  lagMs(now: number): number {
+    const next = this.readerAt ?? this.produced(now);
+    return next >= this.produced(now) ? 0 : Math.max(0, Math.round(now - this.arrivalOf(next)));
+  }
+
   getShardIterator(now: number): boolean {
     if (!this.config.enforceLimits || this.iteratorLimiter.tryCall(now, false)) return true;
     this.throttles++;
@@ -123,6 +131,7 @@ export class ShardModel {
     const available = Math.max(0, this.produced(now) - from);
     const count = Math.min(available, limit, READ_LIMITS.maxRecordsPerCall, Math.max(1, Math.floor(READ_LIMITS.maxBytesPerCall / recordBytes)));
     const to = from + count;
+    this.readerAt = Math.max(this.readerAt ?? 0, to);
     if (this.config.enforceLimits) this.getRecordsLimiter.spend(count * recordBytes);
     // Kinesis: how far the last record returned is behind the tip; 0 once the reader has reached it.
     const caughtUp = to >= this.produced(now);

@@ -5,7 +5,7 @@ import { percentile, row, type BenchRow } from '../lib/stats';
 const SHARDS = 4;
 const RECORDS_PER_SECOND = 1000;
 const RECORD_BYTES = 100;
-const MEASURE_MS = Number(process.env.BENCH_LATENCY_MS ?? 15_000);
+const MEASURE_MS = Number(process.env.BENCH_LOAD_LATENCY_MS ?? 15_000);
 
 /**
  * Latency under load: from a record's arrival (the synthetic endpoint stamps the moment it materialises,

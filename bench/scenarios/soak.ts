@@ -9,7 +9,7 @@ const RECORD_BYTES = 1024;
 /** Per shard: a steady quarter of the read limit, 4 MB/s over the 16 shards. */
 const BYTES_PER_SECOND = 256 * 1024;
 /** The baseline's window: long enough for a stable event-loop delay, short enough to keep the run reasonable. */
-const BASELINE_MS = Math.min(60_000, MINUTES * 12_000);
+const BASELINE_MS = Math.min(30_000, MINUTES * 12_000);
 
 /**
  * Soak: MINUTES at a steady rate on 16 shards with the default idle time, checkpointing every batch.

@@ -6,7 +6,7 @@ import { dynaliteChild, kinesisClientFor, limitedKinesis, measureEngine, Meter, 
 import { median, row, type BenchRow } from '../lib/stats';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, createStream, putRecords, type LocalEmulators } from '../../lib/testing';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** maxGetRecordsPerSecond for the ceiling rows: the synthetic endpoints do not limit calls. */
 const UNPACED = 1000;
 
