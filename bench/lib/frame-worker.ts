@@ -32,6 +32,8 @@ export interface FrameWorkerConfig {
   readonly measureMs: number;
   /** Start from the tip (LATEST), or from TRIM_HORIZON. */
   readonly initialPosition: 'LATEST' | 'TRIM_HORIZON';
+  /** The engine's maxGetRecordsPerSecond; default the engine's own (5). */
+  readonly maxGetRecordsPerSecond?: number;
 }
 
 export interface MemorySample {
@@ -96,6 +98,7 @@ async function startEngine(): Promise<() => Promise<void>> {
       region: LOCAL_REGION,
       initialPosition: config.initialPosition,
       idleTimeBetweenReadsMs: config.idleTimeBetweenReadsMs,
+      ...(config.maxGetRecordsPerSecond ? { maxGetRecordsPerSecond: config.maxGetRecordsPerSecond } : {}),
       kinesis: { endpoint: config.kinesisEndpoint, credentials: LOCAL_CREDENTIALS },
       dynamodb: { endpoint: config.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS },
       logger: { log() {}, warn() {}, error: (m: string) => console.error(`[frame-worker] ${m}`) },
