@@ -8,6 +8,9 @@ import { latencyBenchmarks } from './scenarios/latency';
 import { memoryBenchmarks } from './scenarios/memory';
 import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
+import { frameBenchmarks } from './scenarios/frame';
+import { loadLatencyBenchmarks } from './scenarios/load-latency';
+import { soakBenchmarks } from './scenarios/soak';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -17,6 +20,9 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   memory: memoryBenchmarks,
   failover: failoverBenchmarks,
   'start-up': startupBenchmarks,
+  frame: () => frameBenchmarks(),
+  'latency-under-load': () => loadLatencyBenchmarks(),
+  soak: () => soakBenchmarks(),
 };
 
 function format(value: number | undefined, digits = 2): string {
@@ -33,8 +39,10 @@ async function main() {
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
       if (only.length > 0 && !only.includes(name)) continue;
       console.error(`running ${name}...`);
+      const startedAt = Date.now();
       try {
         rows.push(...(await scenario(emulators)));
+        console.error(`${name} took ${Math.round((Date.now() - startedAt) / 1000)} s`);
       } catch (error) {
         // One broken scenario must not throw away the figures of the others.
         console.error(`${name} failed:`, error);
@@ -46,11 +54,11 @@ async function main() {
     await emulators.stop();
   }
   const table = [
-    '| group | measure | value | baseline (same run) | ratio | target | met |',
-    '|---|---|---|---|---|---|---|',
+    '| group | measure | value | baseline (same run) | ratio | target | met | note |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.group} | ${r.name} | ${format(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${format(r.baseline)} ${r.unit} (${r.baselineName})` : ''} | ${format(r.ratio)} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`,
+        `| ${r.group} | ${r.name} | ${format(r.value)} ${r.unit} | ${r.baseline !== undefined ? `${format(r.baseline)} ${r.unit} (${r.baselineName})` : ''} | ${format(r.ratio)} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} | ${r.note ?? ''} |`,
     ),
   ].join('\n');
   console.log(table);

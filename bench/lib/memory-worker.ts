@@ -2,8 +2,10 @@
  * A worker process for the memory benchmark: argv = JSON options. Reports its RSS over IPC once it
  * holds `expectShards` leases and every shard has delivered records.
  * With options.bare it only loads the SDK and builds the clients: the baseline.
+ * It imports lib/create-worker rather than the package root, which also loads Nest (~27 MB).
  */
-import { createWorker, type StreamWorkerOptions } from '../../lib';
+import type { StreamWorkerOptions } from '../../lib/core/options';
+import { createWorker } from '../../lib/create-worker';
 import { createClients } from '../../lib/core/aws-clients';
 import { resolveWorkerOptions } from '../../lib/core/resolve-options';
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createStream, putRecords, type LocalEmulators } from '../../lib/testing';
 import { compiled } from '../lib/compiled';
 import { kinesisClientFor } from '../lib/setup';
+import { kclJarsMissing } from '../lib/kcl-jars';
 import { median, row, type BenchRow } from '../lib/stats';
 import { WorkerFleet } from '../../test/support/worker-fleet';
 
@@ -46,13 +47,15 @@ export async function startupBenchmarks(emulators: LocalEmulators): Promise<Benc
   await createStream(kinesis, stream, 4);
   await putRecords(kinesis, stream, Array.from({ length: 40 }, (_, i) => ({ partitionKey: `pk-${i}`, data: `r${i}` })));
   kinesis.destroy();
+  const missing = kclJarsMissing();
+  if (missing) console.error(`start-up: kcl rows skipped: ${missing}`);
   const bare: number[] = [];
   const native: number[] = [];
   const kcl: number[] = [];
   for (let i = 0; i < 3; i++) {
     bare.push(await bareStartMs(emulators, stream));
     native.push(await engineStartMs(emulators, stream, 'native'));
-    if (process.env.BENCH_SKIP_KCL !== '1') kcl.push(await engineStartMs(emulators, stream, 'kcl'));
+    if (!missing) kcl.push(await engineStartMs(emulators, stream, 'kcl'));
   }
   return [
     ...(kcl.length

@@ -1,0 +1,122 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { stopChild } from '../lib/child';
+import { newestProfile, topFrames } from '../lib/cpu-profile-top';
+import { READ_LIMITS } from '../lib/shard-model';
+import { dynaliteChild, limitedKinesis, runFrameWorker } from '../lib/setup';
+import { row, type BenchRow } from '../lib/stats';
+import type { FrameReport } from '../lib/frame-worker';
+import type { LimitedKinesisStats } from '../lib/limited-kinesis-server';
+
+const MB = 1048576;
+const SHARD_COUNTS = (process.env.BENCH_FRAME_SHARDS ?? '16,32,64').split(',').map(Number);
+const MEASURE_MS = Number(process.env.BENCH_FRAME_MS ?? 15_000);
+const WARMUP_MS = Number(process.env.BENCH_FRAME_WARMUP_MS ?? 5_000);
+const RECORD_SIZES = [1024, 25 * 1024];
+
+/**
+ * The physical frame: every shard fed at the read limit (2 MB/s), one consumer process that
+ * checkpoints every batch against dynalite. The baselines are the limit itself and the bare SDK loop
+ * against the same limited endpoint.
+ */
+export async function frameBenchmarks(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dynamo = await dynaliteChild();
+  try {
+    for (const recordBytes of RECORD_SIZES) {
+      for (const shards of SHARD_COUNTS) {
+        const size = recordBytes === 1024 ? '1 KB' : '25 KB';
+        const engine = await measure(shards, recordBytes, 'engine', dynamo.endpoint);
+        const bare = await measure(shards, recordBytes, 'bare', dynamo.endpoint);
+        const limit = (shards * READ_LIMITS.bytesPerSecond) / MB;
+        const label = `${shards} shards x 2 MB/s, ${size} records`;
+        const fraction = engine.mbPerSec / limit;
+        rows.push(
+          row({
+            group: 'frame',
+            name: `${label}: delivered MB/s (native, checkpoint per batch)`,
+            value: engine.mbPerSec,
+            unit: 'MB/s',
+            baseline: limit,
+            baselineName: 'the read limit',
+            target: '>= 0.95 x limit, millisBehindLatest bounded',
+            met: fraction >= 0.95 && engine.lagMs <= 5000,
+            note: `bare SDK loop ${(bare.mbPerSec / limit).toFixed(2)} x limit; CPU in cores: consumer ${engine.consumerCores.toFixed(2)}, endpoint ${engine.serverCores.toFixed(2)}${engine.profile ? `; top frames: ${engine.profile.join('; ')}` : ''}`,
+          }),
+          row({ group: 'frame', name: `${label}: native / bare SDK loop, MB/s`, value: engine.mbPerSec, unit: 'MB/s', baseline: bare.mbPerSec, baselineName: 'bare SDK loop, same endpoint' }),
+          row({
+            group: 'frame',
+            name: `${label}: millisBehindLatest at the end (slowest shard)`,
+            value: engine.lagMs,
+            unit: 'ms',
+            baseline: bare.lagMs,
+            baselineName: 'bare SDK loop',
+            target: '<= 5000 ms',
+            met: engine.lagMs <= 5000,
+            note: `from the reader's position on the endpoint; last batch said ${engine.report.millisBehindLatestAtEnd} ms`,
+          }),
+          row({ group: 'frame', name: `${label}: throttles per minute`, value: engine.throttlesPerMinute, unit: '/min', baseline: bare.throttlesPerMinute, baselineName: 'bare SDK loop' }),
+          row({ group: 'frame', name: `${label}: CPU per MB`, value: engine.cpuMsPerMb, unit: 'ms', baseline: bare.cpuMsPerMb, baselineName: 'bare SDK loop (no checkpoints)' }),
+          row({ group: 'frame', name: `${label}: PSS`, value: engine.report.atEnd.pssMb, unit: 'MB', baseline: bare.report.atEnd.pssMb, baselineName: 'bare SDK loop' }),
+        );
+      }
+    }
+  } finally {
+    await stopChild(dynamo.child);
+  }
+  return rows;
+}
+
+/**
+ * One consumer against a fresh limited endpoint. With BENCH_FRAME_PROFILE=1 the native engine's runs at
+ * the largest shard count write a CPU profile to bench/results/profiles, and its top frames go in the note.
+ */
+async function measure(shards: number, recordBytes: number, mode: 'engine' | 'bare', dynamodbEndpoint: string) {
+  const profileDir =
+    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && shards === Math.max(...SHARD_COUNTS) ? join(__dirname, '..', 'results', 'profiles') : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const streamName = 'frame';
+  const server = await limitedKinesis({
+    streamName,
+    shards,
+    recordBytes,
+    producedBytesPerSecond: READ_LIMITS.bytesPerSecond,
+    enforceLimits: true,
+    listShardsPageSize: 10,
+  });
+  try {
+    // Throttles and bytes served inside the consumer's measuring window, from the server's counters.
+    const counters: Partial<Record<'open' | 'closed', Promise<LimitedKinesisStats>>> = {};
+    const report: FrameReport = await runFrameWorker(
+      {
+        mode,
+        kinesisEndpoint: server.endpoint,
+        dynamodbEndpoint,
+        streamName,
+        shards,
+        idleTimeBetweenReadsMs: 0,
+        checkpoint: true,
+        latencies: false,
+        warmupMs: WARMUP_MS,
+        measureMs: MEASURE_MS,
+        initialPosition: 'LATEST',
+      },
+      (state) => (counters[state] = server.stats()),
+      profileDir,
+    );
+    const [open, closed] = await Promise.all([counters.open!, counters.closed!]);
+    const newest = profileDir && newestProfile(profileDir);
+    return {
+      report,
+      mbPerSec: report.bytes / MB / (report.ms / 1000),
+      cpuMsPerMb: report.cpuMicros / 1000 / (report.bytes / MB),
+      throttlesPerMinute: (closed.throttles - open.throttles) / (report.ms / 60_000),
+      lagMs: closed.maxLagMs,
+      consumerCores: report.cpuMicros / 1000 / report.ms,
+      serverCores: (closed.cpuMicros - open.cpuMicros) / 1000 / report.ms,
+      profile: newest ? topFrames(newest, 5) : undefined,
+    };
+  } finally {
+    await stopChild(server.child);
+  }
+}
