@@ -53,9 +53,13 @@ export interface ShardStatus {
   readonly error?: string;
 }
 
-/** What happened to a lease, for metrics, logs and tests. */
+/**
+ * What happened to a lease, for metrics, logs and tests. `how: 'assigned'` is a lease someone else gave
+ * this worker (the Java KCL inside the kcl engine, which does not say whether it took it unowned,
+ * expired or stolen).
+ */
 export type WorkerEvent =
-  | { readonly type: 'leaseTaken'; readonly shardId: string; readonly how: 'unowned' | 'expired' | 'stolen' | 'reclaimed'; readonly previousOwner?: string }
+  | { readonly type: 'leaseTaken'; readonly shardId: string; readonly how: 'unowned' | 'expired' | 'stolen' | 'reclaimed' | 'assigned'; readonly previousOwner?: string }
   | { readonly type: 'leaseLost'; readonly shardId: string; readonly reason: string }
   | { readonly type: 'leaseReleased'; readonly shardId: string; readonly reason: 'REQUESTED' | 'SHARD_END' | 'GAVE_UP' }
   | { readonly type: 'shardEnded'; readonly shardId: string; readonly childShardIds: readonly string[] };

@@ -1,5 +1,5 @@
 import { createStream, putRecords } from '../../lib/testing';
-import { createWorker, type KinesisRecordProcessor, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
+import { createWorker, type KinesisRecordProcessor, type KinesisWorker, type StreamWorkerOptions, type WorkerEvent } from '../../lib';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -54,7 +54,9 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
     const delivered: { shardId: string; data: string }[] = [];
     const seenAtFailure: (string | undefined)[] = [];
     let attempts = 0;
-    const worker = kclWorker({ appName, streamName: stream, processingRetry: { baseDelayMs: 300, maxDelayMs: 300 } }, ({ shardId }): KinesisRecordProcessor => ({
+    const events: WorkerEvent[] = [];
+    const onEvent = (event: WorkerEvent) => void events.push(event);
+    const worker = kclWorker({ appName, streamName: stream, onEvent, processingRetry: { baseDelayMs: 300, maxDelayMs: 300 } }, ({ shardId }): KinesisRecordProcessor => ({
       processRecords: async ({ records: batch, checkpointer }) => {
         delivered.push(...batch.map((r) => ({ shardId, data: r.data.toString() })));
         await checkpointer.checkpoint();
@@ -80,6 +82,14 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
     await waitFor(() => after.every((p) => delivered.some((d) => d.data === p.data.toString())), 'the records put on the children');
     expect(new Set(delivered.filter((d) => d.data.startsWith('after')).map((d) => d.shardId))).toEqual(new Set(children));
     await stopAndCheck(worker);
+
+    // The lease events the kcl engine reports: the daemon's assignments, the parent's end and release,
+    // and at the graceful stop the release of the children only (the parent's was reported at its end).
+    const of = (shardId: string) => events.filter((e) => e.shardId === shardId).map((e) => `${e.type}:${'how' in e ? e.how : 'reason' in e ? e.reason : ''}`);
+    expect(of(parent)).toEqual(['leaseTaken:assigned', 'shardEnded:', 'leaseReleased:SHARD_END']);
+    const ended = events.find((e) => e.type === 'shardEnded') as Extract<WorkerEvent, { type: 'shardEnded' }>;
+    expect([...ended.childShardIds].sort()).toEqual([...children].sort());
+    for (const child of children) expect(of(child)).toEqual(['leaseTaken:assigned', 'leaseReleased:REQUESTED']);
   });
 
   it('always throws, with a finite processingRetry: SHARD_END is never stored and the children never start', async () => {

@@ -196,9 +196,11 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     expect(points(m, 'kinesis.worker.millis_behind_latest').map((p) => p.attributes['messaging.destination.partition.id'])).toEqual(['shardId-000000000000']);
     expect(points(m, 'kinesis.worker.leases.held')).toEqual([]);
 
-    // The lease events this process learns of (here the release at a graceful stop) are counted as onEvent reports them.
+    // The lease events this process learns of (the daemon's assignment of the shard, the release at a
+    // graceful stop) are counted as onEvent reports them.
     await worker.stop();
-    expect(events.map((e) => e.type)).toEqual(['leaseReleased']);
+    expect(events.map((e) => e.type)).toEqual(['leaseTaken', 'leaseReleased']);
+    expect(events[0]).toMatchObject({ type: 'leaseTaken', shardId: 'shardId-000000000000', how: 'assigned' });
     expect(leaseEventLines((await reader.collect()).resourceMetrics)).toEqual(eventLines(events));
   } finally {
     await worker?.stop();

@@ -3,6 +3,7 @@ import type { WorkerLogger } from '../../core/logger';
 import type { WorkerEvent } from '../../core/worker';
 import type { Lease } from '../../leases/lease';
 import type { LeaseTable } from '../../leases/lease-table';
+import { SHARD_END } from '../../core/checkpoint-target';
 
 /**
  * The Java KCL 2.x leaves its leases owned when it stops or dies: others would wait failoverTimeMillis
@@ -30,7 +31,10 @@ export class LeaseEviction {
       try {
         if (!(await this.table.evictLease(lease))) continue;
         this.logger.log(`Lease ${lease.leaseKey} released (${why}).`);
-        if (why === 'REQUESTED') this.emit({ type: 'leaseReleased', shardId: lease.leaseKey, reason: 'REQUESTED' });
+        // A finished shard's release was reported when it ended (SHARD_END).
+        if (why === 'REQUESTED' && lease.checkpoint.sequenceNumber !== SHARD_END.sequenceNumber) {
+          this.emit({ type: 'leaseReleased', shardId: lease.leaseKey, reason: 'REQUESTED' });
+        }
       } catch (error) {
         this.logger.warn(`Releasing ${lease.leaseKey} failed; it will expire instead: ${describeError(error)}`);
       }

@@ -127,6 +127,8 @@ export class ShardSession {
     const { options } = this.deps;
     this.shardId = input.shardId;
     this.state = 'INITIALIZING';
+    // The daemon starts a child for each lease its worker took: from here on this worker holds it.
+    options.emit({ type: 'leaseTaken', shardId: input.shardId, how: 'assigned' });
     this.initial = { sequenceNumber: input.sequenceNumber ?? 'TRIM_HORIZON', subSequenceNumber: input.subSequenceNumber ?? 0 };
     this.checkpointer = new KclCheckpointer(
       this.shardId,
@@ -231,6 +233,9 @@ export class ShardSession {
     const children = await this.deps.childShards(this.shardId!).catch(() => [] as string[]);
     this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${children.join(', ') || 'none'}.`);
     this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId!, childShardIds: children });
+    // As in the native engine: the shard is finished, so this worker is done with its lease.
+    this.leaseEventEmitted = true;
+    this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId!, reason: 'SHARD_END' });
   }
 
   private async checkpointShardEnd(checkpointer: KclCheckpointer): Promise<void> {
