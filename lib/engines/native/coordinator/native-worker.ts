@@ -1,6 +1,6 @@
 import type { WorkerEvent } from '../../../core/worker';
 import { WorkerMetrics } from '../../../core/metrics';
-import { toLeaseStatus } from '../../../leases/lease';
+import { toLeaseStatus, type Lease } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
@@ -16,19 +16,33 @@ import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
-import { preflight } from '../../../leases/preflight';
+import { preflight, streamScopesOf } from '../../../leases/preflight';
 import { ShardSync } from '../../../leases/shard-sync';
+import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
+
+/** One stream of the worker: its leases in the table, its shard sync, and options and metrics that name it. */
+interface ConsumedStream {
+  readonly scope: StreamLeaseScope;
+  /** The worker's options with streamName set to this stream, and events reported as this stream's. */
+  readonly options: ResolvedWorkerOptions;
+  readonly metrics: WorkerMetrics;
+  readonly shardSync: ShardSync;
+}
 
 /**
- * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
- * coordinator, and one ShardConsumer per held lease.
+ * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
+ * ShardConsumer per held lease. One stream in the single-stream lease format, or several streams on
+ * one multi-stream lease table: each stream is synced on its own, while the taker balances the leases
+ * of all of them together, as the Java KCL does.
  */
 export class NativeWorker implements KinesisWorker {
   private readonly kinesis: KinesisClient;
   private readonly dynamodb: DynamoDBClient;
   private readonly table: LeaseTable;
   private readonly coordinator: LeaseCoordinator;
-  private readonly shardSync: ShardSync;
+  /** Known once preflight described the streams (the multi-stream lease keys are made of what it returned). */
+  private streams: readonly ConsumedStream[] = [];
+  /** By lease key. */
   private readonly consumers = new Map<string, ShardConsumer>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -37,23 +51,59 @@ export class NativeWorker implements KinesisWorker {
   private running = false;
 
   private readonly options: ResolvedWorkerOptions;
-  private readonly metrics: WorkerMetrics;
+  /** Per stream name: each stream's metrics carry its own messaging.destination.name. */
+  private readonly metrics: ReadonlyMap<string, WorkerMetrics>;
 
   constructor(
-    resolved: ResolvedWorkerOptions,
+    private readonly resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
   ) {
-    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, {
-      leasesHeld: () => this.coordinator.heldLeases().length,
-      shards: () => [...this.consumers.values()],
-    });
-    // Every lease event is counted, wherever in the engine it is emitted.
-    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
+    this.metrics = new Map(
+      resolved.streams.map((streamName) => [
+        streamName,
+        new WorkerMetrics({ ...resolved, streamName }, resolved.meterProvider, {
+          leasesHeld: () => this.coordinator.heldLeases().filter((held) => this.streamOf(held.lease)?.scope.streamName === streamName).length,
+          shards: () => [...this.consumers.values()].filter((consumer) => consumer.streamName === streamName),
+        }),
+      ]),
+    );
+    // Lease events of the coordinator name the lease key: reported as the shard and stream it stands for.
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => this.emitLeaseEvent(event) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
-    this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
-    this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
+    this.coordinator = new LeaseCoordinator(
+      this.table,
+      { ...options, accepts: (lease) => this.streamOf(lease) !== undefined },
+      options.logger,
+      (held) => this.onLeaseTaken(held),
+    );
+  }
+
+  /** The stream a lease belongs to; undefined for a stream this worker does not consume. */
+  private streamOf(lease: Pick<Lease, 'streamIdentifier'>): ConsumedStream | undefined {
+    return this.streams.find((stream) => stream.scope.owns(lease));
+  }
+
+  private consumedStream(scope: StreamLeaseScope): ConsumedStream {
+    const { resolved } = this;
+    const metrics = this.metrics.get(scope.streamName)!;
+    // Every lease event is counted, wherever in the engine it is emitted.
+    const options: ResolvedWorkerOptions = {
+      ...resolved,
+      streamName: scope.streamName,
+      emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
+    };
+    const shardSync = new ShardSync(this.kinesis, this.table, scope, resolved.initialPosition, resolved.cleanupLeasesUponShardCompletion, resolved.logger);
+    return { scope, options, metrics, shardSync };
+  }
+
+  private emitLeaseEvent(event: WorkerEvent): void {
+    const held = this.coordinator.heldLeases().find((lease) => lease.leaseKey === event.shardId)?.lease;
+    const lease = held ?? this.coordinator.latestScan().find((scanned) => scanned.leaseKey === event.shardId);
+    const stream = lease ? this.streamOf(lease) : this.streams.length === 1 ? this.streams[0] : undefined;
+    if (!stream) return this.resolved.emit(event);
+    stream.options.emit({ ...event, shardId: lease?.shardId ?? event.shardId });
   }
 
   get workerId(): string {
@@ -76,7 +126,7 @@ export class NativeWorker implements KinesisWorker {
   /** Every call returns the same stop: a second stop() waits for the first. */
   stop(): Promise<void> {
     if (!this.starting) return Promise.resolve();
-    this.stopping ??= this.shutDown().finally(() => this.metrics.close());
+    this.stopping ??= this.shutDown().finally(() => this.metrics.forEach((metrics) => metrics.close()));
     return this.stopping;
   }
 
@@ -86,11 +136,12 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
-    await preflight(this.kinesis, this.table, this.options);
+    const described = await preflight(this.kinesis, this.table, this.options);
+    this.streams = streamScopesOf(described, this.options).map((scope) => this.consumedStream(scope));
     if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
-    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
+    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.syncShards(leases);
     if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
@@ -136,7 +187,7 @@ export class NativeWorker implements KinesisWorker {
         `will be delivered again to the next owner. Raise shutdownTimeoutMs if processRecords or shutdown needs longer.`,
     );
     const held = new Map(this.coordinator.heldLeases().map((lease) => [lease.leaseKey, lease]));
-    await Promise.all(late.map((consumer) => this.abandon(held.get(consumer.shardId))));
+    await Promise.all(late.map((consumer) => this.abandon(held.get(consumer.leaseKey))));
   }
 
   private async abandon(held: HeldLease | undefined): Promise<void> {
@@ -189,6 +240,7 @@ export class NativeWorker implements KinesisWorker {
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
+        ...(this.options.multiStream ? { streamName: consumer.streamName } : {}),
         state: consumer.state,
         checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
@@ -198,6 +250,12 @@ export class NativeWorker implements KinesisWorker {
   }
 
   private onLeaseTaken(held: HeldLease): void {
+    const stream = this.streamOf(held.lease);
+    if (!stream) {
+      // The taker takes only the leases of consumed streams; this is a guard, not a path.
+      void held.release().catch(() => undefined);
+      return;
+    }
     const startConsumer = () => {
       if (this.stopRequested) {
         void held.release().catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
@@ -207,11 +265,12 @@ export class NativeWorker implements KinesisWorker {
         held,
         table: this.table,
         kinesis: this.kinesis,
-        options: this.options,
-        metrics: this.metrics,
+        options: stream.options,
+        metrics: stream.metrics,
         factory: this.factory,
-        findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
+        findChildShards: (shardId) => findChildShards(this.kinesis, stream.scope.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),
+        scope: stream.scope,
       });
       this.consumers.set(held.leaseKey, consumer);
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
@@ -227,10 +286,29 @@ export class NativeWorker implements KinesisWorker {
     this.syncing = (async () => {
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;
-      const { created } = await this.shardSync.run(leases);
-      if (created.length > 0) await this.coordinator.runTaker();
+      const created = await this.syncShards(leases);
+      if (created > 0) await this.coordinator.runTaker();
     })()
       .catch((error) => this.options.logger.warn(`Shard sync failed, will retry: ${describeError(error)}`))
       .finally(() => (this.syncing = undefined));
+  }
+
+  /**
+   * Syncs each stream on its own: a stream that cannot be listed (throttled, deleted) is reported and
+   * retried at the next sync without holding back the others. Returns how many leases were created.
+   */
+  private async syncShards(leases: readonly Lease[]): Promise<number> {
+    let created = 0;
+    const failures: string[] = [];
+    for (const stream of this.streams) {
+      try {
+        created += (await stream.shardSync.run(leases)).created.length;
+      } catch (error) {
+        if (this.streams.length === 1) throw error;
+        failures.push(`'${stream.scope.streamName}': ${describeError(error)}`);
+      }
+    }
+    if (failures.length > 0) this.options.logger.warn(`Shard sync failed for ${failures.join('; ')}; will retry.`);
+    return created;
   }
 }
