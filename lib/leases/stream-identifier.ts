@@ -15,8 +15,6 @@ export interface StreamIdentifier {
 const SERIALIZED = /^([0-9]+):([^:]+):([0-9]+)$/;
 /** arn:<partition>:kinesis:<region>:<account>:stream/<name> */
 const STREAM_ARN = /^arn:aws[^:]*:kinesis:[-a-z0-9]+:([0-9]{12}):stream\/(.+)$/;
-/** A multi-stream lease key: the identifier, then the shard id (which has no ':'). */
-const MULTI_STREAM_KEY = /^([0-9]+:[^:]+:[0-9]+):([^:]+)$/;
 
 export function serializeStreamIdentifier(id: StreamIdentifier): string {
   return `${id.accountId}:${id.streamName}:${id.creationEpochSeconds}`;
@@ -34,13 +32,6 @@ export function parseStreamIdentifier(serialized: string): StreamIdentifier | un
 /** MultiStreamLease.getLeaseKey: `<streamIdentifier>:<shardId>`. */
 export function multiStreamLeaseKey(streamIdentifier: string, shardId: string): string {
   return `${streamIdentifier}:${shardId}`;
-}
-
-/** The two halves of a multi-stream lease key, or undefined for a key of another shape (a single-stream shard id). */
-export function splitMultiStreamLeaseKey(leaseKey: string): { streamIdentifier: string; shardId: string } | undefined {
-  const match = MULTI_STREAM_KEY.exec(leaseKey);
-  if (!match || parseStreamIdentifier(match[1]!) === undefined) return undefined;
-  return { streamIdentifier: match[1]!, shardId: match[2]! };
 }
 
 /**
