@@ -93,7 +93,7 @@ export class ShardSync {
       });
       if (started && (await this.table.deleteFinishedLease(lease.leaseKey))) cleaned.push(shardIdOf(lease));
     }
-    if (cleaned.length > 0) this.logger.log(`Removed the finished leases of ${this.streamName} ${cleaned.join(', ')}: their children have started.`);
+    if (cleaned.length > 0) this.logger.log(`Removed the finished leases ${cleaned.join(', ')} of ${this.streamName}: their children have started.`);
     return cleaned;
   }
 }

@@ -18,6 +18,8 @@ export interface StreamLeaseScope {
   identity(shardId: string): LeaseIdentity;
   /** True when the lease belongs to this stream. */
   owns(lease: Pick<Lease, 'streamIdentifier'>): boolean;
+  /** The shard id a lease key of this stream stands for; undefined for another stream's key. */
+  shardIdOfKey(leaseKey: string): string | undefined;
 }
 
 export function singleStreamScope(streamName: string): StreamLeaseScope {
@@ -25,6 +27,7 @@ export function singleStreamScope(streamName: string): StreamLeaseScope {
     streamName,
     identity: (shardId) => ({ leaseKey: shardId }),
     owns: (lease) => lease.streamIdentifier === undefined,
+    shardIdOfKey: (leaseKey) => leaseKey,
   };
 }
 
@@ -35,5 +38,6 @@ export function multiStreamScope(id: StreamIdentifier): StreamLeaseScope {
     streamIdentifier,
     identity: (shardId) => ({ leaseKey: multiStreamLeaseKey(streamIdentifier, shardId), streamIdentifier, shardId }),
     owns: (lease) => lease.streamIdentifier === streamIdentifier,
+    shardIdOfKey: (leaseKey) => (leaseKey.startsWith(`${streamIdentifier}:`) ? leaseKey.slice(streamIdentifier.length + 1) : undefined),
   };
 }

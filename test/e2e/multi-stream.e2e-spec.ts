@@ -93,6 +93,13 @@ describe('several streams in one application and one lease table (native engine)
     const perStream = new Map<string, Set<string>>();
     for (const row of rows) perStream.set(row.streamName!.S!, new Set([...(perStream.get(row.streamName!.S!) ?? []), row.leaseOwner!.S!]));
     expect([...perStream.keys()].sort()).toEqual([ids[orders], ids[payments]].sort());
+    // Lease events name the stream and the plain shard id, not the multi-stream key.
+    const taken = fleet.events().filter((e): e is Extract<WorkerFileEvent, { kind: 'event' }> => e.kind === 'event' && e.event.type === 'leaseTaken');
+    expect(taken.length).toBeGreaterThanOrEqual(4);
+    for (const { event } of taken) {
+      expect([orders, payments]).toContain(event.streamName);
+      expect(event.shardId).toMatch(/^shardId-\d+$/);
+    }
 
     // Graceful stop: the final checkpoints are stored; the restarted workers start from them.
     await fleet.stopAll();

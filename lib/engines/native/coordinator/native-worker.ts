@@ -99,11 +99,12 @@ export class NativeWorker implements KinesisWorker {
   }
 
   private emitLeaseEvent(event: WorkerEvent): void {
-    const held = this.coordinator.heldLeases().find((lease) => lease.leaseKey === event.shardId)?.lease;
-    const lease = held ?? this.coordinator.latestScan().find((scanned) => scanned.leaseKey === event.shardId);
-    const stream = lease ? this.streamOf(lease) : this.streams.length === 1 ? this.streams[0] : undefined;
-    if (!stream) return this.resolved.emit(event);
-    stream.options.emit({ ...event, shardId: lease?.shardId ?? event.shardId });
+    for (const stream of this.streams) {
+      const shardId = stream.scope.shardIdOfKey(event.shardId);
+      if (shardId !== undefined) return stream.options.emit({ ...event, shardId });
+    }
+    // Not a lease of a consumed stream (the taker takes none): reported as it is.
+    this.resolved.emit(event);
   }
 
   get workerId(): string {
