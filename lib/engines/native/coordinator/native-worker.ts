@@ -1,6 +1,6 @@
 import type { WorkerEvent } from '../../../core/worker';
 import { WorkerMetrics } from '../../../core/metrics';
-import { toLeaseStatus, type Lease } from '../../../leases/lease';
+import { toLeaseStatus } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
@@ -17,17 +17,7 @@ import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
 import { preflight, streamScopesOf } from '../../../leases/preflight';
-import { ShardSync } from '../../../leases/shard-sync';
-import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
-
-/** One stream of the worker: its leases in the table, its shard sync, and options and metrics that name it. */
-interface ConsumedStream {
-  readonly scope: StreamLeaseScope;
-  /** The worker's options with streamName set to this stream, and events reported as this stream's. */
-  readonly options: ResolvedWorkerOptions;
-  readonly metrics: WorkerMetrics;
-  readonly shardSync: ShardSync;
-}
+import { ConsumedStreams } from './consumed-streams';
 
 /**
  * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
@@ -41,7 +31,7 @@ export class NativeWorker implements KinesisWorker {
   private readonly table: LeaseTable;
   private readonly coordinator: LeaseCoordinator;
   /** Known once preflight described the streams (the multi-stream lease keys are made of what it returned). */
-  private streams: readonly ConsumedStream[] = [];
+  private streams: ConsumedStreams | undefined;
   /** By lease key. */
   private readonly consumers = new Map<string, ShardConsumer>();
   private syncTimer: NodeJS.Timeout | undefined;
@@ -62,49 +52,22 @@ export class NativeWorker implements KinesisWorker {
       resolved.streams.map((streamName) => [
         streamName,
         new WorkerMetrics({ ...resolved, streamName }, resolved.meterProvider, {
-          leasesHeld: () => this.coordinator.heldLeases().filter((held) => this.streamOf(held.lease)?.scope.streamName === streamName).length,
+          leasesHeld: () => this.coordinator.heldLeases().filter((held) => this.streams?.of(held.lease)?.scope.streamName === streamName).length,
           shards: () => [...this.consumers.values()].filter((consumer) => consumer.streamName === streamName),
         }),
       ]),
     );
     // Lease events of the coordinator name the lease key: reported as the shard and stream it stands for.
-    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => this.emitLeaseEvent(event) });
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(
       this.table,
-      { ...options, accepts: (lease) => this.streamOf(lease) !== undefined },
+      { ...options, accepts: (lease) => this.streams?.of(lease) !== undefined },
       options.logger,
       (held) => this.onLeaseTaken(held),
     );
-  }
-
-  /** The stream a lease belongs to; undefined for a stream this worker does not consume. */
-  private streamOf(lease: Pick<Lease, 'streamIdentifier'>): ConsumedStream | undefined {
-    return this.streams.find((stream) => stream.scope.owns(lease));
-  }
-
-  private consumedStream(scope: StreamLeaseScope): ConsumedStream {
-    const { resolved } = this;
-    const metrics = this.metrics.get(scope.streamName)!;
-    // Every lease event is counted, wherever in the engine it is emitted.
-    const options: ResolvedWorkerOptions = {
-      ...resolved,
-      streamName: scope.streamName,
-      emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
-    };
-    const shardSync = new ShardSync(this.kinesis, this.table, scope, resolved.initialPosition, resolved.cleanupLeasesUponShardCompletion, resolved.logger);
-    return { scope, options, metrics, shardSync };
-  }
-
-  private emitLeaseEvent(event: WorkerEvent): void {
-    for (const stream of this.streams) {
-      const shardId = stream.scope.shardIdOfKey(event.shardId);
-      if (shardId !== undefined) return stream.options.emit({ ...event, shardId });
-    }
-    // Not a lease of a consumed stream (the taker takes none): reported as it is.
-    this.resolved.emit(event);
   }
 
   get workerId(): string {
@@ -138,11 +101,11 @@ export class NativeWorker implements KinesisWorker {
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
     const described = await preflight(this.kinesis, this.table, this.options);
-    this.streams = streamScopesOf(described, this.options).map((scope) => this.consumedStream(scope));
+    const streams = (this.streams = new ConsumedStreams(streamScopesOf(described, this.options), this.resolved, this.kinesis, this.table, (name) => this.metrics.get(name)!));
     if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
-    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.syncShards(leases);
+    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await streams.syncShards(leases);
     if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
@@ -251,7 +214,7 @@ export class NativeWorker implements KinesisWorker {
   }
 
   private onLeaseTaken(held: HeldLease): void {
-    const stream = this.streamOf(held.lease);
+    const stream = this.streams?.of(held.lease);
     if (!stream) {
       // The taker takes only the leases of consumed streams; this is a guard, not a path.
       void held.release().catch(() => undefined);
@@ -287,29 +250,10 @@ export class NativeWorker implements KinesisWorker {
     this.syncing = (async () => {
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;
-      const created = await this.syncShards(leases);
+      const created = await this.streams!.syncShards(leases);
       if (created > 0) await this.coordinator.runTaker();
     })()
       .catch((error) => this.options.logger.warn(`Shard sync failed, will retry: ${describeError(error)}`))
       .finally(() => (this.syncing = undefined));
-  }
-
-  /**
-   * Syncs each stream on its own: a stream that cannot be listed (throttled, deleted) is reported and
-   * retried at the next sync without holding back the others. Returns how many leases were created.
-   */
-  private async syncShards(leases: readonly Lease[]): Promise<number> {
-    let created = 0;
-    const failures: string[] = [];
-    for (const stream of this.streams) {
-      try {
-        created += (await stream.shardSync.run(leases)).created.length;
-      } catch (error) {
-        if (this.streams.length === 1) throw error;
-        failures.push(`'${stream.scope.streamName}': ${describeError(error)}`);
-      }
-    }
-    if (failures.length > 0) this.options.logger.warn(`Shard sync failed for ${failures.join('; ')}; will retry.`);
-    return created;
   }
 }
