@@ -45,6 +45,22 @@ describe('the Java KCL stream identifier and multi-stream lease key', () => {
     expect(parseStreamIdentifier(text)).toBeUndefined();
   });
 
+  it('a stream scope recognises its own keys and rows only', () => {
+    const orders = multiStreamScope({ accountId: '123456789012', streamName: 'orders', creationEpochSeconds: 1617000000 });
+    expect(orders.identity('shardId-000000000003')).toEqual({
+      leaseKey: '123456789012:orders:1617000000:shardId-000000000003',
+      streamIdentifier: '123456789012:orders:1617000000',
+      shardId: 'shardId-000000000003',
+    });
+    expect(orders.shardIdOfKey('123456789012:orders:1617000000:shardId-000000000003')).toBe('shardId-000000000003');
+    // The same stream name created again (another epoch) is another stream.
+    expect(orders.shardIdOfKey('123456789012:orders:1617009999:shardId-000000000003')).toBeUndefined();
+    expect(orders.owns({ streamIdentifier: '123456789012:orders:1617009999' })).toBe(false);
+    expect(orders.owns({})).toBe(false);
+    expect(singleStreamScope('orders').owns({})).toBe(true);
+    expect(singleStreamScope('orders').owns({ streamIdentifier: '123456789012:orders:1617000000' })).toBe(false);
+  });
+
   it('takes the account from the stream ARN and the creation epoch in whole seconds', () => {
     expect(streamIdentifierOf('orders', 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders', new Date('2021-03-29T06:40:00.750Z'))).toEqual({
       accountId: '123456789012',
