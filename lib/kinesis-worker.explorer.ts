@@ -3,25 +3,23 @@ import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { StreamWorkerOptions } from './core/options';
-import type { KinesisRecordProcessor, ProcessorFactory, ShardContext } from './core/processor';
+import type { KinesisRecordProcessor, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
 import { assertProcessor } from './core/assert-processor';
 import { KinesisEventHandlers } from './kinesis-event-handlers';
+import { groupByLeaseTable, type ProcessorBinding, type ProcessorEntry } from './kinesis-worker.grouping';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
 
-/** What one worker needs: a @KinesisProcessor class, its merged options and its per-shard factory. */
-export interface ProcessorBinding {
-  readonly processorName: string;
-  readonly options: StreamWorkerOptions;
-  readonly createProcessor: ProcessorFactory;
-}
+export type { ProcessorBinding } from './kinesis-worker.grouping';
 
 type ProcessorSettings = NonNullable<ReturnType<KinesisMetadataAccessor['processorOptions']>>;
 
 /**
  * Finds the @KinesisProcessor providers of the app, validates them and their options, and builds for
- * each the factory that makes one processor instance per shard. It starts nothing: the registrar does.
+ * each the factory that makes one processor instance per shard. Processors of one appName (one lease
+ * table) are grouped into one worker of several streams (kinesis-worker.grouping.ts). It starts nothing:
+ * the registrar does.
  */
 @Injectable()
 export class KinesisWorkerExplorer {
@@ -36,23 +34,20 @@ export class KinesisWorkerExplorer {
   /** Throws KinesisWorkerConfigError naming the class and the option when something is wrong. */
   explore(logger: StreamWorkerOptions['logger']): ProcessorBinding[] {
     const { autoStart: _moduleOnly, ...workerOptions } = this.moduleOptions;
-    const tables = new Map<string, string>();
-    return this.findProcessors().map(({ wrapper, settings }) => {
+    const workerIds = new Map<string, string>();
+    const entries = this.findProcessors().map(({ wrapper, settings }): ProcessorEntry => {
       const processorName = wrapper.metatype!.name;
-      const options: StreamWorkerOptions = { ...workerOptions, ...settings, streamName: settings.stream, logger: workerOptions.logger ?? logger };
-      options.onEvent = this.eventHandlers.listenerFor(settings.stream, options.onEvent, options.logger ?? console);
+      const { stream, ...overrides } = settings;
+      const options: StreamWorkerOptions & { streamName: string } = { ...workerOptions, ...overrides, streamName: stream, logger: workerOptions.logger ?? logger };
+      options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, options.logger ?? console);
       const resolved = resolveFor(processorName, options);
-      const other = tables.get(resolved.tableName);
-      if (other) {
-        throw new KinesisWorkerConfigError(
-          'appName',
-          `${other} and ${processorName} would share the lease table '${resolved.tableName}', and shard ids collide across streams. Give one a distinct appName: @KinesisProcessor({ stream: '${settings.stream}', appName: '${resolved.appName}-${settings.stream}' }).`,
-        );
-      }
-      tables.set(resolved.tableName, processorName);
-      // The worker id is fixed here so that a worker restarted by the service keeps its identity.
-      return { processorName, options: { ...options, workerId: resolved.workerId }, createProcessor: (shard) => this.instantiate(wrapper, shard) };
+      // The worker id is fixed here so that a worker restarted by the service keeps its identity; the
+      // processors of one lease table share one worker, hence one id.
+      const workerId = workerIds.get(resolved.tableName) ?? resolved.workerId;
+      workerIds.set(resolved.tableName, workerId);
+      return { processorName, tableName: resolved.tableName, options: { ...options, workerId }, createProcessor: (shard) => this.instantiate(wrapper, shard) };
     });
+    return groupByLeaseTable(entries);
   }
 
   private findProcessors(): { wrapper: InstanceWrapper; settings: ProcessorSettings }[] {

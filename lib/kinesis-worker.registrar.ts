@@ -8,7 +8,7 @@ import { runHooksOutermost } from './kinesis-worker.lifecycle-order';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
 
 /**
- * Creates, starts and stops one worker per @KinesisProcessor: at bootstrap unless autoStart is false,
+ * Creates, starts and stops one worker per lease table (the @KinesisProcessor classes of one appName share it): at bootstrap unless autoStart is false,
  * and on KinesisWorkerService.start()/stop(). Its module's hooks run after every other module's at
  * bootstrap and before them at close (see kinesis-worker.lifecycle-order.ts), so the workers drain
  * while the providers the processors use are still open.

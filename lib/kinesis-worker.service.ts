@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { KinesisWorker, WorkerStatus } from './core/worker';
 import { KinesisWorkerRegistrar } from './kinesis-worker.registrar';
 
-/** The workers of this app, one per @KinesisProcessor stream: start and stop them, and read their status. */
+/** The workers of this app, one per appName (lease table) of its @KinesisProcessor classes: start and stop them, and read their status. */
 @Injectable()
 export class KinesisWorkerService {
   constructor(private readonly registrar: KinesisWorkerRegistrar) {}

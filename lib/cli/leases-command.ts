@@ -1,4 +1,5 @@
-import type { Lease } from '../leases/lease';
+import { shardIdOf, type Lease } from '../leases/lease';
+import { parseStreamIdentifier } from '../leases/stream-identifier';
 import { LeaseTable } from '../leases/lease-table';
 import { cliClients, type AwsFlags } from './aws-clients';
 import type { Io } from './io';
@@ -29,8 +30,11 @@ export async function leasesCommand(appName: string, flags: LeasesFlags, io: Io)
 }
 
 function toRow(lease: Lease) {
+  const stream = lease.streamIdentifier === undefined ? undefined : parseStreamIdentifier(lease.streamIdentifier);
   return {
-    shardId: lease.leaseKey,
+    shardId: shardIdOf(lease),
+    // A multi-stream table (several streams, Java KCL 2.3+ format): the key and the stream it names.
+    ...(stream ? { leaseKey: lease.leaseKey, streamName: stream.streamName, streamIdentifier: lease.streamIdentifier } : {}),
     owner: lease.leaseOwner ?? null,
     counter: lease.leaseCounter,
     checkpoint: lease.checkpoint.sequenceNumber,

@@ -176,9 +176,20 @@ export interface FailedBatch {
   readonly attempts: number;
 }
 
-/** What createWorker takes: the shared options plus the stream this worker consumes. */
+/**
+ * What createWorker takes: the shared options plus the stream, or streams, this worker consumes.
+ * Exactly one of streamName and streams.
+ */
 export interface StreamWorkerOptions extends KinesisWorkerOptions {
-  streamName: string;
+  /** One stream, in the single-stream lease format (lease key = shard id), as every KCL application by default. */
+  streamName?: string;
+  /**
+   * Several streams of one application on one lease table, in the Java KCL's multi-stream lease format
+   * (lease key `<account>:<streamName>:<creationEpoch>:<shardId>`, KCL 2.3+). Leases are balanced over
+   * all the streams together. Native engine only. A table holds one format: opening a single-stream
+   * table with `streams` (or a multi-stream table with `streamName`) fails at start (docs/leases.md).
+   */
+  streams?: readonly string[];
 }
 
 /** Options after validation, with every default filled in. */
@@ -186,7 +197,12 @@ export interface ResolvedWorkerOptions {
   readonly engine: EngineName;
   readonly appName: string;
   readonly tableName: string;
+  /** The stream; with several streams, their names joined with ',' (for logs and status). */
   readonly streamName: string;
+  /** Every stream this worker consumes (one for streamName). */
+  readonly streams: readonly string[];
+  /** True when `streams` was given: the multi-stream lease format. */
+  readonly multiStream: boolean;
   readonly region: string;
   readonly initialPosition: InitialPosition;
   readonly failoverTimeMs: number;
@@ -213,5 +229,6 @@ export interface ResolvedWorkerOptions {
   readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
   readonly meterProvider?: MeterProvider;
   readonly logger: WorkerLogger;
-  readonly emit: (event: WorkerEvent) => void;
+  /** Reports an event to onEvent; `streamName` is the event's stream (default: the worker's streamName). */
+  readonly emit: (event: WorkerEvent, streamName?: string) => void;
 }

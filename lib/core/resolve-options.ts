@@ -87,10 +87,45 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
 
+function checkStreamName(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !STREAM_NAME.test(value)) {
+    throw new KinesisWorkerConfigError(
+      option,
+      `expected a Kinesis stream name (1-128 characters of a-z, A-Z, 0-9, _ . -), got ${JSON.stringify(value)}. Example: @KinesisProcessor('orders').`,
+    );
+  }
+  return value;
+}
+
+/** streamName (one stream, single-stream lease format) or streams (the multi-stream format), never both. */
+function resolveStreams(options: StreamWorkerOptions, engine: EngineName): string[] {
+  if (options.streams === undefined) return [checkStreamName('stream', options.streamName)];
+  if (options.streamName !== undefined) {
+    throw new KinesisWorkerConfigError(
+      'streams',
+      `give either streamName (one stream, single-stream lease table) or streams (several streams on one multi-stream lease table), not both; got streamName ${JSON.stringify(options.streamName)} and streams ${JSON.stringify(options.streams)}.`,
+    );
+  }
+  if (!Array.isArray(options.streams) || options.streams.length === 0) {
+    throw new KinesisWorkerConfigError('streams', `expected a non-empty array of stream names, got ${JSON.stringify(options.streams)}. For one stream in the usual format use streamName.`);
+  }
+  const streams = options.streams.map((stream, i) => checkStreamName(`streams[${i}]`, stream));
+  const duplicate = streams.find((stream, i) => streams.indexOf(stream) !== i);
+  if (duplicate !== undefined) throw new KinesisWorkerConfigError('streams', `'${duplicate}' is listed twice; list each stream once.`);
+  if (engine === 'kcl') {
+    throw new KinesisWorkerConfigError(
+      'streams',
+      "the kcl engine cannot consume several streams in one application: the Java KCL's MultiLangDaemon reads a single streamName (or streamArn) from its properties and has no multi-stream tracker. " +
+        "Use engine: 'native' for a multi-stream application, or run one kcl worker per stream, each with its own appName (its own lease table) and streamName.",
+    );
+  }
+  return streams;
+}
+
 /** Validates every option and fills in the defaults. Throws KinesisWorkerConfigError naming the option. */
 export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWorkerOptions {
   if (!options || typeof options !== 'object') {
-    throw new KinesisWorkerConfigError('options', 'expected an object with at least appName and streamName.');
+    throw new KinesisWorkerConfigError('options', 'expected an object with at least appName and streamName (or streams).');
   }
   const engine = (options.engine ?? 'native') as EngineName;
   if (!ENGINES.includes(engine)) {
@@ -102,12 +137,9 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
       'is required: the KCL application name, shared by every worker of the application and used as the lease table name. Example: forRoot({ appName: "orders-consumer", ... }).',
     );
   }
-  if (typeof options.streamName !== 'string' || !STREAM_NAME.test(options.streamName)) {
-    throw new KinesisWorkerConfigError(
-      'stream',
-      `expected a Kinesis stream name (1-128 characters of a-z, A-Z, 0-9, _ . -), got ${JSON.stringify(options.streamName)}. Example: @KinesisProcessor('orders').`,
-    );
-  }
+  const streams = resolveStreams(options, engine);
+  const multiStream = options.streams !== undefined;
+  const streamName = streams.join(',');
   const tableName = options.tableName ?? options.appName;
   if (!TABLE_NAME.test(tableName)) {
     throw new KinesisWorkerConfigError(
@@ -160,7 +192,9 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     engine,
     appName: options.appName,
     tableName,
-    streamName: options.streamName,
+    streamName,
+    streams,
+    multiStream,
     region,
     initialPosition,
     failoverTimeMs,
@@ -185,10 +219,10 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     meterProvider: options.meterProvider,
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     logger,
-    emit: (event) => {
+    emit: (event, eventStream = streamName) => {
       if (!listener) return;
       try {
-        listener({ ...event, workerId, streamName: options.streamName });
+        listener({ ...event, workerId, streamName: eventStream });
       } catch (error) {
         logger.warn(`onEvent listener threw on ${event.type}: ${String(error)}`);
       }

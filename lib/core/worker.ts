@@ -3,6 +3,7 @@ import type { ExtendedSequenceNumber } from './record';
 /** A running consumer of one stream: what createWorker returns, whatever the engine. */
 export interface KinesisWorker {
   readonly workerId: string;
+  /** The stream; for a worker of several streams, their names joined with ','. */
   readonly streamName: string;
   /** Validates the stream and lease table, then starts taking leases. Rejects on bad config. */
   start(): Promise<void>;
@@ -38,6 +39,8 @@ export interface WorkerStatus {
 
 export interface LeaseStatus {
   readonly shardId: string;
+  /** The lease's stream, for a worker of several streams (multi-stream lease format). */
+  readonly streamName?: string;
   readonly leaseOwner?: string;
   readonly leaseCounter: number;
   readonly checkpoint: ExtendedSequenceNumber;
@@ -46,6 +49,8 @@ export interface LeaseStatus {
 
 export interface ShardStatus {
   readonly shardId: string;
+  /** The shard's stream, for a worker of several streams. */
+  readonly streamName?: string;
   readonly state: string;
   readonly checkpoint: ExtendedSequenceNumber;
   readonly millisBehindLatest?: number;

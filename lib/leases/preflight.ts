@@ -11,6 +11,9 @@ import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
 import { refuseKcl3ModeApplication } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
+import { checkLeaseFormat } from './lease-format';
+import { streamIdentifierOf } from './stream-identifier';
+import { multiStreamScope, singleStreamScope, type StreamLeaseScope } from './stream-lease-scope';
 
 /** A lease key no shard has: reading it tells whether the table's key is the KCL's, without changing anything. */
 const KEY_SCHEMA_PROBE = 'nestjs-kinesis-worker:key-schema-probe';
@@ -33,28 +36,18 @@ interface Call {
 /**
  * What both engines check before they take a lease: the stream exists and the lease table is usable;
  * for the native engine also that no Java KCL 3.x fleet runs the application in 3.x mode (checked before
- * the table is created or written). A failure is a bootstrap error that names the option to fix, not a retry loop.
+ * the table is created or written); for both that the table's leases are in the format the options chose
+ * (single- or multi-stream). A failure is a bootstrap error that names the option to fix, not a retry loop.
+ * Returns what DescribeStreamSummary said of each stream (streamScopesOf makes the lease scopes of it).
  */
-export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
-  const { streamName, region, tableName } = options;
-  const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
-  const describeStream: Call = { service: 'kinesis', actions: ['kinesis:DescribeStreamSummary'], what: `describe the stream '${streamName}' in ${region}${endpoint}` };
-  try {
-    await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-  } catch (error) {
-    if (isResourceNotFound(error)) {
-      throw new KinesisWorkerConfigError(
-        'stream',
-        `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
-      );
-    }
-    throw bootstrapError(describeStream, error, options);
-  }
+export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<DescribedStream[]> {
+  const described: DescribedStream[] = [];
+  for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
   if (options.engine === 'native') await refuseKcl3ModeApplication(table.client, options.appName, options.logger);
   const ensureTable: Call = {
     service: 'dynamodb',
     actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],
-    what: `read or create the lease table '${tableName}'`,
+    what: `read or create the lease table '${options.tableName}'`,
   };
   try {
     await table.ensureExists();
@@ -62,6 +55,60 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
     throw bootstrapError(ensureTable, error, options);
   }
   await checkKeySchema(table, options);
+  await checkFormatOfExistingLeases(table, options);
+  return described;
+}
+
+/** What DescribeStreamSummary said about one stream: what the multi-stream lease keys are made of. */
+export interface DescribedStream {
+  readonly streamName: string;
+  readonly streamArn?: string;
+  readonly creationTimestamp?: Date;
+}
+
+async function describeStream(kinesis: KinesisClient, streamName: string, options: ResolvedWorkerOptions): Promise<DescribedStream> {
+  const { region } = options;
+  const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
+  const describe: Call = { service: 'kinesis', actions: ['kinesis:DescribeStreamSummary'], what: `describe the stream '${streamName}' in ${region}${endpoint}` };
+  try {
+    const { StreamDescriptionSummary: summary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+    return { streamName, streamArn: summary?.StreamARN, creationTimestamp: summary?.StreamCreationTimestamp };
+  } catch (error) {
+    if (isResourceNotFound(error)) {
+      throw new KinesisWorkerConfigError(
+        options.multiStream ? 'streams' : 'stream',
+        `the stream '${streamName}' does not exist in ${region}${endpoint}. Create it, or fix the stream name given to @KinesisProcessor / createWorker.`,
+      );
+    }
+    throw bootstrapError(describe, error, options);
+  }
+}
+
+/** The multi-stream lease identity of each stream: account from the ARN, creation epoch from the summary. */
+export function streamScopesOf(described: readonly DescribedStream[], options: ResolvedWorkerOptions): StreamLeaseScope[] {
+  if (!options.multiStream) return described.map(({ streamName }) => singleStreamScope(streamName));
+  return described.map(({ streamName, streamArn, creationTimestamp }) => {
+    const id = streamIdentifierOf(streamName, streamArn, creationTimestamp);
+    if (!id) {
+      throw new KinesisWorkerConfigError(
+        'streams',
+        `DescribeStreamSummary of '${streamName}' returned no usable StreamARN (${JSON.stringify(streamArn)}) or StreamCreationTimestamp (${String(creationTimestamp)}); ` +
+          'the multi-stream lease key is made of the account in the ARN and the creation time. Check the Kinesis endpoint: an emulator that omits them cannot run a multi-stream application.',
+      );
+    }
+    return multiStreamScope(id);
+  });
+}
+
+/** A worker of one format on a table of the other would ignore every checkpoint in it (lease-format.ts). */
+async function checkFormatOfExistingLeases(table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
+  let leases;
+  try {
+    leases = await table.listLeases();
+  } catch (error) {
+    throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:Scan'], what: `read the lease table '${options.tableName}'` }, error, options);
+  }
+  checkLeaseFormat(leases, options);
 }
 
 /** An existing table with another key (an 'id' hash key, a range key) is some other application's table. */

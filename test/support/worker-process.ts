@@ -16,11 +16,11 @@ export interface WorkerProcessConfig {
 }
 
 export type WorkerFileEvent =
-  | { kind: 'batch'; worker: string; shardId: string; start: number; end: number; records: { seq: string; data: string }[] }
+  | { kind: 'batch'; worker: string; shardId: string; stream?: string; start: number; end: number; records: { seq: string; data: string }[] }
   | { kind: 'checkpointed'; worker: string; shardId: string; seq: string; at: number }
   | { kind: 'checkpointFailed'; worker: string; shardId: string; error: string; at: number }
-  | { kind: 'initialize'; worker: string; shardId: string; checkpoint: string; at: number }
-  | { kind: 'shutdown'; worker: string; shardId: string; reason: string; at: number }
+  | { kind: 'initialize'; worker: string; shardId: string; stream?: string; checkpoint: string; at: number }
+  | { kind: 'shutdown'; worker: string; shardId: string; stream?: string; reason: string; at: number }
   | { kind: 'event'; worker: string; at: number; event: Record<string, unknown> }
   | { kind: 'log'; worker: string; at: number; level: string; message: string }
   | { kind: 'started' | 'stopped'; worker: string; at: number };
@@ -35,8 +35,9 @@ function main() {
     logger: { log: log('log'), warn: log('warn'), error: log('error') },
     onEvent: (event) => write({ kind: 'event', worker, at: Date.now(), event: { ...event } }),
   };
-  const kinesisWorker = createWorker(options, ({ shardId }): KinesisRecordProcessor => ({
-    initialize: ({ checkpoint }) => write({ kind: 'initialize', worker, shardId, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
+  // `stream` tells the shards of a worker of several streams apart (their shard ids repeat).
+  const kinesisWorker = createWorker(options, ({ shardId, streamName: stream }): KinesisRecordProcessor => ({
+    initialize: ({ checkpoint }) => write({ kind: 'initialize', worker, shardId, stream, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
     processRecords: async ({ records, checkpointer }) => {
       const start = Date.now();
       if (config.batchDelayMs) await new Promise((resolve) => setTimeout(resolve, config.batchDelayMs));
@@ -44,6 +45,7 @@ function main() {
         kind: 'batch',
         worker,
         shardId,
+        stream,
         start,
         end: Date.now(),
         records: records.map((r) => ({ seq: r.sequenceNumber, data: r.data.toString() })),
@@ -57,7 +59,7 @@ function main() {
       }
     },
     shutdown: async ({ reason, checkpointer }) => {
-      write({ kind: 'shutdown', worker, shardId, reason, at: Date.now() });
+      write({ kind: 'shutdown', worker, shardId, stream, reason, at: Date.now() });
       if (reason === 'TERMINATE' && !config.skipTerminateCheckpoint) await checkpointer!.checkpoint();
     },
   }));

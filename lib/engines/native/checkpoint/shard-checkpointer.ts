@@ -9,6 +9,7 @@ import { retry } from '../../../core/retry';
 import type { RetryPolicy } from '../../../core/retry-policy';
 import type { HeldLease } from '../leases/held-lease';
 import type { LeaseTable } from '../../../leases/lease-table';
+import { shardIdOf } from '../../../leases/lease';
 import { RefusalLog } from './refusal-log';
 
 /**
@@ -35,7 +36,7 @@ export class ShardCheckpointer implements Checkpointer {
   }
 
   get shardId(): string {
-    return this.lease.leaseKey;
+    return shardIdOf(this.lease.lease);
   }
 
   /** The position stored in the lease table. */

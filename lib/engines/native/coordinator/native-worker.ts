@@ -16,19 +16,23 @@ import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
-import { preflight } from '../../../leases/preflight';
-import { ShardSync } from '../../../leases/shard-sync';
+import { preflight, streamScopesOf } from '../../../leases/preflight';
+import { ConsumedStreams } from './consumed-streams';
 
 /**
- * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
- * coordinator, and one ShardConsumer per held lease.
+ * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
+ * ShardConsumer per held lease. One stream in the single-stream lease format, or several streams on
+ * one multi-stream lease table: each stream is synced on its own, while the taker balances the leases
+ * of all of them together, as the Java KCL does.
  */
 export class NativeWorker implements KinesisWorker {
   private readonly kinesis: KinesisClient;
   private readonly dynamodb: DynamoDBClient;
   private readonly table: LeaseTable;
   private readonly coordinator: LeaseCoordinator;
-  private readonly shardSync: ShardSync;
+  /** Known once preflight described the streams (the multi-stream lease keys are made of what it returned). */
+  private streams: ConsumedStreams | undefined;
+  /** By lease key. */
   private readonly consumers = new Map<string, ShardConsumer>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -37,23 +41,33 @@ export class NativeWorker implements KinesisWorker {
   private running = false;
 
   private readonly options: ResolvedWorkerOptions;
-  private readonly metrics: WorkerMetrics;
+  /** Per stream name: each stream's metrics carry its own messaging.destination.name. */
+  private readonly metrics: ReadonlyMap<string, WorkerMetrics>;
 
   constructor(
-    resolved: ResolvedWorkerOptions,
+    private readonly resolved: ResolvedWorkerOptions,
     private readonly factory: ProcessorFactory,
   ) {
-    this.metrics = new WorkerMetrics(resolved, resolved.meterProvider, {
-      leasesHeld: () => this.coordinator.heldLeases().length,
-      shards: () => [...this.consumers.values()],
-    });
-    // Every lease event is counted, wherever in the engine it is emitted.
-    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
+    this.metrics = new Map(
+      resolved.streams.map((streamName) => [
+        streamName,
+        new WorkerMetrics({ ...resolved, streamName }, resolved.meterProvider, {
+          leasesHeld: () => this.coordinator.heldLeases().filter((held) => this.streams?.of(held.lease)?.scope.streamName === streamName).length,
+          shards: () => [...this.consumers.values()].filter((consumer) => consumer.streamName === streamName),
+        }),
+      ]),
+    );
+    // Lease events of the coordinator name the lease key: reported as the shard and stream it stands for.
+    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
-    this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
-    this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
+    this.coordinator = new LeaseCoordinator(
+      this.table,
+      { ...options, accepts: (lease) => this.streams?.of(lease) !== undefined },
+      options.logger,
+      (held) => this.onLeaseTaken(held),
+    );
   }
 
   get workerId(): string {
@@ -76,7 +90,7 @@ export class NativeWorker implements KinesisWorker {
   /** Every call returns the same stop: a second stop() waits for the first. */
   stop(): Promise<void> {
     if (!this.starting) return Promise.resolve();
-    this.stopping ??= this.shutDown().finally(() => this.metrics.close());
+    this.stopping ??= this.shutDown().finally(() => this.metrics.forEach((metrics) => metrics.close()));
     return this.stopping;
   }
 
@@ -86,11 +100,12 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
-    await preflight(this.kinesis, this.table, this.options);
+    const described = await preflight(this.kinesis, this.table, this.options);
+    const streams = (this.streams = new ConsumedStreams(streamScopesOf(described, this.options), this.resolved, this.kinesis, this.table, (name) => this.metrics.get(name)!));
     if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
-    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
+    if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await streams.syncShards(leases);
     if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
@@ -136,7 +151,7 @@ export class NativeWorker implements KinesisWorker {
         `will be delivered again to the next owner. Raise shutdownTimeoutMs if processRecords or shutdown needs longer.`,
     );
     const held = new Map(this.coordinator.heldLeases().map((lease) => [lease.leaseKey, lease]));
-    await Promise.all(late.map((consumer) => this.abandon(held.get(consumer.shardId))));
+    await Promise.all(late.map((consumer) => this.abandon(held.get(consumer.leaseKey))));
   }
 
   private async abandon(held: HeldLease | undefined): Promise<void> {
@@ -189,6 +204,7 @@ export class NativeWorker implements KinesisWorker {
       leases: leases.map(toLeaseStatus),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
+        ...(this.options.multiStream ? { streamName: consumer.streamName } : {}),
         state: consumer.state,
         checkpoint: consumer.checkpoint,
         millisBehindLatest: consumer.millisBehindLatest,
@@ -198,6 +214,12 @@ export class NativeWorker implements KinesisWorker {
   }
 
   private onLeaseTaken(held: HeldLease): void {
+    const stream = this.streams?.of(held.lease);
+    if (!stream) {
+      // The taker takes only the leases of consumed streams; this is a guard, not a path.
+      void held.release().catch(() => undefined);
+      return;
+    }
     const startConsumer = () => {
       if (this.stopRequested) {
         void held.release().catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
@@ -207,11 +229,12 @@ export class NativeWorker implements KinesisWorker {
         held,
         table: this.table,
         kinesis: this.kinesis,
-        options: this.options,
-        metrics: this.metrics,
+        options: stream.options,
+        metrics: stream.metrics,
         factory: this.factory,
-        findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
+        findChildShards: (shardId) => findChildShards(this.kinesis, stream.scope.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),
+        scope: stream.scope,
       });
       this.consumers.set(held.leaseKey, consumer);
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
@@ -227,8 +250,8 @@ export class NativeWorker implements KinesisWorker {
     this.syncing = (async () => {
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;
-      const { created } = await this.shardSync.run(leases);
-      if (created.length > 0) await this.coordinator.runTaker();
+      const created = await this.streams!.syncShards(leases);
+      if (created > 0) await this.coordinator.runTaker();
     })()
       .catch((error) => this.options.logger.warn(`Shard sync failed, will retry: ${describeError(error)}`))
       .finally(() => (this.syncing = undefined));

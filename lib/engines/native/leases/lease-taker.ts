@@ -11,6 +11,12 @@ export interface LeaseTakerConfig {
   readonly failoverTimeMs: number;
   readonly maxLeasesForWorker: number;
   readonly maxLeasesToStealAtOneTime: number;
+  /**
+   * The leases this worker may take, and counts when it balances: those of the streams it consumes.
+   * Leases of other streams in a multi-stream table (streams no longer configured) are left untouched,
+   * as the Java KCL's default FormerStreamsLeasesDeletionStrategy leaves them. Default: every lease.
+   */
+  readonly accepts?: (lease: Lease) => boolean;
 }
 
 type TakenHow = Extract<WorkerEvent, { type: 'leaseTaken' }>['how'];
@@ -59,7 +65,9 @@ export class LeaseTaker {
    * worker renews right now; `shouldContinue` is asked before each take (false once stopping).
    */
   async takeLeases(isHeld: (leaseKey: string) => boolean, shouldContinue: () => boolean = () => true): Promise<TakenLease[]> {
-    const leases = await this.table.listLeases();
+    const accepts = this.config.accepts;
+    const scanned = await this.table.listLeases();
+    const leases = accepts ? scanned.filter(accepts) : scanned;
     this.lastScan = leases;
     const expired = this.judgeExpiry(leases, isHeld);
     const held = new Set(leases.filter((lease) => isHeld(lease.leaseKey)).map((lease) => lease.leaseKey));

@@ -12,7 +12,8 @@ import { callWithRetries, type Delivery, type ProcessorCall } from '../../../cor
 import { pause } from '../../../core/retry';
 import { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import type { HeldLease } from '../leases/held-lease';
-import { isFinished } from '../../../leases/lease';
+import { isFinished, shardIdOf } from '../../../leases/lease';
+import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { PrefetchingReader } from '../retrieval/prefetching-reader';
 import type { ChildShard } from '../../../leases/shard-lister';
@@ -38,6 +39,8 @@ export interface ShardConsumerDeps {
   readonly findChildShards: (shardId: string) => Promise<ChildShard[]>;
   /** Called once the shard is finished and its children's leases exist. */
   readonly onShardEnded: () => void;
+  /** The shard's stream within the lease table: how parent and child leases are keyed. Default: single-stream keys. */
+  readonly scope?: StreamLeaseScope;
 }
 
 /**
@@ -67,6 +70,15 @@ export class ShardConsumer {
   }
 
   get shardId(): string {
+    return shardIdOf(this.deps.held.lease);
+  }
+
+  get streamName(): string {
+    return this.deps.options.streamName;
+  }
+
+  /** The lease's key: the shard id, or in multi-stream mode the stream identifier and the shard id. */
+  get leaseKey(): string {
     return this.deps.held.leaseKey;
   }
 
@@ -117,6 +129,7 @@ export class ShardConsumer {
       pollIntervalMs: options.parentShardPollIntervalMs,
       retrying: this.engineRetrying(),
       stopped: () => this.stopRequested || held.lost,
+      leaseKeyOf: this.deps.scope && ((shardId) => this.deps.scope!.identity(shardId).leaseKey),
     });
     if (!parentsDone) return await this.leave('REQUESTED');
     this.state = 'INITIALIZING';
@@ -286,6 +299,7 @@ export class ShardConsumer {
       findChildShards: this.deps.findChildShards,
       retrying: this.engineRetrying(),
       abandoned: () => this.stopRequested || this.deps.held.lost,
+      leaseIdentity: this.deps.scope?.identity,
     });
     if (!outcome.finished) {
       // SHARD_END is not written for a processor whose TERMINATE failed: its next owner runs TERMINATE again.

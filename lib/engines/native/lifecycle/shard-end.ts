@@ -2,7 +2,8 @@ import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor } from '../../../core/processor';
 import { callShutdownWithRetries } from '../../../core/processor-calls';
 import type { Delivery } from '../../../core/processing-retry';
-import { isFinished } from '../../../leases/lease';
+import { isFinished, shardIdOf } from '../../../leases/lease';
+import type { LeaseIdentity } from '../../../leases/stream-lease-scope';
 import type { LeaseTable } from '../../../leases/lease-table';
 import type { ChildShard } from '../../../leases/shard-lister';
 import type { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
@@ -21,6 +22,8 @@ export interface ShardEnd {
   readonly retrying: EngineStepRetrying;
   /** True when the consumer must stop (lease lost, stop requested): TERMINATE is then not retried. */
   readonly abandoned: () => boolean;
+  /** The key (and multi-stream attributes) of a child shard's lease. Default: the shard id as the key. */
+  readonly leaseIdentity?: (shardId: string) => LeaseIdentity;
 }
 
 export type ShardEndOutcome =
@@ -41,7 +44,8 @@ export type ShardEndOutcome =
  */
 export async function finishShard(end: ShardEnd): Promise<ShardEndOutcome> {
   const { held, table, processor, checkpointer, retrying } = end;
-  const shardId = held.leaseKey;
+  const shardId = shardIdOf(held.lease);
+  const leaseIdentity = end.leaseIdentity ?? ((id: string): LeaseIdentity => ({ leaseKey: id }));
   const children =
     end.namedChildren && end.namedChildren.length > 0
       ? end.namedChildren
@@ -51,7 +55,7 @@ export async function finishShard(end: ShardEnd): Promise<ShardEndOutcome> {
       `Creating the lease of child shard ${child.shardId}`,
       () =>
         table.createLeaseIfNotExists({
-          leaseKey: child.shardId,
+          ...leaseIdentity(child.shardId),
           checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
           parentShardIds: child.parentShardIds,
           hashKeyRange: child.hashKeyRange,

@@ -1,0 +1,81 @@
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { describeError } from '../../../core/aws-errors';
+import type { WorkerMetrics } from '../../../core/metrics';
+import type { ResolvedWorkerOptions } from '../../../core/options';
+import type { WorkerEvent } from '../../../core/worker';
+import type { Lease } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
+import { ShardSync } from '../../../leases/shard-sync';
+import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
+
+/** One stream of the worker: its leases in the table, its shard sync, and options and metrics that name it. */
+export interface ConsumedStream {
+  readonly scope: StreamLeaseScope;
+  /** The worker's options with streamName set to this stream, and events counted and reported as this stream's. */
+  readonly options: ResolvedWorkerOptions;
+  readonly metrics: WorkerMetrics;
+  readonly shardSync: ShardSync;
+}
+
+/**
+ * The streams a native worker consumes, one or several on one lease table: which stream a lease is
+ * of, each lease event reported as its stream's, and a shard sync that runs per stream.
+ */
+export class ConsumedStreams {
+  readonly all: readonly ConsumedStream[];
+
+  constructor(
+    scopes: readonly StreamLeaseScope[],
+    private readonly resolved: ResolvedWorkerOptions,
+    kinesis: KinesisClient,
+    table: LeaseTable,
+    metricsOf: (streamName: string) => WorkerMetrics,
+  ) {
+    this.all = scopes.map((scope) => {
+      const metrics = metricsOf(scope.streamName);
+      const options: ResolvedWorkerOptions = {
+        ...resolved,
+        streamName: scope.streamName,
+        // Every lease event is counted, wherever in the engine it is emitted.
+        emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
+      };
+      const shardSync = new ShardSync(kinesis, table, scope, resolved.initialPosition, resolved.cleanupLeasesUponShardCompletion, resolved.logger);
+      return { scope, options, metrics, shardSync };
+    });
+  }
+
+  /** The stream a lease belongs to; undefined for a stream this worker does not consume. */
+  of(lease: Pick<Lease, 'streamIdentifier'>): ConsumedStream | undefined {
+    return this.all.find((stream) => stream.scope.owns(lease));
+  }
+
+  /** The lease engine names a lease by its key: reported as the shard and stream it stands for. */
+  emitLeaseEvent(event: WorkerEvent): void {
+    for (const stream of this.all) {
+      const shardId = stream.scope.shardIdOfKey(event.shardId);
+      if (shardId !== undefined) return stream.options.emit({ ...event, shardId });
+    }
+    // Not a lease of a consumed stream (the taker takes none): reported as it is.
+    this.resolved.emit(event);
+  }
+
+  /**
+   * Syncs each stream on its own: with several, a stream that cannot be listed (throttled, deleted) is
+   * reported and retried at the next sync without holding back the others; a lone stream's failure is
+   * thrown as before. Returns how many leases were created.
+   */
+  async syncShards(leases: readonly Lease[]): Promise<number> {
+    let created = 0;
+    const failures: string[] = [];
+    for (const stream of this.all) {
+      try {
+        created += (await stream.shardSync.run(leases)).created.length;
+      } catch (error) {
+        if (this.all.length === 1) throw error;
+        failures.push(`'${stream.scope.streamName}': ${describeError(error)}`);
+      }
+    }
+    if (failures.length > 0) this.resolved.logger.warn(`Shard sync failed for ${failures.join('; ')}; will retry.`);
+    return created;
+  }
+}

@@ -1,0 +1,87 @@
+import { KinesisWorkerConfigError } from './core/errors';
+import type { StreamWorkerOptions } from './core/options';
+import type { ProcessorFactory } from './core/processor';
+import type { WorkerEventListener } from './core/worker';
+
+/** One @KinesisProcessor class with its merged options (streamName set) and its per-shard factory. */
+export interface ProcessorEntry {
+  readonly processorName: string;
+  readonly tableName: string;
+  readonly options: StreamWorkerOptions & { streamName: string };
+  readonly createProcessor: ProcessorFactory;
+}
+
+/** What one worker needs: the processors it serves, its options and the factory that routes each shard. */
+export interface ProcessorBinding {
+  readonly processorName: string;
+  readonly options: StreamWorkerOptions;
+  readonly createProcessor: ProcessorFactory;
+}
+
+/** Options that may differ between the processors of one application: each stream keeps its own. */
+const PER_STREAM = new Set<string>(['streamName', 'onEvent']);
+
+/**
+ * One worker per lease table: processors of one appName (or tableName) share one worker and one lease
+ * table. A single processor keeps the single-stream lease format (existing tables keep working); two or
+ * more use the multi-stream format, with each shard's processor chosen by its stream. Their worker
+ * options must agree (one worker has one failover time, one position...), and no two may read one stream.
+ */
+export function groupByLeaseTable(entries: readonly ProcessorEntry[]): ProcessorBinding[] {
+  const groups = new Map<string, ProcessorEntry[]>();
+  for (const entry of entries) groups.set(entry.tableName, [...(groups.get(entry.tableName) ?? []), entry]);
+  return [...groups.values()].map((group) => (group.length === 1 ? single(group[0]!) : multiStream(group)));
+}
+
+function single(entry: ProcessorEntry): ProcessorBinding {
+  return { processorName: entry.processorName, options: entry.options, createProcessor: entry.createProcessor };
+}
+
+function multiStream(group: readonly ProcessorEntry[]): ProcessorBinding {
+  const [first] = group as [ProcessorEntry, ...ProcessorEntry[]];
+  const byStream = new Map<string, ProcessorEntry>();
+  for (const entry of group) {
+    const clash = byStream.get(entry.options.streamName);
+    if (clash) {
+      throw new KinesisWorkerConfigError(
+        'stream',
+        `${clash.processorName} and ${entry.processorName} both consume '${entry.options.streamName}' in the application of lease table '${entry.tableName}': one application reads a stream once. ` +
+          `Handle the stream in one processor, or give one of them its own appName (a second application reading the same stream).`,
+      );
+    }
+    byStream.set(entry.options.streamName, entry);
+    for (const option of differingOptions(first.options, entry.options)) {
+      throw new KinesisWorkerConfigError(
+        option,
+        `${first.processorName} and ${entry.processorName} share the lease table '${entry.tableName}', so they run in one worker, but set ${option} differently. ` +
+          `Set ${option} once in KinesisWorkerModule.forRoot (or equally on both), or give one of them its own appName.`,
+      );
+    }
+  }
+  const listeners = new Map(group.map((entry) => [entry.options.streamName, entry.options.onEvent]));
+  const onEvent: WorkerEventListener | undefined = [...listeners.values()].some((listener) => listener !== undefined)
+    ? (event) => listeners.get(event.streamName)?.(event)
+    : undefined;
+  const { streamName: _oneStream, ...shared } = first.options;
+  return {
+    processorName: group.map((entry) => entry.processorName).join(', '),
+    options: { ...shared, streams: group.map((entry) => entry.options.streamName), onEvent },
+    createProcessor: (shard) => {
+      const entry = byStream.get(shard.streamName);
+      if (!entry) throw new Error(`No @KinesisProcessor consumes '${shard.streamName}' (shard ${shard.shardId}); the worker was given streams ${[...byStream.keys()].join(', ')}.`);
+      return entry.createProcessor(shard);
+    },
+  };
+}
+
+function differingOptions(a: StreamWorkerOptions, b: StreamWorkerOptions): string[] {
+  const [left, right] = [a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>];
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)].filter((key) => !PER_STREAM.has(key)));
+  return [...keys].filter((key) => !sameValue(left[key], right[key]));
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
