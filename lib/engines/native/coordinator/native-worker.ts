@@ -18,6 +18,9 @@ import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
 import { preflight } from '../../../leases/preflight';
 import { ShardSync } from '../../../leases/shard-sync';
+import { createSubscriberClient } from '../retrieval/fanout-client';
+import type { FanoutChannel } from '../retrieval/record-reader';
+import { ensureStreamConsumer } from '../retrieval/stream-consumer-registration';
 
 /**
  * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
@@ -30,6 +33,9 @@ export class NativeWorker implements KinesisWorker {
   private readonly coordinator: LeaseCoordinator;
   private readonly shardSync: ShardSync;
   private readonly consumers = new Map<string, ShardConsumer>();
+  /** retrieval.mode 'fanout': the client that streams SubscribeToShard, and the consumer once it is ACTIVE. */
+  private readonly subscriber: KinesisClient | undefined;
+  private fanout: FanoutChannel | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -51,6 +57,7 @@ export class NativeWorker implements KinesisWorker {
     const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.metrics.lease(event), resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
+    if (options.retrieval.mode === 'fanout') this.subscriber = createSubscriberClient(options);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
     this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
@@ -88,6 +95,8 @@ export class NativeWorker implements KinesisWorker {
     const { logger, streamName, tableName, workerId } = this.options;
     await preflight(this.kinesis, this.table, this.options);
     if (this.stopRequested) return;
+    await this.registerFanoutConsumer();
+    if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
@@ -98,6 +107,14 @@ export class NativeWorker implements KinesisWorker {
     await this.coordinator.start();
     this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
+  }
+
+  /** Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken. */
+  private async registerFanoutConsumer(): Promise<void> {
+    const { retrieval, streamName, logger } = this.options;
+    if (retrieval.mode !== 'fanout' || !this.subscriber) return;
+    const consumerArn = await ensureStreamConsumer({ kinesis: this.kinesis, streamName, consumerName: retrieval.consumerName, consumerArn: retrieval.consumerArn, logger });
+    this.fanout = { consumerArn, subscriber: this.subscriber };
   }
 
   private async shutDown(): Promise<void> {
@@ -162,6 +179,7 @@ export class NativeWorker implements KinesisWorker {
   private destroyClients(): void {
     clearInterval(this.syncTimer);
     this.kinesis.destroy();
+    this.subscriber?.destroy();
     this.dynamodb.destroy();
   }
 
@@ -212,6 +230,7 @@ export class NativeWorker implements KinesisWorker {
         factory: this.factory,
         findChildShards: (shardId) => findChildShards(this.kinesis, this.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),
+        fanout: this.fanout,
       });
       this.consumers.set(held.leaseKey, consumer);
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
