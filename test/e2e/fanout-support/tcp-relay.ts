@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 export class TcpRelay {
   private readonly server: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
+  /** Connections that carried a SubscribeToShard request. */
+  private readonly subscribing = new WeakSet<Socket>();
   private constructor(private readonly targetPort: number) {
     this.server = createServer((client) => {
       const upstream = createConnection({ host: '127.0.0.1', port: this.targetPort });
@@ -21,6 +23,9 @@ export class TcpRelay {
       };
       client.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
+      client.on('data', (chunk: Buffer) => {
+        if (chunk.includes('Kinesis_20131202.SubscribeToShard')) this.subscribing.add(client);
+      });
       client.pipe(upstream);
       upstream.pipe(client);
     });
@@ -39,6 +44,11 @@ export class TcpRelay {
   /** Connections open now (each SubscribeToShard over HTTP/1.1 holds one). */
   get open(): number {
     return this.pairs.size;
+  }
+
+  /** Open connections that carried a SubscribeToShard: a subscription not cancelled keeps one open. */
+  get openSubscriptions(): number {
+    return [...this.pairs].filter(([client]) => this.subscribing.has(client)).length;
   }
 
   /** Resets every open connection, mid-stream ones included. */
