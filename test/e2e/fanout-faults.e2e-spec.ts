@@ -1,5 +1,5 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createStream, faults, putRecords, startFaultProxy, type FaultProxy } from '../../lib/testing';
+import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type PutResult } from '../../lib/testing';
 import type { StreamWorkerOptions } from '../../lib';
 import { StreamConsumerError } from '../../lib/engines/native/retrieval/stream-consumer-registration';
 import { dynamoClient, endpoints, kinesisClient, uniqueName } from '../support/aws';
@@ -38,9 +38,9 @@ function fanoutWorker(endpoint: string, options: Partial<StreamWorkerOptions> & 
   return worker;
 }
 
-const shardsOf = (puts: { shardId: string }[]) => [...new Set(puts.map((p) => p.shardId))];
+const shardsOf = (puts: readonly { shardId: string }[]) => [...new Set(puts.map((p) => p.shardId))];
 
-function expectExactlyOnceInOrder(observed: ObservedWorker, puts: { shardId: string; data: Buffer }[]) {
+function expectExactlyOnceInOrder(observed: ObservedWorker, puts: readonly PutResult[]) {
   for (const shardId of shardsOf(puts)) expect(observed.firstDeliveries(shardId)).toEqual(expectedData(puts, shardId));
   expect(observed.deliveries).toHaveLength(puts.length);
   expect(observed.orderViolations()).toEqual([]);
