@@ -22,8 +22,8 @@ const VARIANTS: readonly Variant[] = [
   { name: 'fan-out', idleMs: 1500, retrieval: { mode: 'fanout', requestHandler: new NodeHttpHandler() } },
 ];
 
-/** Puts records stamped with the time PutRecords was called, at a fixed rate, for DURATION_MS. */
-async function produce(emulators: LocalEmulators, stream: string): Promise<void> {
+/** Puts records stamped with the time PutRecords was called, at a fixed rate, for DURATION_MS; returns how many. */
+async function produce(emulators: LocalEmulators, stream: string): Promise<number> {
   const kinesis = kinesisClientFor(emulators.kinesis.endpoint);
   const end = Date.now() + DURATION_MS;
   let n = 0;
@@ -34,7 +34,11 @@ async function produce(emulators: LocalEmulators, stream: string): Promise<void>
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
   }
   kinesis.destroy();
+  return n;
 }
+
+/** Every record put must reach processRecords: a latency figure over part of them would hide a loss. */
+const DRAIN_TIMEOUT_MS = 20_000;
 
 async function latencies(emulators: LocalEmulators, variant: Variant): Promise<number[]> {
   const stream = `bench-fo-${randomBytes(3).toString('hex')}`;
@@ -64,9 +68,11 @@ async function latencies(emulators: LocalEmulators, variant: Variant): Promise<n
   await worker.start();
   while (initialized < 2) await new Promise((resolve) => setTimeout(resolve, 20));
   await new Promise((resolve) => setTimeout(resolve, variant.idleMs + 1500)); // every reader is at its LATEST start, even on a busy machine
-  await produce(emulators, stream);
-  await new Promise((resolve) => setTimeout(resolve, variant.idleMs + 2000));
+  const put = await produce(emulators, stream);
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while (seen.length < put && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   await worker.stop();
+  if (seen.length < put) throw new Error(`${variant.name}: ${seen.length} of ${put} records reached processRecords within ${DRAIN_TIMEOUT_MS} ms`);
   return seen;
 }
 
