@@ -236,6 +236,7 @@ function hintFor(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: string; code?: string };
   if (name === 'ResourceInUseException') return 'Another subscription on this shard and consumer is still open (the previous owner\'s, or one not yet closed by Kinesis). ';
   if (name === 'LimitExceededException') return 'SubscribeToShard is limited to one call per second per shard and consumer. ';
+  if (name === 'ResourceNotFoundException') return 'The shard is still listed, so the consumer may be gone (deregistered): workers register it again when they start. ';
   if (code?.startsWith('ERR_HTTP2') || /http2|protocol error/i.test(String((error as Error)?.message)))
     return 'An HTTP/2 failure: kinesis-local serves SubscribeToShard over HTTP/1.1 only; pass retrieval.requestHandler: new NodeHttpHandler() there. ';
   return '';

@@ -180,4 +180,11 @@ describe('FanoutReader', () => {
     expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(1) });
     expect(logger.lines.some((l) => l.includes('no event from SubscribeToShard'))).toBe(true);
   });
+
+  it('an HTTP/2 failure is logged with the hint for kinesis-local (HTTP/1.1 only: pass NodeHttpHandler)', async () => {
+    const h2 = Object.assign(new Error('Protocol error'), { code: 'ERR_HTTP2_ERROR' });
+    const { r, logger } = reader(fakeClients([h2, new FakeStream([event(1, 1)])]));
+    await r.next();
+    expect(logger.lines.some((l) => /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l))).toBe(true);
+  });
 });
