@@ -11,6 +11,7 @@ import { throughputBenchmarks } from './scenarios/throughput';
 import { frameBenchmarks } from './scenarios/frame';
 import { loadLatencyBenchmarks } from './scenarios/load-latency';
 import { soakBenchmarks } from './scenarios/soak';
+import { fanoutLatencyBenchmarks } from './scenarios/fanout-latency';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   frame: () => frameBenchmarks(),
   'latency-under-load': () => loadLatencyBenchmarks(),
   soak: () => soakBenchmarks(),
+  'fanout-latency': fanoutLatencyBenchmarks,
 };
 
 function format(value: number | undefined, digits = 2): string {

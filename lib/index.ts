@@ -12,6 +12,7 @@ export type {
 } from './core/processor';
 export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, TimestampPosition, EngineName, FailedBatch } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
+export type { RetrievalOptions, RetrievalMode } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';

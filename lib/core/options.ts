@@ -18,6 +18,42 @@ export const INITIAL_POSITIONS: readonly ('TRIM_HORIZON' | 'LATEST')[] = ['TRIM_
 export type EngineName = 'native' | 'kcl';
 export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
 
+/** How the native engine reads shards: GetRecords polling, or enhanced fan-out (SubscribeToShard). */
+export type RetrievalMode = 'polling' | 'fanout';
+export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['polling', 'fanout'];
+
+/**
+ * How records are read (docs/retrieval.md). Polling (default) shares each shard's 2 MB/s and 5 calls/s
+ * with every polling application; fan-out gives this application its own 2 MB/s per shard, pushed over
+ * one HTTP/2 SubscribeToShard stream per shard, through a registered stream consumer.
+ */
+export interface RetrievalOptions {
+  /** 'polling' (GetRecords, default) or 'fanout' (enhanced fan-out). */
+  mode?: RetrievalMode;
+  /**
+   * Fan-out: the stream consumer to register or reuse by name. Default appName, as the Java KCL names it.
+   * Workers of one application must use the same consumer: Kinesis allows one subscription per shard and consumer.
+   */
+  consumerName?: string;
+  /** Fan-out: an existing consumer's ARN; nothing is registered then (the consumer must be ACTIVE or becoming so). */
+  consumerArn?: string;
+  /**
+   * Fan-out: the SDK request handler for SubscribeToShard only. Default a NodeHttp2Handler: real Kinesis serves
+   * SubscribeToShard over HTTP/2 only. kinesis-local serves it over HTTP/1.1 only: pass new NodeHttpHandler()
+   * (from @smithy/node-http-handler) there. Every other call keeps kinesis.requestHandler.
+   */
+  requestHandler?: KinesisClientConfig['requestHandler'];
+}
+
+export type ResolvedRetrievalOptions =
+  | { readonly mode: 'polling' }
+  | {
+      readonly mode: 'fanout';
+      readonly consumerName: string;
+      readonly consumerArn?: string;
+      readonly requestHandler?: KinesisClientConfig['requestHandler'];
+    };
+
 export type KclMetricsLevel = 'NONE' | 'SUMMARY' | 'DETAILED';
 export const KCL_METRICS_LEVELS: readonly KclMetricsLevel[] = ['NONE', 'SUMMARY', 'DETAILED'];
 export type KclRetrievalMode = 'POLLING' | 'FANOUT';
@@ -102,6 +138,8 @@ export interface KinesisWorkerOptions {
   maxRecords?: number;
   /** Wait before reading again a shard that is caught up. Default 1500. */
   idleTimeBetweenReadsMs?: number;
+  /** Polling (default) or enhanced fan-out, with its consumer and HTTP/2 handler (docs/retrieval.md). */
+  retrieval?: RetrievalOptions;
   /** Unique per process by default (host, pid, random suffix). */
   workerId?: string;
   /** Passed to the SDK v3 Kinesis client: endpoint, credentials, maxAttempts, requestHandler, ... */
@@ -208,6 +246,7 @@ export interface ResolvedWorkerOptions {
   readonly failoverTimeMs: number;
   readonly maxRecords: number;
   readonly idleTimeBetweenReadsMs: number;
+  readonly retrieval: ResolvedRetrievalOptions;
   readonly workerId: string;
   readonly kinesis: Partial<KinesisClientConfig>;
   readonly dynamodb: Partial<DynamoDBClientConfig>;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
 import { consoleLogger } from './logger';
 import { resolveInitialPosition } from './initial-position';
+import { resolveRetrieval } from './retrieval-options';
 import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
@@ -200,6 +201,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     failoverTimeMs,
     maxRecords,
     idleTimeBetweenReadsMs: durationMs('idleTimeBetweenReadsMs', options.idleTimeBetweenReadsMs, 1500, { allowZero: true }),
+    retrieval: resolveRetrieval(options.retrieval, options.appName, streams),
     workerId,
     kinesis: options.kinesis ?? {},
     dynamodb: options.dynamodb ?? {},

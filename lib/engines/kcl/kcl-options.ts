@@ -5,6 +5,7 @@ import {
   KCL_METRICS_LEVELS,
   KCL_RETRIEVAL_MODES,
   type KclEngineOptions,
+  type KclRetrievalMode,
   type ResolvedKclEngineOptions,
   type ResolvedWorkerOptions,
   type StreamWorkerOptions,
@@ -39,7 +40,9 @@ export const KCL_MANAGED_PROPERTIES: Readonly<Record<string, string>> = {
   cleanupLeasesUponShardCompletion: 'cleanupLeasesUponShardCompletion',
   shutdownGraceMillis: 'kcl.shutdownGraceMs',
   metricsLevel: 'kcl.metricsLevel',
-  retrievalMode: 'kcl.retrievalMode',
+  retrievalMode: 'kcl.retrievalMode (or retrieval.mode)',
+  consumerName: 'retrieval.consumerName',
+  consumerArn: 'retrieval.consumerArn',
 };
 
 const PROPERTY_KEY = /^[A-Za-z][A-Za-z0-9_.]*$/;
@@ -106,6 +109,19 @@ function extraProperties(extra: unknown): Record<string, string> {
   return properties;
 }
 
+/** kcl.retrievalMode, else what the common retrieval.mode says; the two must not disagree. */
+function kclRetrievalMode(value: unknown, common: unknown): KclRetrievalMode {
+  const fromCommon: KclRetrievalMode = common === 'fanout' ? 'FANOUT' : 'POLLING';
+  const mode = oneOf('kcl.retrievalMode', value, KCL_RETRIEVAL_MODES, fromCommon);
+  if (value !== undefined && common !== undefined && mode !== fromCommon) {
+    throw new KinesisWorkerConfigError(
+      'kcl.retrievalMode',
+      `is ${mode}, but retrieval.mode is '${String(common)}'; set only retrieval.mode (the kcl engine maps 'fanout' to FANOUT and 'polling' to POLLING).`,
+    );
+  }
+  return mode;
+}
+
 /**
  * The kcl section with its defaults. createWorker validates it whatever the engine, so that a typo
  * fails at bootstrap even while the application still runs the native engine.
@@ -133,7 +149,7 @@ export function resolveKclOptions(options: StreamWorkerOptions, resolved: Pick<R
     stopTimeoutMs: positiveInt('kcl.stopTimeoutMs', kcl.stopTimeoutMs, shutdownGraceMs + 10_000),
     startTimeoutMs: positiveInt('kcl.startTimeoutMs', kcl.startTimeoutMs, 120_000),
     metricsLevel: oneOf('kcl.metricsLevel', kcl.metricsLevel, KCL_METRICS_LEVELS, 'NONE'),
-    retrievalMode: oneOf('kcl.retrievalMode', kcl.retrievalMode, KCL_RETRIEVAL_MODES, 'POLLING'),
+    retrievalMode: kclRetrievalMode(kcl.retrievalMode, options.retrieval?.mode),
     logLevel: oneOf('kcl.logLevel', kcl.logLevel, KCL_LOG_LEVELS, 'INFO'),
     properties,
   };

@@ -106,6 +106,10 @@ export async function daemonConfig(options: ResolvedWorkerOptions, kcl: Resolved
     maxLeasesToStealAtOneTime: String(options.maxLeasesToStealAtOneTime),
     cleanupLeasesUponShardCompletion: String(options.cleanupLeasesUponShardCompletion),
     retrievalMode: kcl.retrievalMode,
+    // The daemon's FanoutConfig: the consumer it registers (by default the application name, like the native engine's).
+    ...(kcl.retrievalMode === 'FANOUT' && options.retrieval.mode === 'fanout'
+      ? { consumerName: options.retrieval.consumerName, ...(options.retrieval.consumerArn ? { consumerArn: options.retrieval.consumerArn } : {}) }
+      : {}),
     metricsLevel: kcl.metricsLevel,
     // 0 (the daemon's default) means: no graceful shutdown, no shutdownRequested to the processors.
     shutdownGraceMillis: String(kcl.shutdownGraceMs),

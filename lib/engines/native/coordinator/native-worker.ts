@@ -18,6 +18,9 @@ import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
 import { preflight, streamScopesOf } from '../../../leases/preflight';
 import { ConsumedStreams } from './consumed-streams';
+import { createSubscriberClient } from '../retrieval/fanout-client';
+import type { FanoutChannel } from '../retrieval/record-reader';
+import { ensureStreamConsumer } from '../retrieval/stream-consumer-registration';
 
 /**
  * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
@@ -34,6 +37,10 @@ export class NativeWorker implements KinesisWorker {
   private streams: ConsumedStreams | undefined;
   /** By lease key. */
   private readonly consumers = new Map<string, ShardConsumer>();
+  /** retrieval.mode 'fanout': the client that streams SubscribeToShard, and the consumer once it is ACTIVE. */
+  private readonly subscriber: KinesisClient | undefined;
+  /** By stream name: each stream has its own registered consumer. */
+  private readonly fanout = new Map<string, FanoutChannel>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -61,6 +68,7 @@ export class NativeWorker implements KinesisWorker {
     const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
+    if (options.retrieval.mode === 'fanout') this.subscriber = createSubscriberClient(options);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(
       this.table,
@@ -103,6 +111,8 @@ export class NativeWorker implements KinesisWorker {
     const described = await preflight(this.kinesis, this.table, this.options);
     const streams = (this.streams = new ConsumedStreams(streamScopesOf(described, this.options), this.resolved, this.kinesis, this.table, (name) => this.metrics.get(name)!));
     if (this.stopRequested) return;
+    await this.registerFanoutConsumer();
+    if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await streams.syncShards(leases);
@@ -113,6 +123,17 @@ export class NativeWorker implements KinesisWorker {
     await this.coordinator.start();
     this.syncTimer = setInterval(() => void this.periodicShardSync(), this.options.shardSyncIntervalMs);
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
+  }
+
+  /** Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken. */
+  private async registerFanoutConsumer(): Promise<void> {
+    const { retrieval, logger } = this.options;
+    if (retrieval.mode !== 'fanout' || !this.subscriber) return;
+    for (const streamName of this.resolved.streams) {
+      if (this.stopRequested) return;
+      const consumerArn = await ensureStreamConsumer({ kinesis: this.kinesis, streamName, consumerName: retrieval.consumerName, consumerArn: retrieval.consumerArn, logger });
+      this.fanout.set(streamName, { consumerArn, subscriber: this.subscriber });
+    }
   }
 
   private async shutDown(): Promise<void> {
@@ -177,6 +198,7 @@ export class NativeWorker implements KinesisWorker {
   private destroyClients(): void {
     clearInterval(this.syncTimer);
     this.kinesis.destroy();
+    this.subscriber?.destroy();
     this.dynamodb.destroy();
   }
 
@@ -235,6 +257,7 @@ export class NativeWorker implements KinesisWorker {
         findChildShards: (shardId) => findChildShards(this.kinesis, stream.scope.streamName, shardId),
         onShardEnded: () => void this.coordinator.runTaker(),
         scope: stream.scope,
+        fanout: this.fanout.get(stream.scope.streamName),
       });
       this.consumers.set(held.leaseKey, consumer);
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));

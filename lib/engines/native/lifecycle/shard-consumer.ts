@@ -15,10 +15,9 @@ import type { HeldLease } from '../leases/held-lease';
 import { isFinished, shardIdOf } from '../../../leases/lease';
 import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
 import type { LeaseTable } from '../../../leases/lease-table';
-import { PrefetchingReader } from '../retrieval/prefetching-reader';
 import type { ChildShard } from '../../../leases/shard-lister';
-import { isTimestampPosition } from '../../../core/initial-position';
-import { FetchAbortedError, ShardRecordFetcher, type RecordBatch } from '../retrieval/shard-record-fetcher';
+import { FetchAbortedError, type RecordBatch } from '../retrieval/shard-record-fetcher';
+import { createRecordReader, type FanoutChannel, type RecordReader } from '../retrieval/record-reader';
 import { assertProcessor } from '../../../core/assert-processor';
 import type { EngineStepRetrying } from './engine-step';
 import { waitForParents } from './parent-wait';
@@ -41,6 +40,8 @@ export interface ShardConsumerDeps {
   readonly onShardEnded: () => void;
   /** The shard's stream within the lease table: how parent and child leases are keyed. Default: single-stream keys. */
   readonly scope?: StreamLeaseScope;
+  /** retrieval.mode 'fanout': the registered consumer and the streaming client. */
+  readonly fanout?: FanoutChannel;
 }
 
 /**
@@ -51,7 +52,7 @@ export interface ShardConsumerDeps {
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
-  private fetcher: ShardRecordFetcher | undefined;
+  private reader: RecordReader | undefined;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
@@ -89,7 +90,7 @@ export class ShardConsumer {
 
   /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
   get problem(): string | undefined {
-    return this.fetcher?.problem;
+    return this.reader?.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -114,6 +115,7 @@ export class ShardConsumer {
     } catch (error) {
       await this.giveUpAfterFailure(error);
     } finally {
+      this.reader?.close();
       // Whatever happened above, a consumer that ended must not leave its lease held and renewed.
       if (!held.lost) await held.release().catch(() => undefined);
       this.state = 'SHUT_DOWN';
@@ -161,21 +163,17 @@ export class ShardConsumer {
     start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const fetcher = new ShardRecordFetcher({
+    const reader = (this.reader = createRecordReader({
       kinesis: this.deps.kinesis,
-      streamName: options.streamName,
+      options,
+      fanout: this.deps.fanout,
       shardId: this.shardId,
       start,
       leaseTakenAt: held.takenAt,
-      startTimestamp: isTimestampPosition(options.initialPosition) ? options.initialPosition.timestamp : undefined,
-      maxRecords: options.maxRecords,
-      maxCallsPerSecond: options.maxGetRecordsPerSecond,
       onThrottled: () => this.deps.metrics.throttled(this.shardId),
       logger: this.logger,
       signal: this.abort.signal,
-    });
-    this.fetcher = fetcher;
-    const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, this.abort.signal);
+    }));
     const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {

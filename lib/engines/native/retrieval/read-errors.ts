@@ -9,7 +9,7 @@
 export type ReadErrorKind = 'iterator' | 'not-found' | 'permission' | 'retry';
 
 /** The operations a shard's reader calls, for naming the IAM action a denial is about. */
-export type ReadOperation = 'GetShardIterator' | 'GetRecords' | 'ListShards';
+export type ReadOperation = 'GetShardIterator' | 'GetRecords' | 'ListShards' | 'SubscribeToShard';
 
 /** What a KMS error asks for: the stream is encrypted, and reading it needs its key. */
 const KMS_FIX: Readonly<Record<string, string>> = {

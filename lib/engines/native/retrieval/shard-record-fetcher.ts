@@ -16,6 +16,7 @@ import { deaggregate } from './kpl-deaggregate';
 import { pacedBy, PacingAbortedError } from './paced-command';
 import { classifyReadError, missingPermission, type ReadOperation } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
+import { readPositionOf } from './start-position';
 
 export interface RecordBatch {
   readonly records: KinesisRecord[];
@@ -38,12 +39,7 @@ const REPEAT_LOG_MS = 5 * 60_000;
 const REPEAT_WARN_MS = 30_000;
 /** Kinesis allows 5 GetShardIterator calls per second per shard, whatever maxGetRecordsPerSecond says. */
 const GET_SHARD_ITERATOR_PER_SECOND = 5;
-/**
- * A LATEST start is pinned to AT_TIMESTAMP of the moment the lease was taken, less this margin for
- * the difference between this host's clock and Kinesis' arrival timestamps: a record that arrived up
- * to this long before the lease was taken may be delivered; none put after it is ever skipped.
- */
-export const LATEST_CLOCK_MARGIN_MS = 1_000;
+export { LATEST_CLOCK_MARGIN_MS } from './start-position';
 
 export interface ShardRecordFetcherConfig {
   readonly kinesis: KinesisClient;
@@ -218,23 +214,15 @@ export class ShardRecordFetcher {
 
   private async newIterator(): Promise<string> {
     const { kinesis, streamName, shardId, start, signal } = this.config;
-    const input: GetShardIteratorCommandInput = { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' };
-    if (this.lastRead) {
-      // Whole records are delivered, so after the last one read is exact even for aggregated records.
-      input.ShardIteratorType = 'AFTER_SEQUENCE_NUMBER';
-      input.StartingSequenceNumber = this.lastRead.sequenceNumber;
-    } else if (isSequenceNumber(start.sequenceNumber)) {
-      input.ShardIteratorType = 'AT_SEQUENCE_NUMBER';
-      input.StartingSequenceNumber = start.sequenceNumber;
-    } else if (start.sequenceNumber === 'AT_TIMESTAMP' && this.config.startTimestamp) {
-      input.ShardIteratorType = 'AT_TIMESTAMP';
-      input.Timestamp = this.config.startTimestamp;
-    } else if (start.sequenceNumber === 'LATEST') {
-      input.ShardIteratorType = 'AT_TIMESTAMP';
-      input.Timestamp = new Date(this.config.leaseTakenAt.getTime() - LATEST_CLOCK_MARGIN_MS);
-    } else if (start.sequenceNumber !== 'TRIM_HORIZON') {
-      throw new UnreadablePositionError(this.where, start.sequenceNumber);
-    }
+    const position = readPositionOf(this.config, this.lastRead);
+    if (!position) throw new UnreadablePositionError(this.where, start.sequenceNumber);
+    const input: GetShardIteratorCommandInput = {
+      StreamName: streamName,
+      ShardId: shardId,
+      ShardIteratorType: position.type,
+      StartingSequenceNumber: position.sequenceNumber,
+      Timestamp: position.timestamp,
+    };
     this.operation = 'GetShardIterator';
     const out = await kinesis.send(pacedBy(new GetShardIteratorCommand(input), this.iteratorPacer, signal), { abortSignal: signal });
     return out.ShardIterator!;
@@ -242,7 +230,7 @@ export class ShardRecordFetcher {
 }
 
 /** A checkpoint this worker cannot start from (AT_TIMESTAMP with no timestamp configured, or an unknown sentinel). */
-class UnreadablePositionError extends Error {
+export class UnreadablePositionError extends Error {
   constructor(where: string, checkpoint: string) {
     super(
       checkpoint === 'AT_TIMESTAMP'
@@ -254,7 +242,7 @@ class UnreadablePositionError extends Error {
 }
 
 /** The stream itself is not found: nothing to read, and nothing to end, until it exists again. */
-class StreamNotFoundError extends Error {
+export class StreamNotFoundError extends Error {
   constructor(where: string, cause: unknown) {
     super(
       `${where} cannot be read: the stream is not found (${describeError(cause)}). Check streamName and region; if the stream was deleted, the application needs a new one. The shard is not ended; reading resumes when the stream answers.`,

@@ -1,0 +1,55 @@
+import { KinesisWorkerConfigError } from './errors';
+import { RETRIEVAL_MODES, type ResolvedRetrievalOptions, type RetrievalOptions } from './options';
+
+/** Kinesis' rule for consumer names. */
+const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+/** arn:aws:kinesis:region:account:stream/name/consumer/consumer-name:creation-epoch */
+const CONSUMER_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:\d+$/;
+
+/** Validates the retrieval option; the consumer name defaults to appName (what the Java KCL registers). */
+export function resolveRetrieval(value: RetrievalOptions | undefined, appName: string, streams: readonly string[] = []): ResolvedRetrievalOptions {
+  if (value === undefined) return { mode: 'polling' };
+  if (value === null || typeof value !== 'object') {
+    throw new KinesisWorkerConfigError('retrieval', `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`);
+  }
+  const known = ['mode', 'consumerName', 'consumerArn', 'requestHandler'];
+  const unknown = Object.keys(value).filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new KinesisWorkerConfigError(`retrieval.${unknown[0]}`, `unknown setting; the retrieval settings are ${known.join(', ')}.`);
+  const mode = value.mode ?? 'polling';
+  if (!RETRIEVAL_MODES.includes(mode)) {
+    throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);
+  }
+  if (mode === 'polling') {
+    const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler'] as const).find((key) => value[key] !== undefined);
+    if (fanoutOnly) throw new KinesisWorkerConfigError(`retrieval.${fanoutOnly}`, `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`);
+    return { mode };
+  }
+  const consumerName = value.consumerName ?? appName;
+  if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
+    throw new KinesisWorkerConfigError(
+      value.consumerName === undefined ? 'appName' : 'retrieval.consumerName',
+      `${JSON.stringify(consumerName)} is not a valid stream consumer name (1-128 characters of a-z, A-Z, 0-9, _ . -)${value.consumerName === undefined ? '; the consumer is named after appName unless retrieval.consumerName is set' : ''}.`,
+    );
+  }
+  if (value.consumerArn !== undefined && (typeof value.consumerArn !== 'string' || !CONSUMER_ARN.test(value.consumerArn))) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.consumerArn',
+      `expected a stream consumer ARN such as arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000, got ${JSON.stringify(value.consumerArn)}. Leave it unset to register (or reuse) the consumer named retrieval.consumerName.`,
+    );
+  }
+  const handler = value.requestHandler as unknown;
+  if (handler !== undefined && !(handler !== null && typeof handler === 'object' && typeof (handler as { handle?: unknown }).handle === 'function')) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.requestHandler',
+      'expected an SDK request handler (an object with handle()), such as new NodeHttp2Handler() or, for kinesis-local, new NodeHttpHandler() from @smithy/node-http-handler.',
+    );
+  }
+  if (value.consumerArn !== undefined && streams.length > 1) {
+    // A consumer belongs to one stream; several streams need one consumer each.
+    throw new KinesisWorkerConfigError(
+      'retrieval.consumerArn',
+      `a consumer ARN belongs to one stream, and this worker consumes ${streams.length} (${streams.join(', ')}). Leave it unset: a consumer named retrieval.consumerName (default the appName) is registered, or reused, on each stream.`,
+    );
+  }
+  return { mode, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler };
+}

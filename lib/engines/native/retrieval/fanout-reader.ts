@@ -1,0 +1,243 @@
+import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
+import { describeError } from '../../../core/aws-errors';
+import type { WorkerLogger } from '../../../core/logger';
+import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
+import { pause } from '../../../core/retry';
+import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
+import { compareExtended, positionOf } from '../../../core/sequence-number';
+import { listAllShards, type ChildShard } from '../../../leases/shard-lister';
+import { deaggregate } from './kpl-deaggregate';
+import { classifyReadError, missingPermission } from './read-errors';
+import { toKinesisRecord } from './record-mapper';
+import { FetchAbortedError, UnreadablePositionError, type RecordBatch } from './shard-record-fetcher';
+import { NotStreamingError, ShardSubscription } from './shard-subscription';
+import { dropNotAfter, readPositionOf, type ReadPosition, type ReadStart } from './start-position';
+
+/** Kinesis allows one SubscribeToShard call per second per shard and consumer. */
+export const SUBSCRIBE_INTERVAL_MS = 1_000;
+/** Resubscribing after a failure (ResourceInUse, throttling, 5xx, a reset stream): 1 s up to 10 s. */
+const RESUBSCRIBE_RETRY: RetryPolicy = { maxAttempts: Infinity, baseDelayMs: SUBSCRIBE_INTERVAL_MS, maxDelayMs: 10_000 };
+/** The same failure is logged again at most this often. */
+const REPEAT_WARN_MS = 30_000;
+
+export interface FanoutReaderConfig extends ReadStart {
+  /** The client whose request handler streams (HTTP/2 on AWS). */
+  readonly subscriber: KinesisClient;
+  /** The ordinary client, for the shard-end check and ListShards. */
+  readonly kinesis: KinesisClient;
+  readonly consumerArn: string;
+  readonly streamName: string;
+  readonly shardId: string;
+  /** A caught-up subscription checks at most this often whether its shard was closed (see checkShardEnd). */
+  readonly shardEndCheckIntervalMs: number;
+  readonly idleTimeoutMs?: number;
+  readonly onThrottled?: () => void;
+  readonly logger: WorkerLogger;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Reads one shard through enhanced fan-out (the KCL's FanOutRecordsPublisher): one SubscribeToShard at a
+ * time, from the lease's checkpoint, then after the last event delivered. `next()` reads exactly one event
+ * and returns it as a batch: the consumer asks for the next one only when processRecords returned, so at
+ * most one event is held in memory and a slow processor slows the stream down (TCP flow control).
+ *
+ * A subscription ends after 5 minutes (Kinesis) or fails (an error event, a reset or idle stream,
+ * ResourceInUseException while another subscription on the shard is still open, LimitExceededException):
+ * the reader subscribes again AFTER the last event's ContinuationSequenceNumber, so nothing is skipped or
+ * repeated, paced to one call per second and backing off on repeated failures.
+ */
+export class FanoutReader {
+  private subscription: ShardSubscription | undefined;
+  /** After this position the next subscription starts: the last event's continuation (or last record). */
+  private resumeAfter: string | undefined;
+  private delivered: ExtendedSequenceNumber | undefined;
+  private lastSubscribeAt = 0;
+  private failures = 0;
+  private lastShardEndCheck = Date.now();
+  private lastProblem: string | undefined;
+  private readonly warnings = new Map<string, number>();
+
+  constructor(private readonly config: FanoutReaderConfig) {}
+
+  /** A problem no retry solves by itself (a missing permission, an unreadable checkpoint), until it is gone. */
+  get problem(): string | undefined {
+    return this.lastProblem;
+  }
+
+  async next(): Promise<RecordBatch> {
+    const { signal } = this.config;
+    try {
+      for (;;) {
+        if (signal.aborted) throw new FetchAbortedError();
+        try {
+          if (!this.subscription) await this.subscribe();
+          const event = await this.subscription!.next();
+          if (!event) {
+            // Kinesis ended the subscription (its 5 minutes are up): subscribe again from where it stopped.
+            this.endSubscription();
+            continue;
+          }
+          this.failures = 0;
+          this.recovered();
+          const batch = this.toBatch(event);
+          if (batch.shardEnded) this.endSubscription();
+          if (!batch.shardEnded && batch.caughtUp && (await this.shardEndedMeanwhile())) return await this.endOfShard();
+          return batch;
+        } catch (error) {
+          if (signal.aborted) throw new FetchAbortedError();
+          this.endSubscription();
+          if (error instanceof UnreadablePositionError || error instanceof NotStreamingError) throw error;
+          if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error))) return { records: [], shardEnded: true, caughtUp: true };
+          this.onFailure(error);
+          if (!(await pause(backoffDelay(RESUBSCRIBE_RETRY, ++this.failures), signal))) throw new FetchAbortedError();
+        }
+      }
+    } catch (error) {
+      this.endSubscription();
+      throw error;
+    }
+  }
+
+  /** Ends the open subscription, if any (lease lost, stop): the HTTP request is aborted. */
+  close(): void {
+    this.endSubscription();
+  }
+
+  private async subscribe(): Promise<void> {
+    const { signal } = this.config;
+    const position = this.position();
+    const wait = this.lastSubscribeAt + SUBSCRIBE_INTERVAL_MS - Date.now();
+    if (wait > 0 && !(await pause(wait, signal))) throw new FetchAbortedError();
+    this.lastSubscribeAt = Date.now();
+    const subscription = new ShardSubscription({
+      client: this.config.subscriber,
+      consumerArn: this.config.consumerArn,
+      shardId: this.config.shardId,
+      position,
+      signal,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+    });
+    try {
+      await subscription.open();
+    } catch (error) {
+      subscription.close();
+      throw error;
+    }
+    this.subscription = subscription;
+  }
+
+  private position(): ReadPosition {
+    if (this.resumeAfter) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: this.resumeAfter };
+    const position = readPositionOf(this.config, undefined);
+    if (!position) throw new UnreadablePositionError(this.where, this.config.start.sequenceNumber);
+    return position;
+  }
+
+  private toBatch(event: SubscribeToShardEvent): RecordBatch {
+    let records: KinesisRecord[] = (event.Records ?? []).flatMap((record) => deaggregate(toKinesisRecord(record), this.reportCorrupt));
+    const last = records.at(-1);
+    // Started AT a checkpointed sequence number: drop what the checkpoint covers (a KPL sub-record checkpoint included).
+    const floor = this.delivered ? undefined : dropNotAfter(this.config.start);
+    if (floor) records = records.filter((record) => compareExtended(positionOf(record), floor) > 0);
+    if (records.length > 0) this.delivered = positionOf(records.at(-1)!);
+    this.resumeAfter = event.ContinuationSequenceNumber ?? last?.sequenceNumber ?? this.resumeAfter;
+    const shardEnded = event.ContinuationSequenceNumber === undefined || event.ContinuationSequenceNumber === null;
+    return {
+      records,
+      millisBehindLatest: event.MillisBehindLatest,
+      shardEnded,
+      childShards: event.ChildShards?.map((child) => ({
+        shardId: child.ShardId!,
+        parentShardIds: child.ParentShards ?? [this.config.shardId],
+        hashKeyRange: child.HashKeyRange ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! } : undefined,
+      })),
+      caughtUp: records.length === 0 && (event.MillisBehindLatest ?? 0) === 0,
+    };
+  }
+
+  /**
+   * Kinesis ends a closed shard's subscription with an event that has ChildShards and no continuation.
+   * kinesis-local never sends it: its subscription on a closed shard keeps sending empty events. So a
+   * caught-up subscription asks GetRecords, at most every shardEndCheckIntervalMs, whether anything comes
+   * after its position: no records and no next iterator means the shard has ended. Two calls per check,
+   * a caught-up shard only.
+   */
+  private async shardEndedMeanwhile(): Promise<boolean> {
+    if (Date.now() - this.lastShardEndCheck < this.config.shardEndCheckIntervalMs || !this.resumeAfter) return false;
+    this.lastShardEndCheck = Date.now();
+    const { kinesis, streamName, shardId, signal } = this.config;
+    try {
+      const { ShardIterator } = await kinesis.send(
+        new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.resumeAfter }),
+        { abortSignal: signal },
+      );
+      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }), { abortSignal: signal });
+      if (out.NextShardIterator || (out.Records ?? []).length > 0) return false;
+      this.shardEndChildren = out.ChildShards?.map((child) => ({ shardId: child.ShardId!, parentShardIds: child.ParentShards ?? [shardId] }));
+      return true;
+    } catch (error) {
+      if (!signal.aborted) this.config.logger.debug?.(`Shard-end check of ${this.where} failed, checked again later: ${describeError(error)}`);
+      return false;
+    }
+  }
+
+  private shardEndChildren: ChildShard[] | undefined;
+
+  private async endOfShard(): Promise<RecordBatch> {
+    this.endSubscription();
+    this.config.logger.log(`${this.where} is closed and read to its end (shard-end check after an empty fan-out event): SHARD_END.`);
+    return { records: [], shardEnded: true, childShards: this.shardEndChildren, caughtUp: true };
+  }
+
+  /** ResourceNotFoundException: a shard the stream no longer lists is closed and past retention, as polling treats it. */
+  private async shardIsGone(error: unknown): Promise<boolean> {
+    const shards = await listAllShards(this.config.kinesis, this.config.streamName).catch(() => undefined);
+    if (!shards || shards.some((shard) => shard.ShardId === this.config.shardId)) return false;
+    this.config.logger.warn(`${this.where} no longer exists (${describeError(error)}; ListShards does not list it): treating it as ended (SHARD_END), as polling does.`);
+    return true;
+  }
+
+  private onFailure(error: unknown): void {
+    const name = (error as { name?: string })?.name ?? 'Error';
+    if (name === 'LimitExceededException') this.config.onThrottled?.();
+    if (classifyReadError(error) === 'permission') {
+      const text = `${this.where} cannot be read through fan-out: the worker needs ${missingPermission(error, 'SubscribeToShard')} (${describeError(error)}).`;
+      if (text !== this.lastProblem) this.config.logger.error(`${text} Retrying every ${RESUBSCRIBE_RETRY.maxDelayMs / 1000} s at most.`);
+      this.lastProblem = text;
+      return;
+    }
+    const now = Date.now();
+    if (now - (this.warnings.get(name) ?? 0) < REPEAT_WARN_MS) return;
+    this.warnings.set(name, now);
+    this.config.logger.warn(`Fan-out subscription on ${this.where} failed: ${describeError(error)}. ${hintFor(error)}Subscribing again after ${this.resumeAfter ?? 'the checkpoint'}; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`);
+  }
+
+  private recovered(): void {
+    if (this.lastProblem) this.config.logger.log(`${this.where} is read again; the earlier problem is resolved.`);
+    this.lastProblem = undefined;
+    this.warnings.clear();
+  }
+
+  private endSubscription(): void {
+    this.subscription?.close();
+    this.subscription = undefined;
+  }
+
+  private get where(): string {
+    return `${this.config.streamName}/${this.config.shardId}`;
+  }
+
+  private readonly reportCorrupt = (record: KinesisRecord, error: Error) =>
+    this.config.logger.warn(`Record ${record.sequenceNumber} on ${this.where} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`);
+}
+
+function hintFor(error: unknown): string {
+  const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  if (name === 'ResourceInUseException') return 'Another subscription on this shard and consumer is still open (the previous owner\'s, or one not yet closed by Kinesis). ';
+  if (name === 'LimitExceededException') return 'SubscribeToShard is limited to one call per second per shard and consumer. ';
+  if (name === 'ResourceNotFoundException') return 'The shard is still listed, so the consumer may be gone (deregistered): workers register it again when they start. ';
+  if (code?.startsWith('ERR_HTTP2') || /http2|protocol error/i.test(String((error as Error)?.message)))
+    return 'An HTTP/2 failure: kinesis-local serves SubscribeToShard over HTTP/1.1 only; pass retrieval.requestHandler: new NodeHttpHandler() there. ';
+  return '';
+}

@@ -1,0 +1,103 @@
+import { SubscribeToShardCommand, type KinesisClient, type SubscribeToShardEvent, type SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
+import { KinesisWorkerError } from '../../../core/errors';
+import type { ReadPosition } from './start-position';
+
+/**
+ * No event for this long means the stream is dead (a half-open connection, a blackholed peer): Kinesis
+ * sends an event at least every few seconds on a live subscription, with or without records.
+ */
+export const SUBSCRIPTION_IDLE_TIMEOUT_MS = 35_000;
+
+/** The request handler returned no event stream: it cannot stream responses (retrieval.requestHandler). */
+export class NotStreamingError extends KinesisWorkerError {
+  constructor() {
+    super(
+      "SubscribeToShard answered without an event stream: the request handler cannot stream responses. Use the default (a NodeHttp2Handler, what real Kinesis needs) or new NodeHttpHandler() from @smithy/node-http-handler for kinesis-local, as retrieval.requestHandler.",
+    );
+  }
+}
+
+/** The subscription saw no event for idleTimeoutMs and was cancelled. */
+export class SubscriptionIdleError extends KinesisWorkerError {}
+
+export interface SubscriptionRequest {
+  readonly client: KinesisClient;
+  readonly consumerArn: string;
+  readonly shardId: string;
+  readonly position: ReadPosition;
+  readonly signal: AbortSignal;
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * One SubscribeToShard call: its events, one at a time. The next event is read from the SDK's stream only
+ * when the caller asks for it, so a slow processor leaves the bytes in the socket and TCP flow control
+ * pushes back on Kinesis; nothing is buffered here. The subscription ends when Kinesis ends it (after
+ * 5 minutes, or earlier on the emulator), when it fails (an error event, a reset connection), when it is
+ * idle too long, or when `close()` or the caller's signal cancels it (which aborts the HTTP request).
+ */
+export class ShardSubscription {
+  private readonly cancel = new AbortController();
+  private events: AsyncIterator<SubscribeToShardEventStream> | undefined;
+  private readonly unlink: () => void;
+
+  constructor(private readonly request: SubscriptionRequest) {
+    const onAbort = () => this.cancel.abort();
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    this.unlink = () => request.signal.removeEventListener('abort', onAbort);
+  }
+
+  /** Sends SubscribeToShard; rejects as the SDK does (ResourceInUseException, LimitExceededException, ...). */
+  async open(): Promise<void> {
+    const { client, consumerArn, shardId, position } = this.request;
+    const out = await client.send(
+      new SubscribeToShardCommand({
+        ConsumerARN: consumerArn,
+        ShardId: shardId,
+        StartingPosition: { Type: position.type, SequenceNumber: position.sequenceNumber, Timestamp: position.timestamp },
+      }),
+      { abortSignal: this.cancel.signal },
+    );
+    const stream = out.EventStream as AsyncIterable<SubscribeToShardEventStream> | undefined;
+    if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') throw new NotStreamingError();
+    this.events = stream[Symbol.asyncIterator]();
+  }
+
+  /** The next event, or undefined when Kinesis ended the subscription. Throws an error event as its exception. */
+  async next(): Promise<SubscribeToShardEvent | undefined> {
+    if (!this.events) throw new Error('ShardSubscription.next() before open()');
+    const idleMs = this.request.idleTimeoutMs ?? SUBSCRIPTION_IDLE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new SubscriptionIdleError(`no event from SubscribeToShard on ${this.request.shardId} for ${idleMs} ms; cancelling the subscription`));
+        this.close();
+      }, idleMs);
+    });
+    try {
+      const result = await Promise.race([this.events.next(), idle]);
+      if (result.done) return undefined;
+      const event = result.value;
+      if (event.SubscribeToShardEvent) return event.SubscribeToShardEvent;
+      throw errorEventOf(event);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Cancels the HTTP request (the socket or HTTP/2 stream is closed); idempotent. */
+  close(): void {
+    this.unlink();
+    this.cancel.abort();
+    // The iterator may be waiting for bytes; its rejection after the abort is expected.
+    this.events?.return?.().catch(() => undefined);
+  }
+}
+
+/** An error member of the event stream (the SDK usually throws these itself), as an error of that name. */
+function errorEventOf(event: SubscribeToShardEventStream): Error {
+  const [name, detail] = Object.entries(event).find(([, value]) => value !== undefined) ?? ['UnknownEvent', undefined];
+  const error = new Error((detail as { message?: string } | undefined)?.message ?? `SubscribeToShard sent ${name}`);
+  error.name = name;
+  return error;
+}

@@ -1,0 +1,131 @@
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type PutResult } from '../../lib/testing';
+import type { StreamWorkerOptions } from '../../lib';
+import { StreamConsumerError } from '../../lib/engines/native/retrieval/stream-consumer-registration';
+import { dynamoClient, endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { BackgroundProducer } from '../support/producer';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+import { TcpRelay } from './fanout-support/tcp-relay';
+import { ObservedWorker, expectedData } from './lifecycle-harness';
+import { writeLeaseOwner } from './fanout-support/steal-lease';
+
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+const running = new Set<ObservedWorker>();
+let proxy: FaultProxy | undefined;
+let relay: TcpRelay | undefined;
+afterEach(async () => {
+  await BackgroundProducer.stopAll();
+  await Promise.all([...running].map((w) => w.worker.stop()));
+  running.clear();
+  await proxy?.close();
+  await relay?.close();
+  proxy = relay = undefined;
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+function fanoutWorker(endpoint: string, options: Partial<StreamWorkerOptions> & Pick<StreamWorkerOptions, 'appName' | 'streamName'>) {
+  const worker = new ObservedWorker({
+    kinesis: { endpoint },
+    retrieval: { mode: 'fanout', requestHandler: new NodeHttpHandler() },
+    ...options,
+  });
+  running.add(worker);
+  return worker;
+}
+
+const shardsOf = (puts: readonly { shardId: string }[]) => [...new Set(puts.map((p) => p.shardId))];
+
+function expectExactlyOnceInOrder(observed: ObservedWorker, puts: readonly PutResult[]) {
+  for (const shardId of shardsOf(puts)) expect(observed.firstDeliveries(shardId)).toEqual(expectedData(puts, shardId));
+  expect(observed.deliveries).toHaveLength(puts.length);
+  expect(observed.orderViolations()).toEqual([]);
+}
+
+describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
+  it('resubscribes after connections are reset mid-stream, with neither gap nor replay', async () => {
+    const stream = uniqueName('fanout-drop');
+    await createStream(kinesis, stream, 2);
+    relay = await TcpRelay.start(endpoints().kinesis);
+    const observed = fanoutWorker(relay.url, { appName: uniqueName('app'), streamName: stream });
+    await observed.worker.start();
+    const producer = new BackgroundProducer(kinesis, stream, 5, 100);
+    producer.start();
+    for (let drop = 0; drop < 3; drop++) {
+      await waitFor(() => relay!.openSubscriptions === 2 && observed.deliveries.length >= producer.puts.length / 2 && producer.puts.length > (drop + 1) * 20, 'two live subscriptions with records flowing');
+      relay.dropAll();
+    }
+    await producer.stop();
+    await waitFor(() => observed.delivered(producer.puts), 'every record put across the drops');
+    expectExactlyOnceInOrder(observed, producer.puts);
+    expect(observed.lines(/Fan-out subscription on .* failed/).length).toBeGreaterThan(0);
+  });
+
+  it('paces SubscribeToShard refused by throttling, ResourceInUseException, 500s and resets to one call per second per shard, and loses nothing', async () => {
+    const stream = uniqueName('fanout-refused');
+    await createStream(kinesis, stream, 1);
+    const puts = await putRecords(kinesis, stream, records('r', 20));
+    proxy = await startFaultProxy({ target: endpoints().kinesis });
+    const calls: number[] = [];
+    proxy.set('SubscribeToShard', faults.respond(() => void calls.push(Date.now()) as undefined));
+    proxy.set('SubscribeToShard', faults.reset(), { times: 1 });
+    proxy.set('SubscribeToShard', faults.http500(), { times: 1 });
+    proxy.set('SubscribeToShard', faults.error(400, 'ResourceInUseException', 'Another active subscription exists for consumer on shard shardId-000000000000'), { times: 1 });
+    proxy.set('SubscribeToShard', faults.throttle(), { times: 2 });
+    const observed = fanoutWorker(proxy.url, { appName: uniqueName('app'), streamName: stream });
+    await observed.worker.start();
+    await waitFor(() => observed.delivered(puts), 'every record after the refusals');
+    expectExactlyOnceInOrder(observed, puts);
+    expect(proxy.count('SubscribeToShard')).toBeGreaterThanOrEqual(6);
+    expect(proxy.count('GetRecords')).toBe(0);
+    const refused = proxy.requests.filter((r) => r.operation === 'SubscribeToShard').slice(0, 6).map((r) => r.at);
+    for (let i = 1; i < refused.length; i++) expect(refused[i]! - refused[i - 1]!).toBeGreaterThanOrEqual(990);
+    expect(observed.lines(/Another subscription on this shard and consumer is still open/)).toHaveLength(1);
+    expect(observed.lines(/one call per second per shard and consumer/)).toHaveLength(1);
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('retries a throttled RegisterStreamConsumer and DescribeStreamConsumer, and refuses to start when registration is denied', async () => {
+    const stream = uniqueName('fanout-register');
+    await createStream(kinesis, stream, 1);
+    proxy = await startFaultProxy({ target: endpoints().kinesis });
+    // The SDK's own three attempts absorb the first throttles; the fourth reaches the registration's retry loop.
+    proxy.set('RegisterStreamConsumer', faults.throttle(), { times: 4 });
+    proxy.set('DescribeStreamConsumer', faults.http500(), { times: 1 });
+    const appName = uniqueName('app');
+    const observed = fanoutWorker(proxy.url, { appName, streamName: stream });
+    await observed.worker.start();
+    const puts = await putRecords(kinesis, stream, records('r', 5));
+    await waitFor(() => observed.delivered(puts), 'the records');
+    expect(proxy.count('RegisterStreamConsumer')).toBe(5);
+    expect(observed.lines(/RegisterStreamConsumer for .* failed \(attempt 1\), retrying .*LimitExceededException/)).toHaveLength(1);
+
+    proxy.set('RegisterStreamConsumer', faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:RegisterStreamConsumer'));
+    const denied = fanoutWorker(proxy.url, { appName: uniqueName('other'), streamName: stream });
+    const failure = await denied.worker.start().then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(StreamConsumerError);
+    expect(String((failure as Error).message)).toMatch(/RegisterStreamConsumer .*failed.*kinesis:RegisterStreamConsumer on the stream/);
+  });
+
+  it('ends the subscription when the lease is lost and when the worker stops: no connection stays open', async () => {
+    const stream = uniqueName('fanout-close');
+    await createStream(kinesis, stream, 2);
+    relay = await TcpRelay.start(endpoints().kinesis);
+    const appName = uniqueName('app');
+    const observed = fanoutWorker(relay.url, { appName, streamName: stream });
+    await observed.worker.start();
+    await waitFor(() => relay!.openSubscriptions === 2, 'a subscription per shard');
+
+    await writeLeaseOwner(dynamo, appName, 'shardId-000000000000', 'another-worker');
+    await waitFor(() => observed.events.some((e) => e.type === 'leaseLost'), 'the lease lost');
+    await waitFor(() => relay!.openSubscriptions === 1, 'the lost shard\'s subscription closed');
+
+    await observed.worker.stop();
+    running.delete(observed);
+    await waitFor(() => relay!.openSubscriptions === 0, 'no subscription left after stop()');
+  });
+});

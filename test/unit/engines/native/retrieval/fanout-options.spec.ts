@@ -1,0 +1,49 @@
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { KinesisWorkerConfigError } from '../../../../../lib/core/errors';
+import { resolveWorkerOptions } from '../../../../../lib/core/resolve-options';
+import type { StreamWorkerOptions } from '../../../../../lib/core/options';
+
+const base: StreamWorkerOptions = { appName: 'orders-app', streamName: 'orders', region: 'eu-west-1' };
+const resolve = (retrieval: unknown) => resolveWorkerOptions({ ...base, retrieval: retrieval as StreamWorkerOptions['retrieval'] }).retrieval;
+const failure = (retrieval: unknown) => {
+  try {
+    resolve(retrieval);
+  } catch (error) {
+    return error as KinesisWorkerConfigError;
+  }
+  throw new Error('no error');
+};
+
+describe('retrieval option (fan-out)', () => {
+  it('defaults to polling; fan-out names its consumer after appName, as the Java KCL does', () => {
+    expect(resolve(undefined)).toEqual({ mode: 'polling' });
+    expect(resolve({ mode: 'fanout' })).toMatchObject({ mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
+    const handler = new NodeHttpHandler();
+    expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({ consumerName: 'other', requestHandler: handler });
+    const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
+    expect(resolve({ mode: 'fanout', consumerArn: arn })).toMatchObject({ consumerArn: arn });
+  });
+
+  it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
+    const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
+    const attempt = () => resolveWorkerOptions({ appName: 'orders-app', streams: ['orders', 'refunds'], region: 'eu-west-1', retrieval: { mode: 'fanout', consumerArn: arn } });
+    expect(attempt).toThrow(KinesisWorkerConfigError);
+    expect(attempt).toThrow(/belongs to one stream.*registered, or reused, on each stream/);
+    expect(resolveWorkerOptions({ appName: 'orders-app', streams: ['orders', 'refunds'], region: 'eu-west-1', retrieval: { mode: 'fanout' } }).retrieval).toMatchObject({ consumerName: 'orders-app' });
+  });
+
+  it.each([
+    [{ mode: 'push' }, 'retrieval.mode', /'polling' or 'fanout'/],
+    [{ mode: 'fanout', consumerName: 'has space' }, 'retrieval.consumerName', /valid stream consumer name/],
+    [{ mode: 'fanout', consumerArn: 'orders-app' }, 'retrieval.consumerArn', /stream consumer ARN such as arn:aws:kinesis/],
+    [{ mode: 'fanout', requestHandler: {} }, 'retrieval.requestHandler', /new NodeHttp2Handler\(\).*NodeHttpHandler\(\)/],
+    [{ mode: 'polling', consumerName: 'x' }, 'retrieval.consumerName', /fan-out setting, but retrieval.mode is 'polling'/],
+    [{ mode: 'fanout', consumer: 'x' }, 'retrieval.consumer', /unknown setting/],
+    ['fanout', 'retrieval', /expected \{ mode/],
+  ])('refuses %j at bootstrap, naming %s and the fix', (value, option, message) => {
+    const error = failure(value);
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    expect(error.option).toBe(option);
+    expect(error.message).toMatch(message);
+  });
+});

@@ -1,0 +1,190 @@
+import type { KinesisClient, SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
+import { FanoutReader, type FanoutReaderConfig } from '../../../../../lib/engines/native/retrieval/fanout-reader';
+import { FetchAbortedError } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
+import { NotStreamingError } from '../../../../../lib/engines/native/retrieval/shard-subscription';
+import { CapturingLogger } from '../../../../support/capturing-logger';
+
+const seq = (n: number) => `4968064262957964619552409976618518528699811806203766${String(n).padStart(4, '0')}`;
+const record = (n: number) => ({ SequenceNumber: seq(n), PartitionKey: 'p', Data: Buffer.from(`r${n}`), ApproximateArrivalTimestamp: new Date(0) });
+const event = (from: number, to: number, extra: Partial<SubscribeToShardEvent> = {}): SubscribeToShardEvent => ({
+  Records: Array.from({ length: to - from + 1 }, (_, i) => record(from + i)),
+  MillisBehindLatest: 0,
+  ContinuationSequenceNumber: seq(to),
+  ...extra,
+});
+const awsError = (name: string) => Object.assign(new Error(name), { name });
+
+type Step = SubscribeToShardEvent | Error | 'end' | 'hang';
+
+/** One scripted subscription: its events (or a thrown error, the stream's end, or silence), and how many the reader pulled. */
+class FakeStream {
+  pulled = 0;
+  signal: AbortSignal | undefined;
+  constructor(private readonly steps: Step[]) {}
+  [Symbol.asyncIterator]() {
+    return {
+      next: async () => {
+        this.pulled++;
+        const step = this.steps.shift() ?? 'end';
+        if (step === 'end') return { done: true, value: undefined };
+        if (step === 'hang') return new Promise<never>((_, reject) => this.signal?.addEventListener('abort', () => reject(awsError('AbortError'))));
+        if (step instanceof Error) throw step;
+        return { done: false, value: { SubscribeToShardEvent: step } };
+      },
+      return: async () => ({ done: true, value: undefined }),
+    };
+  }
+}
+
+/** A subscriber client that answers SubscribeToShard with the next scripted stream (or rejection), and logs every call. */
+function fakeClients(subscriptions: Array<FakeStream | Error | 'no-stream'>, kinesisScript: Record<string, Array<() => unknown>> = {}) {
+  const calls: { name: string; input: Record<string, unknown>; at: number; signal?: AbortSignal }[] = [];
+  const make = (handle: (name: string, input: Record<string, unknown>, signal?: AbortSignal) => unknown) =>
+    ({
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }) => {
+        const name = command.constructor.name.replace(/Command$/, '');
+        calls.push({ name, input: command.input, at: Date.now(), signal: options?.abortSignal });
+        return handle(name, command.input, options?.abortSignal);
+      },
+    }) as unknown as KinesisClient;
+  const subscriber = make((_name, _input, signal) => {
+    const next = subscriptions.shift();
+    if (!next) return new Promise(() => undefined);
+    if (next instanceof Error) throw next;
+    if (next === 'no-stream') return {};
+    next.signal = signal;
+    return { EventStream: next };
+  });
+  const kinesis = make((name) => {
+    const next = kinesisScript[name]?.shift();
+    if (!next) throw new Error(`unscripted ${name}`);
+    return next();
+  });
+  return { subscriber, kinesis, calls };
+}
+
+function reader(clients: { subscriber: KinesisClient; kinesis: KinesisClient }, overrides: Partial<FanoutReaderConfig> = {}) {
+  const logger = new CapturingLogger();
+  const abort = new AbortController();
+  const r = new FanoutReader({
+    ...clients,
+    consumerArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/app:1',
+    streamName: 's',
+    shardId: 'shardId-000000000000',
+    start: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+    leaseTakenAt: new Date('2026-11-28T10:00:00Z'),
+    shardEndCheckIntervalMs: 60_000,
+    logger,
+    signal: abort.signal,
+    ...overrides,
+  });
+  return { r, logger, abort };
+}
+
+const positions = (calls: { name: string; input: Record<string, unknown> }[]) =>
+  calls.filter((c) => c.name === 'SubscribeToShard').map((c) => c.input.StartingPosition as { Type: string; SequenceNumber?: string; Timestamp?: Date });
+
+describe('FanoutReader', () => {
+  it('reads one event per next(): a slow processor leaves the rest in the stream (TCP flow control), nothing is buffered', async () => {
+    const stream = new FakeStream([event(1, 2), event(3, 4), event(5, 6), event(7, 8)]);
+    const { r } = reader(fakeClients([stream]));
+    const first = await r.next();
+    expect(first.records.map((x) => x.data.toString())).toEqual(['r1', 'r2']);
+    expect(stream.pulled).toBe(1);
+    await r.next();
+    expect(stream.pulled).toBe(2);
+  });
+
+  it('subscribes again AFTER the last continuation when Kinesis ends the subscription (its 5 minutes), with neither gap nor replay', async () => {
+    const clients = fakeClients([new FakeStream([event(1, 3), 'end']), new FakeStream([event(4, 5)])]);
+    const { r } = reader(clients);
+    const got = [...(await r.next()).records, ...(await r.next()).records].map((x) => x.data.toString());
+    expect(got).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(positions(clients.calls)).toEqual([{ Type: 'TRIM_HORIZON' }, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(3) }]);
+  });
+
+  it('an error event (InternalFailure, a reset) ends the subscription; the next one starts after the last event delivered, one second later at the earliest', async () => {
+    const clients = fakeClients([new FakeStream([event(1, 2), awsError('InternalFailureException')]), new FakeStream([event(3, 3)])]);
+    const { r, logger } = reader(clients);
+    await r.next();
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r3']);
+    expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(2) });
+    const [a, b] = clients.calls.filter((c) => c.name === 'SubscribeToShard');
+    expect(b!.at - a!.at).toBeGreaterThanOrEqual(999);
+    expect(logger.lines.some((l) => /Fan-out subscription on s\/shardId-000000000000 failed: .*InternalFailureException/.test(l))).toBe(true);
+  });
+
+  it('ResourceInUseException and LimitExceededException on subscribe are retried with a clear log line; throttling counts in the metrics', async () => {
+    let throttled = 0;
+    const clients = fakeClients([awsError('ResourceInUseException'), awsError('LimitExceededException'), new FakeStream([event(1, 1)])]);
+    const { r, logger } = reader(clients, { onThrottled: () => throttled++ });
+    expect((await r.next()).records).toHaveLength(1);
+    expect(throttled).toBe(1);
+    expect(logger.lines.some((l) => l.includes('Another subscription on this shard and consumer is still open'))).toBe(true);
+    expect(logger.lines.some((l) => l.includes('one call per second per shard and consumer'))).toBe(true);
+  });
+
+  it('starts AT a checkpointed sequence number and drops what the checkpoint covers; LATEST is pinned to the lease taking, as polling does', async () => {
+    const at = fakeClients([new FakeStream([event(5, 7)])]);
+    const { r } = reader(at, { start: { sequenceNumber: seq(5), subSequenceNumber: 0 } });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r6', 'r7']);
+    expect(positions(at.calls)).toEqual([{ Type: 'AT_SEQUENCE_NUMBER', SequenceNumber: seq(5) }]);
+
+    const latest = fakeClients([new FakeStream([event(1, 1)])]);
+    await reader(latest, { start: { sequenceNumber: 'LATEST', subSequenceNumber: 0 } }).r.next();
+    expect(positions(latest.calls)).toEqual([{ Type: 'AT_TIMESTAMP', Timestamp: new Date('2026-11-28T09:59:59Z') }]);
+  });
+
+  it('an event without continuation is the shard end, with the children Kinesis names', async () => {
+    const children = [{ ShardId: 'shardId-000000000001', ParentShards: ['shardId-000000000000'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }];
+    const { r } = reader(fakeClients([new FakeStream([event(1, 1, { ContinuationSequenceNumber: undefined, ChildShards: children })])]));
+    await expect(r.next()).resolves.toMatchObject({ shardEnded: true, childShards: [{ shardId: 'shardId-000000000001', parentShardIds: ['shardId-000000000000'] }] });
+  });
+
+  it('a caught-up subscription checks GetRecords after its position for a closed shard (kinesis-local never sends the end event)', async () => {
+    const empty = (): SubscribeToShardEvent => ({ Records: [], MillisBehindLatest: 0, ContinuationSequenceNumber: seq(2) });
+    const clients = fakeClients([new FakeStream([event(1, 2), empty()])], {
+      GetShardIterator: [() => ({ ShardIterator: 'it' })],
+      GetRecords: [() => ({ Records: [], ChildShards: [{ ShardId: 'shardId-000000000002', ParentShards: ['shardId-000000000000'] }] })],
+    });
+    const { r } = reader(clients, { shardEndCheckIntervalMs: 0 });
+    await r.next();
+    await expect(r.next()).resolves.toMatchObject({ shardEnded: true, childShards: [{ shardId: 'shardId-000000000002' }] });
+    expect(clients.calls.find((c) => c.name === 'GetShardIterator')!.input).toMatchObject({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: seq(2) });
+  });
+
+  it('a handler that cannot stream fails with a clear error naming retrieval.requestHandler', async () => {
+    const { r } = reader(fakeClients(['no-stream']));
+    await expect(r.next()).rejects.toBeInstanceOf(NotStreamingError);
+    await expect(reader(fakeClients(['no-stream'])).r.next()).rejects.toThrow(/retrieval\.requestHandler/);
+  });
+
+  it('a lease lost (the signal) cancels the open SubscribeToShard request and ends next() with FetchAbortedError', async () => {
+    const stream = new FakeStream(['hang']);
+    const clients = fakeClients([stream]);
+    const { r, abort } = reader(clients);
+    const pending = r.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    abort.abort();
+    await expect(pending).rejects.toBeInstanceOf(FetchAbortedError);
+    expect(clients.calls[0]!.signal!.aborted).toBe(true);
+  });
+
+  it('a subscription silent for the idle timeout is cancelled and replaced from the last position', async () => {
+    const silent = new FakeStream([event(1, 1), 'hang']);
+    const clients = fakeClients([silent, new FakeStream([event(2, 2)])]);
+    const { r, logger } = reader(clients, { idleTimeoutMs: 100 });
+    await r.next();
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r2']);
+    expect(silent.signal!.aborted).toBe(true);
+    expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(1) });
+    expect(logger.lines.some((l) => l.includes('no event from SubscribeToShard'))).toBe(true);
+  });
+
+  it('an HTTP/2 failure is logged with the hint for kinesis-local (HTTP/1.1 only: pass NodeHttpHandler)', async () => {
+    const h2 = Object.assign(new Error('Protocol error'), { code: 'ERR_HTTP2_ERROR' });
+    const { r, logger } = reader(fakeClients([h2, new FakeStream([event(1, 1)])]));
+    await r.next();
+    expect(logger.lines.some((l) => /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l))).toBe(true);
+  });
+});
