@@ -87,6 +87,8 @@ async function soak(mode: 'engine' | 'bare', dynamodbEndpoint: string, measureMs
 function trendRow(report: FrameReport, label: string, measure: 'heap' | 'rss', what: string): BenchRow {
   const points = report.samples.map((sample) => ({ x: sample.atMs / 60_000, y: measure === 'heap' ? sample.heapUsedMb : sample.rssMb }));
   const trend = leastSquares(points);
+  // The series itself, for reading its shape (a line, or a rise that levels off), on stderr.
+  console.error(`soak ${measure} (MB at minute): ${points.map((p) => `${p.y.toFixed(1)}@${p.x.toFixed(1)}`).join(' ')}`);
   const minutes = report.ms / 60_000;
   const noiseMb = Math.max(GROWTH_FLOOR_MB[measure], 2 * trend.residualSd);
   const first = points[0]!.y;
