@@ -1,23 +1,5 @@
-// The processor contract and the engine core: free of any Nest import.
-export type { KinesisRecord, ExtendedSequenceNumber, Sentinel } from './core/record';
-export type {
-  KinesisRecordProcessor,
-  Checkpointer,
-  InitializeInput,
-  ProcessRecordsInput,
-  ShutdownInput,
-  ShutdownReason,
-  ShardContext,
-  ProcessorFactory,
-} from './core/processor';
-export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, TimestampPosition, EngineName, FailedBatch } from './core/options';
-export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
-export type { RetrievalOptions, RetrievalMode } from './core/options';
-export type { RetryPolicy } from './core/retry-policy';
-export type { WorkerLogger } from './core/logger';
-export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';
-export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
-export { createWorker } from './create-worker';
+// The processor contract and the engine core: free of any Nest import (also the framework-free entry, lib/standalone.ts).
+export * from './standalone';
 
 // The Nest adapter.
 export { KinesisWorkerModule } from './kinesis-worker.module';

@@ -7,6 +7,11 @@ export interface BareLoopOptions {
   readonly idleMs: number;
   /** At least this long between two GetRecords on one shard (200: Kinesis' 5 calls per second). Default 0. */
   readonly minIntervalMs?: number;
+  /**
+   * Where minIntervalMs counts from: the previous call's send (the loop as most write it with a timer)
+   * or its answer (the engine's rule, see CallPacer). Default 'send'.
+   */
+  readonly spaceFrom?: 'send' | 'answer';
   /** Start AT_TIMESTAMP here; default TRIM_HORIZON. */
   readonly startAt?: Date;
   /** May return a promise (a checkpoint): the shard's next GetRecords waits for it. */
@@ -16,6 +21,15 @@ export interface BareLoopOptions {
 
 /** How long the hand-written loop waits after a throttled call (the SDK's own retries are spent by then). */
 const THROTTLED_WAIT_MS = 1000;
+
+/**
+ * Errors a hand-written loop waits out with the same iterator: throttling, and a connection reset or
+ * timeout, which the SDK no longer retries once its retry quota is spent (sustained throttling spends it).
+ */
+function isTransient(error: unknown): boolean {
+  const { name, code } = error as { name?: string; code?: string };
+  return name === 'ProvisionedThroughputExceededException' || name === 'TimeoutError' || code === 'ECONNRESET' || code === 'EPIPE';
+}
 
 /**
  * The baseline: what a developer writes by hand with the SDK. One GetShardIterator and a GetRecords
@@ -46,8 +60,9 @@ async function readShard(kinesis: KinesisClient, streamName: string, shardId: st
     let out;
     try {
       out = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: options.maxRecords }));
+      if (options.spaceFrom === 'answer') lastCallAt = performance.now();
     } catch (error) {
-      if ((error as { name?: string }).name !== 'ProvisionedThroughputExceededException') throw error;
+      if (!isTransient(error)) throw error;
       await pause(THROTTLED_WAIT_MS);
       continue;
     }

@@ -3,13 +3,12 @@
  * argv[2] = JSON of FrameWorkerConfig. Runs the native engine (a processor that counts, and optionally
  * checkpoints every batch) or the bare SDK loop, waits until every shard delivers, opens a measuring
  * window of measureMs (saying { window: 'open' | 'closed' } over IPC), and sends a FrameReport over IPC. Run compiled, with --expose-gc. It imports the
- * engine through lib/create-worker, not the package root (which also loads Nest), so that its memory is
- * the engine's.
+ * engine through the framework-free entry (lib/standalone, `nestjs-kinesis-worker/standalone`), not the
+ * package root (which also loads Nest), so that its memory is the engine's.
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { KinesisRecordProcessor } from '../../lib/core/processor';
-import { createWorker } from '../../lib/create-worker';
+import { createWorker, type KinesisRecordProcessor } from '../../lib/standalone';
 import { pause } from '../../lib/core/retry';
 import { bareLoop } from './bare-loop';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -34,12 +33,19 @@ export interface FrameWorkerConfig {
   readonly initialPosition: 'LATEST' | 'TRIM_HORIZON';
   /** The engine's maxGetRecordsPerSecond; default the engine's own (5). */
   readonly maxGetRecordsPerSecond?: number;
+  /** Take a memory sample (after a GC) this often during the window, for a trend (the soak); default none. */
+  readonly sampleEveryMs?: number;
 }
 
 export interface MemorySample {
   readonly heapUsedMb: number;
   readonly rssMb: number;
   readonly pssMb: number;
+}
+
+export interface TimedMemorySample extends MemorySample {
+  /** Since the window opened. */
+  readonly atMs: number;
 }
 
 export interface FrameReport {
@@ -54,6 +60,8 @@ export interface FrameReport {
   readonly eventLoopDelayMaxMs: number;
   readonly atStart: MemorySample;
   readonly atEnd: MemorySample;
+  /** The window's samples (every sampleEveryMs, the first at the opening and the last at the close); empty without sampleEveryMs. */
+  readonly samples: TimedMemorySample[];
   readonly latenciesMs: number[];
 }
 
@@ -131,6 +139,12 @@ function startBare(): () => Promise<void> {
   };
 }
 
+// A rejection nobody awaits yet (the bare loop's, before stop()) would end the process without saying whose it was.
+process.on('unhandledRejection', (error) => {
+  console.error(`[frame-worker, ${config.mode}] unhandled rejection:`, error);
+  process.exit(1);
+});
+
 async function main() {
   const stop = config.mode === 'engine' ? await startEngine() : startBare();
   while (behind.size < config.shards) await pause(100);
@@ -139,9 +153,15 @@ async function main() {
   const atStart = memory();
   latencies.length = 0;
   const from = { records, bytes, at: performance.now(), cpu: process.cpuUsage() };
+  const samples: TimedMemorySample[] = config.sampleEveryMs ? [{ atMs: 0, ...atStart }] : [];
   delay.enable();
   process.send!({ window: 'open' });
-  await pause(config.measureMs);
+  for (let left = config.measureMs; left > 0; ) {
+    const step = config.sampleEveryMs ? Math.min(config.sampleEveryMs, left) : left;
+    await pause(step);
+    left -= step;
+    if (config.sampleEveryMs && left > 0) samples.push({ atMs: performance.now() - from.at, ...memory() });
+  }
   process.send!({ window: 'closed' });
   delay.disable();
   const cpu = process.cpuUsage(from.cpu);
@@ -155,13 +175,15 @@ async function main() {
     eventLoopDelayMaxMs: delay.max / 1e6,
     atStart,
     atEnd: memory(),
+    samples,
     latenciesMs: latencies,
   };
+  if (config.sampleEveryMs) report.samples.push({ atMs: report.ms, ...report.atEnd });
   await stop();
   process.send!({ report }, () => process.exit(0));
 }
 
 void main().catch((error) => {
-  console.error(error);
+  console.error(`[frame-worker, ${config.mode}]`, error);
   process.exit(1);
 });

@@ -24,6 +24,8 @@ export interface LimitedKinesisConfig {
 
 export interface LimitedKinesisStats {
   readonly throttles: number;
+  /** Of the throttles, those for a 6th call in a sliding second (the rest were over the byte budget). */
+  readonly callThrottles: number;
   readonly getRecordsCalls: number;
   readonly recordsServed: number;
   readonly bytesServed: number;
@@ -162,6 +164,7 @@ function stats(): LimitedKinesisStats {
   const now = Date.now();
   return {
     throttles: shards.reduce((sum, shard) => sum + shard.throttles, 0),
+    callThrottles: shards.reduce((sum, shard) => sum + shard.callThrottles, 0),
     getRecordsCalls,
     recordsServed,
     bytesServed: recordsServed * config.recordBytes,

@@ -2,10 +2,9 @@
  * A worker process for the memory benchmark: argv = JSON options. Reports its RSS over IPC once it
  * holds `expectShards` leases and every shard has delivered records.
  * With options.bare it only loads the SDK and builds the clients: the baseline.
- * It imports lib/create-worker rather than the package root, which also loads Nest (~27 MB).
+ * It imports the framework-free entry (lib/standalone) rather than the package root, which also loads Nest (~27 MB).
  */
-import type { StreamWorkerOptions } from '../../lib/core/options';
-import { createWorker } from '../../lib/create-worker';
+import { createWorker, type StreamWorkerOptions } from '../../lib/standalone';
 import { createClients } from '../../lib/core/aws-clients';
 import { resolveWorkerOptions } from '../../lib/core/resolve-options';
 

@@ -48,16 +48,17 @@ class ReadLimiter {
     this.refilledAt = now;
   }
 
-  tryCall(now: number, needsBytes: boolean): boolean {
+  /** 'ok', or which limit refused the call: the calls in the sliding second, or the byte budget. */
+  tryCall(now: number, needsBytes: boolean): 'ok' | 'calls' | 'bytes' {
     while (this.calls.length > 0 && this.calls[0]! <= now - 1000) this.calls.shift();
-    if (this.calls.length >= READ_LIMITS.callsPerSecond) return false;
+    if (this.calls.length >= READ_LIMITS.callsPerSecond) return 'calls';
     if (needsBytes) {
       this.bytes = Math.min(READ_LIMITS.bytesPerSecond, this.bytes + ((now - this.refilledAt) / 1000) * READ_LIMITS.bytesPerSecond);
       this.refilledAt = now;
-      if (this.bytes <= 0) return false;
+      if (this.bytes <= 0) return 'bytes';
     }
     this.calls.push(now);
-    return true;
+    return 'ok';
   }
 
   spend(bytes: number): void {
@@ -72,6 +73,8 @@ export class ShardModel {
   private readonly getRecordsLimiter: ReadLimiter;
   private readonly iteratorLimiter: ReadLimiter;
   throttles = 0;
+  /** Of those, the calls refused for being the 6th in a sliding second (the rest: the byte budget). */
+  callThrottles = 0;
   /** The reader's position: the index after the last record returned (LATEST until the first read). */
   private readerAt: number | undefined;
 
@@ -117,14 +120,18 @@ export class ShardModel {
   }
 
   getShardIterator(now: number): boolean {
-    if (!this.config.enforceLimits || this.iteratorLimiter.tryCall(now, false)) return true;
+    const verdict = this.config.enforceLimits ? this.iteratorLimiter.tryCall(now, false) : 'ok';
+    if (verdict === 'ok') return true;
     this.throttles++;
+    this.callThrottles++;
     return false;
   }
 
   getRecords(from: number, limit: number, now: number): RecordsSlice | Throttled {
-    if (this.config.enforceLimits && !this.getRecordsLimiter.tryCall(now, true)) {
+    const verdict = this.config.enforceLimits ? this.getRecordsLimiter.tryCall(now, true) : 'ok';
+    if (verdict !== 'ok') {
       this.throttles++;
+      if (verdict === 'calls') this.callThrottles++;
       return { throttled: true };
     }
     const { recordBytes } = this.config;

@@ -38,6 +38,35 @@ async function engineStartMs(emulators: LocalEmulators, stream: string, engine: 
   }
 }
 
+interface RequireCost {
+  readonly rssMb: number;
+  readonly ms: number;
+}
+
+/** What requiring one entry point costs a fresh process (bench/lib/require-cost.ts, after a GC). */
+async function requireCost(entry: string): Promise<RequireCost> {
+  const child = fork(compiled('bench/lib/require-cost.ts'), [entry], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { costs } = await new Promise<{ costs: RequireCost[] }>((resolve) => child.once('message', resolve));
+  await new Promise((resolve) => child.once('exit', resolve));
+  return costs[0]!;
+}
+
+/** The framework-free entry against the package root (which also exports, hence loads, the Nest module): medians of 3. */
+async function entryPointRows(): Promise<BenchRow[]> {
+  const standalone: RequireCost[] = [];
+  const root: RequireCost[] = [];
+  for (let i = 0; i < 3; i++) {
+    standalone.push(await requireCost('lib/standalone'));
+    root.push(await requireCost('lib/index'));
+  }
+  const name = "require('nestjs-kinesis-worker/standalone')";
+  const baselineName = "require('nestjs-kinesis-worker'), the package root (loads @nestjs/common and @nestjs/core)";
+  return [
+    row({ group: 'start-up', name: `${name}: + RSS`, value: median(standalone.map((c) => c.rssMb)), unit: 'MB', baseline: median(root.map((c) => c.rssMb)), baselineName }),
+    row({ group: 'start-up', name: `${name}: time`, value: median(standalone.map((c) => c.ms)), unit: 'ms', baseline: median(root.map((c) => c.ms)), baselineName }),
+  ];
+}
+
 /** 6.: from process start to the first record delivered: native against a bare SDK process and against the kcl engine. */
 export async function startupBenchmarks(emulators: LocalEmulators): Promise<BenchRow[]> {
   process.env.TEST_KINESIS_ENDPOINT = emulators.kinesis.endpoint;
@@ -58,6 +87,7 @@ export async function startupBenchmarks(emulators: LocalEmulators): Promise<Benc
     if (!missing) kcl.push(await engineStartMs(emulators, stream, 'kcl'));
   }
   return [
+    ...(await entryPointRows()),
     ...(kcl.length
       ? [
           row({

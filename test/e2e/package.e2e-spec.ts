@@ -3,13 +3,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AWS_KCL_RANGE, AWS_KCL_VERSION } from '../../lib/engines/kcl/aws-kcl-module';
+import { createStream, putRecords } from '../../lib/testing';
+import { kinesisClient, uniqueName } from '../support/aws';
 
 /**
  * The package as a consumer gets it: `npm pack` (whose prepack step builds), then a fresh app in a
  * temporary directory that depends on the tarball, Nest and the AWS SDK, installed from the local npm
  * cache where it can. Checked: the tarball's contents, one @smithy/* set in the app, the shipped
  * .d.ts files under a strict consumer tsc with skipLibCheck off (CommonJS as Nest projects have it,
- * and node16), the main entry without the optional peers, and the production audit.
+ * and node16), the main entry without the optional peers, the framework-free entry (no @nestjs module
+ * loaded, and working in an app without Nest), and the production audit.
  */
 
 const ROOT = resolve(__dirname, '../..');
@@ -101,6 +104,7 @@ import {
   type StreamWorkerOptions,
   type WorkerStatus,
 } from 'nestjs-kinesis-worker';
+import { createWorker as createStandaloneWorker, type KinesisWorker as StandaloneWorker, type StreamWorkerOptions as StandaloneOptions } from 'nestjs-kinesis-worker/standalone';
 import { createStream, putRecords, startLocalEmulators, type LocalEmulators } from 'nestjs-kinesis-worker/testing';
 import { KinesisWorkerHealthIndicator, type KinesisHealthResult } from 'nestjs-kinesis-worker/health';
 
@@ -135,6 +139,10 @@ export class AppModule {}
 
 export function plainWorker(options: StreamWorkerOptions): KinesisWorker {
   return createWorker(options, () => ({ processRecords: async () => undefined }));
+}
+
+export function frameworkFreeWorker(options: StandaloneOptions): StandaloneWorker {
+  return createStandaloneWorker(options, () => ({ processRecords: async () => undefined }));
 }
 
 /** The app's own SDK client goes into the library's helpers: one @aws-sdk/@smithy type identity. */
@@ -185,8 +193,65 @@ function finish(extra) {
 }
 `;
 
+/**
+ * Runs in an app: requires only the framework-free entry, says which modules that loaded, then reads the
+ * records of the stream named in argv with createWorker (endpoints from the environment) and exits.
+ */
+const STANDALONE_RUNTIME_JS = `
+'use strict';
+const [streamName, expected] = [process.argv[2], Number(process.argv[3])];
+const before = new Set(Object.keys(require.cache));
+const { createWorker, KinesisWorkerConfigError } = require('nestjs-kinesis-worker/standalone');
+const loaded = Object.keys(require.cache).filter((path) => !before.has(path));
+const result = {
+  loadedNest: loaded.filter((path) => /[\\/]node_modules[\\/]@nestjs[\\/]/.test(path)),
+  loadedReflectMetadata: loaded.some((path) => /[\\/]node_modules[\\/]reflect-metadata[\\/]/.test(path)),
+  loadedCount: loaded.length,
+  nestResolvable: (() => { try { require.resolve('@nestjs/core'); return true; } catch { return false; } })(),
+};
+try {
+  createWorker({ appName: 'standalone-check', streamName, initialPosition: 'NOWHERE' }, () => ({ processRecords: async () => undefined }));
+} catch (error) {
+  result.configError = { isConfigError: error instanceof KinesisWorkerConfigError, option: error.option };
+}
+const seen = [];
+const worker = createWorker(
+  {
+    appName: 'standalone-' + process.pid,
+    streamName,
+    initialPosition: 'TRIM_HORIZON',
+    idleTimeBetweenReadsMs: 200,
+    kinesis: { endpoint: process.env.TEST_KINESIS_ENDPOINT },
+    dynamodb: { endpoint: process.env.TEST_DYNAMODB_ENDPOINT },
+    logger: { log() {}, warn() {}, error: (message) => console.error(message) },
+  },
+  () => ({
+    processRecords: async ({ records, checkpointer }) => {
+      for (const record of records) seen.push(record.data.toString());
+      await checkpointer.checkpoint();
+    },
+  }),
+);
+const deadline = setTimeout(() => finish(), 60000);
+worker.start().then(() => {
+  const poll = setInterval(() => {
+    if (seen.length < expected) return;
+    clearInterval(poll);
+    finish();
+  }, 50);
+}, (error) => finish(String(error && error.stack || error)));
+function finish(startError) {
+  clearTimeout(deadline);
+  worker.stop().finally(() => {
+    process.stdout.write(JSON.stringify({ ...result, seen, startError }));
+    process.exit(0);
+  });
+}
+`;
+
 let workDir: string;
 let appDir: string;
+let tarball: string;
 let packedFiles: string[];
 
 beforeAll(async () => {
@@ -197,6 +262,7 @@ beforeAll(async () => {
   // prepack runs `npm run build` (a clean tsc -p tsconfig.build.json) before packing.
   const pack = lastJson<{ filename: string; files: { path: string }[] }[]>(ok(await run('npm', ['pack', '--json', '--pack-destination', workDir], ROOT), 'npm pack'));
   packedFiles = pack[0]!.files.map((file) => file.path).sort();
+  tarball = join(workDir, pack[0]!.filename);
 
   writeFileSync(
     join(appDir, 'package.json'),
@@ -247,6 +313,8 @@ describe('the published package, installed in a fresh consumer app', () => {
       expect.arrayContaining([
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
+        'dist/lib/standalone.js',
+        'dist/lib/standalone.d.ts',
         'dist/lib/testing/index.js',
         'dist/lib/testing/index.d.ts',
         'dist/lib/health/index.js',
@@ -294,6 +362,57 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(outcome.healthExports).toEqual(['KinesisWorkerHealthIndicator']);
     expect(outcome.kclError).toMatchObject({ name: 'KinesisWorkerConfigError', option: 'engine' });
     expect(outcome.kclError!.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);
+  });
+
+  describe('the framework-free entry, nestjs-kinesis-worker/standalone', () => {
+    interface StandaloneOutcome {
+      loadedNest: string[];
+      loadedReflectMetadata: boolean;
+      loadedCount: number;
+      nestResolvable: boolean;
+      configError?: { isConfigError: boolean; option: string };
+      seen: string[];
+      startError?: string;
+    }
+
+    async function standaloneRun(dir: string): Promise<StandaloneOutcome> {
+      const streamName = uniqueName('standalone');
+      const kinesis = kinesisClient();
+      await createStream(kinesis, streamName, 1);
+      await putRecords(kinesis, streamName, ['one', 'two', 'three'].map((data) => ({ partitionKey: data, data })));
+      kinesis.destroy();
+      writeFileSync(join(dir, 'standalone-check.js'), STANDALONE_RUNTIME_JS);
+      return JSON.parse(ok(await run(process.execPath, ['standalone-check.js', streamName, '3'], dir, 90_000), 'the standalone check')) as StandaloneOutcome;
+    }
+
+    function expectWorked(outcome: StandaloneOutcome): void {
+      expect(outcome.startError).toBeUndefined();
+      expect(outcome.loadedNest).toEqual([]);
+      expect(outcome.loadedReflectMetadata).toBe(false);
+      expect(outcome.loadedCount).toBeGreaterThan(0);
+      expect(outcome.configError).toEqual({ isConfigError: true, option: 'initialPosition' });
+      expect(outcome.seen).toEqual(['one', 'two', 'three']);
+    }
+
+    it('in the Nest app: loads no @nestjs module (require.cache) and reads a stream with createWorker', async () => {
+      const outcome = await standaloneRun(appDir);
+      expect(outcome.nestResolvable).toBe(true); // Nest is installed here, and still not loaded
+      expectWorked(outcome);
+    }, 120_000);
+
+    it('in an app without Nest installed (peers not auto-installed): loads and reads a stream', async () => {
+      const bareDir = join(workDir, 'bare-app');
+      mkdirSync(bareDir, { recursive: true });
+      writeFileSync(
+        join(bareDir, 'package.json'),
+        JSON.stringify({ name: 'nkw-bare-consumer', version: '1.0.0', private: true, dependencies: { 'nestjs-kinesis-worker': `file:${tarball}` } }, null, 2),
+      );
+      // --legacy-peer-deps: npm would otherwise install the non-optional peers (@nestjs/common, @nestjs/core) by itself.
+      ok(await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', '--legacy-peer-deps'], bareDir, 240_000), 'npm install in the Nest-free app');
+      const outcome = await standaloneRun(bareDir);
+      expect(outcome.nestResolvable).toBe(false);
+      expectWorked(outcome);
+    }, 300_000);
   });
 
   it('the kinesis-worker bin is installed and runs from the consumer app', async () => {

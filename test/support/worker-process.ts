@@ -4,7 +4,8 @@
  * Configured by one JSON argument; SIGTERM stops it gracefully.
  */
 import { appendFileSync } from 'node:fs';
-import { createWorker, type KinesisRecordProcessor, type KinesisWorkerOptions, type StreamWorkerOptions } from '../../lib';
+// The framework-free entry: a worker process loads nothing from Nest (as a user's would).
+import { createWorker, type KinesisRecordProcessor, type KinesisWorkerOptions, type StreamWorkerOptions } from '../../lib/standalone';
 
 export interface WorkerProcessConfig {
   readonly options: Omit<StreamWorkerOptions, 'logger' | 'onEvent'>;

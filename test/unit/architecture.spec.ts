@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const LIB = resolve(__dirname, '..', '..', 'lib');
 
-type Layer = 'core' | 'leases' | 'native' | 'kcl' | 'create-worker' | 'nest' | 'testing' | 'cli';
+type Layer = 'core' | 'leases' | 'native' | 'kcl' | 'create-worker' | 'standalone' | 'nest' | 'testing' | 'cli';
 
 /** Which layer a file under lib/ belongs to, from its path relative to lib/ ('/'-separated). */
 function layerOf(path: string): Layer {
@@ -18,6 +18,7 @@ function layerOf(path: string): Layer {
   if (path.startsWith('testing/')) return 'testing';
   if (path.startsWith('cli/')) return 'cli';
   if (path === 'create-worker.ts') return 'create-worker';
+  if (path === 'standalone.ts') return 'standalone';
   if (path.startsWith('decorators/') || path.startsWith('health/') || !path.includes('/')) return 'nest';
   throw new Error(`lib/${path} belongs to no layer: place it in one, or teach architecture.spec.ts the new layer.`);
 }
@@ -29,8 +30,10 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
   native: ['core', 'leases', 'native'],
   kcl: ['core', 'leases', 'kcl'],
   'create-worker': ['core', 'leases', 'native', 'kcl'],
-  // The Nest layer reaches the engines only through createWorker.
-  nest: ['core', 'leases', 'create-worker', 'nest'],
+  // The framework-free entry (nestjs-kinesis-worker/standalone): the contract and createWorker, nothing of Nest.
+  standalone: ['core', 'create-worker', 'standalone'],
+  // The Nest layer reaches the engines only through createWorker (the package root re-exports the standalone entry).
+  nest: ['core', 'leases', 'create-worker', 'standalone', 'nest'],
   testing: ['core', 'testing'],
   // The operator's CLI reads and writes the lease table and starts the embedded emulators.
   cli: ['core', 'leases', 'testing', 'cli'],
@@ -83,6 +86,7 @@ describe('lib/ import rules', () => {
     expect(imports.length).toBeGreaterThan(100);
     expect(imports).toContainEqual({ file: 'create-worker.ts', specifier: './engines/kcl/kcl-worker', target: 'engines/kcl/kcl-worker.ts' });
     expect(imports).toContainEqual({ file: 'kinesis-worker.explorer.ts', specifier: '@nestjs/core', target: undefined });
+    expect(imports).toContainEqual({ file: 'standalone.ts', specifier: './create-worker', target: 'create-worker.ts' });
   });
 
   it('every relative import names a file under lib/', () => {

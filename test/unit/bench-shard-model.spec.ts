@@ -33,6 +33,7 @@ describe('bench shard model (limited synthetic Kinesis)', () => {
     expect(shard.getRecords(0, 1, t0 + 999).throttled).toBe(true);
     expect(shard.getRecords(0, 1, t0 + 1001).throttled).toBe(false);
     expect(shard.throttles).toBe(1);
+    expect(shard.callThrottles).toBe(1);
   });
 
   it('caps a call at 10 MB and refuses calls until the 2 MB/s budget is back', () => {
@@ -42,6 +43,7 @@ describe('bench shard model (limited synthetic Kinesis)', () => {
     // 10,000 KB read against a 2 MB budget: about 3.9 s of refill before the next call.
     expect(shard.getRecords(10_000, 10_000, t0 + 3000).throttled).toBe(true);
     expect(shard.getRecords(10_000, 10_000, t0 + 4000).throttled).toBe(false);
+    expect([shard.throttles, shard.callThrottles]).toEqual([1, 0]); // the byte budget, not the call count
     const huge = model({ recordBytes: 25 * 1024, producedBytesPerSecond: Infinity }).getRecords(0, 10_000, t0);
     expect(huge).toMatchObject({ to: Math.floor(READ_LIMITS.maxBytesPerCall / (25 * 1024)) });
   });

@@ -14,6 +14,15 @@ const STRETCH_HALF_LIFE_MS = 1_000;
  * it, the SDK's own retries included (see pacedBy), so a shard that is behind, or throttled, never
  * calls faster than the limit.
  *
+ * The interval is counted from the moment the previous call was answered, not from when it was sent.
+ * Kinesis counts a call when the call reaches it; calls sent exactly 1/limit apart reach it with the
+ * network's and the event loop's jitter, and now and then six of them land in one second (throttled).
+ * A call sent one interval after the previous answer reaches Kinesis more than one interval after
+ * Kinesis answered the previous one, whatever the jitter: five calls can never share a second with a
+ * sixth. The cost is one round trip per interval (at 5/s with a 20-40 ms round trip, 4.4-4.6 calls a
+ * second), which costs no bytes: a call returns everything the shard holds up to 10 MB, and the shard's
+ * 2 MB/s, not the call count, bounds what a reader gets.
+ *
  * ProvisionedThroughputExceededException stretches the interval (doubling, bounded), and the stretch
  * fades with time. When another application takes part of the shard's 5 calls per second, the reader
  * settles near what is left (a throttle now and then keeps it stretched just enough) instead of
@@ -30,23 +39,35 @@ export class CallPacer {
     this.floorMs = 1000 / callsPerSecond;
   }
 
-  /** The present spacing between two calls. */
+  /** The present spacing between an answer and the next call. */
   get intervalMs(): number {
     return this.floorMs * this.currentStretch();
   }
 
+  /** How long from now until the next turn may be granted (0: at once). */
+  get waitMs(): number {
+    return Math.max(0, this.nextAt - performance.now());
+  }
+
   /**
    * One caller at a time (a shard's reader sends one call of a kind at a time).
-   * Resolves when the next call may be sent (false when the signal aborted the wait). The next turn
-   * is counted from when this one is granted, not from when it was due: a turn granted late (a busy
-   * event loop) never lets the following one come sooner than the interval.
+   * Resolves when the next call may be sent (false when the signal aborted the wait). A granted turn
+   * alone already holds the next one back by an interval (a call that never reports its answer, such
+   * as one aborted before it was sent, still counts); answered() then moves the next turn to an
+   * interval after the answer. A turn granted late (a busy event loop) never lets the following one
+   * come sooner.
    */
   async turn(signal?: AbortSignal): Promise<boolean> {
-    const wait = this.nextAt - performance.now();
+    const wait = this.waitMs;
     // Timers count whole ms from the event loop's cached clock and may fire up to a ms early: round up.
     if (wait > 0 && !(await pause(Math.ceil(wait) + 1, signal))) return false;
     this.nextAt = performance.now() + this.intervalMs;
     return !signal?.aborted;
+  }
+
+  /** The call granted last was answered (successfully or not): the next one waits an interval from now. */
+  answered(): void {
+    this.nextAt = Math.max(this.nextAt, performance.now() + this.intervalMs);
   }
 
   /** The service said ProvisionedThroughputExceeded: space the calls further apart, from now on. */

@@ -14,7 +14,8 @@ export class PacingAbortedError extends Error {
  * Puts every HTTP attempt of `command` through the pacer: the middleware sits in the finalizeRequest
  * step below the SDK's retry middleware, so the SDK's own retries (maxAttempts) wait for their turn too,
  * a throttled answer widens the spacing before the SDK tries again, and every throttled attempt is
- * counted (onThrottled), not only those the SDK gave up on.
+ * counted (onThrottled), not only those the SDK gave up on. The next attempt is spaced from the moment
+ * this one was answered (its body read: the deserialize step lies below this one), see CallPacer.
  */
 export function pacedBy<C extends GetRecordsCommand | GetShardIteratorCommand>(
   command: C,
@@ -34,6 +35,8 @@ export function pacedBy<C extends GetRecordsCommand | GetShardIteratorCommand>(
           onThrottled?.();
         }
         throw error;
+      } finally {
+        pacer.answered();
       }
     },
     { step: 'finalizeRequest', priority: 'low', name: 'kinesisWorkerPacing', tags: ['KINESIS_WORKER'] },

@@ -13,6 +13,62 @@ describe('CallPacer', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(19); // timers fire late, never early (1 ms of rounding)
   });
 
+  describe('spacing from the answer (fake clock)', () => {
+    let now: number;
+    let clock: jest.SpyInstance;
+    beforeEach(() => {
+      now = 1_000;
+      clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    });
+    afterEach(() => clock.mockRestore());
+
+    /** Moves the fake clock to the moment the pacer grants its next turn, and takes it (no real wait). */
+    async function takeTurn(pacer: CallPacer): Promise<number> {
+      now += pacer.waitMs;
+      await expect(pacer.turn()).resolves.toBe(true);
+      return now;
+    }
+
+    it('the next turn comes one interval after the previous call was answered, not after it was sent', async () => {
+      const pacer = new CallPacer(5);
+      const sent = await takeTurn(pacer);
+      expect(pacer.waitMs).toBe(200); // unanswered, a granted turn alone holds the next one back
+      now += 35; // the answer took 35 ms
+      pacer.answered();
+      expect(pacer.waitMs).toBe(200);
+      expect((await takeTurn(pacer)) - sent).toBe(235);
+    });
+
+    it('a throttled answer spaces the next call by the stretched interval, from the answer', async () => {
+      const pacer = new CallPacer(5);
+      await takeTurn(pacer);
+      now += 20;
+      pacer.throttled();
+      pacer.answered();
+      expect(pacer.waitMs).toBe(400);
+    });
+
+    it('whatever the jitter on the way there and back, no sliding second at Kinesis sees more than 5 calls', async () => {
+      // A deterministic pseudo-random jitter (no flakiness): 1-80 ms each way, 0-30 ms at the service.
+      let seed = 42;
+      const jitter = (maxMs: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * maxMs;
+      const pacer = new CallPacer(5);
+      const arrivals: number[] = [];
+      for (let call = 0; call < 500; call++) {
+        const sent = await takeTurn(pacer);
+        const arrival = sent + 1 + jitter(80);
+        arrivals.push(arrival);
+        now = arrival + jitter(30) + 1 + jitter(80);
+        pacer.answered();
+      }
+      const mostInOneSecond = Math.max(...arrivals.map((at, i) => arrivals.slice(i).filter((later) => later < at + 1000).length));
+      expect(mostInOneSecond).toBeLessThanOrEqual(5);
+      // And the spacing does not waste more than the round trips: on average one call per interval + round trip.
+      const span = arrivals.at(-1)! - arrivals[0]!;
+      expect(span / (arrivals.length - 1)).toBeLessThan(200 + 1 + 80 + 30 + 1 + 80);
+    });
+  });
+
   it('throttling doubles the interval (bounded), and the stretch fades with time back to the configured rate', () => {
     let now = 1_000;
     const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);

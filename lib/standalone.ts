@@ -1,0 +1,25 @@
+/**
+ * The framework-free entry point, `nestjs-kinesis-worker/standalone`: createWorker and the processor
+ * contract, without any @nestjs import. The package root re-exports all of this next to the Nest module,
+ * so requiring the root also loads @nestjs/common and @nestjs/core (about 28 MB RSS and 190 ms, more
+ * than the engine itself) and fails where Nest is not installed; this entry needs neither.
+ */
+export type { KinesisRecord, ExtendedSequenceNumber, Sentinel } from './core/record';
+export type {
+  KinesisRecordProcessor,
+  Checkpointer,
+  InitializeInput,
+  ProcessRecordsInput,
+  ShutdownInput,
+  ShutdownReason,
+  ShardContext,
+  ProcessorFactory,
+} from './core/processor';
+export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, TimestampPosition, EngineName, FailedBatch } from './core/options';
+export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
+export type { RetrievalOptions, RetrievalMode } from './core/options';
+export type { RetryPolicy } from './core/retry-policy';
+export type { WorkerLogger } from './core/logger';
+export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';
+export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
+export { createWorker } from './create-worker';
