@@ -9,7 +9,6 @@ import {
 } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
-import { refuseKcl3ModeApplication } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
 
 /** A lease key no shard has: reading it tells whether the table's key is the KCL's, without changing anything. */
@@ -31,9 +30,8 @@ interface Call {
 }
 
 /**
- * What both engines check before they take a lease: the stream exists and the lease table is usable;
- * for the native engine also that no Java KCL 3.x fleet runs the application in 3.x mode (checked before
- * the table is created or written). A failure is a bootstrap error that names the option to fix, not a retry loop.
+ * What both engines check before they take a lease: the stream exists and the lease table is usable
+ * (the native engine reads a Java KCL 3.x fleet's migration state itself, lib/engines/native/kcl3). A failure is a bootstrap error that names the option to fix, not a retry loop.
  */
 export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
   const { streamName, region, tableName } = options;
@@ -50,7 +48,6 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
     }
     throw bootstrapError(describeStream, error, options);
   }
-  if (options.engine === 'native') await refuseKcl3ModeApplication(table.client, options.appName, options.logger);
   const ensureTable: Call = {
     service: 'dynamodb',
     actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],

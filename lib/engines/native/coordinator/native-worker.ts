@@ -18,6 +18,9 @@ import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
 import { preflight } from '../../../leases/preflight';
 import { ShardSync } from '../../../leases/shard-sync';
+import { readKcl3ModeAtStart } from '../../../leases/kcl3-application';
+import { Kcl3HeldLease } from '../kcl3/kcl3-held-lease';
+import { Kcl3Membership } from '../kcl3/kcl3-membership';
 
 /**
  * The native engine's worker for one stream (the KCL's Scheduler): shard sync, the lease
@@ -29,6 +32,7 @@ export class NativeWorker implements KinesisWorker {
   private readonly table: LeaseTable;
   private readonly coordinator: LeaseCoordinator;
   private readonly shardSync: ShardSync;
+  private readonly kcl3: Kcl3Membership;
   private readonly consumers = new Map<string, ShardConsumer>();
   private syncTimer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -53,6 +57,7 @@ export class NativeWorker implements KinesisWorker {
     useFastGetRecords(this.kinesis);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(this.table, options, options.logger, (held) => this.onLeaseTaken(held));
+    this.kcl3 = new Kcl3Membership(this.dynamodb, this.table, options, this.coordinator);
     this.shardSync = new ShardSync(this.kinesis, this.table, options.streamName, options.initialPosition, options.cleanupLeasesUponShardCompletion, options.logger);
   }
 
@@ -92,6 +97,9 @@ export class NativeWorker implements KinesisWorker {
     if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
     if (this.stopRequested) return;
+    // A Java KCL 3.x fleet's migration state decides whether leases are taken (2.x rules) or assigned by its leader.
+    await this.kcl3.start(await readKcl3ModeAtStart(this.dynamodb, this.options.appName, this.options.coordinatorStateTableName, logger));
+    if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
     // makes a record put right after start() part of what the worker delivers.
@@ -106,12 +114,14 @@ export class NativeWorker implements KinesisWorker {
     // when the clients are destroyed below.
     const started = await this.within(shutdownTimeoutMs, this.starting!.then(() => true, () => false));
     if (!started || !this.running) {
+      await this.kcl3.stop();
       this.destroyClients();
       logger.log(`Worker ${this.workerId} stopped before it consumed '${this.streamName}'.`);
       return;
     }
     clearInterval(this.syncTimer);
     await this.coordinator.stopTaking();
+    await this.kcl3.stop();
     await this.syncing;
     await this.stopConsumers(shutdownTimeoutMs);
     await this.coordinator.stop();
@@ -187,6 +197,7 @@ export class NativeWorker implements KinesisWorker {
       msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs },
       leases: leases.map(toLeaseStatus),
+      ...(this.kcl3.status() ? { kcl3: this.kcl3.status() } : {}),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         state: consumer.state,
@@ -214,6 +225,13 @@ export class NativeWorker implements KinesisWorker {
         onShardEnded: () => void this.coordinator.runTaker(),
       });
       this.consumers.set(held.leaseKey, consumer);
+      // KCL 3.x graceful hand-over: the processor is shut down as at a requested stop (it may checkpoint), then checkpointOwner is cleared.
+      if (held instanceof Kcl3HeldLease) {
+        held.onHandoff((newOwner) => {
+          this.options.logger.log(`Lease ${held.leaseKey} is handed over to ${newOwner}: shutting its processor down (REQUESTED).`);
+          void consumer.requestStop();
+        });
+      }
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
     };
     // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once.

