@@ -124,6 +124,30 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
   );
 }
 
+/**
+ * The new owner's end of a hand-over whose previous owner never cleared checkpointOwner (it died, or
+ * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
+ * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
+ */
+export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string, previous: string): Promise<Lease | undefined> {
+  const ok = await conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: lease.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = :next',
+      ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :me AND checkpointOwner = :previous',
+      ExpressionAttributeValues: {
+        ':counter': { N: String(lease.leaseCounter) },
+        ':next': { N: String(lease.leaseCounter + 1) },
+        ':me': { S: workerId },
+        ':previous': { S: previous },
+      },
+    }),
+  );
+  return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
+}
+
 async function conditional(client: DynamoDBClient, command: UpdateItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
   try {
     await client.send(command, { abortSignal });

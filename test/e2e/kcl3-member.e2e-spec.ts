@@ -6,7 +6,7 @@ import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { readKcl3Mode } from '../../lib/leases/kcl3-application';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
-import { closeAndCheck } from '../support/kcl-processes';
+import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
 import { waitFor } from '../support/wait-for';
@@ -23,7 +23,10 @@ const dynamo = dynamoClient();
 const openApps = new Set<TestingModule>();
 const fleets: WorkerFleet[] = [];
 afterEach(async () => {
-  for (const fleet of fleets.splice(0)) fleet.killAll();
+  for (const fleet of fleets.splice(0)) {
+    if (process.env.DEBUG_KCL3) for (const e of fleet.events()) if (e.kind === 'log' || e.kind === 'shutdown' || e.kind === 'initialize') console.log(JSON.stringify(e));
+    fleet.killAll();
+  }
   await Promise.all([...openApps].map((app) => closeAndCheck(app).catch(() => undefined)));
   openApps.clear();
 });
@@ -77,13 +80,17 @@ async function setUp(shards: number) {
     ...FAST_INTERVALS,
     workerMetricsReporterFreqMs: 1000,
     clientVersionPollIntervalMs: 1000,
+    gracefulLeaseHandoffTimeoutMs: 10_000,
   });
   fleets.push(fleet);
   return { stream, appName, fleet };
 }
 
 async function startJava(recorder: Recorder, stream: string, appName: string): Promise<TestingModule> {
-  const app = await startApp(recorder, recordingProcessor(stream), { appName, engine: 'kcl', ...JAVA_3X });
+  const debug = process.env.DEBUG_KCL3
+    ? { logger: { log: (m: string) => console.log(m), warn: (m: string) => console.log(m), error: (m: string) => console.log(m), debug: (m: string) => console.log(m) }, kcl: { ...JAVA_3X.kcl, logLevel: 'INFO' as const } }
+    : {};
+  const app = await startApp(recorder, recordingProcessor(stream), { appName, engine: 'kcl', ...JAVA_3X, ...debug });
   openApps.add(app);
   return app;
 }
@@ -122,4 +129,58 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const second = await putRecords(kinesis, stream, records('second', 20));
     await waitFor(() => second.every((p) => java.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'the second records on the Java worker', 90_000);
   });
+
+  it('graceful hand-over both ways: the old owner shuts its processor down (REQUESTED), checkpoints and clears checkpointOwner; the new owner starts from that checkpoint, and no record is lost', async () => {
+    const { stream, appName, fleet } = await setUp(2);
+    const native = fleet.start('native-1');
+    const java = new Recorder();
+    const javaApp = await startJava(java, stream, appName);
+    const javaId = kclWorkers(javaApp)[0]!.workerId;
+    await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
+    const [leaseKey, firstOwner] = [...(await ownersOf(appName))][0]!;
+    const other = firstOwner === native ? javaId : native;
+    const sides = {
+      [native]: { delivered: (seq: string) => fleet.deliveredSequenceNumbers().has(seq), shutdownRequested: () => fleet.events().filter((e) => e.kind === 'shutdown' && e.shardId === leaseKey && e.reason === 'REQUESTED').length, lastInit: () => fleet.events().filter((e) => e.kind === 'initialize' && e.shardId === leaseKey).map((e) => (e as { checkpoint: string }).checkpoint).at(-1) },
+      [javaId]: { delivered: (seq: string) => java.deliveries.some((d) => d.sequenceNumber === seq), shutdownRequested: () => java.events.filter((e) => e.type === 'shutdown' && e.shardId === leaseKey).length, lastInit: () => java.events.filter((e) => e.type === 'initialize' && e.shardId === leaseKey).map((e) => e.checkpoint).at(-1) },
+    };
+    const deliveredAnywhere = (seq: string) => sides[native]!.delivered(seq) || sides[javaId]!.delivered(seq);
+
+    // Each way in turn: the first owner hands the lease to the other, then gets it back.
+    for (const [from, to] of [[firstOwner!, other], [other, firstOwner!]] as const) {
+      const before = await putRecords(kinesis, stream, records(`before-${to}`, 20));
+      await waitFor(() => before.every((p) => deliveredAnywhere(p.sequenceNumber)), 'the records before the move', 90_000);
+      const lastBefore = lastPerShard(before).get(leaseKey);
+      if (lastBefore) await waitFor(async () => (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey)?.checkpoint?.S === lastBefore, `${from} to checkpoint`, 60_000);
+      const shutdownsBefore = sides[from]!.shutdownRequested();
+
+      // What the leader's initiateGracefulLeaseHandoff writes (docs/kcl3-protocol.md, section 4).
+      await handOver(appName, leaseKey, from, to);
+      // The native old owner clears checkpointOwner itself. The Java 3.1.3 old owner does so only when its
+      // processor's shutdown checkpoint is accepted (not always, see docs/kcl3-protocol.md, section 5); the
+      // native new owner then starts after gracefulLeaseHandoffTimeoutMs and clears it.
+      await waitFor(async () => {
+        const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey);
+        return row?.leaseOwner?.S === to && row.checkpointOwner === undefined;
+      }, `${from} to finish and checkpointOwner to clear`, 90_000);
+      expect(sides[from]!.shutdownRequested()).toBeGreaterThan(shutdownsBefore);
+
+      const after = await putRecords(kinesis, stream, records(`after-${to}`, 20));
+      await waitFor(() => after.every((p) => deliveredAnywhere(p.sequenceNumber)), 'the records after the move', 90_000);
+      for (const p of after.filter((p) => p.shardId === leaseKey)) expect(sides[to]!.delivered(p.sequenceNumber)).toBe(true);
+      // The new owner started where the old one checkpointed.
+      if (lastBefore) expect(sides[to]!.lastInit()).toBe(lastBefore);
+    }
+  });
 });
+
+async function handOver(appName: string, leaseKey: string, from: string, to: string) {
+  await dynamo.send(
+    new UpdateItemCommand({
+      TableName: appName,
+      Key: { leaseKey: { S: leaseKey } },
+      UpdateExpression: 'SET leaseOwner = :to, checkpointOwner = :from, leaseCounter = leaseCounter + :one',
+      ConditionExpression: 'leaseOwner = :from AND attribute_not_exists(checkpointOwner)',
+      ExpressionAttributeValues: { ':to': { S: to }, ':from': { S: from }, ':one': { N: '1' } },
+    }),
+  );
+}

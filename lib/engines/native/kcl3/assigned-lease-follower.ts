@@ -1,5 +1,5 @@
 import type { WorkerLogger } from '../../../core/logger';
-import { listLeaseKeysOwnedBy, readKcl3Lease } from '../../../leases/kcl3-tables';
+import { listLeaseKeysOwnedBy, readKcl3Lease, takeOverFromCheckpointOwner } from '../../../leases/kcl3-tables';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from '../leases/clock';
 import type { TakenLease } from '../leases/lease-taker';
@@ -43,11 +43,18 @@ export class AssignedLeaseFollower {
       const row = await readKcl3Lease(this.table.client, this.table.tableName, key);
       if (!row || row.lease.leaseOwner !== workerId) continue;
       const previousOwner = row.checkpointOwner;
-      if (previousOwner !== undefined && previousOwner !== workerId && this.stillWaiting(key, previousOwner, readAt)) continue;
+      let lease = row.lease;
+      if (previousOwner !== undefined && previousOwner !== workerId) {
+        if (this.stillWaiting(key, previousOwner, readAt)) continue;
+        // Past the hand-over timeout: checkpointOwner goes, or the lease is left for the next pass (the row changed).
+        const taken = await takeOverFromCheckpointOwner(this.table.client, this.table.tableName, lease, workerId, previousOwner);
+        if (!taken) continue;
+        lease = taken;
+      }
       this.waitingSince.delete(key);
       found.push({
         // Held as of when it was read: nobody but this worker renews a lease the leader assigned to it.
-        held: new Kcl3HeldLease(row.lease, this.table, workerId, this.config.failoverTimeMs, this.clock, readAt),
+        held: new Kcl3HeldLease(lease, this.table, workerId, this.config.failoverTimeMs, this.clock, readAt),
         how: 'assigned',
         previousOwner,
         target: keys.length,

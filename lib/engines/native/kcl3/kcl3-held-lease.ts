@@ -51,21 +51,35 @@ export class Kcl3HeldLease extends HeldLease {
       async (lease) => {
         const left = this.msUntilExpiry();
         if (left <= 0) throw new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
-        const signal = AbortSignal.timeout(Math.ceil(left));
         const { client, tableName } = this.leaseTable;
-        const handingOver = this.handoffTarget !== undefined;
-        if (await renewKcl3Lease(client, tableName, lease, { workerId: this.workerId, handingOver }, this.throughput.takeKBps(), signal)) {
-          return { ...lease, leaseCounter: lease.leaseCounter + 1 };
-        }
-        if (handingOver) return undefined;
-        const row = await readKcl3Lease(client, tableName, lease.leaseKey, signal);
-        if (!row || row.checkpointOwner !== this.workerId || row.lease.leaseOwner === undefined || row.lease.leaseOwner === this.workerId) return undefined;
-        // The leader moved the lease with a graceful hand-over: we stay its checkpoint owner until we let go.
-        this.startHandoff(row.lease.leaseOwner);
-        return row.lease;
+        const holder = { workerId: this.workerId, handingOver: this.handoffTarget !== undefined };
+        const renewed = await renewKcl3Lease(client, tableName, lease, holder, this.throughput.takeKBps(), AbortSignal.timeout(Math.ceil(left)));
+        return renewed ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
       },
       'renewal',
       () => true,
+    );
+  }
+
+  /**
+   * Every write (renewal, checkpoint, child shards) may be the first to meet the leader's hand-over,
+   * which moved the counter: a refused write reads the row, and when it shows a hand-over away from us
+   * (leaseOwner = another worker, checkpointOwner = us) the hand-over starts and the write is made again
+   * on the row as it is now. Otherwise the refusal stands: the lease was reassigned, and is lost.
+   */
+  override update(write: (lease: Lease) => Promise<Lease | undefined>, what: string, showsOurWrite: (fresh: Lease) => boolean): Promise<Lease> {
+    return super.update(
+      async (lease) => {
+        const written = await write(lease);
+        if (written || this.handoffTarget !== undefined) return written;
+        const row = await readKcl3Lease(this.leaseTable.client, this.leaseTable.tableName, lease.leaseKey);
+        const newOwner = row?.lease.leaseOwner;
+        if (!row || row.checkpointOwner !== this.workerId || newOwner === undefined || newOwner === this.workerId) return undefined;
+        this.startHandoff(newOwner);
+        return write(row.lease);
+      },
+      what,
+      showsOurWrite,
     );
   }
 
