@@ -1,7 +1,8 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../core/aws-errors';
+import { KinesisWorkerConfigError } from '../core/errors';
 import type { WorkerLogger } from '../core/logger';
-import { defaultCoordinatorStateTable } from './kcl3-tables';
+import { defaultCoordinatorStateTable, LEASE_OWNER_TO_LEASE_KEY_INDEX, leaseOwnerIndexStatus } from './kcl3-tables';
 
 /**
  * How a Java KCL 3.x fleet runs an application, read from its migration state (docs/kcl3-protocol.md):
@@ -71,4 +72,28 @@ export async function readLeaderLock(client: DynamoDBClient, table: string, abor
   if (!Item) return undefined;
   const duration = Item.leaseDuration?.S ?? Item.leaseDuration?.N;
   return { ownerName: Item.ownerName?.S, recordVersionNumber: Item.recordVersionNumber?.S, leaseDurationMs: duration === undefined ? undefined : Number(duration) };
+}
+
+/**
+ * In 3.x mode a worker finds the leases assigned to it through the lease-owner GSI, which the Java 3.x
+ * workers add to the lease table. Checked before the native worker creates or writes anything: a
+ * missing table or GSI is a bootstrap error that names the fix.
+ */
+export async function requireKcl3LeaseTable(client: DynamoDBClient, mode: Extract<Kcl3Mode, { clientVersion: string }>, options: { appName: string; tableName: string }): Promise<void> {
+  let status: string | undefined;
+  try {
+    status = await leaseOwnerIndexStatus(client, options.tableName);
+  } catch (error) {
+    if (!isResourceNotFound(error)) throw error;
+    status = 'no table';
+  }
+  if (status === 'ACTIVE') return;
+  const option = options.tableName === options.appName ? 'appName' : 'tableName';
+  const found = status === 'no table' ? `there is no lease table '${options.tableName}'` : `the lease table '${options.tableName}' has ${status ? `its ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI in status ${status}` : `no ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI`}`;
+  throw new KinesisWorkerConfigError(
+    option,
+    `'${options.appName}' runs in KCL 3.x mode (${mode.table} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}), but ${found}: ` +
+      `a 3.x worker finds the leases its leader assigns through the ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI of the lease table, which the Java KCL 3.x workers create. Nothing was written. ` +
+      `Start a Java KCL 3.x worker first (or wait until the GSI is ACTIVE), or check that ${option} names the Java fleet's lease table.`,
+  );
 }

@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../core/aws-errors';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
@@ -61,6 +61,12 @@ export async function listLeaseKeysOwnedBy(client: DynamoDBClient, leaseTable: s
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return keys;
+}
+
+/** Whether the lease table has the lease-owner GSI, ACTIVE (a follower cannot find its leases without it). */
+export async function leaseOwnerIndexStatus(client: DynamoDBClient, leaseTable: string): Promise<string | undefined> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: leaseTable }));
+  return Table?.GlobalSecondaryIndexes?.find((index) => index.IndexName === LEASE_OWNER_TO_LEASE_KEY_INDEX)?.IndexStatus ?? undefined;
 }
 
 /** A lease row with its 3.x attributes. */

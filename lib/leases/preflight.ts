@@ -9,6 +9,7 @@ import {
 } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
+import { readKcl3ModeAtStart, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
 
 /** A lease key no shard has: reading it tells whether the table's key is the KCL's, without changing anything. */
@@ -31,9 +32,9 @@ interface Call {
 
 /**
  * What both engines check before they take a lease: the stream exists and the lease table is usable
- * (the native engine reads a Java KCL 3.x fleet's migration state itself, lib/engines/native/kcl3). A failure is a bootstrap error that names the option to fix, not a retry loop.
+ * (for the native engine: also how a Java KCL 3.x fleet runs the application, returned). A failure is a bootstrap error that names the option to fix, not a retry loop.
  */
-export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<void> {
+export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<Kcl3Mode> {
   const { streamName, region, tableName } = options;
   const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
   const describeStream: Call = { service: 'kinesis', actions: ['kinesis:DescribeStreamSummary'], what: `describe the stream '${streamName}' in ${region}${endpoint}` };
@@ -48,6 +49,9 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
     }
     throw bootstrapError(describeStream, error, options);
   }
+  // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
+  const kcl3Mode: Kcl3Mode = options.engine === 'native' ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger) : { kind: 'none' };
+  if (kcl3Mode.kind === '3.x') await requireKcl3LeaseTable(table.client, kcl3Mode, options);
   const ensureTable: Call = {
     service: 'dynamodb',
     actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],
@@ -59,6 +63,7 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
     throw bootstrapError(ensureTable, error, options);
   }
   await checkKeySchema(table, options);
+  return kcl3Mode;
 }
 
 /** An existing table with another key (an 'id' hash key, a range key) is some other application's table. */

@@ -18,7 +18,6 @@ import { isShardSyncLeader } from '../../../leases/leader-decider';
 import { findChildShards } from '../../../leases/shard-lister';
 import { preflight } from '../../../leases/preflight';
 import { ShardSync } from '../../../leases/shard-sync';
-import { readKcl3ModeAtStart } from '../../../leases/kcl3-application';
 import { Kcl3HeldLease } from '../kcl3/kcl3-held-lease';
 import { Kcl3Membership } from '../kcl3/kcl3-membership';
 
@@ -91,14 +90,14 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
-    await preflight(this.kinesis, this.table, this.options);
+    const kcl3Mode = await preflight(this.kinesis, this.table, this.options);
     if (this.stopRequested) return;
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await this.shardSync.run(leases);
     if (this.stopRequested) return;
     // A Java KCL 3.x fleet's migration state decides whether leases are taken (2.x rules) or assigned by its leader.
-    await this.kcl3.start(await readKcl3ModeAtStart(this.dynamodb, this.options.appName, this.options.coordinatorStateTableName, logger));
+    await this.kcl3.start(kcl3Mode);
     if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves

@@ -49,7 +49,7 @@ export class Kcl3Membership {
     };
   }
 
-  /** Applies the mode read at start (before the coordinator's first pass), then follows its changes. */
+  /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
   async start(initial: Kcl3Mode): Promise<void> {
     const { appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger } = this.options;
     this.monitor = new MigrationStateMonitor(this.client, appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger, initial, async (mode) => {
