@@ -35,12 +35,14 @@ export class AssignedLeaseFollower {
   /** One discovery pass; `isHeld` tells the leases this worker renews now, `shouldContinue` is asked before each. */
   async discover(isHeld: (leaseKey: string) => boolean, shouldContinue: () => boolean = () => true): Promise<TakenLease[]> {
     const { workerId } = this.config;
-    const keys = (await listLeaseKeysOwnedBy(this.table.client, this.table.tableName, workerId)).filter((key) => !isHeld(key));
+    // Each call is cut off after failoverTimeMs: a hung call must not hold the pass (the next pass retries).
+    const bounded = () => AbortSignal.timeout(this.config.failoverTimeMs);
+    const keys = (await listLeaseKeysOwnedBy(this.table.client, this.table.tableName, workerId, bounded())).filter((key) => !isHeld(key));
     const found: TakenLease[] = [];
     for (const key of keys) {
       if (!shouldContinue()) break;
       const readAt = this.clock();
-      const row = await readKcl3Lease(this.table.client, this.table.tableName, key);
+      const row = await readKcl3Lease(this.table.client, this.table.tableName, key, bounded());
       if (!row || row.lease.leaseOwner !== workerId) continue;
       const previousOwner = row.checkpointOwner;
       let lease = row.lease;

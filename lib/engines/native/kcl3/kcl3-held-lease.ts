@@ -72,7 +72,7 @@ export class Kcl3HeldLease extends HeldLease {
       async (lease) => {
         const written = await write(lease);
         if (written || this.handoffTarget !== undefined) return written;
-        const row = await readKcl3Lease(this.leaseTable.client, this.leaseTable.tableName, lease.leaseKey);
+        const row = await readKcl3Lease(this.leaseTable.client, this.leaseTable.tableName, lease.leaseKey, AbortSignal.timeout(this.failoverTimeMs));
         const newOwner = row?.lease.leaseOwner;
         if (!row || row.checkpointOwner !== this.workerId || newOwner === undefined || newOwner === this.workerId) return undefined;
         this.startHandoff(newOwner);

@@ -43,7 +43,7 @@ export class Kcl3Membership {
     this.leader = new LeaderWatch(client, options.coordinatorStateTableName, logger);
     this.source = {
       discover: (isHeld, shouldContinue) => {
-        void this.leader.check();
+        void this.leader.check(AbortSignal.timeout(options.failoverTimeMs));
         return this.follower.discover(isHeld, shouldContinue);
       },
     };
