@@ -9,6 +9,7 @@ import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws
 import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
+import { listShards, splitShard } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
 import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
 
@@ -170,6 +171,42 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       // The new owner started where the old one checkpointed.
       if (lastBefore) expect(sides[to]!.lastInit()).toBe(lastBefore);
     }
+  });
+
+  it('a split in a mixed fleet: both children start only after their parent finished, wherever each shard runs, and every record is delivered', async () => {
+    const { stream, appName, fleet } = await setUp(2);
+    fleet.start('native-1');
+    const java = new Recorder();
+    const javaFirstSeen = new Map<string, number>();
+    java.beforeBatch = ({ records }) => {
+      for (const r of records) if (!javaFirstSeen.has(r.sequenceNumber)) javaFirstSeen.set(r.sequenceNumber, Date.now());
+    };
+    await startJava(java, stream, appName);
+    await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
+    const before = await putRecords(kinesis, stream, records('parent', 30));
+    const [parent] = await listShards(kinesis, stream);
+    await splitShard(kinesis, stream, parent!.ShardId!);
+    await waitFor(async () => (await listShards(kinesis, stream)).length === 4, 'the two children');
+    const after = await putRecords(kinesis, stream, records('child', 30));
+    const all = [...before, ...after];
+
+    const firstSeen = () => {
+      const times = new Map(javaFirstSeen);
+      for (const e of fleet.events()) if (e.kind === 'batch') for (const r of e.records) if (!times.has(r.seq) || times.get(r.seq)! > e.start) times.set(r.seq, e.start);
+      return times;
+    };
+    await waitFor(() => all.every((p) => firstSeen().has(p.sequenceNumber)), 'every record, parents and children', 180_000);
+    const times = firstSeen();
+    const childShards = (await listShards(kinesis, stream)).filter((shard) => shard.ParentShardId === parent!.ShardId).map((shard) => shard.ShardId!);
+    expect(childShards).toHaveLength(2);
+    const lastParentRecord = Math.max(...before.filter((p) => p.shardId === parent!.ShardId).map((p) => times.get(p.sequenceNumber)!));
+    const firstChildRecord = Math.min(...after.filter((p) => childShards.includes(p.shardId)).map((p) => times.get(p.sequenceNumber)!));
+    expect(firstChildRecord).toBeGreaterThanOrEqual(lastParentRecord);
+    await waitFor(async () => {
+      const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
+      const last = lastPerShard(after);
+      return childShards.every((child) => !last.has(child) || rows.get(child)?.checkpoint?.S === last.get(child));
+    }, 'checkpoints at the last record of each child', 90_000);
   });
 });
 
