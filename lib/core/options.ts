@@ -166,6 +166,7 @@ export interface KinesisWorkerOptions {
   /**
    * The coordinator state table of a Java KCL 3.x fleet sharing the application (its `coordinatorStateTableName`
    * property): where the native engine reads the migration state and the leader lock. Default `<appName>-CoordinatorState`.
+   * Native engine; with engine 'kcl' give the daemon the same names through kcl.properties.
    */
   coordinatorStateTableName?: string;
   /** The worker metrics table of a Java KCL 3.x fleet (its `workerMetricsTableName`). Default `<appName>-WorkerMetricStats`. */

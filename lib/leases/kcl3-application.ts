@@ -26,9 +26,6 @@ export const MIGRATION_STATE_KEY = 'Migration3.0';
 export const LEADER_LOCK_KEY = 'Leader';
 const ASSIGNED_BY_LEADER = new Set(['CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X']);
 
-/** @deprecated name kept for callers; the default of the coordinatorStateTableName option. */
-export const coordinatorStateTable = defaultCoordinatorStateTable;
-
 /** The mode of the application, or 'none' when no 3.x worker has ever run it (no table or no item). */
 export async function readKcl3Mode(client: DynamoDBClient, appName: string, table = defaultCoordinatorStateTable(appName), abortSignal?: AbortSignal): Promise<Kcl3Mode> {
   let item;
