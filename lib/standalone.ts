@@ -20,6 +20,6 @@ export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel }
 export type { RetrievalOptions, RetrievalMode } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger } from './core/logger';
-export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, WorkerEvent, WorkerEventListener } from './core/worker';
+export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';

@@ -201,6 +201,23 @@ export interface KinesisWorkerOptions {
   logger?: WorkerLogger;
   /** Called on lease events (taken, lost, released, shard ended); must not throw. */
   onEvent?: WorkerEventListener;
+  /**
+   * The coordinator state table of a Java KCL 3.x fleet sharing the application (its `coordinatorStateTableName`
+   * property): where the native engine reads the migration state and the leader lock. Default `<appName>-CoordinatorState`.
+   * Native engine; with engine 'kcl' give the daemon the same names through kcl.properties.
+   */
+  coordinatorStateTableName?: string;
+  /** The worker metrics table of a Java KCL 3.x fleet (its `workerMetricsTableName`). Default `<appName>-WorkerMetricStats`. */
+  workerMetricsTableName?: string;
+  /** KCL 3.x mode: how often this worker publishes its WorkerMetricStats item. Default 30000 (the Java reporter's). */
+  workerMetricsReporterFreqMs?: number;
+  /** How often the migration state (Migration3.0) is read to follow a flip to or from KCL 3.x mode. Default 60000. */
+  clientVersionPollIntervalMs?: number;
+  /**
+   * KCL 3.x mode: how long a lease handed over to this worker waits for its previous owner to checkpoint
+   * and clear checkpointOwner before it starts anyway. Default 30000 (the Java gracefulLeaseHandoffTimeoutMillis).
+   */
+  gracefulLeaseHandoffTimeoutMs?: number;
   /** Settings of the `kcl` engine; ignored by the native engine. */
   kcl?: KclEngineOptions;
 }
@@ -270,4 +287,9 @@ export interface ResolvedWorkerOptions {
   readonly logger: WorkerLogger;
   /** Reports an event to onEvent; `streamName` is the event's stream (default: the worker's streamName). */
   readonly emit: (event: WorkerEvent, streamName?: string) => void;
+  readonly coordinatorStateTableName: string;
+  readonly workerMetricsTableName: string;
+  readonly workerMetricsReporterFreqMs: number;
+  readonly clientVersionPollIntervalMs: number;
+  readonly gracefulLeaseHandoffTimeoutMs: number;
 }

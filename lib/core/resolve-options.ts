@@ -148,6 +148,16 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
       `${JSON.stringify(tableName)} is not a valid DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, _ . -).`,
     );
   }
+  const coordinatorStateTableName = options.coordinatorStateTableName ?? `${options.appName}-CoordinatorState`;
+  const workerMetricsTableName = options.workerMetricsTableName ?? `${options.appName}-WorkerMetricStats`;
+  for (const [option, name] of [['coordinatorStateTableName', coordinatorStateTableName], ['workerMetricsTableName', workerMetricsTableName]] as const) {
+    if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
+      throw new KinesisWorkerConfigError(
+        options[option] === undefined ? 'appName' : option,
+        `${JSON.stringify(name)} is not a valid DynamoDB table name (3-255 characters of a-z, A-Z, 0-9, _ . -): set ${option} to the name the Java KCL 3.x fleet uses, or leave it unset for the default.`,
+      );
+    }
+  }
   const initialPosition = resolveInitialPosition(options.initialPosition);
   const region = options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (typeof region !== 'string' || region === '') {
@@ -220,6 +230,11 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
     meterProvider: options.meterProvider,
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
+    coordinatorStateTableName,
+    workerMetricsTableName,
+    workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),
+    clientVersionPollIntervalMs: durationMs('clientVersionPollIntervalMs', options.clientVersionPollIntervalMs, 60_000),
+    gracefulLeaseHandoffTimeoutMs: durationMs('gracefulLeaseHandoffTimeoutMs', options.gracefulLeaseHandoffTimeoutMs, 30_000, { allowZero: true }),
     logger,
     emit: (event, eventStream = streamName) => {
       if (!listener) return;

@@ -35,6 +35,21 @@ export interface WorkerStatus {
   readonly leases: readonly LeaseStatus[];
   /** The shards this worker processes now. */
   readonly shards: readonly ShardStatus[];
+  /** Native engine, when a Java KCL 3.x fleet runs the application: how this worker takes part. */
+  readonly kcl3?: Kcl3Status;
+}
+
+export interface Kcl3Status {
+  /** '2.x': the worker takes leases by the 2.x rules (compatible mode); '3.x': it holds what the leader assigns. */
+  readonly rules: '2.x' | '3.x';
+  /** The fleet's migration state (Migration3.0). */
+  readonly clientVersion: string;
+  /** Wall-clock ms of this worker's last WorkerMetricStats write. */
+  readonly workerMetricsReportedAt?: number;
+  /** 3.x rules: the live leader's worker id. */
+  readonly leader?: string;
+  /** 3.x rules: why no lease can be assigned now (no live leader). */
+  readonly problem?: string;
 }
 
 export interface LeaseStatus {

@@ -2,16 +2,17 @@ import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { WorkerLogger } from '../core/logger';
+import { defaultCoordinatorStateTable, LEASE_OWNER_TO_LEASE_KEY_INDEX, leaseOwnerIndexStatus } from './kcl3-tables';
 
 /**
  * How a Java KCL 3.x fleet runs an application, read from its migration state (docs/kcl3-protocol.md):
- * the item 'Migration3.0' of the coordinator state table <applicationName>-CoordinatorState.
+ * the item 'Migration3.0' of the coordinator state table (<applicationName>-CoordinatorState by default).
  *
  * - CLIENT_VERSION_2X / CLIENT_VERSION_UPGRADE_FROM_2X: the 3.x workers follow the 2.x lease rules
- *   (taking expired leases, stealing): a native worker may share the application.
+ *   (taking expired leases, stealing): so does a native worker.
  * - CLIENT_VERSION_3X_WITH_ROLLBACK / CLIENT_VERSION_3X: a leader assigns every lease (the
- *   LeaseAssignmentManager) to the workers that publish worker metrics; a worker that takes leases by the
- *   2.x rules would fight it over every lease.
+ *   LeaseAssignmentManager) to the workers that publish worker metrics; a native worker then follows
+ *   the leader (lib/engines/native/kcl3) instead of taking leases.
  *
  * This item is the signal the Java KCL itself uses to choose its lease assignment; the other traces of
  * 3.x (the LeaseOwnerToLeaseKeyIndex GSI, the WorkerMetricStats table, throughputKBps on leases) are also
@@ -22,16 +23,14 @@ export type Kcl3Mode =
   | { readonly kind: 'compatible' | '3.x'; readonly clientVersion: string; readonly modifiedBy?: string; readonly table: string };
 
 export const MIGRATION_STATE_KEY = 'Migration3.0';
+export const LEADER_LOCK_KEY = 'Leader';
 const ASSIGNED_BY_LEADER = new Set(['CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X']);
 
-export const coordinatorStateTable = (appName: string): string => `${appName}-CoordinatorState`;
-
 /** The mode of the application, or 'none' when no 3.x worker has ever run it (no table or no item). */
-export async function readKcl3Mode(client: DynamoDBClient, appName: string): Promise<Kcl3Mode> {
-  const table = coordinatorStateTable(appName);
+export async function readKcl3Mode(client: DynamoDBClient, appName: string, table = defaultCoordinatorStateTable(appName), abortSignal?: AbortSignal): Promise<Kcl3Mode> {
   let item;
   try {
-    ({ Item: item } = await client.send(new GetItemCommand({ TableName: table, Key: { key: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true })));
+    ({ Item: item } = await client.send(new GetItemCommand({ TableName: table, Key: { key: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }), { abortSignal }));
   } catch (error) {
     if (isResourceNotFound(error)) return { kind: 'none' };
     throw error;
@@ -42,27 +41,56 @@ export async function readKcl3Mode(client: DynamoDBClient, appName: string): Pro
 }
 
 /**
- * Refuses to start a worker that takes leases by the 2.x rules in an application that a KCL 3.x fleet
- * runs in 3.x mode. Reads only: the lease table is not touched. When the coordinator state cannot be
- * read for another reason than its absence (permissions), the worker starts with a warning: it cannot
- * tell, and refusing would stop every deployment whose policy does not name that table.
+ * The mode at start. When the coordinator state cannot be read for another reason than its absence
+ * (permissions), the worker starts by the 2.x rules with a warning naming the fix, and keeps polling.
  */
-export async function refuseKcl3ModeApplication(client: DynamoDBClient, appName: string, logger: WorkerLogger): Promise<void> {
-  let mode: Kcl3Mode;
+export async function readKcl3ModeAtStart(client: DynamoDBClient, appName: string, table: string, logger: WorkerLogger): Promise<Kcl3Mode> {
   try {
-    mode = await readKcl3Mode(client, appName);
+    return await readKcl3Mode(client, appName, table);
   } catch (error) {
     logger.warn(
-      `Could not read ${coordinatorStateTable(appName)} to check that no Java KCL 3.x fleet runs '${appName}' in 3.x mode (${describeError(error)}). Allow GetItem on it to have that checked.`,
+      `Could not read ${table} to learn whether a Java KCL 3.x fleet runs '${appName}' in 3.x mode (${describeError(error)}); ` +
+        `starting by the KCL 2.x lease rules. Allow dynamodb:GetItem on ${table} (docs/iam.md), or set coordinatorStateTableName when the fleet uses another name.`,
     );
-    return;
+    return { kind: 'none' };
   }
-  if (mode.kind !== '3.x') return;
+}
+
+/** The DynamoDB lock client's item for the 3.x leader (DynamoDBLockBasedLeaderDecider). */
+export interface LeaderLock {
+  readonly ownerName?: string;
+  readonly recordVersionNumber?: string;
+  readonly leaseDurationMs?: number;
+}
+
+/** The Leader item, or undefined when there is none (no 3.x leader ever held the lock, or it was released). */
+export async function readLeaderLock(client: DynamoDBClient, table: string, abortSignal?: AbortSignal): Promise<LeaderLock | undefined> {
+  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { key: { S: LEADER_LOCK_KEY } }, ConsistentRead: true }), { abortSignal });
+  if (!Item) return undefined;
+  const duration = Item.leaseDuration?.S ?? Item.leaseDuration?.N;
+  return { ownerName: Item.ownerName?.S, recordVersionNumber: Item.recordVersionNumber?.S, leaseDurationMs: duration === undefined ? undefined : Number(duration) };
+}
+
+/**
+ * In 3.x mode a worker finds the leases assigned to it through the lease-owner GSI, which the Java 3.x
+ * workers add to the lease table. Checked before the native worker creates or writes anything: a
+ * missing table or GSI is a bootstrap error that names the fix.
+ */
+export async function requireKcl3LeaseTable(client: DynamoDBClient, mode: Extract<Kcl3Mode, { clientVersion: string }>, options: { appName: string; tableName: string }): Promise<void> {
+  let status: string | undefined;
+  try {
+    status = await leaseOwnerIndexStatus(client, options.tableName);
+  } catch (error) {
+    if (!isResourceNotFound(error)) throw error;
+    status = 'no table';
+  }
+  if (status === 'ACTIVE') return;
+  const option = options.tableName === options.appName ? 'appName' : 'tableName';
+  const found = status === 'no table' ? `there is no lease table '${options.tableName}'` : `the lease table '${options.tableName}' has ${status ? `its ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI in status ${status}` : `no ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI`}`;
   throw new KinesisWorkerConfigError(
-    'engine',
-    `the application '${appName}' is run by a Java KCL 3.x fleet in 3.x mode (${mode.table} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}): ` +
-      `its leader assigns every lease, and the native engine, which takes leases by the KCL 2.x rules, would fight it over them. Nothing was written. ` +
-      `Either run the Java fleet with clientVersionConfig = CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X (a fleet already in 3.x mode must first be rolled back with the KCL's migration script, which sets ${MIGRATION_STATE_KEY} back to CLIENT_VERSION_2X), ` +
-      `or use engine: 'kcl' with kcl: { version: '3.1.3' } to join the 3.x fleet as a Java worker.`,
+    option,
+    `'${options.appName}' runs in KCL 3.x mode (${mode.table} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}), but ${found}: ` +
+      `a 3.x worker finds the leases its leader assigns through the ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI of the lease table, which the Java KCL 3.x workers create. Nothing was written. ` +
+      `Start a Java KCL 3.x worker first (or wait until the GSI is ACTIVE), or check that ${option} names the Java fleet's lease table.`,
   );
 }

@@ -9,7 +9,7 @@ import {
 } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
-import { refuseKcl3ModeApplication } from './kcl3-application';
+import { readKcl3ModeAtStart, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
 import { checkLeaseFormat } from './lease-format';
 import { streamIdentifierOf } from './stream-identifier';
@@ -35,15 +35,26 @@ interface Call {
 
 /**
  * What both engines check before they take a lease: the stream exists and the lease table is usable;
- * for the native engine also that no Java KCL 3.x fleet runs the application in 3.x mode (checked before
- * the table is created or written); for both that the table's leases are in the format the options chose
- * (single- or multi-stream). A failure is a bootstrap error that names the option to fix, not a retry loop.
- * Returns what DescribeStreamSummary said of each stream (streamScopesOf makes the lease scopes of it).
+ * for the native engine also how a Java KCL 3.x fleet runs the application (read before the table is
+ * created or written); for both that the table's leases are in the format the options chose (single- or
+ * multi-stream). A failure is a bootstrap error that names the option to fix, not a retry loop.
+ * Returns what DescribeStreamSummary said of each stream (streamScopesOf makes the lease scopes of it)
+ * and the KCL 3.x mode.
  */
-export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<DescribedStream[]> {
+export async function preflight(kinesis: KinesisClient, table: LeaseTable, options: ResolvedWorkerOptions): Promise<Preflight> {
   const described: DescribedStream[] = [];
   for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
-  if (options.engine === 'native') await refuseKcl3ModeApplication(table.client, options.appName, options.logger);
+  // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
+  const kcl3Mode: Kcl3Mode = options.engine === 'native' ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger) : { kind: 'none' };
+  if (kcl3Mode.kind === '3.x') {
+    if (options.multiStream) {
+      throw new KinesisWorkerConfigError(
+        'streams',
+        `the application '${options.appName}' runs in KCL 3.x mode, and the native engine joins a 3.x application with one stream only (its 3.x membership does not know multi-stream lease keys yet). Give each stream its own appName, or run this application's workers in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X.`,
+      );
+    }
+    await requireKcl3LeaseTable(table.client, kcl3Mode, options);
+  }
   const ensureTable: Call = {
     service: 'dynamodb',
     actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],
@@ -56,7 +67,13 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   }
   await checkKeySchema(table, options);
   await checkFormatOfExistingLeases(table, options);
-  return described;
+  return { streams: described, kcl3Mode };
+}
+
+/** What preflight learned: each stream's description and how a Java KCL 3.x fleet runs the application. */
+export interface Preflight {
+  readonly streams: readonly DescribedStream[];
+  readonly kcl3Mode: Kcl3Mode;
 }
 
 /** What DescribeStreamSummary said about one stream: what the multi-stream lease keys are made of. */

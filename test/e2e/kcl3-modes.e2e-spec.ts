@@ -1,4 +1,5 @@
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ListTablesCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { KinesisWorkerService } from '../../lib';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError, type EngineName, type KinesisWorkerOptions } from '../../lib';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
@@ -13,8 +14,9 @@ import { waitFor } from '../support/wait-for';
 
 /**
  * The native engine and applications of a Java KCL 3.x fleet (real 3.1.3 MultiLangDaemon on dynalite):
- * in COMPATIBLE_WITH_2X mode they share the application; in 3.x mode the native worker refuses to start
- * and writes nothing. See docs/kcl3-protocol.md.
+ * in COMPATIBLE_WITH_2X mode they share the application by the 2.x rules; in 3.x mode the native worker
+ * follows the leader and never takes or steals (the leader's assignments: kcl3-member*.e2e-spec.ts).
+ * See docs/kcl3-protocol.md.
  */
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -51,6 +53,21 @@ async function bootstrapError(stream: string, appName: string): Promise<KinesisW
   }
   throw new Error('the native worker started, but it should have refused');
 }
+
+/** How many CPU samples the worker's WorkerMetricStats item holds (one per report). */
+async function metricSamples(appName: string, workerId: string): Promise<number> {
+  const { Items } = await dynamo.send(new ScanCommand({ TableName: `${appName}-WorkerMetricStats` })).catch(() => ({ Items: [] }));
+  return Items?.find((item) => item.wid?.S === workerId)?.sts?.M?.CPU?.L?.length ?? 0;
+}
+
+async function createWorkerMetricsTable(appName: string) {
+  await dynamo.send(
+    new CreateTableCommand({ TableName: `${appName}-WorkerMetricStats`, AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+  );
+}
+
+/** A native worker in 3.x mode, reporting its metrics every second (the Java default is 30 s). */
+const FOLLOWER: Partial<KinesisWorkerOptions> = { workerId: 'native-follower', workerMetricsReporterFreqMs: 1000, leaseTakerIntervalMs: 500 };
 
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
@@ -123,30 +140,37 @@ async function write3xLeaseTable(appName: string): Promise<Record<string, Attrib
 
 describe('the native engine and KCL 3.x applications', () => {
   it.each(['CLIENT_VERSION_3X', 'CLIENT_VERSION_3X_WITH_ROLLBACK'])(
-    'migration state %s (rows as 3.x writes them): the native worker refuses, names the fixes, and leaves the tables as they were',
+    'migration state %s (rows as 3.x writes them): the native worker starts as a 3.x follower, publishes its metrics, and takes no lease by the 2.x rules',
     async (clientVersion) => {
       const stream = uniqueName('kcl3-rows');
       const appName = uniqueName('app');
       await createStream(kinesis, stream, 1);
       await writeMigrationState(appName, clientVersion);
+      await createWorkerMetricsTable(appName);
       const before = await write3xLeaseTable(appName);
 
-      const error = await bootstrapError(stream, appName);
-      expect(error.option).toBe('engine');
-      expect(error.message).toContain(`'${appName}' is run by a Java KCL 3.x fleet in 3.x mode`);
-      expect(error.message).toContain(`Migration3.0 = ${clientVersion}, set by worker java-host:4242:0f8808b8`);
-      expect(error.message).toContain('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
-      expect(error.message).toContain("engine: 'kcl'");
+      const app = await start('native', new Recorder(), stream, appName, FOLLOWER);
+      const worker = app.get(KinesisWorkerService).workers()[0]!;
+      expect(worker.describe().kcl3).toMatchObject({ rules: '3.x', clientVersion });
+      // 8 reports a second apart: well past failoverTimeMs (3000), after which the 2.x rules would take the
+      // lease nobody renews; a follower leaves it to the leader.
+      await waitFor(async () => (await metricSamples(appName, 'native-follower')) >= 8, 'eight worker metrics reports');
       expect(await scanRaw(dynamo, appName)).toEqual(before);
+      expect(worker.describe().shards).toEqual([]);
     },
   );
 
-  it('no lease table yet: the refusal comes before the native worker would create one', async () => {
+  it('3.x mode and no lease table yet: a bootstrap error that names the missing GSI, before the native worker would create the table', async () => {
     const stream = uniqueName('kcl3-none');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 1);
     await writeMigrationState(appName, 'CLIENT_VERSION_3X');
-    expect((await bootstrapError(stream, appName)).option).toBe('engine');
+    const error = await bootstrapError(stream, appName);
+    expect(error.option).toBe('appName');
+    expect(error.message).toContain(`'${appName}' runs in KCL 3.x mode`);
+    expect(error.message).toContain('Migration3.0 = CLIENT_VERSION_3X, set by worker java-host:4242:0f8808b8');
+    expect(error.message).toContain(`there is no lease table '${appName}'`);
+    expect(error.message).toContain('LeaseOwnerToLeaseKeyIndex');
     const { TableNames } = await dynamo.send(new ListTablesCommand({}));
     expect(TableNames).not.toContain(appName);
   });
@@ -162,7 +186,7 @@ describe('the native engine and KCL 3.x applications', () => {
     await waitFor(() => recorder.deliveries.length >= puts.length, 'all records on the native worker');
   });
 
-  it('a real 3.1.3 fleet in 3.x mode (CLIENT_VERSION_CONFIG_3X): the native worker refuses and changes no lease', async () => {
+  it('a real 3.1.3 fleet in 3.x mode (CLIENT_VERSION_CONFIG_3X) holding every lease: the native worker joins as a follower and neither takes nor steals', async () => {
     const stream = uniqueName('kcl3-mode');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 2);
@@ -175,15 +199,14 @@ describe('the native engine and KCL 3.x applications', () => {
       const rows = await scanRaw(dynamo, appName);
       return rows.every((row) => row.checkpoint?.S === lastPerShard(puts).get(row.leaseKey!.S!));
     }, '3.x checkpoints at the last record of each shard');
-    // What the daemon wrote: the GSI'd lease table, the migration state, the worker metrics.
-    const before = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint, leaseCounter }) => ({ leaseKey, leaseOwner, checkpoint, leaseCounter }));
-    const error = await bootstrapError(stream, appName);
-    expect(error.message).toMatch(/in 3\.x mode \(.*Migration3\.0 = CLIENT_VERSION_3X, set by worker /);
-    const after = await scanRaw(dynamo, appName);
+    const before = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }));
+    const nativeApp = await start('native', new Recorder(), stream, appName, FOLLOWER);
+    expect(nativeApp.get(KinesisWorkerService).workers()[0]!.describe().kcl3).toMatchObject({ rules: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
+    await waitFor(async () => (await metricSamples(appName, 'native-follower')) >= 8, 'eight worker metrics reports');
     // The daemon keeps renewing (leaseCounter moves); the native worker took nothing and checkpointed nothing.
-    expect(after.map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }))).toEqual(
-      before.map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint })),
-    );
+    const after = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }));
+    expect(after).toEqual(before);
+    await close(nativeApp);
     await close(kclApp);
   });
 

@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisWorkerConfigError } from '../../../lib/core/errors';
-import { readKcl3Mode, refuseKcl3ModeApplication } from '../../../lib/leases/kcl3-application';
+import { readKcl3Mode, readKcl3ModeAtStart, readLeaderLock } from '../../../lib/leases/kcl3-application';
 
 /** A client whose GetItem answers with `answer` (an item, or an error to throw); records the requests. */
 function fakeClient(answer: unknown) {
@@ -33,19 +32,30 @@ describe('reading the KCL 3.x migration state', () => {
     expect(await readKcl3Mode(fakeClient(answer).client, 'orders')).toEqual({ kind: 'none' });
   });
 
-  it.each(['CLIENT_VERSION_2X', 'CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_INIT'])('%s lets the native worker start', async (cv) => {
-    await expect(refuseKcl3ModeApplication(fakeClient({ cv: { S: cv } }).client, 'orders', silent)).resolves.toBeUndefined();
+  it('a table-name override is read instead of the default', async () => {
+    const { client, requests } = fakeClient({ cv: { S: 'CLIENT_VERSION_3X' } });
+    expect(await readKcl3Mode(client, 'orders', 'fleet-coordination')).toMatchObject({ kind: '3.x', table: 'fleet-coordination' });
+    expect(requests).toEqual([expect.objectContaining({ TableName: 'fleet-coordination' })]);
   });
 
-  it('an unreadable state (permissions): the worker starts, with a warning naming the table and the permission', async () => {
+  it.each([
+    ['CLIENT_VERSION_2X', 'compatible'],
+    ['CLIENT_VERSION_UPGRADE_FROM_2X', 'compatible'],
+    ['CLIENT_VERSION_3X_WITH_ROLLBACK', '3.x'],
+    ['CLIENT_VERSION_3X', '3.x'],
+  ])('%s is read as %s', async (cv, kind) => {
+    expect(await readKcl3ModeAtStart(fakeClient({ cv: { S: cv } }).client, 'orders', 'orders-CoordinatorState', silent)).toMatchObject({ kind, clientVersion: cv });
+  });
+
+  it('an unreadable state (permissions): the worker starts by the 2.x rules, with a warning naming the table, the permission and the option', async () => {
     const warn = jest.fn();
-    await refuseKcl3ModeApplication(fakeClient(awsError('AccessDeniedException')).client, 'orders', { ...silent, warn });
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/Could not read orders-CoordinatorState .*AccessDeniedException.*Allow GetItem/));
+    expect(await readKcl3ModeAtStart(fakeClient(awsError('AccessDeniedException')).client, 'orders', 'orders-CoordinatorState', { ...silent, warn })).toEqual({ kind: 'none' });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/Could not read orders-CoordinatorState .*AccessDeniedException.*dynamodb:GetItem.*coordinatorStateTableName/));
   });
 
-  it('CLIENT_VERSION_3X: a config error on engine', async () => {
-    const error = await refuseKcl3ModeApplication(fakeClient({ cv: { S: 'CLIENT_VERSION_3X' } }).client, 'orders', silent).catch((e) => e);
-    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
-    expect(error.option).toBe('engine');
+  it('the Leader lock item as the lock client writes it', async () => {
+    const { client } = fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { S: '120000' } });
+    expect(await readLeaderLock(client, 'orders-CoordinatorState')).toEqual({ ownerName: 'java-1', recordVersionNumber: 'v1', leaseDurationMs: 120000 });
+    expect(await readLeaderLock(fakeClient(undefined).client, 'orders-CoordinatorState')).toBeUndefined();
   });
 });

@@ -21,6 +21,8 @@ import { ConsumedStreams } from './consumed-streams';
 import { createSubscriberClient } from '../retrieval/fanout-client';
 import type { FanoutChannel } from '../retrieval/record-reader';
 import { ensureStreamConsumer } from '../retrieval/stream-consumer-registration';
+import { Kcl3HeldLease } from '../kcl3/kcl3-held-lease';
+import { Kcl3Membership } from '../kcl3/kcl3-membership';
 
 /**
  * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
@@ -36,6 +38,7 @@ export class NativeWorker implements KinesisWorker {
   /** Known once preflight described the streams (the multi-stream lease keys are made of what it returned). */
   private streams: ConsumedStreams | undefined;
   /** By lease key. */
+  private readonly kcl3: Kcl3Membership;
   private readonly consumers = new Map<string, ShardConsumer>();
   /** retrieval.mode 'fanout': the client that streams SubscribeToShard, and the consumer once it is ACTIVE. */
   private readonly subscriber: KinesisClient | undefined;
@@ -76,6 +79,7 @@ export class NativeWorker implements KinesisWorker {
       options.logger,
       (held) => this.onLeaseTaken(held),
     );
+    this.kcl3 = new Kcl3Membership(this.dynamodb, this.table, options, this.coordinator);
   }
 
   get workerId(): string {
@@ -108,7 +112,7 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
-    const described = await preflight(this.kinesis, this.table, this.options);
+    const { streams: described, kcl3Mode } = await preflight(this.kinesis, this.table, this.options);
     const streams = (this.streams = new ConsumedStreams(streamScopesOf(described, this.options), this.resolved, this.kinesis, this.table, (name) => this.metrics.get(name)!));
     if (this.stopRequested) return;
     await this.registerFanoutConsumer();
@@ -116,6 +120,9 @@ export class NativeWorker implements KinesisWorker {
     const leases = await this.table.listLeases();
     if (this.stopRequested) return;
     if (leases.length === 0 || isShardSyncLeader(leases, workerId)) await streams.syncShards(leases);
+    if (this.stopRequested) return;
+    // A Java KCL 3.x fleet's migration state decides whether leases are taken (2.x rules) or assigned by its leader.
+    await this.kcl3.start(kcl3Mode);
     if (this.stopRequested) return;
     this.running = true;
     // A LATEST lease means "from when it was taken": taking the first leases before start() resolves
@@ -142,12 +149,14 @@ export class NativeWorker implements KinesisWorker {
     // when the clients are destroyed below.
     const started = await this.within(shutdownTimeoutMs, this.starting!.then(() => true, () => false));
     if (!started || !this.running) {
+      await this.kcl3.stop();
       this.destroyClients();
       logger.log(`Worker ${this.workerId} stopped before it consumed '${this.streamName}'.`);
       return;
     }
     clearInterval(this.syncTimer);
     await this.coordinator.stopTaking();
+    await this.kcl3.stop();
     await this.syncing;
     await this.stopConsumers(shutdownTimeoutMs);
     await this.coordinator.stop();
@@ -224,6 +233,7 @@ export class NativeWorker implements KinesisWorker {
       msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs },
       leases: leases.map(toLeaseStatus),
+      ...(this.kcl3.status() ? { kcl3: this.kcl3.status() } : {}),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
         ...(this.options.multiStream ? { streamName: consumer.streamName } : {}),
@@ -260,6 +270,13 @@ export class NativeWorker implements KinesisWorker {
         fanout: this.fanout.get(stream.scope.streamName),
       });
       this.consumers.set(held.leaseKey, consumer);
+      // KCL 3.x graceful hand-over: the processor is shut down as at a requested stop (it may checkpoint), then checkpointOwner is cleared.
+      if (held instanceof Kcl3HeldLease) {
+        held.onHandoff((newOwner) => {
+          this.options.logger.log(`Lease ${held.leaseKey} is handed over to ${newOwner}: shutting its processor down (REQUESTED).`);
+          void consumer.requestStop();
+        });
+      }
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
     };
     // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once.

@@ -28,7 +28,7 @@ export class HeldLease {
   constructor(
     lease: Lease,
     private readonly table: LeaseTable,
-    private readonly failoverTimeMs: number,
+    protected readonly failoverTimeMs: number,
     private readonly clock: MonotonicClock = monotonicNow,
     heldSince: number = clock(),
   ) {
@@ -44,6 +44,9 @@ export class HeldLease {
   get lease(): Lease {
     return this.current;
   }
+
+  /** Told the bytes read from the shard; a KCL 3.x lease (kcl3/kcl3-held-lease.ts) reports them as throughputKBps. */
+  noteBytesRead(_bytes: number): void {}
 
   /** Checked against the clock as well, so that a late timer never lets a batch start past the hold. */
   get lost(): boolean {

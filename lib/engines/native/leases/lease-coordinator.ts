@@ -6,7 +6,12 @@ import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from './clock';
 import { RELEASED, type HeldLease } from './held-lease';
 import { LeaseRenewer } from './lease-renewer';
-import { LeaseTaker, type LeaseTakerConfig } from './lease-taker';
+import { LeaseTaker, type LeaseTakerConfig, type TakenLease } from './lease-taker';
+
+/** Where the leases to hold come from instead of the 2.x taker: a KCL 3.x leader's assignments (kcl3/). */
+export interface LeaseSource {
+  discover(isHeld: (leaseKey: string) => boolean, shouldContinue: () => boolean): Promise<TakenLease[]>;
+}
 
 export interface LeaseCoordinatorConfig extends LeaseTakerConfig {
   readonly emit: (event: WorkerEvent) => void;
@@ -24,6 +29,7 @@ export class LeaseCoordinator {
   private takeTimer: NodeJS.Timeout | undefined;
   private taking: Promise<void> | undefined;
   private stopped = false;
+  private source: LeaseSource | undefined;
 
   constructor(
     table: LeaseTable,
@@ -57,6 +63,11 @@ export class LeaseCoordinator {
     this.renewer.stop();
   }
 
+  /** KCL 3.x mode: hold what `source` finds instead of taking by the 2.x rules; undefined switches back. Held leases stay held. */
+  useLeaseSource(source: LeaseSource | undefined): void {
+    this.source = source;
+  }
+
   heldLeases(): HeldLease[] {
     return this.renewer.heldLeases();
   }
@@ -76,9 +87,11 @@ export class LeaseCoordinator {
   }
 
   private async takeAndStart(): Promise<void> {
-    const taken = await this.taker.takeLeases((key) => this.renewer.has(key), () => !this.stopped);
+    const isHeld = (key: string) => this.renewer.has(key);
+    const source = this.source;
+    const taken = source ? await source.discover(isHeld, () => !this.stopped && this.source === source) : await this.taker.takeLeases(isHeld, () => !this.stopped);
     for (const { held, how, previousOwner, target } of taken) {
-      this.logger.log(`Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; target ${target} leases for this worker).`);
+      this.logger.log(`Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`);
       this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
       this.renewer.add(held);
       held.onLost((reason) => reason !== RELEASED && this.config.emit({ type: 'leaseLost', shardId: held.leaseKey, reason }));

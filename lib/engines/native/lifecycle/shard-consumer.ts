@@ -196,7 +196,9 @@ export class ShardConsumer {
         let failure: { error: unknown; attempts: number } | undefined;
         const started = performance.now();
         const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
-        this.deps.metrics.batch(this.shardId, batch.records.length, bytesOf(batch), (performance.now() - started) / 1000, outcome === 'delivered');
+        const bytes = bytesOf(batch);
+        this.deps.metrics.batch(this.shardId, batch.records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+        held.noteBytesRead(bytes);
         const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
         if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.

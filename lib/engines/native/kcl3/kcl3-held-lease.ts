@@ -1,0 +1,111 @@
+import type { Lease } from '../../../leases/lease';
+import type { LeaseTable } from '../../../leases/lease-table';
+import { clearCheckpointOwner, readKcl3Lease, renewKcl3Lease } from '../../../leases/kcl3-tables';
+import { monotonicNow, type MonotonicClock } from '../leases/clock';
+import { HeldLease, RELEASED } from '../leases/held-lease';
+import { ThroughputMeter } from './throughput-meter';
+
+/**
+ * A lease held in KCL 3.x mode, assigned by the leader. It differs from a 2.x lease in three ways:
+ * - each renewal also writes throughputKBps, the owner's read rate, which the leader balances by;
+ * - a renewal refused because the leader handed the lease to another worker with checkpointOwner = us
+ *   (a graceful hand-over) does not lose the lease: it is kept, the hand-over listeners are told (the
+ *   worker shuts the processor down as a requested shutdown, which may checkpoint), and renewals go on
+ *   under the condition checkpointOwner = us;
+ * - giving it up during a hand-over clears checkpointOwner (the new owner may start) instead of
+ *   removing leaseOwner, which is the new owner's now.
+ * A lease reassigned without hand-over is lost as in 2.x: the processor gets ZOMBIE.
+ */
+export class Kcl3HeldLease extends HeldLease {
+  private readonly throughput = new ThroughputMeter();
+  private handoffTarget: string | undefined;
+  private readonly handoffListeners = new Set<(newOwner: string) => void>();
+
+  constructor(
+    lease: Lease,
+    private readonly leaseTable: LeaseTable,
+    private readonly workerId: string,
+    failoverTimeMs: number,
+    clock: MonotonicClock = monotonicNow,
+    heldSince: number = clock(),
+  ) {
+    super(lease, leaseTable, failoverTimeMs, clock, heldSince);
+  }
+
+  /** The worker the leader handed this lease to, while the hand-over runs. */
+  get handingOverTo(): string | undefined {
+    return this.handoffTarget;
+  }
+
+  override noteBytesRead(bytes: number): void {
+    this.throughput.add(bytes);
+  }
+
+  onHandoff(listener: (newOwner: string) => void): void {
+    if (this.handoffTarget !== undefined) listener(this.handoffTarget);
+    else this.handoffListeners.add(listener);
+  }
+
+  override renew(): Promise<Lease> {
+    return this.update(
+      async (lease) => {
+        const left = this.msUntilExpiry();
+        if (left <= 0) throw new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
+        const { client, tableName } = this.leaseTable;
+        const holder = { workerId: this.workerId, handingOver: this.handoffTarget !== undefined };
+        const renewed = await renewKcl3Lease(client, tableName, lease, holder, this.throughput.takeKBps(), AbortSignal.timeout(Math.ceil(left)));
+        return renewed ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
+      },
+      'renewal',
+      () => true,
+    );
+  }
+
+  /**
+   * Every write (renewal, checkpoint, child shards) may be the first to meet the leader's hand-over,
+   * which moved the counter: a refused write reads the row, and when it shows a hand-over away from us
+   * (leaseOwner = another worker, checkpointOwner = us) the hand-over starts and the write is made again
+   * on the row as it is now. Otherwise the refusal stands: the lease was reassigned, and is lost.
+   */
+  override update(write: (lease: Lease) => Promise<Lease | undefined>, what: string, showsOurWrite: (fresh: Lease) => boolean): Promise<Lease> {
+    return super.update(
+      async (lease) => {
+        const written = await write(lease);
+        if (written || this.handoffTarget !== undefined) return written;
+        const row = await readKcl3Lease(this.leaseTable.client, this.leaseTable.tableName, lease.leaseKey, AbortSignal.timeout(this.failoverTimeMs));
+        const newOwner = row?.lease.leaseOwner;
+        if (!row || row.checkpointOwner !== this.workerId || newOwner === undefined || newOwner === this.workerId) return undefined;
+        this.startHandoff(newOwner);
+        return write(row.lease);
+      },
+      what,
+      showsOurWrite,
+    );
+  }
+
+  override async release(): Promise<void> {
+    if (this.handoffTarget === undefined) return super.release();
+    await this.update(
+      async (lease) => ((await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId)) ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined),
+      'hand-over',
+      () => false,
+    ).catch(() => undefined);
+    this.markLost(RELEASED);
+  }
+
+  override async abandon(): Promise<void> {
+    if (this.handoffTarget === undefined) return super.abandon();
+    if (this.lost) return;
+    this.markLost(RELEASED);
+    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, this.lease, this.workerId);
+  }
+
+  private startHandoff(newOwner: string): void {
+    this.handoffTarget = newOwner;
+    // After the renewal that found it has been accepted: listeners see the lease as the table has it.
+    queueMicrotask(() => {
+      for (const listener of this.handoffListeners) listener(newOwner);
+      this.handoffListeners.clear();
+    });
+  }
+}

@@ -1,0 +1,88 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ResolvedWorkerOptions } from '../../../core/options';
+import type { Kcl3Status } from '../../../core/worker';
+import type { Kcl3Mode } from '../../../leases/kcl3-application';
+import type { LeaseTable } from '../../../leases/lease-table';
+import type { LeaseSource } from '../leases/lease-coordinator';
+import { AssignedLeaseFollower } from './assigned-lease-follower';
+import { LeaderWatch } from './leader-watch';
+import { MigrationStateMonitor, rules } from './migration-state-monitor';
+import { WorkerMetricsReporter } from './worker-metrics-reporter';
+
+/** The part of the lease coordinator membership switches: who finds the leases to hold. */
+export interface LeaseSourceSwitch {
+  /** undefined: back to the 2.x taker. */
+  useLeaseSource(source: LeaseSource | undefined): void;
+  runTaker(): Promise<void>;
+}
+
+/**
+ * The native worker as a member of a Java KCL 3.x application (docs/kcl3-protocol.md, section 5):
+ * - whenever a 3.x fleet runs the application (any migration state), it publishes its worker metrics,
+ *   so the fleet's migration monitor finds it 3.x-compliant and a leader counts it as a worker;
+ * - in 3.x mode (3X_WITH_ROLLBACK, 3X) it holds the leases the leader assigns instead of taking by the
+ *   2.x rules, and watches that a leader is alive (it never contends for leadership);
+ * - it follows the migration state at run time and switches rules at a flip or a rollback.
+ */
+export class Kcl3Membership {
+  private readonly reporter: WorkerMetricsReporter;
+  private readonly follower: AssignedLeaseFollower;
+  private readonly leader: LeaderWatch;
+  private monitor: MigrationStateMonitor | undefined;
+  private readonly source: LeaseSource;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    table: LeaseTable,
+    private readonly options: ResolvedWorkerOptions,
+    private readonly coordinator: LeaseSourceSwitch,
+  ) {
+    const { workerId, logger } = options;
+    this.reporter = new WorkerMetricsReporter(client, { workerId, tableName: options.workerMetricsTableName, intervalMs: options.workerMetricsReporterFreqMs }, logger);
+    this.follower = new AssignedLeaseFollower(table, options, logger);
+    this.leader = new LeaderWatch(client, options.coordinatorStateTableName, logger);
+    this.source = {
+      discover: (isHeld, shouldContinue) => {
+        void this.leader.check(AbortSignal.timeout(options.failoverTimeMs));
+        return this.follower.discover(isHeld, shouldContinue);
+      },
+    };
+  }
+
+  /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
+  async start(initial: Kcl3Mode): Promise<void> {
+    const { appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger } = this.options;
+    this.monitor = new MigrationStateMonitor(this.client, appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger, initial, async (mode) => {
+      await this.apply(mode);
+      await this.coordinator.runTaker();
+    });
+    await this.apply(initial);
+    if (rules(initial) === '3.x') logger.log(`'${appName}' runs in KCL 3.x mode (${initial.kind === '3.x' ? initial.clientVersion : ''}): this worker holds the leases the leader assigns to it.`);
+    this.monitor.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.monitor?.stop();
+    await this.reporter.stop();
+  }
+
+  status(): Kcl3Status | undefined {
+    const mode = this.monitor?.mode;
+    if (!mode || mode.kind === 'none') return undefined;
+    const leader = this.leader.state;
+    return {
+      rules: rules(mode),
+      clientVersion: mode.clientVersion,
+      workerMetricsReportedAt: this.reporter.lastReportedAt,
+      ...(rules(mode) === '3.x' && leader.kind === 'live' ? { leader: leader.leader } : {}),
+      ...(rules(mode) === '3.x' && leader.kind === 'none' ? { problem: `no KCL 3.x leader: ${leader.reason}` } : {}),
+    };
+  }
+
+  private async apply(mode: Kcl3Mode): Promise<void> {
+    // The metrics are what a 2.x-compatible fleet's migration monitor waits for before it flips to 3.x.
+    if (mode.kind === 'none') await this.reporter.stop();
+    else await this.reporter.start();
+    this.coordinator.useLeaseSource(rules(mode) === '3.x' ? this.source : undefined);
+  }
+}

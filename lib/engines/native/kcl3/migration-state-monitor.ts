@@ -1,0 +1,71 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describeError } from '../../../core/aws-errors';
+import type { WorkerLogger } from '../../../core/logger';
+import { readKcl3Mode, type Kcl3Mode } from '../../../leases/kcl3-application';
+
+/**
+ * Polls the migration state (Migration3.0) as the Java ClientVersionChangeMonitor does, and reports each
+ * change of the lease rules it implies: '2.x' (no 3.x state, CLIENT_VERSION_2X, UPGRADE_FROM_2X) or '3.x'
+ * (3X_WITH_ROLLBACK, 3X). A failed read is logged and keeps the current rules: a flip is seen one poll later.
+ */
+export class MigrationStateMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly appName: string,
+    private readonly table: string,
+    private readonly intervalMs: number,
+    private readonly logger: WorkerLogger,
+    private current: Kcl3Mode,
+    private readonly onChange: (mode: Kcl3Mode, previous: Kcl3Mode) => Promise<void> | void,
+  ) {}
+
+  get mode(): Kcl3Mode {
+    return this.current;
+  }
+
+  start(): void {
+    clearInterval(this.timer);
+    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.polling;
+  }
+
+  /** One poll now (also on the timer); concurrent calls share the poll in flight. */
+  poll(): Promise<void> {
+    this.polling ??= this.readAndSwitch().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async readAndSwitch(): Promise<void> {
+    let mode: Kcl3Mode;
+    try {
+      mode = await readKcl3Mode(this.client, this.appName, this.table, AbortSignal.timeout(this.intervalMs));
+      this.failures = 0;
+    } catch (error) {
+      if (this.failures++ % 10 === 0) this.logger.warn(`Could not read the migration state in ${this.table} (${describeError(error)}); keeping the current lease rules.`);
+      return;
+    }
+    const previous = this.current;
+    this.current = mode;
+    if (rules(mode) === rules(previous)) return;
+    this.logger.log(
+      `Migration state of '${this.appName}' changed to ${mode.kind === 'none' ? 'none' : mode.clientVersion}: switching from the ${rules(previous)} to the ${rules(mode)} lease rules.`,
+    );
+    try {
+      await this.onChange(mode, previous);
+    } catch (error) {
+      this.logger.error(`Switching to the ${rules(mode)} lease rules failed: ${describeError(error)}`);
+    }
+  }
+}
+
+/** Which lease rules a mode means for this worker. */
+export const rules = (mode: Kcl3Mode): '2.x' | '3.x' => (mode.kind === '3.x' ? '3.x' : '2.x');

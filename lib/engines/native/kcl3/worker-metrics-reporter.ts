@@ -1,0 +1,101 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describeError, isResourceNotFound } from '../../../core/aws-errors';
+import type { WorkerLogger } from '../../../core/logger';
+import { putWorkerMetricStats } from '../../../leases/kcl3-tables';
+import { CpuUtilisation } from './cpu-utilisation';
+
+/** The Java KCL's noOfPersistedMetricsPerWorkerMetrics: samples kept per metric in the item. */
+export const PERSISTED_SAMPLES = 10;
+/** The metric name the Java KCL 3.x uses for CPU; its operating range ceiling is 100 (percent). */
+export const CPU_METRIC = 'CPU';
+const CPU_CEILING = 100;
+
+export interface WorkerMetricsReporterConfig {
+  readonly workerId: string;
+  readonly tableName: string;
+  readonly intervalMs: number;
+}
+
+/**
+ * Publishes this worker's WorkerMetricStats item (the Java WorkerMetricStatsReporter's job): a KCL 3.x
+ * leader assigns leases only to workers whose item is fresh, and balances by its CPU samples. A failed
+ * write is logged and tried again at the next interval: the leader only drops a worker after its item
+ * went stale for several intervals. Each write is cut off after one interval, so a hung call never
+ * stacks up behind the timer.
+ */
+export class WorkerMetricsReporter {
+  private readonly samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private failures = 0;
+  private lastReportAt: number | undefined;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly config: WorkerMetricsReporterConfig,
+    private readonly logger: WorkerLogger,
+    private readonly cpu = new CpuUtilisation(),
+  ) {}
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Wall-clock ms of the last successful write. */
+  get lastReportedAt(): number | undefined {
+    return this.lastReportAt;
+  }
+
+  /** Reports at once (so a new worker is counted in the leader's next run), then every interval. */
+  start(): Promise<void> {
+    if (this.timer) return this.inFlight ?? Promise.resolve();
+    this.timer = setInterval(() => void this.report(), this.config.intervalMs);
+    return this.report();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /** One report; a report still in flight is not doubled. */
+  report(): Promise<void> {
+    this.inFlight ??= this.write().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async write(): Promise<void> {
+    this.samples.push(this.cpu.sample());
+    if (this.samples.length > PERSISTED_SAMPLES) this.samples.splice(0, this.samples.length - PERSISTED_SAMPLES);
+    const { workerId, tableName, intervalMs } = this.config;
+    try {
+      await putWorkerMetricStats(
+        this.client,
+        tableName,
+        {
+          workerId,
+          lastUpdateTimeSeconds: Math.floor(Date.now() / 1000),
+          metricStats: { [CPU_METRIC]: [...this.samples] },
+          operatingRange: { [CPU_METRIC]: [CPU_CEILING] },
+        },
+        AbortSignal.timeout(intervalMs),
+      );
+      if (this.failures > 0) this.logger.log(`Worker metrics of ${workerId} written to ${tableName} again after ${this.failures} failed attempt(s).`);
+      this.failures = 0;
+      this.lastReportAt = Date.now();
+    } catch (error) {
+      this.failures++;
+      // Said once, then every tenth time: a missing table or permission fails every interval.
+      if (this.failures === 1 || this.failures % 10 === 0) {
+        const fix = isResourceNotFound(error)
+          ? ` The table does not exist: the Java KCL 3.x workers create it; set workerMetricsTableName if the fleet uses another name.`
+          : ` Allow dynamodb:PutItem on ${tableName} (docs/iam.md).`;
+        this.logger.warn(
+          `Could not write the worker metrics of ${workerId} to ${tableName} (${describeError(error)}; ${this.failures} failure(s) in a row); ` +
+            `a KCL 3.x leader assigns no lease to a worker whose metrics go stale.${fix}`,
+        );
+      }
+    }
+  }
+}

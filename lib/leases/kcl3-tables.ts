@@ -1,0 +1,165 @@
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed } from '../core/aws-errors';
+import { leaseFromItem, rowProblem, type Lease } from './lease';
+
+/**
+ * The tables and lease-row writes a KCL 3.x worker needs beyond the 2.x ones (docs/kcl3-protocol.md):
+ * the WorkerMetricStats item of this worker, the lease-owner GSI, and the 3.x attributes of a lease row
+ * (throughputKBps, checkpointOwner). Every write returns false on a failed condition: an answer, not an error.
+ */
+
+/** The GSI on the lease table that lists one worker's leases (leaseOwner HASH, leaseKey RANGE, KEYS_ONLY). */
+export const LEASE_OWNER_TO_LEASE_KEY_INDEX = 'LeaseOwnerToLeaseKeyIndex';
+
+export const defaultCoordinatorStateTable = (appName: string): string => `${appName}-CoordinatorState`;
+export const defaultWorkerMetricsTable = (appName: string): string => `${appName}-WorkerMetricStats`;
+
+/** One WorkerMetricStats item as the Java WorkerMetricStatsReporter writes it. */
+export interface WorkerMetricStatsItem {
+  readonly workerId: string;
+  /** Epoch seconds: the leader judges the entry's freshness by it. */
+  readonly lastUpdateTimeSeconds: number;
+  /** Per metric (e.g. CPU), the last samples in percent, oldest first. */
+  readonly metricStats: Readonly<Record<string, readonly number[]>>;
+  /** Per metric, the ceiling (first element) the leader must not assign beyond. */
+  readonly operatingRange: Readonly<Record<string, readonly number[]>>;
+}
+
+export function workerMetricStatsToItem(stats: WorkerMetricStatsItem): Record<string, AttributeValue> {
+  const numbers = (values: readonly number[]): AttributeValue => ({ L: values.map((value) => ({ N: String(value) })) });
+  const map = (entries: Readonly<Record<string, readonly number[]>>): AttributeValue => ({
+    M: Object.fromEntries(Object.entries(entries).map(([name, values]) => [name, numbers(values)])),
+  });
+  return {
+    wid: { S: stats.workerId },
+    lut: { N: String(stats.lastUpdateTimeSeconds) },
+    sts: map(stats.metricStats),
+    opr: map(stats.operatingRange),
+  };
+}
+
+export async function putWorkerMetricStats(client: DynamoDBClient, tableName: string, stats: WorkerMetricStatsItem, abortSignal?: AbortSignal): Promise<void> {
+  await client.send(new PutItemCommand({ TableName: tableName, Item: workerMetricStatsToItem(stats) }), { abortSignal });
+}
+
+/** The keys of the leases whose leaseOwner is `workerId`, from the GSI (eventually consistent, as in the Java KCL). */
+export async function listLeaseKeysOwnedBy(client: DynamoDBClient, leaseTable: string, workerId: string, abortSignal?: AbortSignal): Promise<string[]> {
+  const keys: string[] = [];
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: leaseTable,
+        IndexName: LEASE_OWNER_TO_LEASE_KEY_INDEX,
+        KeyConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeValues: { ':owner': { S: workerId } },
+        ExclusiveStartKey,
+      }),
+      { abortSignal },
+    );
+    for (const item of page.Items ?? []) if (item.leaseKey?.S) keys.push(item.leaseKey.S);
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return keys;
+}
+
+/** Whether the lease table has the lease-owner GSI, ACTIVE (a follower cannot find its leases without it). */
+export async function leaseOwnerIndexStatus(client: DynamoDBClient, leaseTable: string): Promise<string | undefined> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: leaseTable }));
+  return Table?.GlobalSecondaryIndexes?.find((index) => index.IndexName === LEASE_OWNER_TO_LEASE_KEY_INDEX)?.IndexStatus ?? undefined;
+}
+
+/** A lease row with its 3.x attributes. */
+export interface Kcl3LeaseRow {
+  readonly lease: Lease;
+  /** Set during a graceful hand-over: the previous owner, which must finish (and checkpoint) first. */
+  readonly checkpointOwner?: string;
+  readonly throughputKBps?: number;
+}
+
+/** Reads one lease row (strongly consistent); undefined when it is gone or not a usable lease. */
+export async function readKcl3Lease(client: DynamoDBClient, leaseTable: string, leaseKey: string, abortSignal?: AbortSignal): Promise<Kcl3LeaseRow | undefined> {
+  const { Item } = await client.send(new GetItemCommand({ TableName: leaseTable, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true }), { abortSignal });
+  if (!Item || rowProblem(Item) !== undefined) return undefined;
+  const kbps = Item.throughputKBps?.N;
+  return { lease: leaseFromItem(Item), checkpointOwner: Item.checkpointOwner?.S, throughputKBps: kbps === undefined ? undefined : Number(kbps) };
+}
+
+/**
+ * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by).
+ * Condition: the counter this worker last wrote, and either leaseOwner = us (normal) or, during a hand-over
+ * away from us, checkpointOwner = us (the Java KCL's renewer keeps a lease it is handing over renewed too).
+ */
+export async function renewKcl3Lease(
+  client: DynamoDBClient,
+  leaseTable: string,
+  lease: Lease,
+  holder: { readonly workerId: string; readonly handingOver: boolean },
+  throughputKBps: number,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
+  return conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: lease.leaseKey } },
+      UpdateExpression: 'SET leaseCounter = :next, throughputKBps = :kbps',
+      ConditionExpression: `leaseCounter = :counter AND ${holder.handingOver ? 'checkpointOwner' : 'leaseOwner'} = :me`,
+      ExpressionAttributeValues: {
+        ':counter': { N: String(lease.leaseCounter) },
+        ':next': { N: String(lease.leaseCounter + 1) },
+        ':kbps': { N: String(throughputKBps) },
+        ':me': { S: holder.workerId },
+      },
+    }),
+    abortSignal,
+  );
+}
+
+/** Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start. */
+export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string): Promise<boolean> {
+  return conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: lease.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = leaseCounter + :one',
+      ConditionExpression: 'checkpointOwner = :me',
+      ExpressionAttributeValues: { ':me': { S: workerId }, ':one': { N: '1' } },
+    }),
+  );
+}
+
+/**
+ * The new owner's end of a hand-over whose previous owner never cleared checkpointOwner (it died, or
+ * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
+ * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
+ */
+export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string, previous: string): Promise<Lease | undefined> {
+  const ok = await conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: lease.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = :next',
+      ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :me AND checkpointOwner = :previous',
+      ExpressionAttributeValues: {
+        ':counter': { N: String(lease.leaseCounter) },
+        ':next': { N: String(lease.leaseCounter + 1) },
+        ':me': { S: workerId },
+        ':previous': { S: previous },
+      },
+    }),
+  );
+  return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
+}
+
+async function conditional(client: DynamoDBClient, command: UpdateItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
+  try {
+    await client.send(command, { abortSignal });
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
