@@ -132,7 +132,9 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     await slow.worker.start();
     const producer = new BackgroundProducer(kinesis, stream, 10, 50);
     producer.start();
-    await waitFor(() => producer.puts.length >= 100, 'records put while the processor is slow');
+    // kinesis-local pushes one event a second: produce until the slow processor has had several, so
+    // the records cannot all arrive in one event (as they can when the subscription starts late under load).
+    await waitFor(() => producer.puts.length >= 100 && calls >= 2, 'records put while the processor is slow, over several events', 30_000);
     await producer.stop();
     await waitFor(() => slow.delivered(producer.puts), 'every record through the slow processor');
     expect(slow.firstDeliveries('shardId-000000000000')).toEqual(expectedData(producer.puts, 'shardId-000000000000'));

@@ -1,9 +1,9 @@
 import { CreateTableCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
-import { KinesisWorkerService } from '../../lib';
+import { createWorker, KinesisWorkerConfigError, KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, putRecords } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -114,4 +114,36 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     await assign(appName, moved!, 'native-1', 'java-1');
     await waitFor(async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1', 'the expired lease taken back by the 2.x rules', 60_000);
   });
+
+  it('a multi-stream worker refuses to start in a 3.x-mode application (its 3.x membership is single-stream), and publishes no worker metrics in compatible mode', async () => {
+    const streams = [uniqueName('kcl3-ms-a'), uniqueName('kcl3-ms-b')];
+    const appName = uniqueName('app');
+    const coordinatorStateTableName = uniqueName('fleet-coordination');
+    const workerMetricsTableName = uniqueName('fleet-metrics');
+    for (const stream of streams) await createStream(kinesis, stream, 1);
+    await createTable(coordinatorStateTableName, 'key');
+    await createTable(workerMetricsTableName, 'wid');
+    const options = { ...workerClientOptions(), appName, streams, coordinatorStateTableName, workerMetricsTableName, workerMetricsReporterFreqMs: 300, logger: new CapturingLogger() };
+
+    await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_3X');
+    const refused = createWorker(options, () => ({ processRecords: () => undefined }));
+    const error = await refused.start().then(() => undefined, (e: unknown) => e);
+    await refused.stop();
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    expect(error).toMatchObject({ option: 'streams' });
+    expect((error as Error).message).toMatch(/KCL 3\.x mode.*one stream only.*CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X/);
+
+    // Compatible mode: it runs by the 2.x rules and withholds its worker metrics, so it is never what lets the fleet flip.
+    await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    const worker = createWorker(options, () => ({ processRecords: () => undefined }));
+    try {
+      await worker.start();
+      await waitFor(() => worker.describe().leases.length === 2 && worker.describe().leases.every((l) => l.leaseOwner === worker.workerId), 'both leases taken by the 2.x rules');
+      expect(worker.describe().kcl3).toMatchObject({ rules: '2.x' });
+      expect(await scanRaw(dynamo, workerMetricsTableName)).toEqual([]);
+    } finally {
+      await worker.stop();
+    }
+  });
 });
+

@@ -81,7 +81,9 @@ export class Kcl3Membership {
 
   private async apply(mode: Kcl3Mode): Promise<void> {
     // The metrics are what a 2.x-compatible fleet's migration monitor waits for before it flips to 3.x.
-    if (mode.kind === 'none') await this.reporter.stop();
+    // A multi-stream worker withholds them: its 3.x membership is single-stream (preflight refuses a
+    // multi-stream start in 3.x mode), so it must not be what lets the fleet flip.
+    if (mode.kind === 'none' || this.options.multiStream) await this.reporter.stop();
     else await this.reporter.start();
     this.coordinator.useLeaseSource(rules(mode) === '3.x' ? this.source : undefined);
   }
