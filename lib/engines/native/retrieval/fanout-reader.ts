@@ -55,6 +55,8 @@ export class FanoutReader {
   private lastSubscribeAt = 0;
   private failures = 0;
   private lastShardEndCheck = Date.now();
+  /** The children the shard-end check found (kinesis-local's closed shards send no ChildShards event). */
+  private shardEndChildren: ChildShard[] | undefined;
   private lastProblem: string | undefined;
   private readonly warnings = new Map<string, number>();
 
@@ -181,8 +183,6 @@ export class FanoutReader {
       return false;
     }
   }
-
-  private shardEndChildren: ChildShard[] | undefined;
 
   private async endOfShard(): Promise<RecordBatch> {
     this.endSubscription();
