@@ -218,6 +218,22 @@ export interface KinesisWorkerOptions {
    * and clear checkpointOwner before it starts anyway. Default 30000 (the Java gracefulLeaseHandoffTimeoutMillis).
    */
   gracefulLeaseHandoffTimeoutMs?: number;
+  /**
+   * KCL 3.x mode: whether this worker contends for the application's leader lock (the `Leader` item of the
+   * coordinator state table) and, while it holds it, assigns the leases (docs/kcl3-protocol.md, section 6).
+   * Default true. A native-only 3.x application needs at least one eligible worker.
+   */
+  kcl3LeaderEligible?: boolean;
+  /**
+   * KCL 3.x mode: the lease duration this worker writes into the leader lock when it holds it; another worker
+   * takes the lock after it has seen no heartbeat for this long. Heartbeats every quarter of it. Default 120000
+   * (the Java DynamoDBLockBasedLeaderDecider's).
+   */
+  leaderLockLeaseDurationMs?: number;
+  /** KCL 3.x mode, on the leader: how often leases are assigned. Default 2 × failoverTimeMs (the Java leaseAssignmentIntervalMillis). */
+  leaseAssignmentIntervalMs?: number;
+  /** KCL 3.x mode, on the leader: worker metrics not written for this long are deleted. Default 86400000 (1 day, the Java staleWorkerMetricsEntryCleanupDuration). */
+  staleWorkerMetricsCleanupMs?: number;
   /** Settings of the `kcl` engine; ignored by the native engine. */
   kcl?: KclEngineOptions;
 }
@@ -292,4 +308,8 @@ export interface ResolvedWorkerOptions {
   readonly workerMetricsReporterFreqMs: number;
   readonly clientVersionPollIntervalMs: number;
   readonly gracefulLeaseHandoffTimeoutMs: number;
+  readonly kcl3LeaderEligible: boolean;
+  readonly leaderLockLeaseDurationMs: number;
+  readonly leaseAssignmentIntervalMs: number;
+  readonly staleWorkerMetricsCleanupMs: number;
 }

@@ -36,6 +36,19 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Below this a lease is renewed every few milliseconds, and one slow DynamoDB call loses it. */
 const MIN_FAILOVER_MS = 1_000;
 
+function booleanOption(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new KinesisWorkerConfigError(option, `must be true or false, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+/** The lock client needs room for three heartbeats per lease duration; below a second, a slow DynamoDB answer would cost the lock. */
+function leaderLockLeaseDuration(value: unknown): number {
+  const ms = durationMs('leaderLockLeaseDurationMs', value, 120_000);
+  if (ms < 1000) throw new KinesisWorkerConfigError('leaderLockLeaseDurationMs', `must be at least 1000 ms (the leader heartbeats every quarter of it), got ${ms}. The Java KCL uses 120000.`);
+  return ms;
+}
+
 function durationMs(option: string, value: unknown, fallback: number, { allowZero = false, allowInfinity = false } = {}): number {
   if (allowInfinity && value === Infinity) return Infinity;
   const ms = positiveInt(option, value, fallback, { allowZero });
@@ -235,6 +248,10 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),
     clientVersionPollIntervalMs: durationMs('clientVersionPollIntervalMs', options.clientVersionPollIntervalMs, 60_000),
     gracefulLeaseHandoffTimeoutMs: durationMs('gracefulLeaseHandoffTimeoutMs', options.gracefulLeaseHandoffTimeoutMs, 30_000, { allowZero: true }),
+    kcl3LeaderEligible: booleanOption('kcl3LeaderEligible', options.kcl3LeaderEligible, true),
+    leaderLockLeaseDurationMs: leaderLockLeaseDuration(options.leaderLockLeaseDurationMs),
+    leaseAssignmentIntervalMs: durationMs('leaseAssignmentIntervalMs', options.leaseAssignmentIntervalMs, 2 * failoverTimeMs),
+    staleWorkerMetricsCleanupMs: durationMs('staleWorkerMetricsCleanupMs', options.staleWorkerMetricsCleanupMs, 86_400_000),
     logger,
     emit: (event, eventStream = streamName) => {
       if (!listener) return;

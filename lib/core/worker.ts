@@ -48,6 +48,8 @@ export interface Kcl3Status {
   readonly workerMetricsReportedAt?: number;
   /** 3.x rules: the live leader's worker id. */
   readonly leader?: string;
+  /** 3.x rules: whether this worker is the leader now (holds the lock and assigns the leases). */
+  readonly leading?: boolean;
   /** 3.x rules: why no lease can be assigned now (no live leader). */
   readonly problem?: string;
 }

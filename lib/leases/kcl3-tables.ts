@@ -1,4 +1,4 @@
-import { DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed } from '../core/aws-errors';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
@@ -154,9 +154,115 @@ export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseT
   return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
 }
 
-async function conditional(client: DynamoDBClient, command: UpdateItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
+/** A WorkerMetricStats item as the leader reads it. */
+export interface WorkerMetricStatsRow {
+  readonly workerId: string;
+  readonly lastUpdateTimeSeconds: number;
+  /** The Java WorkerMetricStats.isValidWorkerMetric: every sts metric has an opr ceiling, and no ceiling is 0. */
+  readonly valid: boolean;
+  /** The Java isAnyWorkerMetricFailing: some metric's last sample is -1. */
+  readonly failing: boolean;
+}
+
+/** Every WorkerMetricStats item (strongly consistent scan, all pages). */
+export async function listWorkerMetricStats(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<WorkerMetricStatsRow[]> {
+  const rows: WorkerMetricStatsRow[] = [];
+  for (const item of await scanAll(client, tableName, abortSignal)) {
+    const workerId = item.wid?.S;
+    const lut = Number(item.lut?.N);
+    if (!workerId) continue;
+    const sts = item.sts?.M ?? {};
+    const opr = item.opr?.M ?? {};
+    const usesDefaultMetric = Object.keys(sts).length === 0 && Object.keys(opr).length === 0;
+    const ceilings = Object.values(opr).map((range) => Number(range.L?.[0]?.N ?? 0));
+    const valid = Number.isFinite(lut) && (usesDefaultMetric || (Object.keys(sts).every((name) => opr[name] !== undefined) && ceilings.every((ceiling) => ceiling !== 0)));
+    const failing = Object.values(sts).some((samples) => samples.L !== undefined && samples.L.length > 0 && Number(samples.L[samples.L.length - 1]!.N) === -1);
+    rows.push({ workerId, lastUpdateTimeSeconds: Number.isFinite(lut) ? lut : 0, valid, failing });
+  }
+  return rows;
+}
+
+/** The leader's stale-entry cleanup: deletes a worker's item only if it was not written since it was read (Java's condition on lut). */
+export async function deleteWorkerMetricStats(client: DynamoDBClient, tableName: string, row: WorkerMetricStatsRow, abortSignal?: AbortSignal): Promise<boolean> {
+  return conditional(
+    client,
+    new DeleteItemCommand({
+      TableName: tableName,
+      Key: { wid: { S: row.workerId } },
+      ConditionExpression: 'lut = :lut AND attribute_exists(wid)',
+      ExpressionAttributeValues: { ':lut': { N: String(row.lastUpdateTimeSeconds) } },
+    }),
+    abortSignal,
+  );
+}
+
+/** Every usable lease row with its 3.x attributes (strongly consistent scan, all pages); rows of other entity types are skipped. */
+export async function listKcl3Leases(client: DynamoDBClient, leaseTable: string, abortSignal?: AbortSignal): Promise<Kcl3LeaseRow[]> {
+  return (await scanAll(client, leaseTable, abortSignal))
+    .filter((item) => rowProblem(item) === undefined)
+    .map((item) => ({ lease: leaseFromItem(item), checkpointOwner: item.checkpointOwner?.S, throughputKBps: item.throughputKBps?.N === undefined ? undefined : Number(item.throughputKBps.N) }));
+}
+
+/**
+ * The leader's assignment (Java DynamoDBLeaseRefresher.assignLease): leaseOwner = the new owner, the
+ * counter moves (so the previous owner's next renewal fails and it lets go), checkpointOwner goes.
+ * Condition: the row still has the owner and checkpoint owner the leader read, and exists.
+ */
+export async function assignKcl3Lease(client: DynamoDBClient, leaseTable: string, row: { readonly leaseKey: string; readonly leaseOwner?: string; readonly checkpointOwner?: string }, newOwner: string, abortSignal?: AbortSignal): Promise<boolean> {
+  const ownerChanges = (row.leaseOwner !== undefined && row.leaseOwner !== newOwner) || row.checkpointOwner === newOwner;
+  const values: Record<string, AttributeValue> = { ':new': { S: newOwner }, ':one': { N: '1' }, ':key': { S: row.leaseKey } };
+  if (row.leaseOwner !== undefined) values[':owner'] = { S: row.leaseOwner };
+  if (row.checkpointOwner !== undefined) values[':cpo'] = { S: row.checkpointOwner };
+  return conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: row.leaseKey } },
+      UpdateExpression: `SET leaseOwner = :new REMOVE checkpointOwner ADD leaseCounter :one${ownerChanges ? ', ownerSwitchesSinceCheckpoint :one' : ''}`,
+      ConditionExpression: [
+        'leaseKey = :key',
+        row.leaseOwner === undefined ? 'attribute_not_exists(leaseOwner)' : 'leaseOwner = :owner',
+        row.checkpointOwner === undefined ? 'attribute_not_exists(checkpointOwner)' : 'checkpointOwner = :cpo',
+      ].join(' AND '),
+      ExpressionAttributeValues: values,
+    }),
+    abortSignal,
+  );
+}
+
+/**
+ * The leader's graceful move (Java initiateGracefulLeaseHandoff): leaseOwner = the new owner and
+ * checkpointOwner = the current one, without touching the counter, so the current owner keeps renewing,
+ * finishes its processor (which may checkpoint) and then clears checkpointOwner.
+ */
+export async function initiateKcl3Handoff(client: DynamoDBClient, leaseTable: string, row: { readonly leaseKey: string; readonly leaseOwner: string }, newOwner: string, abortSignal?: AbortSignal): Promise<boolean> {
+  return conditional(
+    client,
+    new UpdateItemCommand({
+      TableName: leaseTable,
+      Key: { leaseKey: { S: row.leaseKey } },
+      UpdateExpression: 'SET leaseOwner = :new, checkpointOwner = :owner',
+      ConditionExpression: 'leaseKey = :key AND leaseOwner = :owner AND attribute_not_exists(checkpointOwner)',
+      ExpressionAttributeValues: { ':new': { S: newOwner }, ':owner': { S: row.leaseOwner }, ':key': { S: row.leaseKey } },
+    }),
+    abortSignal,
+  );
+}
+
+async function scanAll(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }), { abortSignal });
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+async function conditional(client: DynamoDBClient, command: UpdateItemCommand | DeleteItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
   try {
-    await client.send(command, { abortSignal });
+    await client.send(command as UpdateItemCommand, { abortSignal });
     return true;
   } catch (error) {
     if (isConditionalCheckFailed(error)) return false;

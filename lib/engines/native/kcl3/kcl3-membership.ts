@@ -5,7 +5,8 @@ import type { Kcl3Mode } from '../../../leases/kcl3-application';
 import type { LeaseTable } from '../../../leases/lease-table';
 import type { LeaseSource } from '../leases/lease-coordinator';
 import { AssignedLeaseFollower } from './assigned-lease-follower';
-import { LeaderWatch } from './leader-watch';
+import { LeaderElection } from './leader-election';
+import { LeaseAssignmentManager } from './lease-assignment-manager';
 import { MigrationStateMonitor, rules } from './migration-state-monitor';
 import { WorkerMetricsReporter } from './worker-metrics-reporter';
 
@@ -21,13 +22,15 @@ export interface LeaseSourceSwitch {
  * - whenever a 3.x fleet runs the application (any migration state), it publishes its worker metrics,
  *   so the fleet's migration monitor finds it 3.x-compliant and a leader counts it as a worker;
  * - in 3.x mode (3X_WITH_ROLLBACK, 3X) it holds the leases the leader assigns instead of taking by the
- *   2.x rules, and watches that a leader is alive (it never contends for leadership);
+ *   2.x rules, contends for the leader lock (unless kcl3LeaderEligible is false) and, while it leads,
+ *   assigns the application's leases;
  * - it follows the migration state at run time and switches rules at a flip or a rollback.
  */
 export class Kcl3Membership {
   private readonly reporter: WorkerMetricsReporter;
   private readonly follower: AssignedLeaseFollower;
-  private readonly leader: LeaderWatch;
+  private readonly leader: LeaderElection;
+  private readonly assignment: LeaseAssignmentManager;
   private monitor: MigrationStateMonitor | undefined;
   private readonly source: LeaseSource;
 
@@ -40,13 +43,13 @@ export class Kcl3Membership {
     const { workerId, logger } = options;
     this.reporter = new WorkerMetricsReporter(client, { workerId, tableName: options.workerMetricsTableName, intervalMs: options.workerMetricsReporterFreqMs }, logger);
     this.follower = new AssignedLeaseFollower(table, options, logger);
-    this.leader = new LeaderWatch(client, options.coordinatorStateTableName, logger);
-    this.source = {
-      discover: (isHeld, shouldContinue) => {
-        void this.leader.check(AbortSignal.timeout(options.failoverTimeMs));
-        return this.follower.discover(isHeld, shouldContinue);
-      },
-    };
+    this.leader = new LeaderElection(
+      client,
+      { workerId, eligible: options.kcl3LeaderEligible, leaseDurationMs: options.leaderLockLeaseDurationMs, coordinatorStateTableName: options.coordinatorStateTableName },
+      logger,
+    );
+    this.assignment = new LeaseAssignmentManager(client, this.leader, options, logger);
+    this.source = { discover: (isHeld, shouldContinue) => this.follower.discover(isHeld, shouldContinue) };
   }
 
   /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
@@ -63,6 +66,8 @@ export class Kcl3Membership {
 
   async stop(): Promise<void> {
     await this.monitor?.stop();
+    await this.assignment.stop();
+    await this.leader.stop();
     await this.reporter.stop();
   }
 
@@ -74,7 +79,7 @@ export class Kcl3Membership {
       rules: rules(mode),
       clientVersion: mode.clientVersion,
       workerMetricsReportedAt: this.reporter.lastReportedAt,
-      ...(rules(mode) === '3.x' && leader.kind === 'live' ? { leader: leader.leader } : {}),
+      ...(rules(mode) === '3.x' && leader.kind === 'live' ? { leader: leader.leader, leading: this.leader.isLeader } : {}),
       ...(rules(mode) === '3.x' && leader.kind === 'none' ? { problem: `no KCL 3.x leader: ${leader.reason}` } : {}),
     };
   }
@@ -85,6 +90,17 @@ export class Kcl3Membership {
     // multi-stream start in 3.x mode), so it must not be what lets the fleet flip.
     if (mode.kind === 'none' || this.options.multiStream) await this.reporter.stop();
     else await this.reporter.start();
+    if (rules(mode) === '3.x') {
+      // Leader first: a worker that takes the lock assigns at once, before its own follower looks for leases.
+      this.leader.start();
+      this.assignment.start();
+      await this.leader.tick();
+      await this.assignment.runPass();
+    } else {
+      // The 2.x rules elect no 3.x leader: a rollback ends this worker's leadership.
+      await this.assignment.stop();
+      await this.leader.stop();
+    }
     this.coordinator.useLeaseSource(rules(mode) === '3.x' ? this.source : undefined);
   }
 }
