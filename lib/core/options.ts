@@ -220,7 +220,7 @@ export interface KinesisWorkerOptions {
   gracefulLeaseHandoffTimeoutMs?: number;
   /**
    * KCL 3.x mode: whether this worker contends for the application's leader lock (the `Leader` item of the
-   * coordinator state table) and, while it holds it, assigns the leases (docs/kcl3-protocol.md, section 6).
+   * coordinator state table) and, while it holds it, assigns the leases (docs/kcl3-protocol.md, section 5).
    * Default true. A native-only 3.x application needs at least one eligible worker.
    */
   kcl3LeaderEligible?: boolean;

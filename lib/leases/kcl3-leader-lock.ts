@@ -6,7 +6,7 @@ import { LEADER_LOCK_KEY } from './kcl3-application';
 /**
  * The `Leader` item of a KCL 3.x application, written exactly as the DynamoDB lock client 1.4.0
  * (com.amazonaws:dynamodb-lock-client, used by the Java DynamoDBLockBasedLeaderDecider) writes it, so a
- * Java worker reading it sees an ordinary lock (docs/kcl3-protocol.md, section 6):
+ * Java worker reading it sees an ordinary lock (docs/kcl3-protocol.md, sections 1 and 5):
  * - item: `key` = "Leader", `ownerName`, `leaseDuration` (a string of milliseconds), `recordVersionNumber`
  *   (a fresh UUID at every write), and `isReleased` = "1" once released without deleting;
  * - acquire: PutItem on `attribute_not_exists(key)` (no lock), or on the recordVersionNumber last seen

@@ -26,7 +26,7 @@ const FAILED_PASSES_BEFORE_RELEASE = 3;
 const REPORTER_PERIODS_BEFORE_DEAD = 2;
 
 /**
- * The KCL 3.x leader's duty, on the leader only (docs/kcl3-protocol.md, section 6): every
+ * The KCL 3.x leader's duty, on the leader only (docs/kcl3-protocol.md, sections 1 and 5): every
  * leaseAssignmentIntervalMs, read all leases and all worker metrics, give unassigned and expired leases
  * to the least loaded live workers, balance lease counts every third pass through graceful hand-overs,
  * and delete worker metrics that have been stale for staleWorkerMetricsCleanupMs. Each write is
