@@ -118,10 +118,26 @@ export async function daemonConfig(options: ResolvedWorkerOptions, kcl: Resolved
     // KCL 3.x starts where native workers (and 2.x workers) may share the application: 2.x lease rules
     // until every lease owner publishes worker metrics, then the fleet moves itself to 3.x assignment.
     // kcl.properties.clientVersionConfig = CLIENT_VERSION_CONFIG_3X starts it in 3.x mode.
-    ...(isKcl3(kcl.version) ? { clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X' } : {}),
+    ...(isKcl3(kcl.version) ? { clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X', ...kcl3Properties(options) } : {}),
     ...kcl.properties,
   };
   return { properties, env, warnings };
+}
+
+/**
+ * The KCL 3.x settings both engines share, under the 3.x daemon's property names (its
+ * CoordinatorStateTableConfigBean, WorkerMetricStatsTableConfigBean, WorkerUtilizationAwareAssignmentConfigBean,
+ * GracefulLeaseHandoffConfigBean and leaseAssignmentIntervalMillis), so one set of options describes one
+ * application whichever engine runs it. The 2.x daemon has none of them.
+ */
+function kcl3Properties(options: ResolvedWorkerOptions): Record<string, string> {
+  return {
+    coordinatorStateTableName: options.coordinatorStateTableName,
+    workerMetricsTableName: options.workerMetricsTableName,
+    workerMetricsReporterFreqInMillis: String(options.workerMetricsReporterFreqMs),
+    gracefulLeaseHandoffTimeoutMillis: String(options.gracefulLeaseHandoffTimeoutMs),
+    leaseAssignmentIntervalMillis: String(options.leaseAssignmentIntervalMs),
+  };
 }
 
 /** One escaped `key = value` line per property, as java.util.Properties.load reads them (ISO-8859-1). */

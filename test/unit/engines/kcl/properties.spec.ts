@@ -33,6 +33,11 @@ describe('MultiLangDaemon properties from the module options', () => {
     const { properties, env, warnings } = await config();
     expect(properties).toEqual({
       clientVersionConfig: 'CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X',
+      coordinatorStateTableName: 'orders-app-CoordinatorState',
+      workerMetricsTableName: 'orders-app-WorkerMetricStats',
+      workerMetricsReporterFreqInMillis: '30000',
+      gracefulLeaseHandoffTimeoutMillis: '30000',
+      leaseAssignmentIntervalMillis: '20000',
       executableName: '/usr/bin/node /tmp/run/relay.js',
       streamName: 'orders',
       applicationName: 'orders-app',
@@ -134,6 +139,19 @@ describe('KCL 3.x properties', () => {
     expect((await config({ kcl: { version: '3.1.3' } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
     expect((await config({ kcl: { version: '3.1.3', properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_3X');
     expect((await config({ kcl: { version: '2.7.2' } })).properties.clientVersionConfig).toBeUndefined();
+  });
+
+  it('the KCL 3.x table names and timings of the shared options reach a 3.x daemon under its own property names; a 2.x daemon gets none of them', async () => {
+    const shared = { coordinatorStateTableName: 'fleet-state', workerMetricsTableName: 'fleet-metrics', workerMetricsReporterFreqMs: 5000, gracefulLeaseHandoffTimeoutMs: 0, leaseAssignmentIntervalMs: 2500 };
+    expect((await config({ ...shared, kcl: { version: '3.1.3' } })).properties).toMatchObject({
+      coordinatorStateTableName: 'fleet-state',
+      workerMetricsTableName: 'fleet-metrics',
+      workerMetricsReporterFreqInMillis: '5000',
+      gracefulLeaseHandoffTimeoutMillis: '0',
+      leaseAssignmentIntervalMillis: '2500',
+    });
+    const old = (await config({ ...shared, kcl: { version: '2.7.2' } })).properties;
+    for (const key of ['coordinatorStateTableName', 'workerMetricsTableName', 'workerMetricsReporterFreqInMillis', 'gracefulLeaseHandoffTimeoutMillis', 'leaseAssignmentIntervalMillis']) expect(old[key]).toBeUndefined();
   });
 });
 
