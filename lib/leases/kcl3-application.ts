@@ -41,6 +41,33 @@ export async function readKcl3Mode(client: DynamoDBClient, appName: string, tabl
 }
 
 /**
+ * KCL 3.5 moved the coordinator state (Migration3.0, Leader) and the worker metrics into the lease table,
+ * as rows with an `entityType` (CLIENT_VERSION_MIGRATION, LEADER, WORKER_METRIC_STATS) keyed by leaseKey;
+ * once a 3.5 fleet's table migration is COMPLETE (or from the start, for an application that never had
+ * the separate tables), those rows are what the fleet reads, and the separate tables, if any, are stale.
+ * The native engine knows the 3.0–3.4 layout only: it must not start beside such a fleet, whose state it
+ * would misread (a stale CoordinatorState could even make it lead beside the real leader).
+ */
+export async function refuseSingleTableApplication(client: DynamoDBClient, options: { readonly appName: string; readonly tableName: string }): Promise<void> {
+  let item;
+  try {
+    ({ Item: item } = await client.send(new GetItemCommand({ TableName: options.tableName, Key: { leaseKey: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true })));
+  } catch (error) {
+    if (isResourceNotFound(error)) return;
+    throw error;
+  }
+  const entityType = item?.entityType?.S;
+  if (entityType === undefined) return;
+  const option = options.tableName === options.appName ? 'appName' : 'tableName';
+  throw new KinesisWorkerConfigError(
+    option,
+    `the lease table '${options.tableName}' holds the KCL 3.5 single-table coordinator state (row ${MIGRATION_STATE_KEY}, entityType ${entityType}${item?.cv?.S ? `, ${item.cv.S}` : ''}): ` +
+      `a Java KCL 3.5+ fleet keeps its migration state, leader lock and worker metrics in the lease table, and the native engine reads the KCL 3.0–3.4 layout only (the separate ` +
+      `<app>-CoordinatorState and <app>-WorkerMetricStats tables). Nothing was written. Run this worker under its own appName, or share the application with Java workers on KCL 3.4 or earlier.`,
+  );
+}
+
+/**
  * The mode at start. When the coordinator state cannot be read for another reason than its absence
  * (permissions), the worker starts by the 2.x rules with a warning naming the fix, and keeps polling.
  */

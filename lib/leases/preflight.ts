@@ -9,7 +9,7 @@ import {
 } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
-import { readKcl3ModeAtStart, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
+import { readKcl3ModeAtStart, refuseSingleTableApplication, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
 import type { LeaseTable } from './lease-table';
 import { checkLeaseFormat } from './lease-format';
 import { streamIdentifierOf } from './stream-identifier';
@@ -45,6 +45,12 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   const described: DescribedStream[] = [];
   for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
   // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
+  if (options.engine === 'native') {
+    await refuseSingleTableApplication(table.client, options).catch((error: unknown) => {
+      if (error instanceof KinesisWorkerConfigError) throw error;
+      throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
+    });
+  }
   const kcl3Mode: Kcl3Mode = options.engine === 'native' ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger) : { kind: 'none' };
   if (kcl3Mode.kind === '3.x') {
     if (options.multiStream) {

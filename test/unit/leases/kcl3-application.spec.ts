@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readKcl3Mode, readKcl3ModeAtStart, readLeaderLock } from '../../../lib/leases/kcl3-application';
+import { KinesisWorkerConfigError } from '../../../lib';
+import { readKcl3Mode, readKcl3ModeAtStart, readLeaderLock, refuseSingleTableApplication } from '../../../lib/leases/kcl3-application';
 
 /** A client whose GetItem answers with `answer` (an item, or an error to throw); records the requests. */
 function fakeClient(answer: unknown) {
@@ -57,5 +58,30 @@ describe('reading the KCL 3.x migration state', () => {
     const { client } = fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { S: '120000' } });
     expect(await readLeaderLock(client, 'orders-CoordinatorState')).toEqual({ ownerName: 'java-1', recordVersionNumber: 'v1', leaseDurationMs: 120000 });
     expect(await readLeaderLock(fakeClient(undefined).client, 'orders-CoordinatorState')).toBeUndefined();
+  });
+});
+
+describe('a KCL 3.5 single-table application', () => {
+  it('Migration3.0 as an entity row of the lease table: a bootstrap error naming the format and the fix, read consistently from the lease table', async () => {
+    const { client, requests } = fakeClient({ leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_3X' } });
+    const error = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    expect((error as KinesisWorkerConfigError).option).toBe('appName');
+    expect((error as Error).message).toMatch(/KCL 3\.5 single-table.*entityType CLIENT_VERSION_MIGRATION, CLIENT_VERSION_3X.*Nothing was written.*KCL 3\.4 or earlier/);
+    expect(requests).toEqual([{ TableName: 'orders', Key: { leaseKey: { S: 'Migration3.0' } }, ConsistentRead: true }]);
+    const named = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders-leases' }).catch((e: unknown) => e);
+    expect((named as KinesisWorkerConfigError).option).toBe('tableName');
+  });
+
+  it.each([
+    ['no lease table yet', awsError('ResourceNotFoundException')],
+    ['no such row', undefined],
+    ['a row without entityType (a shard named so by a 2.x table? never: kept as a lease row)', { leaseKey: { S: 'Migration3.0' }, leaseCounter: { N: '1' } }],
+  ])('%s: no refusal', async (_, answer) => {
+    await expect(refuseSingleTableApplication(fakeClient(answer).client, { appName: 'orders', tableName: 'orders' })).resolves.toBeUndefined();
+  });
+
+  it('other errors (permissions) are not swallowed', async () => {
+    await expect(refuseSingleTableApplication(fakeClient(awsError('AccessDeniedException')).client, { appName: 'orders', tableName: 'orders' })).rejects.toThrow('AccessDeniedException');
   });
 });
