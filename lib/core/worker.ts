@@ -30,7 +30,14 @@ export interface WorkerStatus {
    * The lease timing msSinceLeaseRenewal is judged against, from the engines that report it (native):
    * renewals run every leaseRenewalIntervalMs, and a lease not renewed for failoverTimeMs is lost.
    */
-  readonly leaseTiming?: { readonly leaseRenewalIntervalMs: number; readonly failoverTimeMs: number };
+  readonly leaseTiming?: { readonly leaseRenewalIntervalMs: number; readonly failoverTimeMs: number; readonly leaseTakerIntervalMs?: number };
+  /**
+   * Native engine: how long since DynamoDB last answered one of this worker's calls (a success or a failed
+   * condition, after the SDK's retries). A healthy worker calls at least every leaseTakerIntervalMs; this
+   * keeps growing while DynamoDB is unreachable, throttles or fails every call, even after the worker has
+   * lost every lease (when msSinceLeaseRenewal, counting held leases only, is undefined).
+   */
+  readonly msSinceDynamoDbAnswer?: number;
   /** The leases of the whole application, as this worker last saw the table. */
   readonly leases: readonly LeaseStatus[];
   /** The shards this worker processes now. */

@@ -9,6 +9,13 @@ export interface KinesisHealthOptions {
    * least one failed renewal round and before the lease is lost. Only the native engine reports it.
    */
   maxMsSinceLeaseRenewal?: number;
+  /**
+   * Down when DynamoDB has not answered the worker for this long: it can neither renew nor take leases,
+   * whether it still holds some or lost them all. Default, per worker: its leaseTakerIntervalMs plus its
+   * failoverTimeMs (30050 ms with the defaults): a healthy worker scans the lease table every taker
+   * interval. Only the native engine reports it.
+   */
+  maxMsSinceDynamoDbAnswer?: number;
   /** Down when a shard is further behind the tip of the stream than this. Default: no limit. */
   maxMillisBehindLatest?: number;
   /** Down when no worker runs (autoStart: false before start(), or after stop()). Default true. */
@@ -48,6 +55,7 @@ export class KinesisWorkerHealthIndicator {
           running: s.running,
           shards: s.shards.length,
           msSinceLeaseRenewal: s.msSinceLeaseRenewal,
+          msSinceDynamoDbAnswer: s.msSinceDynamoDbAnswer,
           maxMillisBehindLatest: Math.max(0, ...s.shards.map((shard) => shard.millisBehindLatest ?? 0)),
         })),
       },
@@ -62,6 +70,12 @@ function problemsOf(status: WorkerStatus, options: KinesisHealthOptions): string
   const maxMsSinceLeaseRenewal = options.maxMsSinceLeaseRenewal ?? defaultMaxMsSinceLeaseRenewal(status);
   if (status.msSinceLeaseRenewal !== undefined && status.msSinceLeaseRenewal > maxMsSinceLeaseRenewal) {
     problems.push(`lease renewals of ${where} have failed for ${Math.round(status.msSinceLeaseRenewal)} ms (limit ${maxMsSinceLeaseRenewal} ms)`);
+  }
+  const maxMsSinceDynamoDbAnswer = options.maxMsSinceDynamoDbAnswer ?? defaultMaxMsSinceDynamoDbAnswer(status);
+  if (status.msSinceDynamoDbAnswer !== undefined && status.msSinceDynamoDbAnswer > maxMsSinceDynamoDbAnswer) {
+    problems.push(
+      `DynamoDB has not answered the worker of ${where} for ${Math.round(status.msSinceDynamoDbAnswer)} ms (limit ${maxMsSinceDynamoDbAnswer} ms): it can neither renew nor take leases`,
+    );
   }
   const maxMillisBehindLatest = options.maxMillisBehindLatest ?? Infinity;
   for (const shard of status.shards) {
@@ -82,4 +96,11 @@ function defaultMaxMsSinceLeaseRenewal(status: WorkerStatus): number {
   if (!status.leaseTiming) return FALLBACK_MAX_MS_SINCE_LEASE_RENEWAL;
   const { leaseRenewalIntervalMs, failoverTimeMs } = status.leaseTiming;
   return Math.round((leaseRenewalIntervalMs + failoverTimeMs) / 2);
+}
+
+/** A healthy worker scans the lease table every leaseTakerIntervalMs; a failover time more means scans have failed for a while. */
+function defaultMaxMsSinceDynamoDbAnswer(status: WorkerStatus): number {
+  const timing = status.leaseTiming;
+  if (!timing) return Infinity;
+  return (timing.leaseTakerIntervalMs ?? (timing.failoverTimeMs + 25) * 2) + timing.failoverTimeMs;
 }

@@ -103,6 +103,25 @@ it("without a limit, renewals are judged by the worker's own lease timing: up ac
   expect(JSON.stringify(await check(moduleRef))).toMatch(/lease renewals of .* have failed for \d+ ms \(limit 11988 ms\)/);
 });
 
+it('a DynamoDB outage long enough to lose every lease: still down (DynamoDB has not answered), although no held lease is left to fail its renewal; up again once DynamoDB answers', async () => {
+  const stream = uniqueName('health');
+  await createStream(kinesis, stream, 1);
+  // failoverTimeMs 6000: the taker scans every 12050 ms, so the default DynamoDB limit is 12050 + 6000 = 18050 ms.
+  const moduleRef = await boot(stream, new Recorder());
+  const service = moduleRef.get(KinesisWorkerService);
+  await waitFor(() => service.status()[0]!.shards.length === 1, 'the shard leased');
+  expect((await check(moduleRef)).status).toBe('ok');
+  const outage = proxy.set('*', 'http500');
+  await waitFor(() => service.status()[0]!.shards.length === 0 && service.status()[0]!.msSinceLeaseRenewal === undefined, 'the lease lost: nothing left to renew', 30_000);
+  await waitFor(async () => (await check(moduleRef)).status === 'error', 'the check down for DynamoDB itself', 30_000);
+  const down = JSON.stringify(await check(moduleRef));
+  expect(down).toMatch(/DynamoDB has not answered the worker of .* for \d+ ms \(limit 18050 ms\): it can neither renew nor take leases/);
+  expect(down).not.toMatch(/lease renewals of/);
+  outage.remove();
+  await waitFor(async () => (await check(moduleRef)).status === 'ok', 'the check back up once DynamoDB answers', 30_000);
+  await waitFor(() => service.status()[0]!.shards.length === 1, 'the lease taken back');
+});
+
 it('down when a shard is further behind than maxMillisBehindLatest', async () => {
   const stream = uniqueName('health');
   await createStream(kinesis, stream, 1);

@@ -85,3 +85,20 @@ it('every worker is judged: one bad stream makes the check down and is named', (
   expect(result.kinesis!.status).toBe('down');
   expect(problems(result)).toEqual(["the worker of 'payments' is not running"]);
 });
+
+describe('DynamoDB answers', () => {
+  const timing = { leaseRenewalIntervalMs: 3_308, failoverTimeMs: 10_000, leaseTakerIntervalMs: 20_050 };
+
+  it("judged by the worker's own timing by default (taker interval + failover time), even when it holds no lease any more", () => {
+    const lost = { msSinceLeaseRenewal: undefined, shards: [], leaseTiming: timing };
+    expect(indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_000 })).isHealthy().kinesis!.status).toBe('up');
+    const result = indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_051 })).isHealthy();
+    expect(result.kinesis!.status).toBe('down');
+    expect(problems(result)).toEqual([`DynamoDB has not answered the worker of 'orders' for 30051 ms (limit 30050 ms): it can neither renew nor take leases`]);
+  });
+
+  it('maxMsSinceDynamoDbAnswer overrides the default; an engine that does not report it (kcl) is never judged by it', () => {
+    expect(indicator(status({ leaseTiming: timing, msSinceDynamoDbAnswer: 6_000 })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 5_000 }).kinesis!.status).toBe('down');
+    expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 1 }).kinesis!.status).toBe('up');
+  });
+});

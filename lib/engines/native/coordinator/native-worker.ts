@@ -23,6 +23,7 @@ import type { FanoutChannel } from '../retrieval/record-reader';
 import { ensureStreamConsumer } from '../retrieval/stream-consumer-registration';
 import { Kcl3HeldLease } from '../kcl3/kcl3-held-lease';
 import { Kcl3Membership } from '../kcl3/kcl3-membership';
+import { DynamoDbAnswerClock } from './dynamodb-answer-clock';
 
 /**
  * The native engine's worker (the KCL's Scheduler): shard sync, the lease coordinator, and one
@@ -39,6 +40,7 @@ export class NativeWorker implements KinesisWorker {
   private streams: ConsumedStreams | undefined;
   /** By lease key. */
   private readonly kcl3: Kcl3Membership;
+  private readonly dynamoDbAnswers: DynamoDbAnswerClock;
   private readonly consumers = new Map<string, ShardConsumer>();
   /** retrieval.mode 'fanout': the client that streams SubscribeToShard, and the consumer once it is ACTIVE. */
   private readonly subscriber: KinesisClient | undefined;
@@ -71,6 +73,7 @@ export class NativeWorker implements KinesisWorker {
     const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)) });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
+    this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
     if (options.retrieval.mode === 'fanout') this.subscriber = createSubscriberClient(options);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(
@@ -231,7 +234,8 @@ export class NativeWorker implements KinesisWorker {
       engine: 'native',
       running: this.running,
       msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
-      leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs },
+      msSinceDynamoDbAnswer: this.dynamoDbAnswers.msSinceLastAnswer(),
+      leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs, leaseTakerIntervalMs: this.options.leaseTakerIntervalMs },
       leases: leases.map(toLeaseStatus),
       ...(this.kcl3.status() ? { kcl3: this.kcl3.status() } : {}),
       shards: [...this.consumers.values()].map((consumer) => ({
