@@ -112,7 +112,16 @@ class LockWatcher {
 type LogEvent = Extract<WorkerFileEvent, { kind: 'log' }>;
 const logs = (fleet: WorkerFleet, worker?: string, contains?: string) =>
   fleet.events().filter((e): e is LogEvent => e.kind === 'log' && (worker === undefined || e.worker === worker) && (contains === undefined || e.message.includes(contains)));
-const becameLeader = (fleet: WorkerFleet) => logs(fleet, undefined, 'This worker is now the KCL 3.x leader');
+/**
+ * Each time a worker took the lock, in order, a worker that took it again right after itself counted once
+ * (a heartbeat whose answer was lost under load makes the holder re-take its own lock: "held under this worker id").
+ */
+const becameLeader = (fleet: WorkerFleet) =>
+  logs(fleet, undefined, 'This worker is now the KCL 3.x leader')
+    .sort((a, b) => a.at - b.at)
+    .filter((e, i, all) => i === 0 || all[i - 1]!.worker !== e.worker);
+
+const cleanedUp = (fleet: WorkerFleet, shardId: string) => logs(fleet, undefined, 'Removed the finished leases').some((e) => e.message.includes(shardId));
 
 const countsOf = async (appName: string) => ownerCounts(await readLeases(dynamo, appName));
 
@@ -131,7 +140,10 @@ async function expectEveryRecord(fleet: WorkerFleet, puts: readonly PutResult[],
   await waitFor(async () => {
     const rows = await scanRaw(dynamo, appName);
     return [...last].every(([shardId, seq]) => {
-      const checkpoint = rows.find((row) => row.leaseKey!.S === shardId)?.checkpoint?.S;
+      const row = rows.find((r) => r.leaseKey!.S === shardId);
+      // A finished parent's lease is deleted once its children have started (lease cleanup).
+      if (!row) return cleanedUp(fleet, shardId);
+      const checkpoint = row.checkpoint?.S;
       return checkpoint === 'SHARD_END' || (checkpoint !== undefined && /^\d+$/.test(checkpoint) && BigInt(checkpoint) >= BigInt(seq));
     });
   }, 'checkpoints at the last record of each shard', 60_000);
@@ -202,6 +214,8 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
       const { byOwner, unowned } = await countsOf(appName);
       return unowned === 0 && !byOwner.has('native-1') && byOwner.get('native-2') === 2 && byOwner.get('native-3') === 2;
     }, "the stopped leader's leases on the others (2/2)", 60_000);
+    // A hand-over the stopping leader had just written away from itself was ended by its release, not by the new owner's timeout.
+    expect(logs(fleet, undefined, 'native-1 did not clear checkpointOwner').map((e) => e.message)).toEqual([]);
     expect(watcher.holders().filter((owner) => owner !== undefined)).toEqual(['native-1', second.worker]);
 
     // kill -9 of the new leader: its lock stays, unchanged; the last worker takes it after its lease duration and assigns the dead leader's leases.
@@ -242,7 +256,8 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     await expectEveryRecord(fleet, producer.puts, appName);
 
     const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
-    expect(rows.get(parent!.ShardId!)?.checkpoint?.S).toBe('SHARD_END');
+    const parentRow = rows.get(parent!.ShardId!);
+    expect(parentRow ? parentRow.checkpoint?.S === 'SHARD_END' : cleanedUp(fleet, parent!.ShardId!)).toBe(true);
     for (const child of children) {
       expect(rows.get(child)?.parentShardId?.SS).toEqual([parent!.ShardId!]);
       expect(['native-1', 'native-2']).toContain(rows.get(child)?.leaseOwner?.S);

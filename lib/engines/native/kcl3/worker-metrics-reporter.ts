@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import { putWorkerMetricStats } from '../../../leases/kcl3-tables';
@@ -57,6 +57,23 @@ export class WorkerMetricsReporter {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.inFlight;
+  }
+
+  /**
+   * Stops and deletes this worker's item, at a graceful stop of the worker: while the item is fresh a
+   * leader counts the worker as live and may assign it the very leases it releases now (they would then
+   * wait failoverTimeMs to expire). A failure only logs: the item goes stale after two intervals anyway.
+   */
+  async withdraw(): Promise<void> {
+    const wasRunning = this.running;
+    await this.stop();
+    if (!wasRunning) return;
+    const { workerId, tableName, intervalMs } = this.config;
+    try {
+      await this.client.send(new DeleteItemCommand({ TableName: tableName, Key: { wid: { S: workerId } } }), { abortSignal: AbortSignal.timeout(intervalMs) });
+    } catch (error) {
+      this.logger.warn(`Could not delete the worker metrics of ${workerId} from ${tableName} at stop (${describeError(error)}); a KCL 3.x leader stops counting this worker once they are stale.`);
+    }
   }
 
   /** One report; a report still in flight is not doubled. */
