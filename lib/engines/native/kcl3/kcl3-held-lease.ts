@@ -93,6 +93,16 @@ export class Kcl3HeldLease extends HeldLease {
     this.markLost(RELEASED);
   }
 
+  /**
+   * A release refused because leaseOwner is no longer us may be a hand-over this worker has not met yet
+   * (the leader wrote it since the last renewal, e.g. just before a graceful stop): then checkpointOwner
+   * is us, and left there it would keep the new owner waiting for gracefulLeaseHandoffTimeoutMs.
+   */
+  protected override async evict(lease: Lease): Promise<void> {
+    if (await this.leaseTable.evictLease(lease)) return;
+    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId);
+  }
+
   override async abandon(): Promise<void> {
     if (this.handoffTarget === undefined) return super.abandon();
     if (this.lost) return;

@@ -68,7 +68,8 @@ export class Kcl3Membership {
     await this.monitor?.stop();
     await this.assignment.stop();
     await this.leader.stop();
-    await this.reporter.stop();
+    // Before the worker releases its leases: a leader must not count it as live and assign them back.
+    await this.reporter.withdraw();
   }
 
   status(): Kcl3Status | undefined {

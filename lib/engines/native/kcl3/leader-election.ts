@@ -108,6 +108,7 @@ export class LeaderElection {
   private async step(): Promise<void> {
     const signal = AbortSignal.timeout(this.heartbeatPeriodMs * 2);
     const { workerId, coordinatorStateTableName: table } = this.config;
+    let heartbeatRefused = false;
     if (this.held) {
       const version = await heartbeatLeaderLock(this.client, table, this.config, this.held.version, signal);
       if (version) {
@@ -117,11 +118,14 @@ export class LeaderElection {
         return;
       }
       this.held = undefined;
-      this.logger.warn(`Lost the KCL 3.x leader lock in ${table}: another worker wrote it. This worker stops assigning leases.`);
+      heartbeatRefused = true;
     }
     const now = this.clock();
     const item = await readLeaderLockItem(this.client, table, signal);
     this.failures = 0;
+    // A refused heartbeat on a lock that still names this worker is its own earlier heartbeat, applied but
+    // answered too late (cut off under load): not a loss, the lock is taken back below at once.
+    if (heartbeatRefused && item?.ownerName !== workerId) this.logger.warn(`Lost the KCL 3.x leader lock in ${table}: another worker wrote it. This worker stops assigning leases.`);
     if (!this.seen || this.seen.item?.recordVersionNumber !== item?.recordVersionNumber || this.seen.item?.released !== item?.released) this.seen = { item, since: now };
     const silentFor = now - this.seen.since;
     const free = !item || item.released || silentFor >= item.leaseDurationMs || item.ownerName === workerId;
@@ -136,7 +140,9 @@ export class LeaderElection {
           : item.released
             ? `${item.ownerName} had released it`
             : item.ownerName === workerId
-              ? 'it was held under this worker id by an earlier run'
+              ? heartbeatRefused
+                ? 'the answer to its last heartbeat was lost'
+                : 'it was held under this worker id by an earlier run'
               : `${item.ownerName} had not renewed it for ${Math.round(silentFor / 1000)} s (its lease duration is ${item.leaseDurationMs} ms)`;
         this.logger.log(`This worker is now the KCL 3.x leader (${why}): it assigns the application's leases.`);
         return;

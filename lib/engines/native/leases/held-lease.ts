@@ -122,7 +122,7 @@ export class HeldLease {
     const run = async () => {
       if (this.lostReason !== undefined) return;
       this.markLost(RELEASED);
-      await this.table.evictLease(this.current);
+      await this.evict(this.current);
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
@@ -136,7 +136,12 @@ export class HeldLease {
   async abandon(): Promise<void> {
     if (this.lostReason !== undefined) return;
     this.markLost(RELEASED);
-    await this.table.evictLease(this.current);
+    await this.evict(this.current);
+  }
+
+  /** The release's write: REMOVE leaseOwner on condition that we still own it. */
+  protected async evict(lease: Lease): Promise<void> {
+    await this.table.evictLease(lease);
   }
 
   private accept(lease: Lease, sentAt: number): Lease {

@@ -69,4 +69,24 @@ describe('WorkerMetricsReporter', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(items).toHaveLength(count);
   });
+
+  it('withdraw() at a graceful stop: the last write finishes, then the own item is deleted; nothing when it never reported', async () => {
+    const inputs: Record<string, unknown>[] = [];
+    const { reporter } = reporterWith(async (input) => void inputs.push(input), 60_000);
+    await reporter.withdraw();
+    expect(inputs).toEqual([]);
+    await reporter.start();
+    await reporter.withdraw();
+    expect(inputs.at(-1)).toEqual({ TableName: 'app-WorkerMetricStats', Key: { wid: { S: 'w1' } } });
+    expect(reporter.running).toBe(false);
+  });
+
+  it('a failed withdraw only warns', async () => {
+    const { reporter, warn } = reporterWith(async (input) => {
+      if (!('Item' in input)) throw awsError('AccessDeniedException');
+    });
+    await reporter.start();
+    await expect(reporter.withdraw()).resolves.toBeUndefined();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('Could not delete the worker metrics of w1'));
+  });
 });
