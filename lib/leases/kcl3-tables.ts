@@ -1,5 +1,5 @@
-import { DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { isConditionalCheckFailed } from '../core/aws-errors';
+import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailed, isResourceNotFound } from '../core/aws-errors';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
 /**
@@ -154,6 +154,25 @@ export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseT
   return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
 }
 
+/** Creates the WorkerMetricStats table as the Java KCL 3.x does (key wid, on-demand); false when it exists already (or is being created). */
+export async function createWorkerMetricsTable(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<boolean> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+      { abortSignal },
+    );
+    return true;
+  } catch (error) {
+    if ((error as { name?: string })?.name === 'ResourceInUseException') return false;
+    throw error;
+  }
+}
+
 /** A WorkerMetricStats item as the leader reads it. */
 export interface WorkerMetricStatsRow {
   readonly workerId: string;
@@ -167,7 +186,12 @@ export interface WorkerMetricStatsRow {
 /** Every WorkerMetricStats item (strongly consistent scan, all pages). */
 export async function listWorkerMetricStats(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<WorkerMetricStatsRow[]> {
   const rows: WorkerMetricStatsRow[] = [];
-  for (const item of await scanAll(client, tableName, abortSignal)) {
+  // No table yet: no worker has published metrics (the reporters create it), which is an answer, not a failed pass.
+  const items = await scanAll(client, tableName, abortSignal).catch((error: unknown) => {
+    if (isResourceNotFound(error)) return [];
+    throw error;
+  });
+  for (const item of items) {
     const workerId = item.wid?.S;
     const lut = Number(item.lut?.N);
     if (!workerId) continue;

@@ -1,7 +1,7 @@
 import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
-import { putWorkerMetricStats } from '../../../leases/kcl3-tables';
+import { createWorkerMetricsTable, putWorkerMetricStats } from '../../../leases/kcl3-tables';
 import { CpuUtilisation } from './cpu-utilisation';
 
 /** The Java KCL's noOfPersistedMetricsPerWorkerMetrics: samples kept per metric in the item. */
@@ -78,6 +78,24 @@ export class WorkerMetricsReporter {
     }
   }
 
+  /**
+   * The table is the fleet's, made by whichever worker first needs it (the Java WorkerMetricStatsDAO
+   * creates it at start too): a native worker that outlived the Java fleet, or whose operator dropped the
+   * table, must not be invisible to the leader because of it. True when the table exists or is being
+   * created (the next report writes into it); otherwise the error, which the failed write's warning names.
+   */
+  private async createTable(): Promise<true | unknown> {
+    const { tableName } = this.config;
+    try {
+      if (await createWorkerMetricsTable(this.client, tableName, AbortSignal.timeout(this.config.intervalMs))) {
+        this.logger.log(`Created the KCL 3.x worker metrics table ${tableName} (key wid, on-demand capacity, as the Java KCL creates it).`);
+      }
+      return true;
+    } catch (error) {
+      return error;
+    }
+  }
+
   /** One report; a report still in flight is not doubled. */
   report(): Promise<void> {
     this.inFlight ??= this.write().finally(() => (this.inFlight = undefined));
@@ -105,10 +123,12 @@ export class WorkerMetricsReporter {
       this.lastReportAt = Date.now();
     } catch (error) {
       this.failures++;
+      const created = isResourceNotFound(error) ? await this.createTable() : undefined;
+      if (created === true) return;
       // Said once, then every tenth time: a missing table or permission fails every interval.
       if (this.failures === 1 || this.failures % 10 === 0) {
         const fix = isResourceNotFound(error)
-          ? ` The table does not exist: the Java KCL 3.x workers create it; set workerMetricsTableName if the fleet uses another name.`
+          ? ` The table does not exist and could not be created (${describeError(created)}): allow dynamodb:CreateTable on it (docs/iam.md) or create it (partition key wid, a string), or set workerMetricsTableName if the fleet uses another name.`
           : ` Allow dynamodb:PutItem on ${tableName} (docs/iam.md).`;
         this.logger.warn(
           `Could not write the worker metrics of ${workerId} to ${tableName} (${describeError(error)}; ${this.failures} failure(s) in a row); ` +

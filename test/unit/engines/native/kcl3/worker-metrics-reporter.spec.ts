@@ -35,11 +35,37 @@ describe('WorkerMetricsReporter', () => {
     });
     for (let i = 0; i < 10; i++) await reporter.report();
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn.mock.calls[0][0]).toMatch(/Could not write the worker metrics of w1 to app-WorkerMetricStats .*ResourceNotFoundException.*workerMetricsTableName/);
+    expect(warn.mock.calls[0][0]).toMatch(/Could not write the worker metrics of w1 to app-WorkerMetricStats .*ResourceNotFoundException.*could not be created.*dynamodb:CreateTable.*workerMetricsTableName/);
     error = awsError('ProvisionedThroughputExceededException');
     await reporter.report();
     expect(reporter.lastReportedAt).toBeUndefined();
     void log;
+  });
+
+  it('a missing table is created as the Java KCL creates it (wid, on-demand), once; the next report writes into it; a table being created by another worker is no error', async () => {
+    const requests: Record<string, unknown>[] = [];
+    let exists = false;
+    const { reporter, warn, log } = reporterWith(async (input) => {
+      requests.push(input);
+      if ('KeySchema' in input) {
+        if (exists) throw awsError('ResourceInUseException');
+        exists = true;
+        return {};
+      }
+      if (!exists) throw awsError('ResourceNotFoundException');
+      return {};
+    });
+    await reporter.report();
+    expect(requests[1]).toEqual({
+      TableName: 'app-WorkerMetricStats',
+      AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/Created the KCL 3.x worker metrics table app-WorkerMetricStats/));
+    await reporter.report();
+    expect(reporter.lastReportedAt).toBeDefined();
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('a hung write is cut off after one interval and retried at the next report', async () => {
