@@ -16,6 +16,10 @@ class FakeCoordinatorState {
   item: Item | undefined;
   readonly sent: Sent[] = [];
   fault: ((op: string) => Error | undefined) | undefined;
+  /** Awaited before the operation is applied: a slow or in-flight request. */
+  delay: ((op: string) => Promise<void> | undefined) | undefined;
+  /** Awaited after the operation is applied, before the answer: a write that landed but whose answer is late. */
+  answerDelay: ((op: string) => Promise<void> | undefined) | undefined;
 
   readonly client = {
     send: async (command: { constructor: { name: string }; input: Record<string, any> }) => {
@@ -24,30 +28,37 @@ class FakeCoordinatorState {
       this.sent.push({ op, input });
       const error = this.fault?.(op);
       if (error) throw error;
-      expect(input.TableName).toBe(TABLE);
-      expect(input.Key?.key ?? input.Item?.key).toEqual({ S: 'Leader' });
-      switch (op) {
-        case 'GetItem':
-          return { Item: this.item && structuredClone(this.item) };
-        case 'PutItem':
-          this.check(input);
-          this.item = structuredClone(input.Item);
-          return {};
-        case 'UpdateItem': {
-          this.check(input);
-          const values = input.ExpressionAttributeValues;
-          this.item = { ...this.item!, leaseDuration: values[':ld'], recordVersionNumber: values[':newRvn'] };
-          return {};
-        }
-        case 'DeleteItem':
-          this.check(input);
-          this.item = undefined;
-          return {};
-        default:
-          throw new Error(`unexpected ${op}`);
-      }
+      await this.delay?.(op);
+      const answer = this.apply(op, input);
+      await this.answerDelay?.(op);
+      return answer;
     },
   } as unknown as DynamoDBClient;
+
+  private apply(op: string, input: Record<string, any>): unknown {
+    expect(input.TableName).toBe(TABLE);
+    expect(input.Key?.key ?? input.Item?.key).toEqual({ S: 'Leader' });
+    switch (op) {
+      case 'GetItem':
+        return { Item: this.item && structuredClone(this.item) };
+      case 'PutItem':
+        this.check(input);
+        this.item = structuredClone(input.Item);
+        return {};
+      case 'UpdateItem': {
+        this.check(input);
+        const values = input.ExpressionAttributeValues;
+        this.item = { ...this.item!, leaseDuration: values[':ld'], recordVersionNumber: values[':newRvn'] };
+        return {};
+      }
+      case 'DeleteItem':
+        this.check(input);
+        this.item = undefined;
+        return {};
+      default:
+        throw new Error(`unexpected ${op}`);
+    }
+  }
 
   private check(input: Record<string, any>): void {
     const condition: string = input.ConditionExpression;
@@ -233,6 +244,60 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     advance(7_499);
     expect(election.isLeader).toBe(true);
     advance(1);
+    expect(election.isLeader).toBe(false);
+  });
+
+  it('a slow heartbeat does not stretch the term: isLeader is counted from when the write was sent, not from its answer', async () => {
+    const { table, election, advance } = setup();
+    await election.tick();
+    advance(2_500);
+    // The write lands at once but its answer takes 4 s (within the request's cut-off of two heartbeat periods).
+    table.delay = (op) => (op === 'UpdateItem' ? Promise.resolve().then(() => void advance(4_000)) : undefined);
+    await election.tick();
+    table.delay = undefined;
+    // A contender that saw this version at once may take it 10 s after the write; we must have stopped before.
+    advance(10_000 - 4_000 - 2_500);
+    expect(election.isLeader).toBe(false);
+  });
+
+  it('standDown while a heartbeat is in flight still releases the lock (the heartbeat\'s new version is not left held)', async () => {
+    const { table, election, advance } = setup();
+    await election.tick();
+    advance(2_500);
+    let land!: () => void;
+    // The heartbeat has written its new version; its answer has not come back yet.
+    table.answerDelay = (op) => (op === 'UpdateItem' ? new Promise<void>((resolve) => (land = resolve)) : undefined);
+    const tick = election.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    const down = election.standDown();
+    land();
+    await Promise.all([tick, down]);
+    table.answerDelay = undefined;
+    expect(election.isLeader).toBe(false);
+    expect(table.item).toBeUndefined();
+    // And it does not come back to it on the next ticks (not contending for one lease duration).
+    for (let i = 0; i < 3; i++) {
+      advance(2_500);
+      await election.tick();
+    }
+    expect(table.item).toBeUndefined();
+    expect(election.isLeader).toBe(false);
+  });
+
+  it('stop() racing with a tick that started before it: the version that tick wrote is released too', async () => {
+    const { table, election, advance } = setup();
+    await election.tick();
+    advance(2_500);
+    let land!: () => void;
+    table.answerDelay = (op) => (op === 'UpdateItem' ? new Promise<void>((resolve) => (land = resolve)) : undefined);
+    const tick = election.tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Release without waiting for the tick (what a standDown does when a tick starts just after it waited).
+    const release = (election as unknown as { release(): Promise<void> }).release();
+    await new Promise((resolve) => setImmediate(resolve));
+    land();
+    await Promise.all([tick, release]);
+    expect(table.item).toBeUndefined();
     expect(election.isLeader).toBe(false);
   });
 

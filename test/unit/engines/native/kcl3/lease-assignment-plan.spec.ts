@@ -170,6 +170,6 @@ describe('planAssignments (the native KCL 3.x leader)', () => {
 
   it('lists the workers whose metrics are older than staleWorkerMetricsMs, live or not', () => {
     const result = plan({ workers: [worker('fresh'), worker('old', { lastUpdateSeconds: NOW_S - 61 }), worker('edge', { lastUpdateSeconds: NOW_S - 60 }), worker('bad-old', { valid: false, lastUpdateSeconds: NOW_S - 1000 })] });
-    expect(result.staleWorkers.sort()).toEqual(['bad-old', 'old']);
+    expect([...result.staleWorkers].sort()).toEqual(['bad-old', 'old']);
   });
 });
