@@ -1,4 +1,4 @@
-import { CreateTableCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
@@ -50,6 +50,8 @@ async function startFollower(stream: string, appName: string, logger: CapturingL
     workerId: 'native-1',
     leaseTakerIntervalMs: 500,
     workerMetricsReporterFreqMs: 500,
+    // The test plays the leader (it writes the assignments): this worker must not contend for the lock.
+    kcl3LeaderEligible: false,
     dynamodb: { endpoint: proxy.url, maxAttempts: 2 },
     logger,
   });
@@ -68,6 +70,12 @@ async function assign(appName: string, leaseKey: string, to: string) {
       ExpressionAttributeValues: { ':to': { S: to }, ':one': { N: '1' } },
     }),
   );
+}
+
+/** A worker with kcl3LeaderEligible: false only reads the lock: the Leader item must never appear (an eligible one writes it at its first tick). */
+async function expectNoLeaderItem(appName: string) {
+  const { Item } = await dynamo.send(new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }));
+  expect(Item).toBeUndefined();
 }
 
 const metricsLut = async (appName: string) => {
@@ -98,6 +106,10 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     await waitFor(() => worker.describe().shards.some((s) => s.shardId === second), 'the second lease processed once the query answers', 30_000);
     expect(throttle.applied).toBe(3);
     expect(worker.describe().shards.map((s) => s.shardId).sort()).toEqual([first, second].sort());
+    // Nobody holds the lock (the test plays the leader's writes only), and this worker does not take it.
+    expect(worker.describe().kcl3?.leading).toBeFalsy();
+    expect(worker.describe().kcl3?.problem).toMatch(/no KCL 3\.x leader/);
+    await expectNoLeaderItem(appName);
   });
 
   it('worker-metrics writes failing for a while: warned with the table and the fix, never fatal, and the item is fresh again afterwards', async () => {
@@ -112,5 +124,6 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     await waitFor(async () => (await metricsLut(appName)) > stale, 'a fresh metrics item after the fault', 30_000);
     // The line follows the write's answer, so it may come just after the item was seen.
     await waitFor(() => logger.lines.some((line) => line.includes('written to') && line.includes('again after')), 'the recovery logged');
+    await expectNoLeaderItem(appName);
   });
 });

@@ -27,6 +27,13 @@ describe('timing options that cannot work are refused, naming the option', () =>
     [{ shardSyncIntervalMs: 2 ** 31 }, 'shardSyncIntervalMs', /24\.8 days/],
     [{ processingTimeoutMs: 0 }, 'processingTimeoutMs', /whole number > 0/],
     [{ checkpointRetry: { baseDelayMs: 1_000, maxDelayMs: 10 } }, 'checkpointRetry.maxDelayMs', /maxDelayMs >= baseDelayMs/],
+    [{ kcl3LeaderEligible: 'yes' as never }, 'kcl3LeaderEligible', /true or false/],
+    [{ kcl3LeaderEligible: 1 as never }, 'kcl3LeaderEligible', /true or false/],
+    [{ leaderLockLeaseDurationMs: 999 }, 'leaderLockLeaseDurationMs', /at least 1000/],
+    [{ leaderLockLeaseDurationMs: 0 }, 'leaderLockLeaseDurationMs', /whole number > 0/],
+    [{ leaderLockLeaseDurationMs: 1500.5 }, 'leaderLockLeaseDurationMs', /whole number > 0/],
+    [{ leaseAssignmentIntervalMs: 0 }, 'leaseAssignmentIntervalMs', /whole number > 0/],
+    [{ staleWorkerMetricsCleanupMs: -1 }, 'staleWorkerMetricsCleanupMs', /whole number > 0/],
   ])('%j', (options, option, message) => {
     const error = rejection(options as Partial<StreamWorkerOptions>);
     expect(error.option).toBe(option);
@@ -39,6 +46,16 @@ describe('timing options that cannot work are refused, naming the option', () =>
     const shortest = resolveWorkerOptions({ ...base, failoverTimeMs: 1_000 });
     expect(shortest.leaseRenewalIntervalMs).toBe(308);
     expect(resolveWorkerOptions({ ...base, processingTimeoutMs: Infinity }).processingTimeoutMs).toBe(Infinity);
+  });
+
+  it('the KCL 3.x leadership options default to the Java values: eligible, a 120 s lock, assignment every 2 × failoverTimeMs, stale metrics after a day', () => {
+    const defaults = resolveWorkerOptions(base);
+    expect(defaults.kcl3LeaderEligible).toBe(true);
+    expect(defaults.leaderLockLeaseDurationMs).toBe(120_000);
+    expect(defaults.leaseAssignmentIntervalMs).toBe(2 * defaults.failoverTimeMs);
+    expect(defaults.staleWorkerMetricsCleanupMs).toBe(86_400_000);
+    const set = resolveWorkerOptions({ ...base, kcl3LeaderEligible: false, leaderLockLeaseDurationMs: 1_000, leaseAssignmentIntervalMs: 500 });
+    expect([set.kcl3LeaderEligible, set.leaderLockLeaseDurationMs, set.leaseAssignmentIntervalMs]).toEqual([false, 1_000, 500]);
   });
 });
 

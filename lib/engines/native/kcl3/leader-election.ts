@@ -81,15 +81,21 @@ export class LeaderElection {
   /** Gives the lock up while running on (the Java LeaseAssignmentManager does so after repeated failed passes). */
   async standDown(): Promise<void> {
     this.standDownUntil = this.clock() + this.config.leaseDurationMs;
+    // A heartbeat in flight would otherwise write a new version after the release read the old one: the
+    // delete would then fail its condition and this worker would go on holding (and heartbeating) the lock.
+    await this.running;
     await this.release();
   }
 
   private async release(): Promise<void> {
     const held = this.held;
     this.held = undefined;
-    if (!held) return;
+    if (held) await this.releaseVersion(held.version);
+  }
+
+  private async releaseVersion(version: string): Promise<void> {
     try {
-      if (await releaseLeaderLock(this.client, this.config.coordinatorStateTableName, this.config.workerId, held.version, AbortSignal.timeout(this.config.leaseDurationMs / 2))) {
+      if (await releaseLeaderLock(this.client, this.config.coordinatorStateTableName, this.config.workerId, version, AbortSignal.timeout(this.config.leaseDurationMs / 2))) {
         this.logger.log(`Released the KCL 3.x leader lock in ${this.config.coordinatorStateTableName}.`);
       }
     } catch (error) {
@@ -109,10 +115,20 @@ export class LeaderElection {
     const signal = AbortSignal.timeout(this.heartbeatPeriodMs * 2);
     const { workerId, coordinatorStateTableName: table } = this.config;
     let heartbeatRefused = false;
-    if (this.held) {
-      const version = await heartbeatLeaderLock(this.client, table, this.config, this.held.version, signal);
+    const held = this.held;
+    if (held) {
+      // Counted from before the request: the write lands at DynamoDB after this instant, so a contender's
+      // silence timer starts later than ours (a slow answer must not stretch this worker's term).
+      const sentAt = this.clock();
+      const version = await heartbeatLeaderLock(this.client, table, this.config, held.version, signal);
+      if (this.held !== held) {
+        // Released (stop, standDown) while the heartbeat was in flight: the release may have met the old
+        // version, so the version this heartbeat wrote is released too, else the lock would stay held.
+        if (version) await this.releaseVersion(version);
+        return;
+      }
       if (version) {
-        this.held = { version, writtenAt: this.clock() };
+        this.held = { version, writtenAt: sentAt };
         this.failures = 0;
         this.current = { kind: 'live', leader: workerId };
         return;
@@ -130,9 +146,10 @@ export class LeaderElection {
     const silentFor = now - this.seen.since;
     const free = !item || item.released || silentFor >= item.leaseDurationMs || item.ownerName === workerId;
     if (free && this.config.eligible && now >= this.standDownUntil) {
+      const sentAt = this.clock();
       const version = await acquireLeaderLock(this.client, table, this.config, item, signal);
       if (version) {
-        this.held = { version, writtenAt: this.clock() };
+        this.held = { version, writtenAt: sentAt };
         this.current = { kind: 'live', leader: workerId };
         this.report();
         const why = !item
