@@ -43,13 +43,13 @@ async function createTable(name: string, key: string) {
 }
 
 /** The tables a Java fleet deployed with CLIENT_VERSION_CONFIG_3X leaves behind (kcl3-modes.e2e-spec.ts observed them). */
-async function setUp(shards: number, extra: object = {}) {
+async function setUp(shards: number, extra: object = {}, { metricsTable = true } = {}) {
   const stream = uniqueName('kcl3-leader');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
   await createKcl3LeaseTable(dynamo as DynamoDBClient, appName);
   await createTable(`${appName}-CoordinatorState`, 'key');
-  await createTable(`${appName}-WorkerMetricStats`, 'wid');
+  if (metricsTable) await createTable(`${appName}-WorkerMetricStats`, 'wid');
   await dynamo.send(
     new PutItemCommand({
       TableName: `${appName}-CoordinatorState`,
@@ -275,6 +275,22 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
       const init = events.find((e) => e.kind === 'initialize' && e.shardId === child) as Extract<WorkerFileEvent, { kind: 'initialize' }>;
       expect(init.checkpoint).toBe('TRIM_HORIZON');
     }
+    await fleet.stopAll();
+  });
+
+  it("the fleet's WorkerMetricStats table is gone: the first native worker creates it, leads and assigns itself every lease; every record delivered", async () => {
+    const { appName, fleet, producer } = await setUp(2, {}, { metricsTable: false });
+    producer.start();
+    fleet.start('native-1');
+    await waitFor(async () => {
+      const { counts, unowned } = await countsOf(appName);
+      return unowned === 0 && counts.join() === '2';
+    }, 'both leases assigned to the only worker', 60_000);
+    expect(logs(fleet, 'native-1', `Created the KCL 3.x worker metrics table ${appName}-WorkerMetricStats`).length).toBe(1);
+    expect(becameLeader(fleet).map((e) => e.worker)).toEqual(['native-1']);
+    await waitFor(() => fleet.deliveredSequenceNumbers().size >= 20, 'records flowing');
+    await producer.stop();
+    await expectEveryRecord(fleet, producer.puts, appName);
     await fleet.stopAll();
   });
 });
