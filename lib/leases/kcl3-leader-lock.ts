@@ -1,6 +1,6 @@
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type PutItemCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { isConditionalCheckFailed } from '../core/aws-errors';
+import { conditionalWrite } from './conditional-write';
 import { LEADER_LOCK_KEY } from './kcl3-application';
 
 /**
@@ -52,7 +52,7 @@ export async function acquireLeaderLock(
   const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = over
     ? { ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn', ExpressionAttributeNames: { '#pk': 'key', '#rvn': 'recordVersionNumber' }, ExpressionAttributeValues: { ':rvn': { S: over.recordVersionNumber } } }
     : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'key' } };
-  const written = await conditional(
+  const written = await conditionalWrite(
     client,
     new PutItemCommand({
       TableName: table,
@@ -73,7 +73,7 @@ export async function heartbeatLeaderLock(
   abortSignal?: AbortSignal,
 ): Promise<string | undefined> {
   const version = randomUUID();
-  const written = await conditional(
+  const written = await conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: table,
@@ -90,7 +90,7 @@ export async function heartbeatLeaderLock(
 
 /** Deletes the lock if it is still this worker's at that version; false when it was not. */
 export async function releaseLeaderLock(client: DynamoDBClient, table: string, workerId: string, currentVersion: string, abortSignal?: AbortSignal): Promise<boolean> {
-  return conditional(
+  return conditionalWrite(
     client,
     new DeleteItemCommand({
       TableName: table,
@@ -101,14 +101,4 @@ export async function releaseLeaderLock(client: DynamoDBClient, table: string, w
     }),
     abortSignal,
   );
-}
-
-async function conditional(client: DynamoDBClient, command: PutItemCommand | UpdateItemCommand | DeleteItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
-  try {
-    await client.send(command as PutItemCommand, { abortSignal });
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
 }

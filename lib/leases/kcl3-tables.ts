@@ -1,5 +1,6 @@
 import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { isConditionalCheckFailed, isResourceNotFound } from '../core/aws-errors';
+import { isResourceNotFound } from '../core/aws-errors';
+import { conditionalWrite } from './conditional-write';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
 /**
@@ -98,7 +99,7 @@ export async function renewKcl3Lease(
   throughputKBps: number,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
-  return conditional(
+  return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
@@ -118,7 +119,7 @@ export async function renewKcl3Lease(
 
 /** Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start. */
 export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string): Promise<boolean> {
-  return conditional(
+  return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
@@ -136,7 +137,7 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
  * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
  */
 export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string, previous: string): Promise<Lease | undefined> {
-  const ok = await conditional(
+  const ok = await conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
@@ -208,7 +209,7 @@ export async function listWorkerMetricStats(client: DynamoDBClient, tableName: s
 
 /** The leader's stale-entry cleanup: deletes a worker's item only if it was not written since it was read (Java's condition on lut). */
 export async function deleteWorkerMetricStats(client: DynamoDBClient, tableName: string, row: WorkerMetricStatsRow, abortSignal?: AbortSignal): Promise<boolean> {
-  return conditional(
+  return conditionalWrite(
     client,
     new DeleteItemCommand({
       TableName: tableName,
@@ -237,7 +238,7 @@ export async function assignKcl3Lease(client: DynamoDBClient, leaseTable: string
   const values: Record<string, AttributeValue> = { ':new': { S: newOwner }, ':one': { N: '1' }, ':key': { S: row.leaseKey } };
   if (row.leaseOwner !== undefined) values[':owner'] = { S: row.leaseOwner };
   if (row.checkpointOwner !== undefined) values[':cpo'] = { S: row.checkpointOwner };
-  return conditional(
+  return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
@@ -260,7 +261,7 @@ export async function assignKcl3Lease(client: DynamoDBClient, leaseTable: string
  * finishes its processor (which may checkpoint) and then clears checkpointOwner.
  */
 export async function initiateKcl3Handoff(client: DynamoDBClient, leaseTable: string, row: { readonly leaseKey: string; readonly leaseOwner: string }, newOwner: string, abortSignal?: AbortSignal): Promise<boolean> {
-  return conditional(
+  return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
@@ -282,14 +283,4 @@ async function scanAll(client: DynamoDBClient, tableName: string, abortSignal?: 
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return items;
-}
-
-async function conditional(client: DynamoDBClient, command: UpdateItemCommand | DeleteItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
-  try {
-    await client.send(command as UpdateItemCommand, { abortSignal });
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
 }
