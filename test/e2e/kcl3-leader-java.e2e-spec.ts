@@ -214,6 +214,13 @@ describe('a native KCL 3.x leader with a real Java KCL 3.1.3 worker', () => {
       const { Items } = await dynamo.send(new ScanCommand({ TableName: `${appName}-WorkerMetricStats` }));
       return Items?.some((item) => item.wid?.S === 'native-1') ?? false;
     }, 'native-1 metrics');
+    // The live Java leader heartbeats its lock (the lock client rewrites recordVersionNumber every 30 s):
+    // what keeps an eligible native worker from ever taking a live Java leader's lock.
+    const version = (await leaderItem(appName))?.recordVersionNumber?.S;
+    await waitFor(async () => {
+      const item = await leaderItem(appName);
+      return item?.ownerName?.S === 'java-1' && item.recordVersionNumber?.S !== version;
+    }, 'a heartbeat of the Java leader', 60_000);
     const first = await putRecords(kinesis, stream, records('first', 30));
     await waitFor(() => first.every((p) => delivered().has(p.sequenceNumber)), 'the first records', 90_000);
     const atKill = await checkpointsAt(appName, first, 'checkpoints at the last first record');
@@ -240,5 +247,5 @@ describe('a native KCL 3.x leader with a real Java KCL 3.1.3 worker', () => {
     const inits = fleet.events().filter((e): e is Extract<typeof e, { kind: 'initialize' }> => e.kind === 'initialize' && e.worker === 'native-1');
     for (const key of javaKeys) expect(inits.filter((e) => e.shardId === key).at(-1)?.checkpoint).toBe(atKill.get(key));
     await checkpointsAt(appName, second, 'native-1 checkpoints at the last second record');
-  }, 330_000);
+  }, 360_000);
 });
