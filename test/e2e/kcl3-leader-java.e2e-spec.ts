@@ -242,6 +242,9 @@ describe('a native KCL 3.x leader with a real Java KCL 3.1.3 worker', () => {
     expect(silentSeconds).toBeGreaterThanOrEqual(120);
 
     await waitFor(async () => keysOwnedBy(await rowsOf(appName), 'native-1').length === 2, 'the dead worker\'s leases assigned to native-1', 60_000);
+    // Until a leader came back, nobody moved them: they went from java-1 to native-1 by the new leader's assignment.
+    const assignments = fleet.events().flatMap((e) => (e.kind === 'log' && e.worker === 'native-1' && e.message.startsWith('KCL 3.x leader:') ? [e.message] : []));
+    for (const key of javaKeys) expect(assignments.some((line) => line.includes(`${key} assigned to native-1 (expired, was java-1)`))).toBe(true);
     await waitFor(() => second.every((p) => delivered().has(p.sequenceNumber)), 'the second records', 60_000);
     for (const p of second) expect(fleet.deliveredSequenceNumbers().has(p.sequenceNumber)).toBe(true);
     const inits = fleet.events().filter((e): e is Extract<typeof e, { kind: 'initialize' }> => e.kind === 'initialize' && e.worker === 'native-1');
