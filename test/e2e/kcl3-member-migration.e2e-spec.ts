@@ -1,4 +1,4 @@
-import { CreateTableCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { createWorker, KinesisWorkerConfigError, KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
@@ -12,8 +12,9 @@ import { waitFor } from '../support/wait-for';
 /**
  * The native worker follows a KCL 3.x fleet's migration state at run time (the Java
  * ClientVersionChangeMonitor's job): 2.x rules in the compatible states, the leader's assignments in
- * 3.x mode, and back at a rollback. No JVM here: the test plays the Java leader's writes, exactly as
- * docs/kcl3-protocol.md describes them; the real leader is in kcl3-member.e2e-spec.ts.
+ * 3.x mode, and back at a rollback. No JVM here: the first test plays the Java leader's writes, exactly as
+ * docs/kcl3-protocol.md describes them (its worker has kcl3LeaderEligible: false); the real leader is in
+ * kcl3-member.e2e-spec.ts. The last test lets the native worker lead from the flip on.
  */
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -49,6 +50,12 @@ async function assign(table: string, leaseKey: string, from: string | undefined,
   );
 }
 
+/** The application's Leader lock item, if any. */
+async function leaderItem(table: string) {
+  const { Item } = await dynamo.send(new GetItemCommand({ TableName: table, Key: { key: { S: 'Leader' } }, ConsistentRead: true }));
+  return Item;
+}
+
 const rowsOf = async (table: string) => new Map((await scanRaw(dynamo, table)).map((row) => [row.leaseKey!.S!, row]));
 
 describe('the native engine follows the KCL 3.x migration state at run time', () => {
@@ -74,6 +81,8 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
       workerMetricsTableName,
       workerMetricsReporterFreqMs: 1000,
       clientVersionPollIntervalMs: 500,
+      // The test plays the leader: the worker must not contend for the lock (it would lead alone).
+      kcl3LeaderEligible: false,
       logger,
     });
     apps.push(app);
@@ -91,6 +100,11 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     // The fleet flips to 3.x: the held leases stay; the leader moves one away, then assigns it back.
     await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_3X_WITH_ROLLBACK');
     await waitFor(() => worker.describe().kcl3?.rules === '3.x', 'the switch to the 3.x rules');
+    // Not eligible: it never writes the Leader lock, and says that nobody leads.
+    await waitFor(() => worker.describe().kcl3?.problem !== undefined, 'the missing leader reported');
+    expect(worker.describe().kcl3?.problem).toMatch(/no KCL 3\.x leader/);
+    expect(logger.lines.some((line) => line.startsWith('WARN No KCL 3.x leader') && line.includes('kcl3LeaderEligible: false'))).toBe(true);
+    expect(await leaderItem(coordinatorStateTableName)).toBeUndefined();
     const [moved, kept] = [...(await rowsOf(appName)).keys()];
     await assign(appName, moved!, 'native-1', 'java-1');
     await waitFor(() => !worker.describe().shards.some((s) => s.shardId === moved), 'the processor of the moved lease to stop (ZOMBIE)');
@@ -113,6 +127,68 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     await waitFor(() => worker.describe().kcl3?.rules === '2.x', 'the switch back to the 2.x rules');
     await assign(appName, moved!, 'native-1', 'java-1');
     await waitFor(async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1', 'the expired lease taken back by the 2.x rules', 60_000);
+    expect(await leaderItem(coordinatorStateTableName)).toBeUndefined();
+  });
+
+  it('a leader-eligible worker takes the Leader lock at the flip, gives a dead worker\'s lease to a live one and deletes stale worker metrics, and releases the lock at a rollback', async () => {
+    const stream = uniqueName('kcl3-lead');
+    const appName = uniqueName('app');
+    const coordinatorState = `${appName}-CoordinatorState`;
+    const workerMetrics = `${appName}-WorkerMetricStats`;
+    await createStream(kinesis, stream, 2);
+    await createKcl3LeaseTable(dynamo, appName);
+    await createTable(coordinatorState, 'key');
+    await createTable(workerMetrics, 'wid');
+    await setMigrationState(coordinatorState, 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    // A worker that left a day ago: the leader deletes its metrics (staleWorkerMetricsCleanupMs).
+    const longAgo = String(Math.floor(Date.now() / 1000) - 3600);
+    await dynamo.send(new PutItemCommand({ TableName: workerMetrics, Item: { wid: { S: 'gone-worker' }, lut: { N: longAgo }, sts: { M: {} }, opr: { M: {} } } }));
+
+    const recorder = new Recorder();
+    const logger = new CapturingLogger();
+    const app = await startApp(recorder, recordingProcessor(stream), {
+      appName,
+      engine: 'native',
+      workerId: 'native-1',
+      leaseTakerIntervalMs: 500,
+      workerMetricsReporterFreqMs: 1000,
+      clientVersionPollIntervalMs: 500,
+      leaseAssignmentIntervalMs: 500,
+      leaderLockLeaseDurationMs: 4000,
+      staleWorkerMetricsCleanupMs: 60_000,
+      logger,
+    });
+    apps.push(app);
+    const worker = app.get(KinesisWorkerService).workers()[0]!;
+    await waitFor(async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2, 'both leases taken by the 2.x rules');
+    // The 2.x rules elect no 3.x leader.
+    expect(await leaderItem(coordinatorState)).toBeUndefined();
+    expect(worker.describe().kcl3).not.toHaveProperty('leading');
+
+    await setMigrationState(coordinatorState, 'CLIENT_VERSION_3X_WITH_ROLLBACK');
+    await waitFor(() => worker.describe().kcl3?.leading === true, 'the worker to lead');
+    expect(worker.describe().kcl3).toMatchObject({ rules: '3.x', leader: 'native-1', leading: true });
+    // The lock as the dynamodb-lock-client writes it, so a Java worker sees an ordinary held lock.
+    expect(await leaderItem(coordinatorState)).toMatchObject({ ownerName: { S: 'native-1' }, leaseDuration: { S: '4000' }, recordVersionNumber: { S: expect.any(String) } });
+    await waitFor(async () => !(await scanRaw(dynamo, workerMetrics)).some((item) => item.wid?.S === 'gone-worker'), 'the stale worker metrics deleted');
+
+    // Another leader's assignment to a worker that never renews (no metrics, no renewals): expired after
+    // failoverTimeMs on the leader's clock, the lease goes to the only live worker.
+    const [moved] = [...(await rowsOf(appName)).keys()];
+    await assign(appName, moved!, 'native-1', 'java-1');
+    await waitFor(async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1', 'the dead worker\'s lease assigned back', 30_000);
+    expect(logger.lines.some((line) => line.startsWith('LOG KCL 3.x leader:') && line.includes(`${moved} assigned to native-1 (expired, was java-1)`))).toBe(true);
+    await waitFor(() => worker.describe().shards.some((s) => s.shardId === moved), 'the lease processed again');
+    const puts = await putRecords(kinesis, stream, records('lead', 20));
+    await waitFor(() => puts.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'every record');
+    // Still the same term: the holder's heartbeats kept the lock.
+    expect(await leaderItem(coordinatorState)).toMatchObject({ ownerName: { S: 'native-1' } });
+
+    // Rollback: the 2.x rules have no 3.x leader; the lock is deleted, so a later flip elects at once.
+    await setMigrationState(coordinatorState, 'CLIENT_VERSION_2X');
+    await waitFor(() => worker.describe().kcl3?.rules === '2.x', 'the switch back to the 2.x rules');
+    expect(await leaderItem(coordinatorState)).toBeUndefined();
+    expect(worker.describe().kcl3).not.toHaveProperty('leading');
   });
 
   it('a multi-stream worker refuses to start in a 3.x-mode application (its 3.x membership is single-stream), and publishes no worker metrics in compatible mode', async () => {

@@ -1,4 +1,4 @@
-import { CreateTableCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import type { KinesisWorkerOptions } from '../../lib';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
@@ -18,6 +18,8 @@ import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
  * section 5): a real 3.1.3 MultiLangDaemon (clientVersionConfig CLIENT_VERSION_CONFIG_3X) is the leader
  * and assigns leases; native workers run as real processes (kill -9 able), publish their worker
  * metrics, hold what the leader assigns, and hand leases over gracefully. On dynalite + kinesis-local.
+ * The native workers here run with kcl3LeaderEligible: false, so the Java worker leads although a
+ * native worker starts first (a native leader with Java followers: kcl3-leader-java.e2e-spec.ts).
  */
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -82,6 +84,8 @@ async function setUp(shards: number) {
     workerMetricsReporterFreqMs: 1000,
     clientVersionPollIntervalMs: 1000,
     gracefulLeaseHandoffTimeoutMs: 10_000,
+    // This suite is about a Java leader: the native workers never contend for the lock.
+    kcl3LeaderEligible: false,
   });
   fleets.push(fleet);
   return { stream, appName, fleet };
@@ -96,6 +100,12 @@ async function startJava(recorder: Recorder, stream: string, appName: string): P
   return app;
 }
 
+/** The ownerName of the application's Leader lock item. */
+async function leaderOf(appName: string): Promise<string | undefined> {
+  const { Item } = await dynamo.send(new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }));
+  return Item?.ownerName?.S;
+}
+
 const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row.leaseOwner?.S]));
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
@@ -104,8 +114,10 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const { stream, appName, fleet } = await setUp(4);
     const native = fleet.start('native-1');
     const java = new Recorder();
-    await startJava(java, stream, appName);
+    const javaApp = await startJava(java, stream, appName);
+    const javaId = kclWorkers(javaApp)[0]!.workerId;
     expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
+    await waitFor(async () => (await leaderOf(appName)) === javaId, 'the Java worker to hold the Leader lock', 60_000);
 
     await waitFor(async () => [...(await ownersOf(appName)).values()].includes(native), 'a lease assigned to the native worker', 90_000);
     const first = await putRecords(kinesis, stream, records('first', 40));
@@ -128,6 +140,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     await waitFor(async () => [...(await ownersOf(appName)).values()].every((owner) => owner !== undefined && owner !== native), 'every lease reassigned away from the killed native worker', 120_000);
     const second = await putRecords(kinesis, stream, records('second', 20));
     await waitFor(() => second.every((p) => java.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'the second records on the Java worker', 90_000);
+    expect(await leaderOf(appName)).toBe(javaId);
   });
 
   it('graceful hand-over both ways: the old owner shuts its processor down (REQUESTED), checkpoints and clears checkpointOwner; the new owner starts from that checkpoint, and no record is lost', async () => {
@@ -136,6 +149,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const java = new Recorder();
     const javaApp = await startJava(java, stream, appName);
     const javaId = kclWorkers(javaApp)[0]!.workerId;
+    await waitFor(async () => (await leaderOf(appName)) === javaId, 'the Java worker to hold the Leader lock', 60_000);
     await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
     const [leaseKey, firstOwner] = [...(await ownersOf(appName))][0]!;
     const other = firstOwner === native ? javaId : native;
@@ -180,7 +194,8 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     java.beforeBatch = ({ records }) => {
       for (const r of records) if (!javaFirstSeen.has(r.sequenceNumber)) javaFirstSeen.set(r.sequenceNumber, Date.now());
     };
-    await startJava(java, stream, appName);
+    const javaApp = await startJava(java, stream, appName);
+    await waitFor(async () => (await leaderOf(appName)) === kclWorkers(javaApp)[0]!.workerId, 'the Java worker to hold the Leader lock', 60_000);
     await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
     const before = await putRecords(kinesis, stream, records('parent', 30));
     const [parent] = await listShards(kinesis, stream);

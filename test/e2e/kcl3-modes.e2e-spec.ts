@@ -66,8 +66,12 @@ async function createWorkerMetricsTable(appName: string) {
   );
 }
 
-/** A native worker in 3.x mode, reporting its metrics every second (the Java default is 30 s). */
-const FOLLOWER: Partial<KinesisWorkerOptions> = { workerId: 'native-follower', workerMetricsReporterFreqMs: 1000, leaseTakerIntervalMs: 500 };
+/**
+ * A native worker in 3.x mode, reporting its metrics every second (the Java default is 30 s). Not leader
+ * eligible: these tests are about following; an eligible worker would take the absent lock and assign the
+ * lease nobody renews to itself (the native leader: kcl3-member-migration and kcl3-leader-java).
+ */
+const FOLLOWER: Partial<KinesisWorkerOptions> = { workerId: 'native-follower', workerMetricsReporterFreqMs: 1000, leaseTakerIntervalMs: 500, kcl3LeaderEligible: false };
 
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
