@@ -83,21 +83,6 @@ export async function readKcl3ModeAtStart(client: DynamoDBClient, appName: strin
   }
 }
 
-/** The DynamoDB lock client's item for the 3.x leader (DynamoDBLockBasedLeaderDecider). */
-export interface LeaderLock {
-  readonly ownerName?: string;
-  readonly recordVersionNumber?: string;
-  readonly leaseDurationMs?: number;
-}
-
-/** The Leader item, or undefined when there is none (no 3.x leader ever held the lock, or it was released). */
-export async function readLeaderLock(client: DynamoDBClient, table: string, abortSignal?: AbortSignal): Promise<LeaderLock | undefined> {
-  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: { key: { S: LEADER_LOCK_KEY } }, ConsistentRead: true }), { abortSignal });
-  if (!Item) return undefined;
-  const duration = Item.leaseDuration?.S ?? Item.leaseDuration?.N;
-  return { ownerName: Item.ownerName?.S, recordVersionNumber: Item.recordVersionNumber?.S, leaseDurationMs: duration === undefined ? undefined : Number(duration) };
-}
-
 /**
  * In 3.x mode a worker finds the leases assigned to it through the lease-owner GSI, which the Java 3.x
  * workers add to the lease table. Checked before the native worker creates or writes anything: a

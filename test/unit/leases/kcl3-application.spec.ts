@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisWorkerConfigError } from '../../../lib';
-import { readKcl3Mode, readKcl3ModeAtStart, readLeaderLock, refuseSingleTableApplication } from '../../../lib/leases/kcl3-application';
+import { readKcl3Mode, readKcl3ModeAtStart, refuseSingleTableApplication } from '../../../lib/leases/kcl3-application';
+import { readLeaderLockItem } from '../../../lib/leases/kcl3-leader-lock';
 
 /** A client whose GetItem answers with `answer` (an item, or an error to throw); records the requests. */
 function fakeClient(answer: unknown) {
@@ -56,8 +57,9 @@ describe('reading the KCL 3.x migration state', () => {
 
   it('the Leader lock item as the lock client writes it', async () => {
     const { client } = fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { S: '120000' } });
-    expect(await readLeaderLock(client, 'orders-CoordinatorState')).toEqual({ ownerName: 'java-1', recordVersionNumber: 'v1', leaseDurationMs: 120000 });
-    expect(await readLeaderLock(fakeClient(undefined).client, 'orders-CoordinatorState')).toBeUndefined();
+    expect(await readLeaderLockItem(client, 'orders-CoordinatorState')).toEqual({ ownerName: 'java-1', recordVersionNumber: 'v1', leaseDurationMs: 120000, released: false });
+    expect(await readLeaderLockItem(fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v2' }, leaseDuration: { S: '120000' }, isReleased: { S: '1' } }).client, 'orders-CoordinatorState')).toMatchObject({ released: true });
+    expect(await readLeaderLockItem(fakeClient(undefined).client, 'orders-CoordinatorState')).toBeUndefined();
   });
 });
 
