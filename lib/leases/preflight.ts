@@ -45,12 +45,6 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   const described: DescribedStream[] = [];
   for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
   // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
-  if (options.engine === 'native') {
-    await refuseSingleTableApplication(table.client, options).catch((error: unknown) => {
-      if (error instanceof KinesisWorkerConfigError) throw error;
-      throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
-    });
-  }
   const kcl3Mode: Kcl3Mode = options.engine === 'native' ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger) : { kind: 'none' };
   if (kcl3Mode.kind === '3.x') {
     if (options.multiStream) {
@@ -72,6 +66,13 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
     throw bootstrapError(ensureTable, error, options);
   }
   await checkKeySchema(table, options);
+  // After the key schema check: a GetItem by leaseKey on a foreign table is a ValidationException, not an answer.
+  if (options.engine === 'native') {
+    await refuseSingleTableApplication(table.client, options).catch((error: unknown) => {
+      if (error instanceof KinesisWorkerConfigError) throw error;
+      throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
+    });
+  }
   await checkFormatOfExistingLeases(table, options);
   return { streams: described, kcl3Mode };
 }
