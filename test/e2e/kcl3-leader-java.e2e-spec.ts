@@ -1,4 +1,4 @@
-import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import type { KinesisWorkerOptions, StreamWorkerOptions } from '../../lib';
 import { processGroupAlive } from '../../lib/engines/kcl/daemon';
@@ -70,6 +70,8 @@ async function writeMigrationState(appName: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // dynalite answers CreateTable while the table is CREATING: a write right after can meet ResourceNotFound.
+  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: `${appName}-CoordinatorState` });
   await dynamo.send(
     new PutItemCommand({
       TableName: `${appName}-CoordinatorState`,

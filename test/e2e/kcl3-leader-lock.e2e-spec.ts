@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
@@ -48,6 +48,7 @@ const LEASE_MS = 2_000;
 
 async function createTable(name: string, key: string) {
   await dynamo.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
 }
 
 async function coordinatorState(): Promise<string> {

@@ -1,4 +1,4 @@
-import { CreateTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
@@ -40,6 +40,8 @@ async function createTable(name: string, key: string) {
   await dynamo.send(
     new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
   );
+  // dynalite answers CreateTable while the table is CREATING; a write right after can meet ResourceNotFound.
+  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
 }
 
 /** The tables a Java fleet deployed with CLIENT_VERSION_CONFIG_3X leaves behind (kcl3-modes.e2e-spec.ts observed them). */

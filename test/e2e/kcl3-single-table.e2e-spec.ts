@@ -1,4 +1,4 @@
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError } from '../../lib';
 import { createStream } from '../../lib/testing';
@@ -25,6 +25,7 @@ it('a lease table holding the KCL 3.5 single-table Migration3.0 row: a bootstrap
   await dynamo.send(
     new CreateTableCommand({ TableName: appName, AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
   );
+  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: appName });
   const rows: Record<string, AttributeValue>[] = [
     { leaseKey: { S: 'shardId-000000000000' }, entityType: { S: 'LEASE' }, leaseOwner: { S: 'java-1' }, leaseCounter: { N: '7' }, checkpoint: { S: 'TRIM_HORIZON' }, checkpointSubSequenceNumber: { N: '0' }, ownerSwitchesSinceCheckpoint: { N: '0' } },
     { leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_3X' }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) } },
