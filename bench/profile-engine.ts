@@ -14,7 +14,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   if (process.argv.includes('bare')) {
     const kinesis = kinesisClientFor(synthetic.endpoint);
     const meter = new Meter(target);
-    await bareLoop(kinesis, 'synthetic', { maxRecords: 10000, idleMs: 0, onRecords: (r) => meter.add(r.length, 0), until: () => meter.finished });
+    await bareLoop(kinesis, 'synthetic', {
+      maxRecords: 10000,
+      idleMs: 0,
+      onRecords: (r) => meter.add(r.length, 0),
+      until: () => meter.finished,
+    });
     window = await meter.done;
     kinesis.destroy();
   } else {
@@ -29,7 +34,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
       target,
     );
   }
-  console.log(`${process.argv.includes('bare') ? 'bare' : 'engine'}: ${Math.round((window.records / window.ms) * 1000)} rec/s, ${(window.cpuMicros / window.records).toFixed(2)} µs CPU/record`);
+  console.log(
+    `${process.argv.includes('bare') ? 'bare' : 'engine'}: ${Math.round((window.records / window.ms) * 1000)} rec/s, ${(window.cpuMicros / window.records).toFixed(2)} µs CPU/record`,
+  );
   await stopChild(synthetic.child);
   await stopChild(dynamo.child);
 })();

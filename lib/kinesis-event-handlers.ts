@@ -37,7 +37,8 @@ export class KinesisEventHandlers {
       }
       for (const handler of handlers) {
         if (handler.type !== '*' && handler.type !== event.type) continue;
-        const failed = (error: unknown) => logger.warn(`@OnKinesisEvent('${handler.type}') handler ${handler.owner} failed on ${event.type}: ${describeError(error)}`);
+        const failed = (error: unknown) =>
+          logger.warn(`@OnKinesisEvent('${handler.type}') handler ${handler.owner} failed on ${event.type}: ${describeError(error)}`);
         try {
           const result = handler.call(event);
           if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).catch(failed);
@@ -61,11 +62,17 @@ export class KinesisEventHandlers {
         if (!registrations) continue;
         const owner = `${wrapper.name?.toString() ?? prototype.constructor.name}.${name}`;
         if (!wrapper.isDependencyTreeStatic()) {
-          logger.warn(`@OnKinesisEvent on ${owner} is ignored: its provider is request-scoped or transient; put the handler on a singleton provider.`);
+          logger.warn(
+            `@OnKinesisEvent on ${owner} is ignored: its provider is request-scoped or transient; put the handler on a singleton provider.`,
+          );
           continue;
         }
         for (const registration of registrations) {
-          this.handlers.push({ ...registration, owner, call: (event) => (instance[name] as (e: unknown) => unknown).call(instance, event) });
+          this.handlers.push({
+            ...registration,
+            owner,
+            call: (event) => (instance[name] as (e: unknown) => unknown).call(instance, event),
+          });
         }
       }
     }

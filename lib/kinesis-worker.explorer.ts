@@ -38,14 +38,24 @@ export class KinesisWorkerExplorer {
     const entries = this.findProcessors().map(({ wrapper, settings }): ProcessorEntry => {
       const processorName = wrapper.metatype!.name;
       const { stream, ...overrides } = settings;
-      const options: StreamWorkerOptions & { streamName: string } = { ...workerOptions, ...overrides, streamName: stream, logger: workerOptions.logger ?? logger };
+      const options: StreamWorkerOptions & { streamName: string } = {
+        ...workerOptions,
+        ...overrides,
+        streamName: stream,
+        logger: workerOptions.logger ?? logger,
+      };
       options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, options.logger ?? console);
       const resolved = resolveFor(processorName, options);
       // The worker id is fixed here so that a worker restarted by the service keeps its identity; the
       // processors of one lease table share one worker, hence one id.
       const workerId = workerIds.get(resolved.tableName) ?? resolved.workerId;
       workerIds.set(resolved.tableName, workerId);
-      return { processorName, tableName: resolved.tableName, options: { ...options, workerId }, createProcessor: (shard) => this.instantiate(wrapper, shard) };
+      return {
+        processorName,
+        tableName: resolved.tableName,
+        options: { ...options, workerId },
+        createProcessor: (shard) => this.instantiate(wrapper, shard),
+      };
     });
     return groupByLeaseTable(entries);
   }
@@ -59,12 +69,18 @@ export class KinesisWorkerExplorer {
       const settings = this.metadata.processorOptions(metatype);
       if (!settings) continue;
       if (seen.has(metatype)) {
-        throw new KinesisWorkerConfigError('processor', `${metatype.name} is provided by more than one module; provide each @KinesisProcessor class once.`);
+        throw new KinesisWorkerConfigError(
+          'processor',
+          `${metatype.name} is provided by more than one module; provide each @KinesisProcessor class once.`,
+        );
       }
       seen.add(metatype);
       assertProcessor(metatype.prototype, `@KinesisProcessor class ${metatype.name}`);
       if (typeof settings.stream !== 'string' || settings.stream === '') {
-        throw new KinesisWorkerConfigError('stream', `@KinesisProcessor on ${metatype.name} names no stream. Example: @KinesisProcessor('orders').`);
+        throw new KinesisWorkerConfigError(
+          'stream',
+          `@KinesisProcessor on ${metatype.name} names no stream. Example: @KinesisProcessor('orders').`,
+        );
       }
       found.push({ wrapper, settings });
     }

@@ -68,7 +68,10 @@ function multiStream(group: readonly ProcessorEntry[]): ProcessorBinding {
     options: { ...shared, streams: group.map((entry) => entry.options.streamName), onEvent },
     createProcessor: (shard) => {
       const entry = byStream.get(shard.streamName);
-      if (!entry) throw new Error(`No @KinesisProcessor consumes '${shard.streamName}' (shard ${shard.shardId}); the worker was given streams ${[...byStream.keys()].join(', ')}.`);
+      if (!entry)
+        throw new Error(
+          `No @KinesisProcessor consumes '${shard.streamName}' (shard ${shard.shardId}); the worker was given streams ${[...byStream.keys()].join(', ')}.`,
+        );
       return entry.createProcessor(shard);
     },
   };

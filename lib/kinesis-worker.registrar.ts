@@ -36,7 +36,10 @@ export class KinesisWorkerRegistrar implements OnApplicationBootstrap, OnModuleD
   async onApplicationBootstrap(): Promise<void> {
     const autoStart = this.options.autoStart ?? true;
     if (typeof autoStart !== 'boolean') {
-      throw new KinesisWorkerConfigError('autoStart', `expected true or false, got ${JSON.stringify(autoStart)}. Use autoStart: false to start the workers with KinesisWorkerService.start().`);
+      throw new KinesisWorkerConfigError(
+        'autoStart',
+        `expected true or false, got ${JSON.stringify(autoStart)}. Use autoStart: false to start the workers with KinesisWorkerService.start().`,
+      );
     }
     if (this.discover().length === 0) {
       this.logger.warn('KinesisWorkerModule is imported but no provider is decorated with @KinesisProcessor: nothing to consume.');

@@ -15,7 +15,14 @@ export type {
   ShardContext,
   ProcessorFactory,
 } from './core/processor';
-export type { KinesisWorkerOptions, StreamWorkerOptions, InitialPosition, TimestampPosition, EngineName, FailedBatch } from './core/options';
+export type {
+  KinesisWorkerOptions,
+  StreamWorkerOptions,
+  InitialPosition,
+  TimestampPosition,
+  EngineName,
+  FailedBatch,
+} from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetrievalOptions, RetrievalMode } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';

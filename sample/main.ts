@@ -28,7 +28,11 @@ async function main() {
     emulators = await startLocalEmulators();
     clientOptions = emulators.workerOptions;
   }
-  const kinesis = new KinesisClient({ requestHandler: new NodeHttpHandler(), ...(emulators?.workerOptions.kinesis ?? {}), region: emulators?.region });
+  const kinesis = new KinesisClient({
+    requestHandler: new NodeHttpHandler(),
+    ...(emulators?.workerOptions.kinesis ?? {}),
+    region: emulators?.region,
+  });
   if (emulators) await createStream(kinesis, ORDERS_STREAM, 4);
 
   const producer = new OrderProducer(kinesis, ORDERS_STREAM);
@@ -52,7 +56,9 @@ async function main() {
   const progress = setInterval(() => {
     const shards = workers.status().flatMap((s) => s.shards);
     const behind = Math.max(0, ...shards.map((s) => s.millisBehindLatest ?? 0));
-    logger.log(`counted ${totals.ordersCounted}/${producer.count} orders on ${shards.length} shards, ${behind} ms behind, ${totals.duplicates} duplicates`);
+    logger.log(
+      `counted ${totals.ordersCounted}/${producer.count} orders on ${shards.length} shards, ${behind} ms behind, ${totals.duplicates} duplicates`,
+    );
   }, 1000);
 
   while (!stopping && (follow || producer.count < total)) {

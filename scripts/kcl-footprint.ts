@@ -64,12 +64,24 @@ function processesIn(runDir: string): { pid: number; args: string }[] {
 
 /** The worker process: one worker, counting records, reporting times to the parent. */
 async function child(): Promise<void> {
-  const config = JSON.parse(process.env.FOOTPRINT_WORKER!) as { engine: EngineName; stream: string; appName: string; total: number; options: object };
+  const config = JSON.parse(process.env.FOOTPRINT_WORKER!) as {
+    engine: EngineName;
+    stream: string;
+    appName: string;
+    total: number;
+    options: object;
+  };
   let seen = 0;
   const t0 = Date.now();
   const send = (message: Message) => process.send!(message);
   const worker = createWorker(
-    { ...config.options, engine: config.engine, appName: config.appName, streamName: config.stream, logger: { log() {}, warn: console.warn, error: console.error } },
+    {
+      ...config.options,
+      engine: config.engine,
+      appName: config.appName,
+      streamName: config.stream,
+      logger: { log() {}, warn: console.warn, error: console.error },
+    },
     () => ({
       processRecords: async ({ records, checkpointer }) => {
         if (seen === 0) send({ type: 'first', ms: Date.now() - t0 });
@@ -136,11 +148,19 @@ async function main(): Promise<void> {
   const total = arg('records', 2000);
   const runs = arg('runs', 3);
   const emulators = await startLocalEmulators();
-  const kinesis = new KinesisClient({ ...emulators.workerOptions.kinesis, region: emulators.region, requestHandler: new NodeHttpHandler() });
+  const kinesis = new KinesisClient({
+    ...emulators.workerOptions.kinesis,
+    region: emulators.region,
+    requestHandler: new NodeHttpHandler(),
+  });
   try {
     const stream = `footprint-${Date.now()}`;
     await createStream(kinesis, stream, shards);
-    await putRecords(kinesis, stream, Array.from({ length: total }, (_, i) => ({ partitionKey: `pk-${i}`, data: JSON.stringify({ i, pad: 'x'.repeat(100) }) })));
+    await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: total }, (_, i) => ({ partitionKey: `pk-${i}`, data: JSON.stringify({ i, pad: 'x'.repeat(100) }) })),
+    );
     const options = { ...emulators.workerOptions };
     const samples: Sample[] = [];
     for (let run = 0; run < runs; run++) {
@@ -158,7 +178,9 @@ async function main(): Promise<void> {
       console.log(
         `${engine.padEnd(6)} start() ${pick('startMs')} ms, first record ${pick('firstMs')} ms, all ${pick('allMs')} ms, stop() ${pick('stopMs')} ms; ` +
           `worker process RSS ${pick('nodeRssMb')} MB` +
-          (engine === 'kcl' ? `, JVM RSS ${pick('jvmRssMb')} MB, ${pick('relays')} relays RSS ${pick('relayRssMb')} MB (PSS ${pick('relayPssMb')} MB)` : ''),
+          (engine === 'kcl'
+            ? `, JVM RSS ${pick('jvmRssMb')} MB, ${pick('relays')} relays RSS ${pick('relayRssMb')} MB (PSS ${pick('relayPssMb')} MB)`
+            : ''),
       );
     }
   } finally {

@@ -1,4 +1,12 @@
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type GetShardIteratorCommandInput, type KinesisClient, type Shard, type _Record } from '@aws-sdk/client-kinesis';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  type GetShardIteratorCommandInput,
+  type KinesisClient,
+  type Shard,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
 import { pause } from '../../lib/core/retry';
 
 export interface BareLoopOptions {

@@ -11,9 +11,24 @@ let built = false;
  */
 export function compiled(pathFromRoot: string): string {
   if (!built) {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', OUT, '--sourceMap', 'false', '--declaration', 'false', '--allowJs'], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [
+        require.resolve('typescript/bin/tsc'),
+        '-p',
+        join(ROOT, 'tsconfig.json'),
+        '--outDir',
+        OUT,
+        '--sourceMap',
+        'false',
+        '--declaration',
+        'false',
+        '--allowJs',
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
     built = true;
   }
   return join(OUT, pathFromRoot.replace(/\.ts$/, '.js'));

@@ -73,7 +73,13 @@ let bytes = 0;
 const behind = new Map<string, number>();
 const latencies: number[] = [];
 
-function deliver(shardId: string, count: number, size: number, millisBehindLatest: number | undefined, arrivals: () => Iterable<number>): void {
+function deliver(
+  shardId: string,
+  count: number,
+  size: number,
+  millisBehindLatest: number | undefined,
+  arrivals: () => Iterable<number>,
+): void {
   records += count;
   bytes += size;
   behind.set(shardId, millisBehindLatest ?? 0);
@@ -118,7 +124,12 @@ async function startEngine(): Promise<() => Promise<void>> {
 }
 
 function startBare(): () => Promise<void> {
-  const kinesis = new KinesisClient({ region: LOCAL_REGION, endpoint: config.kinesisEndpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+  const kinesis = new KinesisClient({
+    region: LOCAL_REGION,
+    endpoint: config.kinesisEndpoint,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+  });
   let done = false;
   const loop = bareLoop(kinesis, config.streamName, {
     maxRecords: 10_000,
@@ -156,7 +167,7 @@ async function main() {
   const samples: TimedMemorySample[] = config.sampleEveryMs ? [{ atMs: 0, ...atStart }] : [];
   delay.enable();
   process.send!({ window: 'open' });
-  for (let left = config.measureMs; left > 0; ) {
+  for (let left = config.measureMs; left > 0;) {
     const step = config.sampleEveryMs ? Math.min(config.sampleEveryMs, left) : left;
     await pause(step);
     left -= step;

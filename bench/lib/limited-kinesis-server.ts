@@ -45,7 +45,14 @@ const rate = config.producedBytesPerSecond ?? Infinity;
 const startedAt = Number.isFinite(rate) ? Date.now() : Date.now() - 600_000;
 const shards = Array.from(
   { length: config.shards },
-  (_, index) => new ShardModel({ index, recordBytes: config.recordBytes, producedBytesPerSecond: rate, enforceLimits: config.enforceLimits, startedAt }),
+  (_, index) =>
+    new ShardModel({
+      index,
+      recordBytes: config.recordBytes,
+      producedBytesPerSecond: rate,
+      enforceLimits: config.enforceLimits,
+      startedAt,
+    }),
 );
 const byId = new Map(shards.map((shard) => [shard.shardId, shard]));
 const served = new Map<string, number>();
@@ -66,7 +73,11 @@ function error(res: ServerResponse, type: string, message: string): void {
 }
 
 function throttled(res: ServerResponse, shard: ShardModel): void {
-  error(res, 'ProvisionedThroughputExceededException', `Rate exceeded for shard ${shard.shardId} in stream ${config.streamName} under account ${ACCOUNT}.`);
+  error(
+    res,
+    'ProvisionedThroughputExceededException',
+    `Rate exceeded for shard ${shard.shardId} in stream ${config.streamName} under account ${ACCOUNT}.`,
+  );
 }
 
 /** Evenly split 128-bit hash key ranges, as CreateStream does. */
@@ -93,9 +104,17 @@ function listShards(res: ServerResponse, input: { StreamName?: string; StreamARN
   return send(res, 200, { Shards: page, ...(next ? { NextToken: next } : {}) });
 }
 
-function getShardIterator(res: ServerResponse, input: { ShardId: string; ShardIteratorType: string; StartingSequenceNumber?: string; Timestamp?: number }) {
+function getShardIterator(
+  res: ServerResponse,
+  input: { ShardId: string; ShardIteratorType: string; StartingSequenceNumber?: string; Timestamp?: number },
+) {
   const shard = byId.get(input.ShardId);
-  if (!shard) return error(res, 'ResourceNotFoundException', `Shard ${input.ShardId} in stream ${config.streamName} under account ${ACCOUNT} does not exist`);
+  if (!shard)
+    return error(
+      res,
+      'ResourceNotFoundException',
+      `Shard ${input.ShardId} in stream ${config.streamName} under account ${ACCOUNT} does not exist`,
+    );
   const now = Date.now();
   if (!shard.getShardIterator(now)) return throttled(res, shard);
   let index: number | undefined;
@@ -116,7 +135,8 @@ function getShardIterator(res: ServerResponse, input: { ShardId: string; ShardIt
       break;
     }
   }
-  if (index === undefined) return error(res, 'InvalidArgumentException', `Invalid StartingSequenceNumber or ShardIteratorType for ${input.ShardId}.`);
+  if (index === undefined)
+    return error(res, 'InvalidArgumentException', `Invalid StartingSequenceNumber or ShardIteratorType for ${input.ShardId}.`);
   return send(res, 200, { ShardIterator: `${shard.shardId}/${index}` });
 }
 
@@ -130,7 +150,13 @@ function getRecords(res: ServerResponse, input: { ShardIterator: string; Limit?:
   const parts: Buffer[] = [Buffer.from('{"Records":[')];
   for (let i = slice.from; i < slice.to; i++) {
     const arrival = (shard.arrivalOf(i) / 1000).toFixed(3);
-    parts.push(Buffer.from(`${i > slice.from ? ',' : ''}{"SequenceNumber":"${shard.sequenceNumber(i)}","ApproximateArrivalTimestamp":${arrival},"PartitionKey":"pk-${i}","Data":"`), payload, Buffer.from('"}'));
+    parts.push(
+      Buffer.from(
+        `${i > slice.from ? ',' : ''}{"SequenceNumber":"${shard.sequenceNumber(i)}","ApproximateArrivalTimestamp":${arrival},"PartitionKey":"pk-${i}","Data":"`,
+      ),
+      payload,
+      Buffer.from('"}'),
+    );
   }
   parts.push(Buffer.from(`],"NextShardIterator":"${shard.shardId}/${slice.to}","MillisBehindLatest":${slice.millisBehindLatest}}`));
   recordsServed += slice.to - slice.from;

@@ -8,7 +8,11 @@ import { createWorker, type StreamWorkerOptions } from '../../lib/standalone';
 import { createClients } from '../../lib/core/aws-clients';
 import { resolveWorkerOptions } from '../../lib/core/resolve-options';
 
-const { options, expectShards, bare } = JSON.parse(process.argv[2]!) as { options: StreamWorkerOptions; expectShards: number; bare?: boolean };
+const { options, expectShards, bare } = JSON.parse(process.argv[2]!) as {
+  options: StreamWorkerOptions;
+  expectShards: number;
+  bare?: boolean;
+};
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 async function settle() {

@@ -14,9 +14,16 @@ for (const id of process.argv.slice(2)) {
   require(id.startsWith('lib/') ? join(__dirname, '..', '..', id) : id);
   gc();
   const now = process.memoryUsage();
-  costs.push({ module: id, rssMb: (now.rss - before.rss) / 1048576, heapMb: (now.heapUsed - before.heapUsed) / 1048576, ms: performance.now() - at });
+  costs.push({
+    module: id,
+    rssMb: (now.rss - before.rss) / 1048576,
+    heapMb: (now.heapUsed - before.heapUsed) / 1048576,
+    ms: performance.now() - at,
+  });
   before = now;
   at = performance.now();
 }
 if (process.send) process.send({ costs, rssMb: before.rss / 1048576 });
-else for (const c of costs) console.log(`${c.module.padEnd(48)} +RSS ${c.rssMb.toFixed(1)} MB  +heap ${c.heapMb.toFixed(1)} MB  ${c.ms.toFixed(0)} ms`);
+else
+  for (const c of costs)
+    console.log(`${c.module.padEnd(48)} +RSS ${c.rssMb.toFixed(1)} MB  +heap ${c.heapMb.toFixed(1)} MB  ${c.ms.toFixed(0)} ms`);

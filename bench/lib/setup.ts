@@ -82,7 +82,12 @@ export class Meter {
 }
 
 /** The native engine with a processor that counts, and with `checkpoint` also checkpoints every batch. */
-export async function measureEngine(options: Omit<StreamWorkerOptions, 'logger'>, target: number, finite = false, checkpoint = false): Promise<Window> {
+export async function measureEngine(
+  options: Omit<StreamWorkerOptions, 'logger'>,
+  target: number,
+  finite = false,
+  checkpoint = false,
+): Promise<Window> {
   const meter = new Meter(target, !finite);
   const noop: KinesisRecordProcessor = {
     processRecords: async ({ records, checkpointer }) => {
@@ -118,7 +123,11 @@ export async function limitedKinesis(config: Omit<LimitedKinesisConfig, 'port'>)
 }
 
 /** Runs bench/lib/frame-worker.ts (compiled, its own process) and returns its report. */
-export async function runFrameWorker(config: FrameWorkerConfig, onWindow?: (state: 'open' | 'closed') => void, cpuProfileDir?: string): Promise<FrameReport> {
+export async function runFrameWorker(
+  config: FrameWorkerConfig,
+  onWindow?: (state: 'open' | 'closed') => void,
+  cpuProfileDir?: string,
+): Promise<FrameReport> {
   const child = fork(compiled('bench/lib/frame-worker.ts'), [JSON.stringify(config)], {
     execArgv: ['--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

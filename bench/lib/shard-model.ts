@@ -136,7 +136,12 @@ export class ShardModel {
     }
     const { recordBytes } = this.config;
     const available = Math.max(0, this.produced(now) - from);
-    const count = Math.min(available, limit, READ_LIMITS.maxRecordsPerCall, Math.max(1, Math.floor(READ_LIMITS.maxBytesPerCall / recordBytes)));
+    const count = Math.min(
+      available,
+      limit,
+      READ_LIMITS.maxRecordsPerCall,
+      Math.max(1, Math.floor(READ_LIMITS.maxBytesPerCall / recordBytes)),
+    );
     const to = from + count;
     this.readerAt = Math.max(this.readerAt ?? 0, to);
     if (this.config.enforceLimits) this.getRecordsLimiter.spend(count * recordBytes);

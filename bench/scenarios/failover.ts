@@ -33,23 +33,41 @@ async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close', engi
   await createStream(kinesis, stream, 2);
   const producer = new BackgroundProducer(kinesis, stream, 4, 20);
   producer.start();
-  const fleet = new WorkerFleet({
-    engine,
-    appName: `bench-${randomBytes(3).toString('hex')}`,
-    streamName: stream,
-    failoverTimeMs: FAILOVER_MS,
-    // Unset, the taker interval derives from failoverTimeMs as the Java KCL's does: (failover + 25) x 2.
-    ...(takerMs !== undefined ? { leaseTakerIntervalMs: takerMs } : {}),
-    idleTimeBetweenReadsMs: 50,
-    ...emulators.workerOptions,
-  }, 0, {}, compiled('test/support/worker-process.ts'));
+  const fleet = new WorkerFleet(
+    {
+      engine,
+      appName: `bench-${randomBytes(3).toString('hex')}`,
+      streamName: stream,
+      failoverTimeMs: FAILOVER_MS,
+      // Unset, the taker interval derives from failoverTimeMs as the Java KCL's does: (failover + 25) x 2.
+      ...(takerMs !== undefined ? { leaseTakerIntervalMs: takerMs } : {}),
+      idleTimeBetweenReadsMs: 50,
+      ...emulators.workerOptions,
+    },
+    0,
+    {},
+    compiled('test/support/worker-process.ts'),
+  );
   try {
     fleet.start('worker-1');
-    await until(() => new Set(fleet.events().filter((e) => e.kind === 'batch' && e.worker === 'worker-1').map((e) => (e as { shardId: string }).shardId)).size === 2, 120_000);
+    await until(
+      () =>
+        new Set(
+          fleet
+            .events()
+            .filter((e) => e.kind === 'batch' && e.worker === 'worker-1')
+            .map((e) => (e as { shardId: string }).shardId),
+        ).size === 2,
+      120_000,
+    );
     fleet.start('worker-2');
     await until(() => fleet.events().some((e) => e.kind === 'batch' && e.worker === 'worker-2'), 120_000);
     const victimShards = new Set(
-      fleet.events().filter((e): e is Extract<WorkerFileEvent, { kind: 'batch' }> => e.kind === 'batch').filter((e) => e.worker === 'worker-1').map((e) => e.shardId),
+      fleet
+        .events()
+        .filter((e): e is Extract<WorkerFileEvent, { kind: 'batch' }> => e.kind === 'batch')
+        .filter((e) => e.worker === 'worker-1')
+        .map((e) => e.shardId),
     );
     for (const e of fleet.events()) if (e.kind === 'batch' && e.worker === 'worker-2') victimShards.delete(e.shardId);
     await sleep(1000);
@@ -58,8 +76,7 @@ async function takeoverMs(emulators: LocalEmulators, how: 'kill' | 'close', engi
     else await fleet.stop('worker-1');
     const first = () =>
       fleet.events().find((e) => e.kind === 'batch' && e.worker === 'worker-2' && victimShards.has(e.shardId) && e.start >= endedAt) as
-        | Extract<WorkerFileEvent, { kind: 'batch' }>
-        | undefined;
+        Extract<WorkerFileEvent, { kind: 'batch' }> | undefined;
     await until(() => first() !== undefined);
     return first()!.start - endedAt;
   } finally {
@@ -78,8 +95,13 @@ export async function failoverBenchmarks(emulators: LocalEmulators): Promise<Ben
   const missing = kclJarsMissing();
   if (missing) console.error(`failover: kcl rows skipped: ${missing}`);
   const native = { killed: await takeoverMs(emulators, 'kill', 'native'), closed: await takeoverMs(emulators, 'close', 'native') };
-  const kcl = missing ? undefined : { killed: await takeoverMs(emulators, 'kill', 'kcl'), closed: await takeoverMs(emulators, 'close', 'kcl') };
-  const fast = { killed: await takeoverMs(emulators, 'kill', 'native', FAST_TAKER_MS), closed: await takeoverMs(emulators, 'close', 'native', FAST_TAKER_MS) };
+  const kcl = missing
+    ? undefined
+    : { killed: await takeoverMs(emulators, 'kill', 'kcl'), closed: await takeoverMs(emulators, 'close', 'kcl') };
+  const fast = {
+    killed: await takeoverMs(emulators, 'kill', 'native', FAST_TAKER_MS),
+    closed: await takeoverMs(emulators, 'close', 'native', FAST_TAKER_MS),
+  };
   const same = `failoverTimeMs ${FAILOVER_MS}, taker every ${DERIVED_TAKER_MS} ms on both`;
   const x = (ms: number) => ms / FAILOVER_MS;
   const rows: BenchRow[] = [

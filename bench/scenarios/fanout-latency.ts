@@ -30,7 +30,11 @@ async function produce(emulators: LocalEmulators, stream: string): Promise<numbe
   while (Date.now() < end) {
     const next = Date.now() + PUT_INTERVAL_MS;
     const stamp = String(Date.now());
-    await putRecords(kinesis, stream, Array.from({ length: PER_PUT }, () => ({ partitionKey: `pk-${n++}`, data: stamp })));
+    await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: PER_PUT }, () => ({ partitionKey: `pk-${n++}`, data: stamp })),
+    );
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
   }
   kinesis.destroy();
@@ -72,7 +76,8 @@ async function latencies(emulators: LocalEmulators, variant: Variant): Promise<n
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   while (seen.length < put && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   await worker.stop();
-  if (seen.length < put) throw new Error(`${variant.name}: ${seen.length} of ${put} records reached processRecords within ${DRAIN_TIMEOUT_MS} ms`);
+  if (seen.length < put)
+    throw new Error(`${variant.name}: ${seen.length} of ${put} records reached processRecords within ${DRAIN_TIMEOUT_MS} ms`);
   return seen;
 }
 

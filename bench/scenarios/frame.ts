@@ -43,7 +43,14 @@ export async function frameBenchmarks(): Promise<BenchRow[]> {
             met: fraction >= 0.95 && engine.lagMs <= 5000,
             note: `bare SDK loop ${(bare.mbPerSec / limit).toFixed(2)} x limit; CPU in cores: consumer ${engine.consumerCores.toFixed(2)}, endpoint ${engine.serverCores.toFixed(2)}${engine.profile ? `; top frames: ${engine.profile.join('; ')}` : ''}`,
           }),
-          row({ group: 'frame', name: `${label}: native / bare SDK loop, MB/s`, value: engine.mbPerSec, unit: 'MB/s', baseline: bare.mbPerSec, baselineName: 'bare SDK loop, same endpoint' }),
+          row({
+            group: 'frame',
+            name: `${label}: native / bare SDK loop, MB/s`,
+            value: engine.mbPerSec,
+            unit: 'MB/s',
+            baseline: bare.mbPerSec,
+            baselineName: 'bare SDK loop, same endpoint',
+          }),
           row({
             group: 'frame',
             name: `${label}: millisBehindLatest at the end (slowest shard)`,
@@ -64,8 +71,22 @@ export async function frameBenchmarks(): Promise<BenchRow[]> {
             baselineName: 'bare SDK loop',
             note: `of which a 6th call in a sliding second: native ${engine.callThrottlesPerMinute.toFixed(0)}/min, bare ${bare.callThrottlesPerMinute.toFixed(0)}/min; the rest over the 2 MB/s byte budget`,
           }),
-          row({ group: 'frame', name: `${label}: CPU per MB`, value: engine.cpuMsPerMb, unit: 'ms', baseline: bare.cpuMsPerMb, baselineName: 'bare SDK loop (no checkpoints)' }),
-          row({ group: 'frame', name: `${label}: PSS`, value: engine.report.atEnd.pssMb, unit: 'MB', baseline: bare.report.atEnd.pssMb, baselineName: 'bare SDK loop' }),
+          row({
+            group: 'frame',
+            name: `${label}: CPU per MB`,
+            value: engine.cpuMsPerMb,
+            unit: 'ms',
+            baseline: bare.cpuMsPerMb,
+            baselineName: 'bare SDK loop (no checkpoints)',
+          }),
+          row({
+            group: 'frame',
+            name: `${label}: PSS`,
+            value: engine.report.atEnd.pssMb,
+            unit: 'MB',
+            baseline: bare.report.atEnd.pssMb,
+            baselineName: 'bare SDK loop',
+          }),
         );
       }
     }
@@ -81,7 +102,9 @@ export async function frameBenchmarks(): Promise<BenchRow[]> {
  */
 async function measure(shards: number, recordBytes: number, mode: 'engine' | 'bare', dynamodbEndpoint: string) {
   const profileDir =
-    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && shards === Math.max(...SHARD_COUNTS) ? join(__dirname, '..', 'results', 'profiles') : undefined;
+    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && shards === Math.max(...SHARD_COUNTS)
+      ? join(__dirname, '..', 'results', 'profiles')
+      : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const streamName = 'frame';
   const server = await limitedKinesis({

@@ -17,7 +17,11 @@ async function produce(emulators: LocalEmulators, stream: string): Promise<void>
   while (Date.now() < end) {
     const next = Date.now() + PUT_INTERVAL_MS;
     const stamp = String(Date.now());
-    await putRecords(kinesis, stream, Array.from({ length: PER_PUT }, () => ({ partitionKey: `pk-${n++}`, data: stamp })));
+    await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: PER_PUT }, () => ({ partitionKey: `pk-${n++}`, data: stamp })),
+    );
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
   }
   kinesis.destroy();
@@ -41,7 +45,7 @@ async function engineLatencies(emulators: LocalEmulators, { idleMs, paced }: Set
   const latencies: number[] = [];
   let initialized = 0;
   const worker = createWorker(
-        {
+    {
       appName: `bench-${randomBytes(3).toString('hex')}`,
       streamName: stream,
       ...emulators.workerOptions,

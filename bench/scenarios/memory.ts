@@ -48,7 +48,11 @@ export async function memoryBenchmarks(emulators: LocalEmulators): Promise<Bench
   for (const shards of SHARD_COUNTS) {
     const stream = `bench-mem-${shards}-${randomBytes(3).toString('hex')}`;
     await createStream(kinesis, stream, shards);
-    await putRecords(kinesis, stream, Array.from({ length: shards * 20 }, (_, i) => ({ partitionKey: `pk-${i}`, data: 'x'.repeat(1024) })));
+    await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: shards * 20 }, (_, i) => ({ partitionKey: `pk-${i}`, data: 'x'.repeat(1024) })),
+    );
     const measure = (engine: 'native' | 'kcl') =>
       memoryOf({
         options: { ...base, engine, appName: `bench-${randomBytes(3).toString('hex')}`, streamName: stream, idleTimeBetweenReadsMs: 200 },
@@ -59,7 +63,14 @@ export async function memoryBenchmarks(emulators: LocalEmulators): Promise<Bench
     measured.set(shards, { native, kcl });
     const label = `${shards} shard${shards > 1 ? 's' : ''} leased`;
     rows.push(
-      row({ group: 'memory', name: `native engine PSS, ${label}`, value: native.pss, unit: 'MB', baseline: bare.pss, baselineName: 'idle Node process with the SDK clients' }),
+      row({
+        group: 'memory',
+        name: `native engine PSS, ${label}`,
+        value: native.pss,
+        unit: 'MB',
+        baseline: bare.pss,
+        baselineName: 'idle Node process with the SDK clients',
+      }),
     );
     if (kcl) {
       rows.push(

@@ -62,7 +62,14 @@ export async function soakBenchmarks(): Promise<BenchRow[]> {
 }
 
 async function soak(mode: 'engine' | 'bare', dynamodbEndpoint: string, measureMs: number): Promise<FrameReport> {
-  const server = await limitedKinesis({ streamName: 'soak', shards: SHARDS, recordBytes: RECORD_BYTES, producedBytesPerSecond: BYTES_PER_SECOND, enforceLimits: true, listShardsPageSize: 10 });
+  const server = await limitedKinesis({
+    streamName: 'soak',
+    shards: SHARDS,
+    recordBytes: RECORD_BYTES,
+    producedBytesPerSecond: BYTES_PER_SECOND,
+    enforceLimits: true,
+    listShardsPageSize: 10,
+  });
   try {
     return await runFrameWorker({
       mode,

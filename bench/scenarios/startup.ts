@@ -20,7 +20,13 @@ async function bareStartMs(emulators: LocalEmulators, stream: string): Promise<n
 
 async function engineStartMs(emulators: LocalEmulators, stream: string, engine: 'native' | 'kcl'): Promise<number> {
   const fleet = new WorkerFleet(
-    { engine, appName: `bench-${randomBytes(3).toString('hex')}`, streamName: stream, ...emulators.workerOptions, idleTimeBetweenReadsMs: 100 },
+    {
+      engine,
+      appName: `bench-${randomBytes(3).toString('hex')}`,
+      streamName: stream,
+      ...emulators.workerOptions,
+      idleTimeBetweenReadsMs: 100,
+    },
     0,
     {},
     compiled('test/support/worker-process.ts'),
@@ -45,7 +51,10 @@ interface RequireCost {
 
 /** What requiring one entry point costs a fresh process (bench/lib/require-cost.ts, after a GC). */
 async function requireCost(entry: string): Promise<RequireCost> {
-  const child = fork(compiled('bench/lib/require-cost.ts'), [entry], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(compiled('bench/lib/require-cost.ts'), [entry], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const { costs } = await new Promise<{ costs: RequireCost[] }>((resolve) => child.once('message', resolve));
   await new Promise((resolve) => child.once('exit', resolve));
   return costs[0]!;
@@ -62,8 +71,22 @@ async function entryPointRows(): Promise<BenchRow[]> {
   const name = "require('nestjs-kinesis-worker/standalone')";
   const baselineName = "require('nestjs-kinesis-worker'), the package root (loads @nestjs/common and @nestjs/core)";
   return [
-    row({ group: 'start-up', name: `${name}: + RSS`, value: median(standalone.map((c) => c.rssMb)), unit: 'MB', baseline: median(root.map((c) => c.rssMb)), baselineName }),
-    row({ group: 'start-up', name: `${name}: time`, value: median(standalone.map((c) => c.ms)), unit: 'ms', baseline: median(root.map((c) => c.ms)), baselineName }),
+    row({
+      group: 'start-up',
+      name: `${name}: + RSS`,
+      value: median(standalone.map((c) => c.rssMb)),
+      unit: 'MB',
+      baseline: median(root.map((c) => c.rssMb)),
+      baselineName,
+    }),
+    row({
+      group: 'start-up',
+      name: `${name}: time`,
+      value: median(standalone.map((c) => c.ms)),
+      unit: 'ms',
+      baseline: median(root.map((c) => c.ms)),
+      baselineName,
+    }),
   ];
 }
 
@@ -74,7 +97,11 @@ export async function startupBenchmarks(emulators: LocalEmulators): Promise<Benc
   const kinesis = kinesisClientFor(emulators.kinesis.endpoint);
   const stream = `bench-start-${randomBytes(3).toString('hex')}`;
   await createStream(kinesis, stream, 4);
-  await putRecords(kinesis, stream, Array.from({ length: 40 }, (_, i) => ({ partitionKey: `pk-${i}`, data: `r${i}` })));
+  await putRecords(
+    kinesis,
+    stream,
+    Array.from({ length: 40 }, (_, i) => ({ partitionKey: `pk-${i}`, data: `r${i}` })),
+  );
   kinesis.destroy();
   const missing = kclJarsMissing();
   if (missing) console.error(`start-up: kcl rows skipped: ${missing}`);

@@ -11,7 +11,14 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const UNPACED = 1000;
 
 /** The bare SDK loop; with `checkpoints`, one hand-written UpdateItem per batch into that table, as a checkpoint. */
-async function measureBare(endpoint: string, stream: string, maxRecords: number, target: number, finite = false, checkpoints?: BareCheckpoints): Promise<Window> {
+async function measureBare(
+  endpoint: string,
+  stream: string,
+  maxRecords: number,
+  target: number,
+  finite = false,
+  checkpoints?: BareCheckpoints,
+): Promise<Window> {
   const kinesis = kinesisClientFor(endpoint);
   const meter = new Meter(target, !finite);
   if (finite) meter.start();
@@ -102,9 +109,30 @@ function rows(group: string, c: Awaited<ReturnType<typeof compare>>, throughputT
       target: throughputTarget?.minRecordsPerSec ? `>= 0.9 x bare and >= ${throughputTarget.minRecordsPerSec} rec/s` : '>= 0.9 x bare',
       met: ratio >= 0.9 && (!throughputTarget?.minRecordsPerSec || c.recordsPerSec.engine >= throughputTarget.minRecordsPerSec),
     }),
-    row({ group, name: `${c.label} MB/s`, value: c.mbPerSec.engine, unit: 'MB/s', baseline: c.mbPerSec.bare, baselineName: c.baselineName }),
-    row({ group, name: `${c.label} CPU per record`, value: c.cpuMicrosPerRecord.engine, unit: 'µs', baseline: c.cpuMicrosPerRecord.bare, baselineName: c.baselineName }),
-    row({ group, name: `${c.label} CPU per MB`, value: c.cpuMsPerMb.engine, unit: 'ms', baseline: c.cpuMsPerMb.bare, baselineName: c.baselineName }),
+    row({
+      group,
+      name: `${c.label} MB/s`,
+      value: c.mbPerSec.engine,
+      unit: 'MB/s',
+      baseline: c.mbPerSec.bare,
+      baselineName: c.baselineName,
+    }),
+    row({
+      group,
+      name: `${c.label} CPU per record`,
+      value: c.cpuMicrosPerRecord.engine,
+      unit: 'µs',
+      baseline: c.cpuMicrosPerRecord.bare,
+      baselineName: c.baselineName,
+    }),
+    row({
+      group,
+      name: `${c.label} CPU per MB`,
+      value: c.cpuMsPerMb.engine,
+      unit: 'ms',
+      baseline: c.cpuMsPerMb.bare,
+      baselineName: c.baselineName,
+    }),
   ];
 }
 
@@ -147,7 +175,13 @@ export async function throughputBenchmarks(emulators: LocalEmulators): Promise<B
       { bytes: 1024, target: 100_000, label: 'synthetic 1 KB, checkpoint per batch (unpaced)' },
       { bytes: 25 * 1024, target: 6_000, label: 'synthetic 25 KB, checkpoint per batch (unpaced)' },
     ]) {
-      const synthetic = await limitedKinesis({ streamName: 'synthetic', shards: 4, recordBytes: bytes, producedBytesPerSecond: null, enforceLimits: false });
+      const synthetic = await limitedKinesis({
+        streamName: 'synthetic',
+        shards: 4,
+        recordBytes: bytes,
+        producedBytesPerSecond: null,
+        enforceLimits: false,
+      });
       const checkpoints = await BareCheckpoints.create(dynamo.endpoint);
       try {
         const c = await compare(
@@ -182,7 +216,11 @@ export async function throughputBenchmarks(emulators: LocalEmulators): Promise<B
     await createStream(kinesis, stream, 4);
     const payload = 'k'.repeat(1024);
     const prefill = Number(process.env.BENCH_PREFILL ?? 6000);
-    await putRecords(kinesis, stream, Array.from({ length: prefill }, (_, i) => ({ partitionKey: `pk-${i}`, data: payload })));
+    await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: prefill }, (_, i) => ({ partitionKey: `pk-${i}`, data: payload })),
+    );
     kinesis.destroy();
     const c = await compare(
       'kinesis-local 1 KB',

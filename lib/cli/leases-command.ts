@@ -15,7 +15,11 @@ export async function leasesCommand(appName: string, flags: LeasesFlags, io: Io)
   const { dynamodb, kinesis } = cliClients(flags);
   kinesis.destroy();
   const skipped: string[] = [];
-  const table = new LeaseTable(dynamodb, flags.table ?? appName, { log: () => undefined, warn: (line) => void skipped.push(line), error: () => undefined });
+  const table = new LeaseTable(dynamodb, flags.table ?? appName, {
+    log: () => undefined,
+    warn: (line) => void skipped.push(line),
+    error: () => undefined,
+  });
   try {
     for (;;) {
       const leases = await table.listLeases();
@@ -49,13 +53,19 @@ function render(leases: readonly Lease[], tableName: string): string {
     lease.leaseKey,
     lease.leaseOwner ?? '(none)',
     String(lease.leaseCounter),
-    lease.checkpoint.subSequenceNumber > 0 ? `${lease.checkpoint.sequenceNumber}/${lease.checkpoint.subSequenceNumber}` : lease.checkpoint.sequenceNumber,
+    lease.checkpoint.subSequenceNumber > 0
+      ? `${lease.checkpoint.sequenceNumber}/${lease.checkpoint.subSequenceNumber}`
+      : lease.checkpoint.sequenceNumber,
     lease.parentShardIds.join(',') || '-',
     lease.childShardIds.join(',') || '-',
   ]);
   const header = ['SHARD', 'OWNER', 'COUNTER', 'CHECKPOINT', 'PARENTS', 'CHILDREN'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const owners = new Set(leases.map((l) => l.leaseOwner).filter(Boolean));
   return [`Lease table ${tableName}: ${leases.length} leases, ${owners.size} workers.`, line(header), ...rows.map(line)].join('\n');
 }

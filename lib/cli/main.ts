@@ -29,7 +29,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await leasesCommand(appName(positionals), values, io);
       }
       case 'reset': {
-        const { values, positionals } = parse(rest, { ...AWS_OPTIONS, to: { type: 'string' }, force: { type: 'boolean' }, yes: { type: 'boolean' } });
+        const { values, positionals } = parse(rest, {
+          ...AWS_OPTIONS,
+          to: { type: 'string' },
+          force: { type: 'boolean' },
+          yes: { type: 'boolean' },
+        });
         return await resetCommand(appName(positionals), values, io);
       }
       case 'local': {
@@ -69,7 +74,10 @@ function appName(positionals: string[]): string {
 
 /** The same script `npm run kcl:jars` runs, shipped with the package. */
 function provisionJars(args: string[]): number {
-  const script = [join(__dirname, '..', '..', '..', 'scripts', 'provision-kcl-jars.js'), join(__dirname, '..', '..', 'scripts', 'provision-kcl-jars.js')].find(existsSync);
+  const script = [
+    join(__dirname, '..', '..', '..', 'scripts', 'provision-kcl-jars.js'),
+    join(__dirname, '..', '..', 'scripts', 'provision-kcl-jars.js'),
+  ].find(existsSync);
   if (!script) throw new Error('scripts/provision-kcl-jars.js is missing from the installed package.');
   return spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' }).status ?? 1;
 }

@@ -56,7 +56,9 @@ export async function resetCommand(appName: string, flags: ResetFlags, io: Io): 
     }
     io.out(`Reset ${changed} checkpoints of ${tableName} to ${to}.`);
     if (raced.length > 0) {
-      io.err(`${raced.length} leases changed while being reset and were left as they are: ${raced.map((l) => l.leaseKey).join(', ')}. Run the command again.`);
+      io.err(
+        `${raced.length} leases changed while being reset and were left as they are: ${raced.map((l) => l.leaseKey).join(', ')}. Run the command again.`,
+      );
       return 1;
     }
     return 0;

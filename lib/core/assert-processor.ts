@@ -5,7 +5,10 @@ import type { KinesisRecordProcessor } from './processor';
 export function assertProcessor(candidate: unknown, what: string): asserts candidate is KinesisRecordProcessor {
   const target = candidate as Partial<Record<keyof KinesisRecordProcessor, unknown>> | undefined;
   if (!target || typeof target.processRecords !== 'function') {
-    throw new KinesisWorkerConfigError('processor', `${what} has no processRecords({ shardId, records, checkpointer }) method; implement KinesisRecordProcessor.`);
+    throw new KinesisWorkerConfigError(
+      'processor',
+      `${what} has no processRecords({ shardId, records, checkpointer }) method; implement KinesisRecordProcessor.`,
+    );
   }
   for (const optional of ['initialize', 'shutdown'] as const) {
     if (target[optional] !== undefined && typeof target[optional] !== 'function') {

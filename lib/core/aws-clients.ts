@@ -15,7 +15,9 @@ export function createClients(options: ResolvedWorkerOptions): { kinesis: Kinesi
   const kinesis = new KinesisClient({
     region: options.region,
     ...options.kinesis,
-    requestHandler: options.kinesis.requestHandler ?? new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
+    requestHandler:
+      options.kinesis.requestHandler ??
+      new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: 30_000, throwOnRequestTimeout: true }),
   });
   const dynamodb = new DynamoDBClient({
     region: options.region,
@@ -29,7 +31,10 @@ export function createClients(options: ResolvedWorkerOptions): { kinesis: Kinesi
  * Lease renewals go through the DynamoDB client: one attempt must end well within a renewal interval,
  * so that a retry on a fresh connection still renews the lease before failoverTimeMs runs out.
  */
-export function dynamoDbTimeouts(options: Pick<ResolvedWorkerOptions, 'leaseRenewalIntervalMs'>): { requestTimeout: number; connectionTimeout: number } {
+export function dynamoDbTimeouts(options: Pick<ResolvedWorkerOptions, 'leaseRenewalIntervalMs'>): {
+  requestTimeout: number;
+  connectionTimeout: number;
+} {
   const interval = options.leaseRenewalIntervalMs;
   return {
     requestTimeout: Math.min(10_000, Math.max(500, Math.floor(interval / 2))),

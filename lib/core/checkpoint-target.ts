@@ -24,7 +24,8 @@ export function checkpointTarget(args: CheckpointArgs, state: CheckpointState): 
   const { shardId, largestDelivered, shardEnded, stored } = state;
   if (args.length === 0 || args[0] === undefined) {
     if (shardEnded) return SHARD_END;
-    if (!largestDelivered) throw new InvalidCheckpointError(shardId, '(last delivered)', 'no record has been delivered to this processor yet.');
+    if (!largestDelivered)
+      throw new InvalidCheckpointError(shardId, '(last delivered)', 'no record has been delivered to this processor yet.');
     return largestDelivered;
   }
   const [first, second] = args;

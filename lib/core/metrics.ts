@@ -1,4 +1,12 @@
-import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider, type ObservableCallback } from '@opentelemetry/api';
+import {
+  metrics,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  type ObservableCallback,
+} from '@opentelemetry/api';
 import { packageVersion } from './package-version';
 import type { WorkerEvent } from './worker';
 
@@ -64,15 +72,42 @@ export class WorkerMetrics {
       'kinesis.worker.id': identity.workerId,
     };
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
-    this.consumed = meter.createCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Records delivered to a processRecords call that succeeded.' });
-    this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', { unit: 'By', description: 'Bytes of record data delivered to a processRecords call that succeeded.' });
-    this.batches = meter.createCounter('kinesis.worker.batches', { unit: '{batch}', description: 'processRecords calls, by outcome (success, failure).' });
-    this.processDuration = meter.createHistogram('messaging.process.duration', { ...seconds, description: 'Duration of one processRecords call, its retries included.' });
-    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', { unit: '{error}', description: 'processRecords attempts that threw, each retry counted.' });
-    this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', { ...seconds, description: 'Duration of a checkpoint, its retries included.' });
-    this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', { unit: '{checkpoint}', description: 'Checkpoints that were not stored.' });
-    this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', { unit: '{call}', description: 'GetRecords attempts Kinesis throttled, SDK retries included.' });
-    this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', { unit: '{event}', description: 'Leases taken, lost and released, and shards ended, by kind and how.' });
+    this.consumed = meter.createCounter('messaging.client.consumed.messages', {
+      unit: '{message}',
+      description: 'Records delivered to a processRecords call that succeeded.',
+    });
+    this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', {
+      unit: 'By',
+      description: 'Bytes of record data delivered to a processRecords call that succeeded.',
+    });
+    this.batches = meter.createCounter('kinesis.worker.batches', {
+      unit: '{batch}',
+      description: 'processRecords calls, by outcome (success, failure).',
+    });
+    this.processDuration = meter.createHistogram('messaging.process.duration', {
+      ...seconds,
+      description: 'Duration of one processRecords call, its retries included.',
+    });
+    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', {
+      unit: '{error}',
+      description: 'processRecords attempts that threw, each retry counted.',
+    });
+    this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', {
+      ...seconds,
+      description: 'Duration of a checkpoint, its retries included.',
+    });
+    this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', {
+      unit: '{checkpoint}',
+      description: 'Checkpoints that were not stored.',
+    });
+    this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', {
+      unit: '{call}',
+      description: 'GetRecords attempts Kinesis throttled, SDK retries included.',
+    });
+    this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', {
+      unit: '{event}',
+      description: 'Leases taken, lost and released, and shards ended, by kind and how.',
+    });
     if (state) this.observe(meter, state);
   }
 
@@ -86,7 +121,10 @@ export class WorkerMetrics {
   }
 
   private observe(meter: Meter, state: ObservedWorkerState): void {
-    const lag = meter.createObservableGauge('kinesis.worker.millis_behind_latest', { unit: 'ms', description: 'How far the last batch read was behind the tip of the shard.' });
+    const lag = meter.createObservableGauge('kinesis.worker.millis_behind_latest', {
+      unit: 'ms',
+      description: 'How far the last batch read was behind the tip of the shard.',
+    });
     const observeLag: ObservableCallback = (result) => {
       for (const { shardId, millisBehindLatest } of state.shards()) {
         if (shardId !== undefined && millisBehindLatest !== undefined) result.observe(millisBehindLatest, this.shard(shardId).shard);
@@ -142,7 +180,11 @@ export class WorkerMetrics {
   }
 
   lease(event: WorkerEvent): void {
-    this.leaseEvents.add(1, { ...this.shard(event.shardId).shard, 'kinesis.lease.event': event.type, 'kinesis.lease.how': leaseEventHow(event) });
+    this.leaseEvents.add(1, {
+      ...this.shard(event.shardId).shard,
+      'kinesis.lease.event': event.type,
+      'kinesis.lease.how': leaseEventHow(event),
+    });
   }
 
   private shard(shardId: string): ShardAttributes {

@@ -42,7 +42,10 @@ export async function callWithRetries(processorCall: ProcessorCall): Promise<Del
       signal,
       retryable: (error) => !(error instanceof LeaseLostError) && !abandoned() && !isFinal(error),
       onRetry: (error, attempt, delay) =>
-        logger.error(`${what} on ${where} failed (attempt ${attempt}), retrying the same call in ${delay} ms: ${describeError(error)}`, errorTrace(error)),
+        logger.error(
+          `${what} on ${where} failed (attempt ${attempt}), retrying the same call in ${delay} ms: ${describeError(error)}`,
+          errorTrace(error),
+        ),
     });
     return 'delivered';
   } catch (error) {

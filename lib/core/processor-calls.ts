@@ -26,7 +26,11 @@ export type ShutdownRetrying = Omit<ProcessorCall, 'what' | 'call' | 'afterGivin
  * 'gave-up' and 'abandoned' mean SHARD_END must not be written; the lease goes to a next owner, who
  * reads the shard's tail again and calls TERMINATE again.
  */
-export function callShutdownWithRetries(processor: KinesisRecordProcessor, input: ShutdownInput, retrying: ShutdownRetrying): Promise<Delivery> {
+export function callShutdownWithRetries(
+  processor: KinesisRecordProcessor,
+  input: ShutdownInput,
+  retrying: ShutdownRetrying,
+): Promise<Delivery> {
   return callWithRetries({
     ...retrying,
     what: `shutdown(${input.reason}) of the processor for ${input.shardId}`,

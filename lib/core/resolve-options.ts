@@ -45,7 +45,11 @@ function booleanOption(option: string, value: unknown, fallback: boolean): boole
 /** The lock client needs room for three heartbeats per lease duration; below a second, a slow DynamoDB answer would cost the lock. */
 function leaderLockLeaseDuration(value: unknown): number {
   const ms = durationMs('leaderLockLeaseDurationMs', value, 120_000);
-  if (ms < 1000) throw new KinesisWorkerConfigError('leaderLockLeaseDurationMs', `must be at least 1000 ms (the leader heartbeats every quarter of it), got ${ms}. The Java KCL uses 120000.`);
+  if (ms < 1000)
+    throw new KinesisWorkerConfigError(
+      'leaderLockLeaseDurationMs',
+      `must be at least 1000 ms (the leader heartbeats every quarter of it), got ${ms}. The Java KCL uses 120000.`,
+    );
   return ms;
 }
 
@@ -65,10 +69,15 @@ function autoCheckpoint(value: StreamWorkerOptions['autoCheckpoint']): AutoCheck
   if (value === undefined) return undefined;
   if (value === 'batch') return { everyRecords: 1, everyMs: Infinity };
   const valid =
-    typeof value === 'object' && value !== null && (value.everyRecords !== undefined || value.everyMs !== undefined) &&
+    typeof value === 'object' &&
+    value !== null &&
+    (value.everyRecords !== undefined || value.everyMs !== undefined) &&
     Object.keys(value).every((key) => key === 'everyRecords' || key === 'everyMs');
   if (!valid) {
-    throw new KinesisWorkerConfigError('autoCheckpoint', `expected 'batch' or { everyRecords?: number, everyMs?: number } with at least one of them, got ${JSON.stringify(value)}. Leave it unset to checkpoint by hand.`);
+    throw new KinesisWorkerConfigError(
+      'autoCheckpoint',
+      `expected 'batch' or { everyRecords?: number, everyMs?: number } with at least one of them, got ${JSON.stringify(value)}. Leave it unset to checkpoint by hand.`,
+    );
   }
   return {
     everyRecords: value.everyRecords === undefined ? Infinity : positiveInt('autoCheckpoint.everyRecords', value.everyRecords, 1),
@@ -77,7 +86,8 @@ function autoCheckpoint(value: StreamWorkerOptions['autoCheckpoint']): AutoCheck
 }
 
 function optionalFunction<T>(option: string, value: T | undefined, example: string): T | undefined {
-  if (value !== undefined && typeof value !== 'function') throw new KinesisWorkerConfigError(option, `expected a function such as ${example}, got ${JSON.stringify(value)}.`);
+  if (value !== undefined && typeof value !== 'function')
+    throw new KinesisWorkerConfigError(option, `expected a function such as ${example}, got ${JSON.stringify(value)}.`);
   return value;
 }
 
@@ -121,7 +131,10 @@ function resolveStreams(options: StreamWorkerOptions, engine: EngineName): strin
     );
   }
   if (!Array.isArray(options.streams) || options.streams.length === 0) {
-    throw new KinesisWorkerConfigError('streams', `expected a non-empty array of stream names, got ${JSON.stringify(options.streams)}. For one stream in the usual format use streamName.`);
+    throw new KinesisWorkerConfigError(
+      'streams',
+      `expected a non-empty array of stream names, got ${JSON.stringify(options.streams)}. For one stream in the usual format use streamName.`,
+    );
   }
   const streams = options.streams.map((stream, i) => checkStreamName(`streams[${i}]`, stream));
   const duplicate = streams.find((stream, i) => streams.indexOf(stream) !== i);
@@ -163,7 +176,10 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
   }
   const coordinatorStateTableName = options.coordinatorStateTableName ?? `${options.appName}-CoordinatorState`;
   const workerMetricsTableName = options.workerMetricsTableName ?? `${options.appName}-WorkerMetricStats`;
-  for (const [option, name] of [['coordinatorStateTableName', coordinatorStateTableName], ['workerMetricsTableName', workerMetricsTableName]] as const) {
+  for (const [option, name] of [
+    ['coordinatorStateTableName', coordinatorStateTableName],
+    ['workerMetricsTableName', workerMetricsTableName],
+  ] as const) {
     if (typeof name !== 'string' || !TABLE_NAME.test(name)) {
       throw new KinesisWorkerConfigError(
         options[option] === undefined ? 'appName' : option,
@@ -172,7 +188,8 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     }
   }
   const initialPosition = resolveInitialPosition(options.initialPosition);
-  const region = options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const region =
+    options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (typeof region !== 'string' || region === '') {
     throw new KinesisWorkerConfigError(
       'region',
@@ -236,7 +253,11 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     maxLeasesToStealAtOneTime: positiveInt('maxLeasesToStealAtOneTime', options.maxLeasesToStealAtOneTime, 1),
     cleanupLeasesUponShardCompletion: options.cleanupLeasesUponShardCompletion ?? true,
     checkpointRetry: retryPolicy('checkpointRetry', options.checkpointRetry, { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 5_000 }),
-    processingRetry: retryPolicy('processingRetry', options.processingRetry, { maxAttempts: Infinity, baseDelayMs: 500, maxDelayMs: 30_000 }),
+    processingRetry: retryPolicy('processingRetry', options.processingRetry, {
+      maxAttempts: Infinity,
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+    }),
     shutdownTimeoutMs: durationMs('shutdownTimeoutMs', options.shutdownTimeoutMs, 30_000),
     processingTimeoutMs: durationMs('processingTimeoutMs', options.processingTimeoutMs, Infinity, { allowInfinity: true }),
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
@@ -247,7 +268,9 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     workerMetricsTableName,
     workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),
     clientVersionPollIntervalMs: durationMs('clientVersionPollIntervalMs', options.clientVersionPollIntervalMs, 60_000),
-    gracefulLeaseHandoffTimeoutMs: durationMs('gracefulLeaseHandoffTimeoutMs', options.gracefulLeaseHandoffTimeoutMs, 30_000, { allowZero: true }),
+    gracefulLeaseHandoffTimeoutMs: durationMs('gracefulLeaseHandoffTimeoutMs', options.gracefulLeaseHandoffTimeoutMs, 30_000, {
+      allowZero: true,
+    }),
     kcl3LeaderEligible: booleanOption('kcl3LeaderEligible', options.kcl3LeaderEligible, true),
     leaderLockLeaseDurationMs: leaderLockLeaseDuration(options.leaderLockLeaseDurationMs),
     leaseAssignmentIntervalMs: durationMs('leaseAssignmentIntervalMs', options.leaseAssignmentIntervalMs, 2 * failoverTimeMs),

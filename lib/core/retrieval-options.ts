@@ -7,21 +7,33 @@ const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 const CONSUMER_ARN = /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[a-zA-Z0-9_.-]+\/consumer\/[a-zA-Z0-9_.-]+:\d+$/;
 
 /** Validates the retrieval option; the consumer name defaults to appName (what the Java KCL registers). */
-export function resolveRetrieval(value: RetrievalOptions | undefined, appName: string, streams: readonly string[] = []): ResolvedRetrievalOptions {
+export function resolveRetrieval(
+  value: RetrievalOptions | undefined,
+  appName: string,
+  streams: readonly string[] = [],
+): ResolvedRetrievalOptions {
   if (value === undefined) return { mode: 'polling' };
   if (value === null || typeof value !== 'object') {
-    throw new KinesisWorkerConfigError('retrieval', `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`);
+    throw new KinesisWorkerConfigError(
+      'retrieval',
+      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`,
+    );
   }
   const known = ['mode', 'consumerName', 'consumerArn', 'requestHandler'];
   const unknown = Object.keys(value).filter((key) => !known.includes(key));
-  if (unknown.length > 0) throw new KinesisWorkerConfigError(`retrieval.${unknown[0]}`, `unknown setting; the retrieval settings are ${known.join(', ')}.`);
+  if (unknown.length > 0)
+    throw new KinesisWorkerConfigError(`retrieval.${unknown[0]}`, `unknown setting; the retrieval settings are ${known.join(', ')}.`);
   const mode = value.mode ?? 'polling';
   if (!RETRIEVAL_MODES.includes(mode)) {
     throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);
   }
   if (mode === 'polling') {
     const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler'] as const).find((key) => value[key] !== undefined);
-    if (fanoutOnly) throw new KinesisWorkerConfigError(`retrieval.${fanoutOnly}`, `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`);
+    if (fanoutOnly)
+      throw new KinesisWorkerConfigError(
+        `retrieval.${fanoutOnly}`,
+        `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`,
+      );
     return { mode };
   }
   const consumerName = value.consumerName ?? appName;
@@ -38,7 +50,10 @@ export function resolveRetrieval(value: RetrievalOptions | undefined, appName: s
     );
   }
   const handler = value.requestHandler as unknown;
-  if (handler !== undefined && !(handler !== null && typeof handler === 'object' && typeof (handler as { handle?: unknown }).handle === 'function')) {
+  if (
+    handler !== undefined &&
+    !(handler !== null && typeof handler === 'object' && typeof (handler as { handle?: unknown }).handle === 'function')
+  ) {
     throw new KinesisWorkerConfigError(
       'retrieval.requestHandler',
       'expected an SDK request handler (an object with handle()), such as new NodeHttp2Handler() or, for kinesis-local, new NodeHttpHandler() from @smithy/node-http-handler.',

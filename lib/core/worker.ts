@@ -30,7 +30,11 @@ export interface WorkerStatus {
    * The lease timing msSinceLeaseRenewal is judged against, from the engines that report it (native):
    * renewals run every leaseRenewalIntervalMs, and a lease not renewed for failoverTimeMs is lost.
    */
-  readonly leaseTiming?: { readonly leaseRenewalIntervalMs: number; readonly failoverTimeMs: number; readonly leaseTakerIntervalMs?: number };
+  readonly leaseTiming?: {
+    readonly leaseRenewalIntervalMs: number;
+    readonly failoverTimeMs: number;
+    readonly leaseTakerIntervalMs?: number;
+  };
   /**
    * Native engine: how long since DynamoDB last answered one of this worker's calls (a success or a failed
    * condition, after the SDK's retries). A healthy worker calls at least every leaseTakerIntervalMs; this
@@ -88,7 +92,12 @@ export interface ShardStatus {
  * expired or stolen).
  */
 export type WorkerEvent =
-  | { readonly type: 'leaseTaken'; readonly shardId: string; readonly how: 'unowned' | 'expired' | 'stolen' | 'reclaimed' | 'assigned'; readonly previousOwner?: string }
+  | {
+      readonly type: 'leaseTaken';
+      readonly shardId: string;
+      readonly how: 'unowned' | 'expired' | 'stolen' | 'reclaimed' | 'assigned';
+      readonly previousOwner?: string;
+    }
   | { readonly type: 'leaseLost'; readonly shardId: string; readonly reason: string }
   | { readonly type: 'leaseReleased'; readonly shardId: string; readonly reason: 'REQUESTED' | 'SHARD_END' | 'GAVE_UP' }
   | { readonly type: 'shardEnded'; readonly shardId: string; readonly childShardIds: readonly string[] };

@@ -4,8 +4,7 @@ import { KINESIS_PROCESSOR_METADATA } from '../kinesis-worker.constants';
 
 /** Per-processor overrides of the module options. Clients, engine, kcl settings and logger stay module-wide. */
 export interface KinesisProcessorOptions
-  extends Partial<Omit<KinesisWorkerOptions, 'engine' | 'kcl' | 'logger' | 'kinesis' | 'dynamodb' | 'region'>>,
-    ScopeOptions {
+  extends Partial<Omit<KinesisWorkerOptions, 'engine' | 'kcl' | 'logger' | 'kinesis' | 'dynamodb' | 'region'>>, ScopeOptions {
   /** The stream this processor consumes. */
   stream: string;
 }

@@ -69,7 +69,9 @@ function problemsOf(status: WorkerStatus, options: KinesisHealthOptions): string
   if (!status.running) problems.push(`the worker of ${where} is not running`);
   const maxMsSinceLeaseRenewal = options.maxMsSinceLeaseRenewal ?? defaultMaxMsSinceLeaseRenewal(status);
   if (status.msSinceLeaseRenewal !== undefined && status.msSinceLeaseRenewal > maxMsSinceLeaseRenewal) {
-    problems.push(`lease renewals of ${where} have failed for ${Math.round(status.msSinceLeaseRenewal)} ms (limit ${maxMsSinceLeaseRenewal} ms)`);
+    problems.push(
+      `lease renewals of ${where} have failed for ${Math.round(status.msSinceLeaseRenewal)} ms (limit ${maxMsSinceLeaseRenewal} ms)`,
+    );
   }
   const maxMsSinceDynamoDbAnswer = options.maxMsSinceDynamoDbAnswer ?? defaultMaxMsSinceDynamoDbAnswer(status);
   if (status.msSinceDynamoDbAnswer !== undefined && status.msSinceDynamoDbAnswer > maxMsSinceDynamoDbAnswer) {

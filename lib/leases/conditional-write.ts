@@ -6,7 +6,11 @@ import { isConditionalCheckFailed } from '../core/aws-errors';
  * row (somebody else wrote it first), which the caller decides on; every other error is a failure and
  * propagates.
  */
-export async function conditionalWrite(client: DynamoDBClient, command: PutItemCommand | UpdateItemCommand | DeleteItemCommand, abortSignal?: AbortSignal): Promise<boolean> {
+export async function conditionalWrite(
+  client: DynamoDBClient,
+  command: PutItemCommand | UpdateItemCommand | DeleteItemCommand,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   try {
     await client.send(command as UpdateItemCommand, { abortSignal });
     return true;

@@ -27,10 +27,18 @@ export const LEADER_LOCK_KEY = 'Leader';
 const ASSIGNED_BY_LEADER = new Set(['CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X']);
 
 /** The mode of the application, or 'none' when no 3.x worker has ever run it (no table or no item). */
-export async function readKcl3Mode(client: DynamoDBClient, appName: string, table = defaultCoordinatorStateTable(appName), abortSignal?: AbortSignal): Promise<Kcl3Mode> {
+export async function readKcl3Mode(
+  client: DynamoDBClient,
+  appName: string,
+  table = defaultCoordinatorStateTable(appName),
+  abortSignal?: AbortSignal,
+): Promise<Kcl3Mode> {
   let item;
   try {
-    ({ Item: item } = await client.send(new GetItemCommand({ TableName: table, Key: { key: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }), { abortSignal }));
+    ({ Item: item } = await client.send(
+      new GetItemCommand({ TableName: table, Key: { key: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }),
+      { abortSignal },
+    ));
   } catch (error) {
     if (isResourceNotFound(error)) return { kind: 'none' };
     throw error;
@@ -48,10 +56,15 @@ export async function readKcl3Mode(client: DynamoDBClient, appName: string, tabl
  * The native engine knows the 3.0–3.4 layout only: it must not start beside such a fleet, whose state it
  * would misread (a stale CoordinatorState could even make it lead beside the real leader).
  */
-export async function refuseSingleTableApplication(client: DynamoDBClient, options: { readonly appName: string; readonly tableName: string }): Promise<void> {
+export async function refuseSingleTableApplication(
+  client: DynamoDBClient,
+  options: { readonly appName: string; readonly tableName: string },
+): Promise<void> {
   let item;
   try {
-    ({ Item: item } = await client.send(new GetItemCommand({ TableName: options.tableName, Key: { leaseKey: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true })));
+    ({ Item: item } = await client.send(
+      new GetItemCommand({ TableName: options.tableName, Key: { leaseKey: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }),
+    ));
   } catch (error) {
     if (isResourceNotFound(error)) return;
     throw error;
@@ -88,7 +101,11 @@ export async function readKcl3ModeAtStart(client: DynamoDBClient, appName: strin
  * workers add to the lease table. Checked before the native worker creates or writes anything: a
  * missing table or GSI is a bootstrap error that names the fix.
  */
-export async function requireKcl3LeaseTable(client: DynamoDBClient, mode: Extract<Kcl3Mode, { clientVersion: string }>, options: { appName: string; tableName: string }): Promise<void> {
+export async function requireKcl3LeaseTable(
+  client: DynamoDBClient,
+  mode: Extract<Kcl3Mode, { clientVersion: string }>,
+  options: { appName: string; tableName: string },
+): Promise<void> {
   let status: string | undefined;
   try {
     status = await leaseOwnerIndexStatus(client, options.tableName);
@@ -98,7 +115,10 @@ export async function requireKcl3LeaseTable(client: DynamoDBClient, mode: Extrac
   }
   if (status === 'ACTIVE') return;
   const option = options.tableName === options.appName ? 'appName' : 'tableName';
-  const found = status === 'no table' ? `there is no lease table '${options.tableName}'` : `the lease table '${options.tableName}' has ${status ? `its ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI in status ${status}` : `no ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI`}`;
+  const found =
+    status === 'no table'
+      ? `there is no lease table '${options.tableName}'`
+      : `the lease table '${options.tableName}' has ${status ? `its ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI in status ${status}` : `no ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI`}`;
   throw new KinesisWorkerConfigError(
     option,
     `'${options.appName}' runs in KCL 3.x mode (${mode.table} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}), but ${found}: ` +

@@ -1,4 +1,12 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type PutItemCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type PutItemCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { conditionalWrite } from './conditional-write';
 import { LEADER_LOCK_KEY } from './kcl3-application';
@@ -24,7 +32,11 @@ export interface LeaderLockItem {
 
 const keyOf = (): Record<string, AttributeValue> => ({ key: { S: LEADER_LOCK_KEY } });
 
-export async function readLeaderLockItem(client: DynamoDBClient, table: string, abortSignal?: AbortSignal): Promise<LeaderLockItem | undefined> {
+export async function readLeaderLockItem(
+  client: DynamoDBClient,
+  table: string,
+  abortSignal?: AbortSignal,
+): Promise<LeaderLockItem | undefined> {
   const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: keyOf(), ConsistentRead: true }), { abortSignal });
   if (!Item) return undefined;
   const duration = Number(Item.leaseDuration?.S ?? Item.leaseDuration?.N);
@@ -50,13 +62,22 @@ export async function acquireLeaderLock(
 ): Promise<string | undefined> {
   const version = randomUUID();
   const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = over
-    ? { ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn', ExpressionAttributeNames: { '#pk': 'key', '#rvn': 'recordVersionNumber' }, ExpressionAttributeValues: { ':rvn': { S: over.recordVersionNumber } } }
+    ? {
+        ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn',
+        ExpressionAttributeNames: { '#pk': 'key', '#rvn': 'recordVersionNumber' },
+        ExpressionAttributeValues: { ':rvn': { S: over.recordVersionNumber } },
+      }
     : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'key' } };
   const written = await conditionalWrite(
     client,
     new PutItemCommand({
       TableName: table,
-      Item: { ...keyOf(), ownerName: { S: holder.workerId }, leaseDuration: { S: String(holder.leaseDurationMs) }, recordVersionNumber: { S: version } },
+      Item: {
+        ...keyOf(),
+        ownerName: { S: holder.workerId },
+        leaseDuration: { S: String(holder.leaseDurationMs) },
+        recordVersionNumber: { S: version },
+      },
       ...condition,
     }),
     abortSignal,
@@ -81,7 +102,12 @@ export async function heartbeatLeaderLock(
       UpdateExpression: 'SET #ld = :ld, #rvn = :newRvn',
       ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn AND #on = :on',
       ExpressionAttributeNames: { '#pk': 'key', '#ld': 'leaseDuration', '#rvn': 'recordVersionNumber', '#on': 'ownerName' },
-      ExpressionAttributeValues: { ':ld': { S: String(holder.leaseDurationMs) }, ':newRvn': { S: version }, ':rvn': { S: currentVersion }, ':on': { S: holder.workerId } },
+      ExpressionAttributeValues: {
+        ':ld': { S: String(holder.leaseDurationMs) },
+        ':newRvn': { S: version },
+        ':rvn': { S: currentVersion },
+        ':on': { S: holder.workerId },
+      },
     }),
     abortSignal,
   );
@@ -89,7 +115,13 @@ export async function heartbeatLeaderLock(
 }
 
 /** Deletes the lock if it is still this worker's at that version; false when it was not. */
-export async function releaseLeaderLock(client: DynamoDBClient, table: string, workerId: string, currentVersion: string, abortSignal?: AbortSignal): Promise<boolean> {
+export async function releaseLeaderLock(
+  client: DynamoDBClient,
+  table: string,
+  workerId: string,
+  currentVersion: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   return conditionalWrite(
     client,
     new DeleteItemCommand({

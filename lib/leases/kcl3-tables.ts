@@ -1,4 +1,15 @@
-import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { isResourceNotFound } from '../core/aws-errors';
 import { conditionalWrite } from './conditional-write';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
@@ -39,12 +50,22 @@ export function workerMetricStatsToItem(stats: WorkerMetricStatsItem): Record<st
   };
 }
 
-export async function putWorkerMetricStats(client: DynamoDBClient, tableName: string, stats: WorkerMetricStatsItem, abortSignal?: AbortSignal): Promise<void> {
+export async function putWorkerMetricStats(
+  client: DynamoDBClient,
+  tableName: string,
+  stats: WorkerMetricStatsItem,
+  abortSignal?: AbortSignal,
+): Promise<void> {
   await client.send(new PutItemCommand({ TableName: tableName, Item: workerMetricStatsToItem(stats) }), { abortSignal });
 }
 
 /** The keys of the leases whose leaseOwner is `workerId`, from the GSI (eventually consistent, as in the Java KCL). */
-export async function listLeaseKeysOwnedBy(client: DynamoDBClient, leaseTable: string, workerId: string, abortSignal?: AbortSignal): Promise<string[]> {
+export async function listLeaseKeysOwnedBy(
+  client: DynamoDBClient,
+  leaseTable: string,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<string[]> {
   const keys: string[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
@@ -79,11 +100,23 @@ export interface Kcl3LeaseRow {
 }
 
 /** Reads one lease row (strongly consistent); undefined when it is gone or not a usable lease. */
-export async function readKcl3Lease(client: DynamoDBClient, leaseTable: string, leaseKey: string, abortSignal?: AbortSignal): Promise<Kcl3LeaseRow | undefined> {
-  const { Item } = await client.send(new GetItemCommand({ TableName: leaseTable, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true }), { abortSignal });
+export async function readKcl3Lease(
+  client: DynamoDBClient,
+  leaseTable: string,
+  leaseKey: string,
+  abortSignal?: AbortSignal,
+): Promise<Kcl3LeaseRow | undefined> {
+  const { Item } = await client.send(
+    new GetItemCommand({ TableName: leaseTable, Key: { leaseKey: { S: leaseKey } }, ConsistentRead: true }),
+    { abortSignal },
+  );
   if (!Item || rowProblem(Item) !== undefined) return undefined;
   const kbps = Item.throughputKBps?.N;
-  return { lease: leaseFromItem(Item), checkpointOwner: Item.checkpointOwner?.S, throughputKBps: kbps === undefined ? undefined : Number(kbps) };
+  return {
+    lease: leaseFromItem(Item),
+    checkpointOwner: Item.checkpointOwner?.S,
+    throughputKBps: kbps === undefined ? undefined : Number(kbps),
+  };
 }
 
 /**
@@ -136,7 +169,13 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
  * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
  * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
  */
-export async function takeOverFromCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string, previous: string): Promise<Lease | undefined> {
+export async function takeOverFromCheckpointOwner(
+  client: DynamoDBClient,
+  leaseTable: string,
+  lease: Lease,
+  workerId: string,
+  previous: string,
+): Promise<Lease | undefined> {
   const ok = await conditionalWrite(
     client,
     new UpdateItemCommand({
@@ -185,7 +224,11 @@ export interface WorkerMetricStatsRow {
 }
 
 /** Every WorkerMetricStats item (strongly consistent scan, all pages). */
-export async function listWorkerMetricStats(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<WorkerMetricStatsRow[]> {
+export async function listWorkerMetricStats(
+  client: DynamoDBClient,
+  tableName: string,
+  abortSignal?: AbortSignal,
+): Promise<WorkerMetricStatsRow[]> {
   const rows: WorkerMetricStatsRow[] = [];
   // No table yet: no worker has published metrics (the reporters create it), which is an answer, not a failed pass.
   const items = await scanAll(client, tableName, abortSignal).catch((error: unknown) => {
@@ -200,15 +243,24 @@ export async function listWorkerMetricStats(client: DynamoDBClient, tableName: s
     const opr = item.opr?.M ?? {};
     const usesDefaultMetric = Object.keys(sts).length === 0 && Object.keys(opr).length === 0;
     const ceilings = Object.values(opr).map((range) => Number(range.L?.[0]?.N ?? 0));
-    const valid = Number.isFinite(lut) && (usesDefaultMetric || (Object.keys(sts).every((name) => opr[name] !== undefined) && ceilings.every((ceiling) => ceiling !== 0)));
-    const failing = Object.values(sts).some((samples) => samples.L !== undefined && samples.L.length > 0 && Number(samples.L[samples.L.length - 1]!.N) === -1);
+    const valid =
+      Number.isFinite(lut) &&
+      (usesDefaultMetric || (Object.keys(sts).every((name) => opr[name] !== undefined) && ceilings.every((ceiling) => ceiling !== 0)));
+    const failing = Object.values(sts).some(
+      (samples) => samples.L !== undefined && samples.L.length > 0 && Number(samples.L[samples.L.length - 1]!.N) === -1,
+    );
     rows.push({ workerId, lastUpdateTimeSeconds: Number.isFinite(lut) ? lut : 0, valid, failing });
   }
   return rows;
 }
 
 /** The leader's stale-entry cleanup: deletes a worker's item only if it was not written since it was read (Java's condition on lut). */
-export async function deleteWorkerMetricStats(client: DynamoDBClient, tableName: string, row: WorkerMetricStatsRow, abortSignal?: AbortSignal): Promise<boolean> {
+export async function deleteWorkerMetricStats(
+  client: DynamoDBClient,
+  tableName: string,
+  row: WorkerMetricStatsRow,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   return conditionalWrite(
     client,
     new DeleteItemCommand({
@@ -225,7 +277,11 @@ export async function deleteWorkerMetricStats(client: DynamoDBClient, tableName:
 export async function listKcl3Leases(client: DynamoDBClient, leaseTable: string, abortSignal?: AbortSignal): Promise<Kcl3LeaseRow[]> {
   return (await scanAll(client, leaseTable, abortSignal))
     .filter((item) => rowProblem(item) === undefined)
-    .map((item) => ({ lease: leaseFromItem(item), checkpointOwner: item.checkpointOwner?.S, throughputKBps: item.throughputKBps?.N === undefined ? undefined : Number(item.throughputKBps.N) }));
+    .map((item) => ({
+      lease: leaseFromItem(item),
+      checkpointOwner: item.checkpointOwner?.S,
+      throughputKBps: item.throughputKBps?.N === undefined ? undefined : Number(item.throughputKBps.N),
+    }));
 }
 
 /**
@@ -233,7 +289,13 @@ export async function listKcl3Leases(client: DynamoDBClient, leaseTable: string,
  * counter moves (so the previous owner's next renewal fails and it lets go), checkpointOwner goes.
  * Condition: the row still has the owner and checkpoint owner the leader read, and exists.
  */
-export async function assignKcl3Lease(client: DynamoDBClient, leaseTable: string, row: { readonly leaseKey: string; readonly leaseOwner?: string; readonly checkpointOwner?: string }, newOwner: string, abortSignal?: AbortSignal): Promise<boolean> {
+export async function assignKcl3Lease(
+  client: DynamoDBClient,
+  leaseTable: string,
+  row: { readonly leaseKey: string; readonly leaseOwner?: string; readonly checkpointOwner?: string },
+  newOwner: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   const ownerChanges = (row.leaseOwner !== undefined && row.leaseOwner !== newOwner) || row.checkpointOwner === newOwner;
   const values: Record<string, AttributeValue> = { ':new': { S: newOwner }, ':one': { N: '1' }, ':key': { S: row.leaseKey } };
   if (row.leaseOwner !== undefined) values[':owner'] = { S: row.leaseOwner };
@@ -260,7 +322,13 @@ export async function assignKcl3Lease(client: DynamoDBClient, leaseTable: string
  * checkpointOwner = the current one, without touching the counter, so the current owner keeps renewing,
  * finishes its processor (which may checkpoint) and then clears checkpointOwner.
  */
-export async function initiateKcl3Handoff(client: DynamoDBClient, leaseTable: string, row: { readonly leaseKey: string; readonly leaseOwner: string }, newOwner: string, abortSignal?: AbortSignal): Promise<boolean> {
+export async function initiateKcl3Handoff(
+  client: DynamoDBClient,
+  leaseTable: string,
+  row: { readonly leaseKey: string; readonly leaseOwner: string },
+  newOwner: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
   return conditionalWrite(
     client,
     new UpdateItemCommand({

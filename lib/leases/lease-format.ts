@@ -20,7 +20,10 @@ const MAX_EXAMPLES = 3;
 export function checkLeaseFormat(leases: readonly Lease[], choice: LeaseFormatChoice): void {
   const foreign = leases.filter((lease) => (lease.streamIdentifier !== undefined) !== choice.multiStream);
   if (foreign.length === 0) return;
-  const examples = foreign.slice(0, MAX_EXAMPLES).map((lease) => `'${lease.leaseKey}'`).join(', ');
+  const examples = foreign
+    .slice(0, MAX_EXAMPLES)
+    .map((lease) => `'${lease.leaseKey}'`)
+    .join(', ');
   const tableOption = choice.tableName === choice.appName ? 'appName' : 'tableName';
   if (choice.multiStream) {
     throw new KinesisWorkerConfigError(

@@ -182,7 +182,9 @@ export class LeaseTable {
         },
       }),
     );
-    return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1, checkpoint, ownerSwitchesSinceCheckpoint: 0, pendingCheckpoint: undefined } : undefined;
+    return ok
+      ? { ...lease, leaseCounter: lease.leaseCounter + 1, checkpoint, ownerSwitchesSinceCheckpoint: 0, pendingCheckpoint: undefined }
+      : undefined;
   }
 
   /**

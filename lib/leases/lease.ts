@@ -37,7 +37,10 @@ export function rowProblem(item: Item): string | undefined {
   if (entityType !== undefined && entityType.S !== 'LEASE') return `entityType ${describeValue(entityType)} is not a lease (a KCL 3.x row)`;
   if (item.leaseKey?.S === undefined) return 'leaseKey is not a string';
   const counter = item.leaseCounter?.N;
-  if (counter === undefined) return item.leaseCounter === undefined ? 'leaseCounter is missing' : `leaseCounter is ${describeValue(item.leaseCounter)}, not a number`;
+  if (counter === undefined)
+    return item.leaseCounter === undefined
+      ? 'leaseCounter is missing'
+      : `leaseCounter is ${describeValue(item.leaseCounter)}, not a number`;
   if (!/^\d+$/.test(counter)) return `leaseCounter ${counter} is not a non-negative integer`;
   for (const name of ['leaseOwner', 'checkpoint', 'pendingCheckpoint', 'startingHashKey', 'endingHashKey', 'streamName', 'shardId']) {
     if (item[name] !== undefined && item[name]!.S === undefined) return `${name} is ${describeValue(item[name]!)}, not a string`;
@@ -56,8 +59,10 @@ function multiStreamProblem(item: Item): string | undefined {
   const streamIdentifier = str(item, 'streamName');
   const shardId = str(item, 'shardId');
   if (streamIdentifier === undefined && shardId === undefined) return undefined;
-  if (streamIdentifier === undefined || shardId === undefined) return `a multi-stream lease needs both streamName and shardId, found only ${streamIdentifier === undefined ? 'shardId' : 'streamName'}`;
-  if (parseStreamIdentifier(streamIdentifier) === undefined) return `streamName ${JSON.stringify(streamIdentifier)} is not a stream identifier account:streamName:creationEpoch`;
+  if (streamIdentifier === undefined || shardId === undefined)
+    return `a multi-stream lease needs both streamName and shardId, found only ${streamIdentifier === undefined ? 'shardId' : 'streamName'}`;
+  if (parseStreamIdentifier(streamIdentifier) === undefined)
+    return `streamName ${JSON.stringify(streamIdentifier)} is not a stream identifier account:streamName:creationEpoch`;
   const expected = multiStreamLeaseKey(streamIdentifier, shardId);
   if (str(item, 'leaseKey') !== expected) return `leaseKey is not ${JSON.stringify(expected)}, the key its streamName and shardId make`;
   return undefined;
@@ -85,7 +90,9 @@ export function leaseFromItem(item: Item): Lease {
       subSequenceNumber: num(item, 'checkpointSubSequenceNumber') ?? 0,
     },
     pendingCheckpoint:
-      pending === undefined ? undefined : { sequenceNumber: pending, subSequenceNumber: num(item, 'pendingCheckpointSubSequenceNumber') ?? 0 },
+      pending === undefined
+        ? undefined
+        : { sequenceNumber: pending, subSequenceNumber: num(item, 'pendingCheckpointSubSequenceNumber') ?? 0 },
     parentShardIds: set(item, 'parentShardId'),
     childShardIds: set(item, 'childShardIds'),
     hashKeyRange: startingHashKey !== undefined && endingHashKey !== undefined ? { startingHashKey, endingHashKey } : undefined,
@@ -93,7 +100,9 @@ export function leaseFromItem(item: Item): Lease {
 }
 
 /** The item for a new, unowned lease, in the exact attribute names and types of the Java KCL 2.x. */
-export function newLeaseItem(lease: Pick<Lease, 'leaseKey' | 'streamIdentifier' | 'shardId' | 'checkpoint' | 'parentShardIds' | 'hashKeyRange'>): Item {
+export function newLeaseItem(
+  lease: Pick<Lease, 'leaseKey' | 'streamIdentifier' | 'shardId' | 'checkpoint' | 'parentShardIds' | 'hashKeyRange'>,
+): Item {
   const item: Item = {
     leaseKey: { S: lease.leaseKey },
     leaseCounter: { N: '0' },

@@ -45,7 +45,10 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   const described: DescribedStream[] = [];
   for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
   // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
-  const kcl3Mode: Kcl3Mode = options.engine === 'native' ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger) : { kind: 'none' };
+  const kcl3Mode: Kcl3Mode =
+    options.engine === 'native'
+      ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger)
+      : { kind: 'none' };
   if (kcl3Mode.kind === '3.x') {
     if (options.multiStream) {
       throw new KinesisWorkerConfigError(
@@ -70,7 +73,11 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   if (options.engine === 'native') {
     await refuseSingleTableApplication(table.client, options).catch((error: unknown) => {
       if (error instanceof KinesisWorkerConfigError) throw error;
-      throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
+      throw bootstrapError(
+        { service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` },
+        error,
+        options,
+      );
     });
   }
   await checkFormatOfExistingLeases(table, options);
@@ -93,7 +100,11 @@ export interface DescribedStream {
 async function describeStream(kinesis: KinesisClient, streamName: string, options: ResolvedWorkerOptions): Promise<DescribedStream> {
   const { region } = options;
   const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
-  const describe: Call = { service: 'kinesis', actions: ['kinesis:DescribeStreamSummary'], what: `describe the stream '${streamName}' in ${region}${endpoint}` };
+  const describe: Call = {
+    service: 'kinesis',
+    actions: ['kinesis:DescribeStreamSummary'],
+    what: `describe the stream '${streamName}' in ${region}${endpoint}`,
+  };
   try {
     const { StreamDescriptionSummary: summary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
     return { streamName, streamArn: summary?.StreamARN, creationTimestamp: summary?.StreamCreationTimestamp };
@@ -130,7 +141,11 @@ async function checkFormatOfExistingLeases(table: LeaseTable, options: ResolvedW
   try {
     leases = await table.listLeases();
   } catch (error) {
-    throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:Scan'], what: `read the lease table '${options.tableName}'` }, error, options);
+    throw bootstrapError(
+      { service: 'dynamodb', actions: ['dynamodb:Scan'], what: `read the lease table '${options.tableName}'` },
+      error,
+      options,
+    );
   }
   checkLeaseFormat(leases, options);
 }
@@ -148,7 +163,11 @@ async function checkKeySchema(table: LeaseTable, options: ResolvedWorkerOptions)
           `and DynamoDB refused a read by leaseKey (${describeError(error)}). Choose another ${option} (the lease table is created when missing), or delete that table if it is a leftover.`,
       );
     }
-    throw bootstrapError({ service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` }, error, options);
+    throw bootstrapError(
+      { service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` },
+      error,
+      options,
+    );
   }
 }
 
@@ -161,7 +180,10 @@ function bootstrapError(call: Call, error: unknown, options: ResolvedWorkerOptio
   const cause = describeError(error);
   const actions = call.actions.join(' and ');
   if (isCredentialsError(error)) {
-    return new KinesisWorkerConfigError(`${call.service}.credentials`, `no AWS credentials could be found to ${call.what} (${cause}): ${CREDENTIAL_SOURCES}.`);
+    return new KinesisWorkerConfigError(
+      `${call.service}.credentials`,
+      `no AWS credentials could be found to ${call.what} (${cause}): ${CREDENTIAL_SOURCES}.`,
+    );
   }
   if (isAccessDenied(error)) {
     return new KinesisWorkerConfigError(
@@ -183,6 +205,8 @@ function bootstrapError(call: Call, error: unknown, options: ResolvedWorkerOptio
   return new KinesisWorkerConfigError(
     call.service,
     `cannot ${call.what} (${cause}). Check the ${call.service} endpoint, region and credentials, and that the worker may call ${actions}` +
-      (call.service === 'dynamodb' ? ', Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.' : ', ListShards, GetShardIterator and GetRecords on it.'),
+      (call.service === 'dynamodb'
+        ? ', Scan, GetItem, PutItem, UpdateItem and DeleteItem on it.'
+        : ', ListShards, GetShardIterator and GetRecords on it.'),
   );
 }

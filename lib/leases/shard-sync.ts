@@ -75,7 +75,14 @@ export class ShardSync {
         parentShardIds: leasedParents.length > 0 ? parentsOf(shard) : [],
       };
       if (await this.table.createLeaseIfNotExists(lease)) created.push(shardId);
-      leased.set(shardId, { ...this.scope.identity(shardId), leaseCounter: 0, ownerSwitchesSinceCheckpoint: 0, checkpoint: lease.checkpoint, parentShardIds: lease.parentShardIds, childShardIds: [] });
+      leased.set(shardId, {
+        ...this.scope.identity(shardId),
+        leaseCounter: 0,
+        ownerSwitchesSinceCheckpoint: 0,
+        checkpoint: lease.checkpoint,
+        parentShardIds: lease.parentShardIds,
+        childShardIds: [],
+      });
     }
     if (created.length > 0) this.logger.log(`Shard sync on ${this.streamName} created leases for ${created.join(', ')}.`);
     const cleanedUp = this.cleanup ? await this.cleanUpFinishedParents([...leased.values()]) : [];
@@ -93,7 +100,8 @@ export class ShardSync {
       });
       if (started && (await this.table.deleteFinishedLease(lease.leaseKey))) cleaned.push(shardIdOf(lease));
     }
-    if (cleaned.length > 0) this.logger.log(`Removed the finished leases ${cleaned.join(', ')} of ${this.streamName}: their children have started.`);
+    if (cleaned.length > 0)
+      this.logger.log(`Removed the finished leases ${cleaned.join(', ')} of ${this.streamName}: their children have started.`);
     return cleaned;
   }
 }

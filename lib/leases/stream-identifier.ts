@@ -39,7 +39,11 @@ export function multiStreamLeaseKey(streamIdentifier: string, shardId: string): 
  * (no STS call needed), the creation epoch from StreamCreationTimestamp, in whole seconds as the Java
  * KCL's users pass it. Undefined when either is missing or the ARN is not a Kinesis stream ARN.
  */
-export function streamIdentifierOf(streamName: string, streamArn: string | undefined, created: Date | undefined): StreamIdentifier | undefined {
+export function streamIdentifierOf(
+  streamName: string,
+  streamArn: string | undefined,
+  created: Date | undefined,
+): StreamIdentifier | undefined {
   const arn = streamArn === undefined ? undefined : STREAM_ARN.exec(streamArn);
   if (!arn || arn[2] !== streamName || created === undefined || Number.isNaN(created.getTime())) return undefined;
   const creationEpochSeconds = Math.floor(created.getTime() / 1000);

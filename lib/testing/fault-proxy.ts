@@ -1,5 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
@@ -143,9 +151,12 @@ export const faults = {
   reset: () => fault('reset', () => ({ do: 'reset' })),
   /** HTTP 500: InternalFailure for Kinesis, InternalServerError for DynamoDB. */
   http500: (message = 'We encountered an internal error. Please try again.') =>
-    fault('http500', (request) => respondWith(awsError(request, 500, isDynamoDb(request) ? 'InternalServerError' : 'InternalFailure', message))),
+    fault('http500', (request) =>
+      respondWith(awsError(request, 500, isDynamoDb(request) ? 'InternalServerError' : 'InternalFailure', message)),
+    ),
   /** HTTP 503 ServiceUnavailable. */
-  http503: (message = 'The service is currently unavailable or busy.') => fault('http503', (request) => respondWith(awsError(request, 503, 'ServiceUnavailable', message))),
+  http503: (message = 'The service is currently unavailable or busy.') =>
+    fault('http503', (request) => respondWith(awsError(request, 503, 'ServiceUnavailable', message))),
   /**
    * HTTP 400 with the service's throttling error. Kinesis: ProvisionedThroughputExceededException for
    * GetRecords, GetShardIterator and puts, LimitExceededException for the control plane; DynamoDB:
@@ -153,16 +164,19 @@ export const faults = {
    */
   throttle: (type?: string) => fault('throttle', (request) => respondWith(throttleError(request, type))),
   /** HTTP 400 ExpiredIteratorException, as Kinesis answers an iterator older than five minutes. */
-  expiredIterator: () => fault('expiredIterator', (request) => respondWith(awsError(request, 400, 'ExpiredIteratorException', expiredIteratorMessage()))),
+  expiredIterator: () =>
+    fault('expiredIterator', (request) => respondWith(awsError(request, 400, 'ExpiredIteratorException', expiredIteratorMessage()))),
   /** Any AWS JSON error, e.g. `error(400, 'AccessDeniedException', '...')`. For DynamoDB a bare type gets the service namespace. */
-  error: (status: number, type: string, message: string) => fault('error', (request) => respondWith(awsError(request, status, type, message))),
+  error: (status: number, type: string, message: string) =>
+    fault('error', (request) => respondWith(awsError(request, status, type, message))),
   /** Waits, then forwards. */
   latency: (ms: number) => fault('latency', () => ({ do: 'forward', delayMs: ms })),
   /** Lets a function answer (for example a model of the service's limits), or forward when it returns undefined. */
-  respond: (responder: Responder) => fault('respond', async (request) => {
-    const response = await responder(request);
-    return response ? respondWith(response) : FORWARD;
-  }),
+  respond: (responder: Responder) =>
+    fault('respond', async (request) => {
+      const response = await responder(request);
+      return response ? respondWith(response) : FORWARD;
+    }),
   /** Forwards, then rewrites the target's JSON response body. Other responses (event streams) pass untouched. */
   transform: (transform: ResponseTransform) => fault('transform', () => ({ do: 'forward', transform })),
 } satisfies Record<FaultName | 'error' | 'latency' | 'respond' | 'transform', (...args: never[]) => Fault>;
@@ -361,9 +375,27 @@ class FaultProxyServer implements FaultProxy {
     return PASS;
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, request: ProxiedRequest, record: { status: number | undefined }, transform?: ResponseTransform, retried = false): void {
-    const headers: OutgoingHttpHeaders = { ...withoutHopByHop(request.headers), host: this.targetUrl.host, 'content-length': request.rawBody.length };
-    const upstream = httpRequest({ host: this.targetUrl.hostname, port: this.targetUrl.port, method: request.method, path: request.path, headers, agent: this.agent });
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: ProxiedRequest,
+    record: { status: number | undefined },
+    transform?: ResponseTransform,
+    retried = false,
+  ): void {
+    const headers: OutgoingHttpHeaders = {
+      ...withoutHopByHop(request.headers),
+      host: this.targetUrl.host,
+      'content-length': request.rawBody.length,
+    };
+    const upstream = httpRequest({
+      host: this.targetUrl.hostname,
+      port: this.targetUrl.port,
+      method: request.method,
+      path: request.path,
+      headers,
+      agent: this.agent,
+    });
     // The client went away before the whole answer reached it: stop the upstream exchange too.
     const abandon = () => {
       if (!res.writableFinished) upstream.destroy();
@@ -382,13 +414,16 @@ class FaultProxyServer implements FaultProxy {
       answer.on('error', () => resetSocket(req.socket));
       const status = answer.statusCode ?? 502;
       if (transform && /json/.test(answer.headers['content-type'] ?? '')) {
-        readBody(answer).then((raw) => {
-          const body = parseJson(raw);
-          const changed = transform(body, request, status);
-          const out = changed === undefined ? raw : Buffer.from(JSON.stringify(changed));
-          record.status = status;
-          send(res, request, { status, body: out, headers: withoutHopByHop(answer.headers, ['content-length', 'x-amz-crc32']) });
-        }, () => resetSocket(req.socket));
+        readBody(answer).then(
+          (raw) => {
+            const body = parseJson(raw);
+            const changed = transform(body, request, status);
+            const out = changed === undefined ? raw : Buffer.from(JSON.stringify(changed));
+            record.status = status;
+            send(res, request, { status, body: out, headers: withoutHopByHop(answer.headers, ['content-length', 'x-amz-crc32']) });
+          },
+          () => resetSocket(req.socket),
+        );
         return;
       }
       record.status = status;
@@ -401,7 +436,8 @@ class FaultProxyServer implements FaultProxy {
   private record(record: RequestRecord): void {
     this.total++;
     this.counts.set(record.operation, (this.counts.get(record.operation) ?? 0) + 1);
-    if (record.operation) this.actions.add(`${IAM_PREFIX[record.service] ?? record.service.split('_')[0]!.toLowerCase()}:${record.operation}`);
+    if (record.operation)
+      this.actions.add(`${IAM_PREFIX[record.service] ?? record.service.split('_')[0]!.toLowerCase()}:${record.operation}`);
     if (this.log.length < this.maxRecords) {
       this.log.push(record);
     } else if (this.maxRecords > 0) {
@@ -516,7 +552,8 @@ function throttleError(request: ProxiedRequest, type?: string): ProxyResponse {
         : 'Rate of requests exceeds the allowed throughput.';
     return awsError(request, 400, chosen, message);
   }
-  const chosen = type ?? (KINESIS_SHARD_THROTTLED.has(request.operation) ? 'ProvisionedThroughputExceededException' : 'LimitExceededException');
+  const chosen =
+    type ?? (KINESIS_SHARD_THROTTLED.has(request.operation) ? 'ProvisionedThroughputExceededException' : 'LimitExceededException');
   const body = request.body ?? {};
   const arn = typeof body.StreamARN === 'string' ? body.StreamARN : '';
   const stream = typeof body.StreamName === 'string' ? body.StreamName : (arn.split('/')[1] ?? 'unknown');

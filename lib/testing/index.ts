@@ -4,4 +4,20 @@ export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, 
 export { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 export { createStream, waitForStreamActive, putRecords, type PutResult } from './streams';
 export { freePort } from './free-port';
-export { startFaultProxy, faults, type FaultProxy, type FaultProxyOptions, type Fault, type FaultName, type FaultAction, type ProxiedRequest, type ProxyResponse, type Responder, type ResponseTransform, type RequestMatcher, type RuleOptions, type RuleHandle, type RequestRecord } from './fault-proxy';
+export {
+  startFaultProxy,
+  faults,
+  type FaultProxy,
+  type FaultProxyOptions,
+  type Fault,
+  type FaultName,
+  type FaultAction,
+  type ProxiedRequest,
+  type ProxyResponse,
+  type Responder,
+  type ResponseTransform,
+  type RequestMatcher,
+  type RuleOptions,
+  type RuleHandle,
+  type RequestRecord,
+} from './fault-proxy';

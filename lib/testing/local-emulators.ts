@@ -13,7 +13,10 @@ export interface LocalEmulators {
 
 /** kinesis-local (child process) and dynalite (in-process) on free loopback ports. No AWS account needed. */
 export async function startLocalEmulators(options: { kinesisPort?: number; dynamoDbPort?: number } = {}): Promise<LocalEmulators> {
-  const [kinesis, dynamodb] = await Promise.all([startLocalKinesis({ port: options.kinesisPort }), startLocalDynamoDb({ port: options.dynamoDbPort })]);
+  const [kinesis, dynamodb] = await Promise.all([
+    startLocalKinesis({ port: options.kinesisPort }),
+    startLocalDynamoDb({ port: options.dynamoDbPort }),
+  ]);
   return {
     kinesis,
     dynamodb,

@@ -66,7 +66,13 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
   child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new KinesisClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+  const client = new KinesisClient({
+    region: LOCAL_REGION,
+    endpoint,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 1,
+  });
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   try {
     for (;;) {

@@ -31,7 +31,11 @@ export interface PutResult {
 }
 
 /** PutRecords in chunks of 500, retrying entries the service rejected, until all are in. */
-export async function putRecords(kinesis: KinesisClient, streamName: string, entries: readonly { partitionKey: string; data: Buffer | string }[]): Promise<PutResult[]> {
+export async function putRecords(
+  kinesis: KinesisClient,
+  streamName: string,
+  entries: readonly { partitionKey: string; data: Buffer | string }[],
+): Promise<PutResult[]> {
   const results: PutResult[] = [];
   for (let offset = 0; offset < entries.length; offset += 500) {
     let pending = entries.slice(offset, offset + 500).map((entry) => ({ ...entry, data: Buffer.from(entry.data) }));

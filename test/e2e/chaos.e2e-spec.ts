@@ -40,10 +40,7 @@ describe(`chaos: 3+ workers, kill -9, restarts and a split while records flow (s
     await createStream(kinesis, stream, 4);
     const producer = new BackgroundProducer(kinesis, stream, 8, 80);
     producer.start();
-    fleet = new WorkerFleet(
-      { appName, streamName: stream, ...FAST_INTERVALS, failoverTimeMs: 2000 },
-      15,
-    );
+    fleet = new WorkerFleet({ appName, streamName: stream, ...FAST_INTERVALS, failoverTimeMs: 2000 }, 15);
     for (let i = 0; i < 3; i++) fleet.start();
     await waitFor(async () => (await readLeases(dynamo, appName)).filter((l) => l.owner).length === 4, 'all shards leased');
 
@@ -74,14 +71,18 @@ describe(`chaos: 3+ workers, kill -9, restarts and a split while records flow (s
     await producer.stop();
 
     const byShard = producer.byShard();
-    await waitFor(async () => {
-      if (!fleet!.deliveredAll(producer.puts)) return false;
-      const leases = await readLeases(dynamo, appName);
-      return [...byShard].every(([shardId, puts]) => {
-        const lease = leases.find((l) => l.shardId === shardId);
-        return !lease || lease.checkpoint === 'SHARD_END' || lease.checkpoint === puts.at(-1)!.sequenceNumber;
-      });
-    }, 'every record delivered and checkpointed', 90_000);
+    await waitFor(
+      async () => {
+        if (!fleet!.deliveredAll(producer.puts)) return false;
+        const leases = await readLeases(dynamo, appName);
+        return [...byShard].every(([shardId, puts]) => {
+          const lease = leases.find((l) => l.shardId === shardId);
+          return !lease || lease.checkpoint === 'SHARD_END' || lease.checkpoint === puts.at(-1)!.sequenceNumber;
+        });
+      },
+      'every record delivered and checkpointed',
+      90_000,
+    );
     await fleet.stopAll();
 
     const events = fleet.events();

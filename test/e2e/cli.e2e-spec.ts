@@ -26,7 +26,10 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], options: { env?: Record<string, string>; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function cli(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<Run> {
   const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'lib/cli/main.ts'), ...args], {
     cwd: root,
     env: { ...process.env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...options.env },
@@ -46,9 +49,18 @@ async function runningApp() {
   const stream = uniqueName('cli');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, 2);
-  worker = createWorker({ appName, streamName: stream, kinesis: { endpoint: endpoints().kinesis }, dynamodb: { endpoint: endpoints().dynamodb }, logger: { log() {}, warn() {}, error() {} } }, () => ({
-    processRecords() {},
-  }));
+  worker = createWorker(
+    {
+      appName,
+      streamName: stream,
+      kinesis: { endpoint: endpoints().kinesis },
+      dynamodb: { endpoint: endpoints().dynamodb },
+      logger: { log() {}, warn() {}, error() {} },
+    },
+    () => ({
+      processRecords() {},
+    }),
+  );
   await worker.start();
   await waitFor(async () => (await readLeases(dynamo, appName)).filter((l) => l.owner).length === 2, 'both leases owned');
   return { appName, stream };

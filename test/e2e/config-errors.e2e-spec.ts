@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { Test } from '@nestjs/testing';
-import { createWorker, KinesisProcessor, KinesisWorkerConfigError, KinesisWorkerModule, type KinesisWorkerOptions, type StreamWorkerOptions } from '../../lib';
+import {
+  createWorker,
+  KinesisProcessor,
+  KinesisWorkerConfigError,
+  KinesisWorkerModule,
+  type KinesisWorkerOptions,
+  type StreamWorkerOptions,
+} from '../../lib';
 import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { Recorder, recordingProcessor } from '../support/recording-processor';
@@ -149,11 +156,16 @@ describe('timing options that cannot work', () => {
   });
 
   it('a negative failoverTimeMs on one processor (createWorker)', () => {
-    expect(() => createWorker({ appName: 'x-app', streamName: stream, failoverTimeMs: -1 }, () => ({}) as never)).toThrow(/'failoverTimeMs'/);
+    expect(() => createWorker({ appName: 'x-app', streamName: stream, failoverTimeMs: -1 }, () => ({}) as never)).toThrow(
+      /'failoverTimeMs'/,
+    );
   });
 
   it('a lease renewal slower than half the failover time', async () => {
-    const error = await bootstrap({ appName: uniqueName('app'), failoverTimeMs: 4_000, leaseRenewalIntervalMs: 3_000 }, recordingProcessor(stream));
+    const error = await bootstrap(
+      { appName: uniqueName('app'), failoverTimeMs: 4_000, leaseRenewalIntervalMs: 3_000 },
+      recordingProcessor(stream),
+    );
     expect((error as KinesisWorkerConfigError).option).toBe('leaseRenewalIntervalMs');
     expect((error as Error).message).toMatch(/at most half of failoverTimeMs \(4000\)/);
   });
@@ -241,7 +253,11 @@ describe('region and credentials', () => {
     const kinesis = await proxy(endpoints().kinesis);
     kinesis.set(
       'DescribeStreamSummary',
-      faults.error(400, 'AccessDeniedException', `User: arn:aws:iam::123456789012:user/worker is not authorized to perform: kinesis:DescribeStreamSummary on resource: arn:aws:kinesis:us-east-1:123456789012:stream/${stream}`),
+      faults.error(
+        400,
+        'AccessDeniedException',
+        `User: arn:aws:iam::123456789012:user/worker is not authorized to perform: kinesis:DescribeStreamSummary on resource: arn:aws:kinesis:us-east-1:123456789012:stream/${stream}`,
+      ),
     );
     for (const engine of ['native', 'kcl'] as const) {
       const error = await startFailure({ engine, kinesis: { endpoint: kinesis.url } });
@@ -255,7 +271,14 @@ describe('region and credentials', () => {
 
   it('DynamoDB denies DescribeTable: permission denied, naming the DynamoDB actions', async () => {
     const dynamodb = await proxy(endpoints().dynamodb);
-    dynamodb.set('DescribeTable', faults.error(400, 'AccessDeniedException', 'User: arn:aws:iam::123456789012:user/worker is not authorized to perform: dynamodb:DescribeTable'));
+    dynamodb.set(
+      'DescribeTable',
+      faults.error(
+        400,
+        'AccessDeniedException',
+        'User: arn:aws:iam::123456789012:user/worker is not authorized to perform: dynamodb:DescribeTable',
+      ),
+    );
     const error = await startFailure({ dynamodb: { endpoint: dynamodb.url } });
     expect(error.option).toBe('dynamodb.credentials');
     expect(error.message).toMatch(/permission denied: the credentials in use may not read or create the lease table/);
@@ -264,8 +287,16 @@ describe('region and credentials', () => {
 
   it('credentials the service refuses (expired token, unknown key): their own message, not permission denied', async () => {
     const kinesis = await proxy(endpoints().kinesis);
-    kinesis.set('DescribeStreamSummary', faults.error(400, 'ExpiredTokenException', 'The security token included in the request is expired'), { times: 1 });
-    kinesis.set('DescribeStreamSummary', faults.error(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'), { times: 1 });
+    kinesis.set(
+      'DescribeStreamSummary',
+      faults.error(400, 'ExpiredTokenException', 'The security token included in the request is expired'),
+      { times: 1 },
+    );
+    kinesis.set(
+      'DescribeStreamSummary',
+      faults.error(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.'),
+      { times: 1 },
+    );
     for (const name of ['UnrecognizedClientException', 'ExpiredTokenException']) {
       const error = await startFailure({ kinesis: { endpoint: kinesis.url } });
       expect(error.option).toBe('kinesis.credentials');

@@ -24,7 +24,11 @@ afterAll(() => {
 
 describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorkerModule (kinesis-local + dynalite)', (engine) => {
   const open = new Set<TestingModule>();
-  const start = async (recorder: Recorder, processor: Type<KinesisRecordProcessor>, options: Partial<KinesisWorkerOptions> & { appName: string }) => {
+  const start = async (
+    recorder: Recorder,
+    processor: Type<KinesisRecordProcessor>,
+    options: Partial<KinesisWorkerOptions> & { appName: string },
+  ) => {
     const app = await startApp(recorder, processor, { ...options, engine });
     open.add(app);
     return app;
@@ -104,7 +108,11 @@ describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorke
     await putRecords(kinesis, stream, records('new', 10));
     await waitFor(() => recorder.deliveries.length >= 10, '10 new records');
     expect(recorder.events.filter((e) => e.type === 'initialize').map((e) => e.checkpoint)).toEqual(['LATEST', 'LATEST']);
-    expect(recorder.deliveries.map((d) => d.data).sort()).toEqual(records('new', 10).map((r) => r.data).sort());
+    expect(recorder.deliveries.map((d) => d.data).sort()).toEqual(
+      records('new', 10)
+        .map((r) => r.data)
+        .sort(),
+    );
     await close(app);
   });
 

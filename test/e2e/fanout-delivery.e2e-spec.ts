@@ -26,7 +26,10 @@ afterAll(() => {
 /** kinesis-local serves SubscribeToShard over HTTP/1.1 only: the one setting a local fan-out worker needs. */
 const FANOUT = { mode: 'fanout', requestHandler: new NodeHttpHandler() } as const;
 
-function fanoutWorker(options: Partial<StreamWorkerOptions> & Pick<StreamWorkerOptions, 'appName' | 'streamName'>, behaviour?: ConstructorParameters<typeof ObservedWorker>[1]) {
+function fanoutWorker(
+  options: Partial<StreamWorkerOptions> & Pick<StreamWorkerOptions, 'appName' | 'streamName'>,
+  behaviour?: ConstructorParameters<typeof ObservedWorker>[1],
+) {
   const worker = new ObservedWorker({ retrieval: FANOUT, ...options }, behaviour);
   running.add(worker);
   return worker;
@@ -46,7 +49,9 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     await waitFor(() => first.delivered([...before, ...during]), 'every record through fan-out');
 
     const { StreamDescriptionSummary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-    const consumer = await kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: StreamDescriptionSummary!.StreamARN, ConsumerName: appName }));
+    const consumer = await kinesis.send(
+      new DescribeStreamConsumerCommand({ StreamARN: StreamDescriptionSummary!.StreamARN, ConsumerName: appName }),
+    );
     expect(consumer.ConsumerDescription!.ConsumerStatus).toBe('ACTIVE');
     expect(first.lines(/Enhanced fan-out through .*ACTIVE/)).toHaveLength(1);
     const all = [...before, ...during];
@@ -89,7 +94,11 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     const childStarts = observed.observed.filter((o) => children.includes(o.shardId) && o.type === 'initialize');
     expect(childStarts.length).toBe(2);
     expect(Math.min(...childStarts.map((o) => o.at))).toBeGreaterThanOrEqual(terminate!.at);
-    expect(observed.events.filter((e) => e.type === 'shardEnded').map((e) => [...(e as { childShardIds: readonly string[] }).childShardIds].sort())).toEqual([children.sort()]);
+    expect(
+      observed.events
+        .filter((e) => e.type === 'shardEnded')
+        .map((e) => [...(e as { childShardIds: readonly string[] }).childShardIds].sort()),
+    ).toEqual([children.sort()]);
     expect(observed.firstDeliveries(PARENT)).toEqual(expectedData(parentPuts, PARENT));
     for (const child of children) expect(observed.firstDeliveries(child)).toEqual(expectedData(childPuts, child));
     expect(observed.deliveries).toHaveLength(parentPuts.length + childPuts.length);
@@ -109,11 +118,26 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     await waitFor(async () => (await owners()).size === 2 && b.deliveries.length > 0, 'both workers holding leases and delivering');
     await producer.stop();
     const puts = producer.puts;
-    await waitFor(() => puts.every((p) => a.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber) || b.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'every record by one of the workers');
+    await waitFor(
+      () =>
+        puts.every(
+          (p) =>
+            a.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber) ||
+            b.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber),
+        ),
+      'every record by one of the workers',
+    );
     expect(a.orderViolations()).toEqual([]);
     expect(b.orderViolations()).toEqual([]);
     for (const shardId of idsOf(puts)) {
-      const seen = [...new Set([...a.deliveries, ...b.deliveries].filter((d) => d.shardId === shardId).sort((x, y) => (BigInt(x.sequenceNumber) < BigInt(y.sequenceNumber) ? -1 : 1)).map((d) => d.data))];
+      const seen = [
+        ...new Set(
+          [...a.deliveries, ...b.deliveries]
+            .filter((d) => d.shardId === shardId)
+            .sort((x, y) => (BigInt(x.sequenceNumber) < BigInt(y.sequenceNumber) ? -1 : 1))
+            .map((d) => d.data),
+        ),
+      ];
       expect(seen).toEqual(expectedData(puts, shardId));
     }
     // Each worker subscribes with the same consumer: a lease that moved may meet the previous subscription still open (ResourceInUse), never a lost record.

@@ -56,7 +56,13 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     const producer = new BackgroundProducer(kinesis, stream, 5, 100);
     producer.start();
     for (let drop = 0; drop < 3; drop++) {
-      await waitFor(() => relay!.openSubscriptions === 2 && observed.deliveries.length >= producer.puts.length / 2 && producer.puts.length > (drop + 1) * 20, 'two live subscriptions with records flowing');
+      await waitFor(
+        () =>
+          relay!.openSubscriptions === 2 &&
+          observed.deliveries.length >= producer.puts.length / 2 &&
+          producer.puts.length > (drop + 1) * 20,
+        'two live subscriptions with records flowing',
+      );
       relay.dropAll();
     }
     await producer.stop();
@@ -71,10 +77,17 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     const puts = await putRecords(kinesis, stream, records('r', 20));
     proxy = await startFaultProxy({ target: endpoints().kinesis });
     const calls: number[] = [];
-    proxy.set('SubscribeToShard', faults.respond(() => void calls.push(Date.now()) as undefined));
+    proxy.set(
+      'SubscribeToShard',
+      faults.respond(() => void calls.push(Date.now()) as undefined),
+    );
     proxy.set('SubscribeToShard', faults.reset(), { times: 1 });
     proxy.set('SubscribeToShard', faults.http500(), { times: 1 });
-    proxy.set('SubscribeToShard', faults.error(400, 'ResourceInUseException', 'Another active subscription exists for consumer on shard shardId-000000000000'), { times: 1 });
+    proxy.set(
+      'SubscribeToShard',
+      faults.error(400, 'ResourceInUseException', 'Another active subscription exists for consumer on shard shardId-000000000000'),
+      { times: 1 },
+    );
     proxy.set('SubscribeToShard', faults.throttle(), { times: 2 });
     const observed = fanoutWorker(proxy.url, { appName: uniqueName('app'), streamName: stream });
     await observed.worker.start();
@@ -82,7 +95,10 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     expectExactlyOnceInOrder(observed, puts);
     expect(proxy.count('SubscribeToShard')).toBeGreaterThanOrEqual(6);
     expect(proxy.count('GetRecords')).toBe(0);
-    const refused = proxy.requests.filter((r) => r.operation === 'SubscribeToShard').slice(0, 6).map((r) => r.at);
+    const refused = proxy.requests
+      .filter((r) => r.operation === 'SubscribeToShard')
+      .slice(0, 6)
+      .map((r) => r.at);
     for (let i = 1; i < refused.length; i++) expect(refused[i]! - refused[i - 1]!).toBeGreaterThanOrEqual(990);
     expect(observed.lines(/Another subscription on this shard and consumer is still open/)).toHaveLength(1);
     expect(observed.lines(/one call per second per shard and consumer/)).toHaveLength(1);
@@ -104,9 +120,15 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     expect(proxy.count('RegisterStreamConsumer')).toBe(5);
     expect(observed.lines(/RegisterStreamConsumer for .* failed \(attempt 1\), retrying .*LimitExceededException/)).toHaveLength(1);
 
-    proxy.set('RegisterStreamConsumer', faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:RegisterStreamConsumer'));
+    proxy.set(
+      'RegisterStreamConsumer',
+      faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:RegisterStreamConsumer'),
+    );
     const denied = fanoutWorker(proxy.url, { appName: uniqueName('other'), streamName: stream });
-    const failure = await denied.worker.start().then(() => undefined, (error: unknown) => error);
+    const failure = await denied.worker.start().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(StreamConsumerError);
     expect(String((failure as Error).message)).toMatch(/RegisterStreamConsumer .*failed.*kinesis:RegisterStreamConsumer on the stream/);
   });
@@ -122,7 +144,7 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
 
     await writeLeaseOwner(dynamo, appName, 'shardId-000000000000', 'another-worker');
     await waitFor(() => observed.events.some((e) => e.type === 'leaseLost'), 'the lease lost');
-    await waitFor(() => relay!.openSubscriptions === 1, 'the lost shard\'s subscription closed');
+    await waitFor(() => relay!.openSubscriptions === 1, "the lost shard's subscription closed");
 
     await observed.worker.stop();
     running.delete(observed);

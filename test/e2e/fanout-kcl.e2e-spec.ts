@@ -20,7 +20,14 @@ describe(`kcl engine with retrieval.mode 'fanout' (KCL ${testedKclVersion()} dae
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 2);
     const before = await putRecords(kinesis, stream, records('before', 12));
-    const observed = (running = new ObservedWorker({ appName, streamName: stream, engine: 'kcl', leaseTakerIntervalMs: undefined, retrieval: { mode: 'fanout' }, kcl: { version: testedKclVersion() } }));
+    const observed = (running = new ObservedWorker({
+      appName,
+      streamName: stream,
+      engine: 'kcl',
+      leaseTakerIntervalMs: undefined,
+      retrieval: { mode: 'fanout' },
+      kcl: { version: testedKclVersion() },
+    }));
     await observed.worker.start();
     await waitFor(() => observed.delivered(before), 'the records put before start', 120_000);
     const after = await putRecords(kinesis, stream, records('after', 12));

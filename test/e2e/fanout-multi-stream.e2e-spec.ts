@@ -58,13 +58,18 @@ describe('enhanced fan-out on several streams (one multi-stream lease table)', (
         expected.set(key, [...(expected.get(key) ?? []), put.data.toString()]);
       }
     }
-    await waitFor(() => [...expected].every(([key, data]) => (delivered.get(key)?.length ?? 0) >= data.length), 'every record of both streams');
+    await waitFor(
+      () => [...expected].every(([key, data]) => (delivered.get(key)?.length ?? 0) >= data.length),
+      'every record of both streams',
+    );
     // Exactly the records of each shard, in put order, once.
     expect(new Map([...delivered].sort())).toEqual(new Map([...expected].sort()));
 
     for (const stream of streams) {
       const { StreamDescriptionSummary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-      const consumer = await kinesis.send(new DescribeStreamConsumerCommand({ StreamARN: StreamDescriptionSummary!.StreamARN, ConsumerName: appName }));
+      const consumer = await kinesis.send(
+        new DescribeStreamConsumerCommand({ StreamARN: StreamDescriptionSummary!.StreamARN, ConsumerName: appName }),
+      );
       expect(consumer.ConsumerDescription!.ConsumerStatus).toBe('ACTIVE');
     }
     await worker.stop();
@@ -76,7 +81,9 @@ describe('enhanced fan-out on several streams (one multi-stream lease table)', (
       const [stream, shardId] = key.split('/') as [string, string];
       const last = [...puts.get(stream)!, ...later.get(stream)!].filter((p) => p.shardId === shardId).at(-1)!;
       expect(data.at(-1)).toBe(last.data.toString());
-      expect(leases.find((l) => l.shardId.includes(`:${stream}:`) && l.shardId.endsWith(`:${shardId}`))?.checkpoint).toBe(last.sequenceNumber);
+      expect(leases.find((l) => l.shardId.includes(`:${stream}:`) && l.shardId.endsWith(`:${shardId}`))?.checkpoint).toBe(
+        last.sequenceNumber,
+      );
     }
   });
 });

@@ -56,8 +56,13 @@ beforeAll(async () => {
   // Set-up goes through the proxy too: pass-through must be invisible to the SDK.
   const k = kinesis();
   await createStream(k, stream, 1);
-  await putRecords(k, stream, [{ partitionKey: 'a', data: 'one' }, { partitionKey: 'b', data: 'two' }]);
-  ({ ShardIterator: shardIterator } = (await k.send(new GetShardIteratorCommand({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }))) as { ShardIterator: string });
+  await putRecords(k, stream, [
+    { partitionKey: 'a', data: 'one' },
+    { partitionKey: 'b', data: 'two' },
+  ]);
+  ({ ShardIterator: shardIterator } = (await k.send(
+    new GetShardIteratorCommand({ StreamName: stream, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }),
+  )) as { ShardIterator: string });
   const d = dynamo();
   await d.send(
     new CreateTableCommand({
@@ -85,7 +90,13 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
     const { Records } = await getRecords(kinesis());
     expect(Records!.map((r) => Buffer.from(r.Data!).toString())).toEqual(['one', 'two']);
     expect(kinesisProxy.operations()).toEqual(
-      new Set(['kinesis:CreateStream', 'kinesis:DescribeStreamSummary', 'kinesis:PutRecords', 'kinesis:GetShardIterator', 'kinesis:GetRecords']),
+      new Set([
+        'kinesis:CreateStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:PutRecords',
+        'kinesis:GetShardIterator',
+        'kinesis:GetRecords',
+      ]),
     );
   });
 
@@ -93,13 +104,19 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
     kinesisProxy.set('GetRecords', 'throttle');
     const error = await getRecords(kinesis()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
-    expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', $fault: 'client', $metadata: { httpStatusCode: 400, attempts: 1 } });
+    expect(error).toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+    });
     expect((error as Error).message).toMatch(/^Rate exceeded for shard shardId-000000000000 in stream /);
   });
 
   it('throttle on ListShards: LimitExceededException', async () => {
     kinesisProxy.set('ListShards', 'throttle');
-    const error = await kinesis().send(new ListShardsCommand({ StreamName: stream })).catch((e: unknown) => e);
+    const error = await kinesis()
+      .send(new ListShardsCommand({ StreamName: stream }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LimitExceededException);
     expect((error as Error).message).toBe(`Rate exceeded for stream ${stream} under account 000000000000.`);
   });
@@ -119,7 +136,10 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
   });
 
   it('error(): AccessDeniedException as modelled by the SDK', async () => {
-    kinesisProxy.set('GetRecords', faults.error(400, 'AccessDeniedException', 'User: arn:aws:iam::000000000000:user/x is not authorized to perform: kinesis:GetRecords'));
+    kinesisProxy.set(
+      'GetRecords',
+      faults.error(400, 'AccessDeniedException', 'User: arn:aws:iam::000000000000:user/x is not authorized to perform: kinesis:GetRecords'),
+    );
     const error = await getRecords(kinesis()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccessDeniedException);
     expect((error as Error).message).toContain('kinesis:GetRecords');
@@ -128,7 +148,9 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
   it('blackhole: a TimeoutError once requestTimeout (with throwOnRequestTimeout) or socketTimeout runs out', async () => {
     kinesisProxy.set('GetRecords', 'blackhole');
     const started = Date.now();
-    await expect(getRecords(kinesis({}, { requestTimeout: 300, throwOnRequestTimeout: true }))).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(getRecords(kinesis({}, { requestTimeout: 300, throwOnRequestTimeout: true }))).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
     await expect(getRecords(kinesis({}, { socketTimeout: 300 }))).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(kinesisProxy.requests.filter((r) => r.fault === 'blackhole')).toHaveLength(2);
@@ -178,7 +200,14 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
 
 describe('fault proxy in front of dynalite: what the SDK v3 DynamoDBClient surfaces', () => {
   const update = (client: DynamoDBClient) =>
-    client.send(new UpdateItemCommand({ TableName: table, Key: key, UpdateExpression: 'ADD leaseCounter :one', ExpressionAttributeValues: { ':one': { N: '1' } } }));
+    client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'ADD leaseCounter :one',
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    );
 
   it('throttle: ThrottlingException, HTTP 400', async () => {
     dynamoProxy.set('UpdateItem', 'throttle');

@@ -25,7 +25,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each<EngineName>(['native', 'kcl'])('initialPosition { timestamp } with the %s engine (kinesis-local + dynalite)', (engine) => {
   const open = new Set<TestingModule>();
-  const start = async (recorder: Recorder, processor: Type<KinesisRecordProcessor>, options: Partial<KinesisWorkerOptions> & { appName: string }) => {
+  const start = async (
+    recorder: Recorder,
+    processor: Type<KinesisRecordProcessor>,
+    options: Partial<KinesisWorkerOptions> & { appName: string },
+  ) => {
     const app = await startApp(recorder, processor, { ...options, engine });
     open.add(app);
     return app;
@@ -53,11 +57,17 @@ describe.each<EngineName>(['native', 'kcl'])('initialPosition { timestamp } with
     const app1 = await start(first, recordingProcessor(stream), { appName, initialPosition: { timestamp } });
     await waitFor(() => first.deliveries.length >= 20, '20 records put after the timestamp');
     // Records arrive in order per shard and every shard has later records: an earlier one would have come first.
-    expect(first.deliveries.map((d) => d.data).sort()).toEqual(records('after', 20).map((r) => r.data).sort());
+    expect(first.deliveries.map((d) => d.data).sort()).toEqual(
+      records('after', 20)
+        .map((r) => r.data)
+        .sort(),
+    );
     expect(first.events.filter((e) => e.type === 'initialize').map((e) => e.checkpoint)).toEqual(['AT_TIMESTAMP', 'AT_TIMESTAMP']);
     await close(app1);
 
-    const checkpoints = (await scanRaw(dynamo, appName)).filter((row) => row.leaseKey?.S?.startsWith('shardId-')).map((row) => row.checkpoint?.S);
+    const checkpoints = (await scanRaw(dynamo, appName))
+      .filter((row) => row.leaseKey?.S?.startsWith('shardId-'))
+      .map((row) => row.checkpoint?.S);
     expect(checkpoints).toHaveLength(2);
     expect(checkpoints.every((c) => /^\d+$/.test(c ?? ''))).toBe(true);
 
@@ -65,7 +75,11 @@ describe.each<EngineName>(['native', 'kcl'])('initialPosition { timestamp } with
     const second = new Recorder();
     const app2 = await start(second, recordingProcessor(stream), { appName, initialPosition: { timestamp } });
     await waitFor(() => second.deliveries.length >= 10, '10 records put after the restart');
-    expect(second.deliveries.map((d) => d.data).sort()).toEqual(records('later', 10).map((r) => r.data).sort());
+    expect(second.deliveries.map((d) => d.data).sort()).toEqual(
+      records('later', 10)
+        .map((r) => r.data)
+        .sort(),
+    );
     expect(second.events.filter((e) => e.type === 'initialize').every((e) => /^\d+$/.test(e.checkpoint!))).toBe(true);
     await close(app2);
   });

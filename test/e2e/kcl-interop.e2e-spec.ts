@@ -183,18 +183,20 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
     async function runPair(stream: string, appName: string, extra: { maxLeasesForWorker?: number }) {
       const batches: Batch[] = [];
-      const processor = (worker: EngineName) => ({ shardId }: { shardId: string }): KinesisRecordProcessor => ({
-        processRecords: async ({ records, checkpointer }) => {
-          const start = Date.now();
-          // A batch takes a while, so that two owners at once would show as overlapping batches.
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          batches.push({ worker, shardId, start, end: Date.now(), seqs: records.map((r) => r.sequenceNumber) });
-          await checkpointer.checkpoint();
-        },
-        shutdown: async ({ reason, checkpointer }) => {
-          if (reason === 'TERMINATE') await checkpointer!.checkpoint();
-        },
-      });
+      const processor =
+        (worker: EngineName) =>
+        ({ shardId }: { shardId: string }): KinesisRecordProcessor => ({
+          processRecords: async ({ records, checkpointer }) => {
+            const start = Date.now();
+            // A batch takes a while, so that two owners at once would show as overlapping batches.
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            batches.push({ worker, shardId, start, end: Date.now(), seqs: records.map((r) => r.sequenceNumber) });
+            await checkpointer.checkpoint();
+          },
+          shutdown: async ({ reason, checkpointer }) => {
+            if (reason === 'TERMINATE') await checkpointer!.checkpoint();
+          },
+        });
       const quiet = { log() {}, warn() {}, error: (m: string) => console.error(m) };
       const base = { ...workerClientOptions(), ...FAST, appName, streamName: stream, logger: quiet, ...extra };
       const workers: KinesisWorker[] = [];
@@ -237,14 +239,20 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       const pair = await runPair(stream, appName, { maxLeasesForWorker: 2 });
       try {
         await pair.native.start();
-        await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('native-worker') === 2, 'the native worker to take 2');
+        await waitFor(
+          async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('native-worker') === 2,
+          'the native worker to take 2',
+        );
         await pair.java.start();
         await waitFor(async () => {
           const { byOwner, unowned } = ownerCounts(await readLeases(dynamo, appName));
           return unowned === 0 && byOwner.get('native-worker') === 2 && byOwner.get('kcl-worker') === 2;
         }, '2/2 across the engines');
         const owners = new Map((await readLeases(dynamo, appName)).map((l) => [l.shardId, l.owner]));
-        await waitFor(() => new Set(pair.batches.filter((b) => b.worker === 'kcl').map((b) => b.shardId)).size === 2, 'the kcl worker to process its 2 shards');
+        await waitFor(
+          () => new Set(pair.batches.filter((b) => b.worker === 'kcl').map((b) => b.shardId)).size === 2,
+          'the kcl worker to process its 2 shards',
+        );
         await new Promise((resolve) => setTimeout(resolve, 3_000));
         await producer.stop();
         await waitFor(() => {
@@ -253,12 +261,21 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
         }, 'every record');
         expectEveryRecordDelivered(producer, pair.batches);
         // One worker per shard, from the first batch to the last: the split never moved.
-        for (const batch of pair.batches) expect(`${batch.shardId} ${batch.worker}-worker`).toBe(`${batch.shardId} ${owners.get(batch.shardId)}`);
+        for (const batch of pair.batches)
+          expect(`${batch.shardId} ${batch.worker}-worker`).toBe(`${batch.shardId} ${owners.get(batch.shardId)}`);
         const seqs = pair.batches.flatMap((b) => b.seqs);
         expect(seqs.length).toBe(new Set(seqs).size);
         expect(overlaps(pair.batches)).toEqual([]);
-        expect(pair.java.describe().shards.map((s) => s.shardId).sort()).toEqual(
-          [...owners].filter(([, owner]) => owner === 'kcl-worker').map(([shard]) => shard).sort(),
+        expect(
+          pair.java
+            .describe()
+            .shards.map((s) => s.shardId)
+            .sort(),
+        ).toEqual(
+          [...owners]
+            .filter(([, owner]) => owner === 'kcl-worker')
+            .map(([shard]) => shard)
+            .sort(),
         );
       } finally {
         await pair.stopAll();
@@ -274,13 +291,19 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       const pair = await runPair(stream, appName, {});
       try {
         await pair.native.start();
-        await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('native-worker') === 4, 'the native worker to own all 4');
+        await waitFor(
+          async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('native-worker') === 4,
+          'the native worker to own all 4',
+        );
         const joinedAt = Date.now();
         await pair.java.start();
         await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).counts.join() === '2,2', '2/2 by stealing', 60_000);
         const balancedAt = Date.now();
         const stolen = (await readLeases(dynamo, appName)).filter((l) => l.owner === 'kcl-worker').map((l) => l.shardId);
-        await waitFor(() => stolen.every((shard) => pair.batches.some((b) => b.worker === 'kcl' && b.shardId === shard)), 'the kcl worker to process what it stole');
+        await waitFor(
+          () => stolen.every((shard) => pair.batches.some((b) => b.worker === 'kcl' && b.shardId === shard)),
+          'the kcl worker to process what it stole',
+        );
         await new Promise((resolve) => setTimeout(resolve, 3_000));
         await producer.stop();
         await waitFor(() => {

@@ -26,7 +26,9 @@ describe('KPL-aggregated records on the kcl engine', () => {
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 1);
     const first = await putAggregated(kinesis, stream, 'a', 10);
-    const plain = await kinesis.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'customer-1', Data: Buffer.from('plain-1') }));
+    const plain = await kinesis.send(
+      new PutRecordCommand({ StreamName: stream, PartitionKey: 'customer-1', Data: Buffer.from('plain-1') }),
+    );
     const second = await putAggregated(kinesis, stream, 'b', 10);
 
     const recorder = new Recorder();

@@ -31,7 +31,10 @@ afterAll(() => {
 /** The run directory of the kcl worker with this workerId, found through its JVM's properties file. */
 function runDirOf(workerId: string): string | undefined {
   const dirs = new Set(processesMentioning('nkw-kcl-').flatMap((p) => /(\/\S*nkw-kcl-[^/\s]+)/.exec(p.args)?.[1] ?? []));
-  return [...dirs].find((dir) => existsSync(join(dir, 'kcl.properties')) && readFileSync(join(dir, 'kcl.properties'), 'utf8').includes(`workerId = ${workerId}\n`));
+  return [...dirs].find(
+    (dir) =>
+      existsSync(join(dir, 'kcl.properties')) && readFileSync(join(dir, 'kcl.properties'), 'utf8').includes(`workerId = ${workerId}\n`),
+  );
 }
 
 async function bootstrapError(options: Partial<KinesisWorkerOptions>, stream: string): Promise<Error> {
@@ -75,7 +78,11 @@ describe('the kcl engine processes', () => {
     // directory. (Any kcl worker starting on this machine sweeps dead runs, so another test run may
     // have done it already: what matters is that none survives.)
     fleet.start('kcl-survivor');
-    await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('kcl-survivor') === 2, 'the survivor to take both leases', 30_000);
+    await waitFor(
+      async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('kcl-survivor') === 2,
+      'the survivor to take both leases',
+      30_000,
+    );
     expect(existsSync(runDir)).toBe(false);
     await fleet.stopAll();
   });
@@ -95,7 +102,10 @@ describe('the kcl engine processes', () => {
     const firstRun = processesMentioning(worker!.runDirectory!);
 
     process.kill(firstPid, 'SIGKILL');
-    await waitFor(() => recorder.events.filter((e) => e.type === 'shutdown' && e.reason === 'ZOMBIE').length === 2, 'shutdown(ZOMBIE) on both processors');
+    await waitFor(
+      () => recorder.events.filter((e) => e.type === 'shutdown' && e.reason === 'ZOMBIE').length === 2,
+      'shutdown(ZOMBIE) on both processors',
+    );
     await waitFor(() => worker!.daemonPid !== undefined && worker!.daemonPid !== firstPid, 'a new JVM', 30_000);
     // The old JVM's relays and watchdog are gone with it; the new JVM runs in the same run directory.
     const now = processesMentioning(worker!.runDirectory!).map((p) => p.pid);
@@ -103,7 +113,11 @@ describe('the kcl engine processes', () => {
     expect(firstRun.filter((p) => p.args.includes('relay.js'))).toHaveLength(2);
 
     const second = await putRecords(kinesis, stream, records('second', 20));
-    await waitFor(() => second.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'the records put after the crash', 60_000);
+    await waitFor(
+      () => second.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)),
+      'the records put after the crash',
+      60_000,
+    );
     const delivered = new Set(recorder.deliveries.map((d) => d.sequenceNumber));
     expect([...first, ...second].filter((p) => !delivered.has(p.sequenceNumber))).toEqual([]);
     expect(logger.lines.some((l) => l.startsWith('ERROR') && l.includes('exited unexpectedly (signal SIGKILL); restarting it'))).toBe(true);

@@ -23,7 +23,10 @@ afterAll(() => {
   dynamo.destroy();
 });
 
-function kclWorker(options: Partial<StreamWorkerOptions> & { appName: string; streamName: string }, factory: Parameters<typeof createWorker>[1]): KclWorker {
+function kclWorker(
+  options: Partial<StreamWorkerOptions> & { appName: string; streamName: string },
+  factory: Parameters<typeof createWorker>[1],
+): KclWorker {
   const worker = createWorker({ ...workerClientOptions(), ...FAST, engine: 'kcl', ...options }, factory) as KclWorker;
   workers.add(worker);
   return worker;
@@ -35,7 +38,8 @@ async function stopAndCheck(worker: KclWorker): Promise<void> {
   expectNoOrphans(trace);
 }
 
-const checkpointOf = async (table: string, shardId: string) => (await readLeases(dynamo, table)).find((l) => l.shardId === shardId)?.checkpoint;
+const checkpointOf = async (table: string, shardId: string) =>
+  (await readLeases(dynamo, table)).find((l) => l.shardId === shardId)?.checkpoint;
 
 describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real MultiLangDaemon)', () => {
   async function splitAfterDelivery(stream: string, delivered: () => boolean): Promise<{ parent: string; children: string[] }> {
@@ -56,21 +60,24 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
     let attempts = 0;
     const events: WorkerEvent[] = [];
     const onEvent = (event: WorkerEvent) => void events.push(event);
-    const worker = kclWorker({ appName, streamName: stream, onEvent, processingRetry: { baseDelayMs: 300, maxDelayMs: 300 } }, ({ shardId }): KinesisRecordProcessor => ({
-      processRecords: async ({ records: batch, checkpointer }) => {
-        delivered.push(...batch.map((r) => ({ shardId, data: r.data.toString() })));
-        await checkpointer.checkpoint();
-      },
-      shutdown: async ({ reason, checkpointer }) => {
-        if (reason !== 'TERMINATE') return;
-        if (++attempts <= 2) {
-          seenAtFailure.push(await checkpointOf(appName, shardId));
-          throw new Error(`TERMINATE attempt ${attempts} fails`);
-        }
-        expect(await checkpointOf(appName, shardId)).not.toBe('SHARD_END');
-        await checkpointer!.checkpoint();
-      },
-    }));
+    const worker = kclWorker(
+      { appName, streamName: stream, onEvent, processingRetry: { baseDelayMs: 300, maxDelayMs: 300 } },
+      ({ shardId }): KinesisRecordProcessor => ({
+        processRecords: async ({ records: batch, checkpointer }) => {
+          delivered.push(...batch.map((r) => ({ shardId, data: r.data.toString() })));
+          await checkpointer.checkpoint();
+        },
+        shutdown: async ({ reason, checkpointer }) => {
+          if (reason !== 'TERMINATE') return;
+          if (++attempts <= 2) {
+            seenAtFailure.push(await checkpointOf(appName, shardId));
+            throw new Error(`TERMINATE attempt ${attempts} fails`);
+          }
+          expect(await checkpointOf(appName, shardId)).not.toBe('SHARD_END');
+          await checkpointer!.checkpoint();
+        },
+      }),
+    );
     await worker.start();
     const { parent, children } = await splitAfterDelivery(stream, () => delivered.length >= 5);
     await waitFor(async () => (await checkpointOf(appName, parent)) === 'SHARD_END', 'SHARD_END on the parent');
@@ -85,7 +92,8 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
 
     // The lease events the kcl engine reports: the daemon's assignments, the parent's end and release,
     // and at the graceful stop the release of the children only (the parent's was reported at its end).
-    const of = (shardId: string) => events.filter((e) => e.shardId === shardId).map((e) => `${e.type}:${'how' in e ? e.how : 'reason' in e ? e.reason : ''}`);
+    const of = (shardId: string) =>
+      events.filter((e) => e.shardId === shardId).map((e) => `${e.type}:${'how' in e ? e.how : 'reason' in e ? e.reason : ''}`);
     expect(of(parent)).toEqual(['leaseTaken:assigned', 'shardEnded:', 'leaseReleased:SHARD_END']);
     const ended = events.find((e) => e.type === 'shardEnded') as Extract<WorkerEvent, { type: 'shardEnded' }>;
     expect([...ended.childShardIds].sort()).toEqual([...children].sort());
@@ -119,7 +127,9 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
     await putRecords(kinesis, stream, records('after', 6));
     // The shard is given up after 2 attempts, taken again, and TERMINATE runs again: it is not a one-off.
     await waitFor(() => terminates.length >= 4, 'TERMINATE attempted again after the lease was given up', 90_000);
-    expect(logger.lines.some((l) => l.startsWith('ERROR') && l.includes(`shutdown(TERMINATE) on ${stream}/${parent} failed 2 times`))).toBe(true);
+    expect(logger.lines.some((l) => l.startsWith('ERROR') && l.includes(`shutdown(TERMINATE) on ${stream}/${parent} failed 2 times`))).toBe(
+      true,
+    );
     expect(await checkpointOf(appName, parent)).not.toBe('SHARD_END');
     expect(delivered.filter((d) => children.includes(d.shardId))).toEqual([]);
     await stopAndCheck(worker);

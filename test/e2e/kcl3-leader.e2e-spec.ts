@@ -38,7 +38,12 @@ const LOCK_MS = 4000;
 
 async function createTable(name: string, key: string) {
   await dynamo.send(
-    new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
   );
   // dynalite answers CreateTable while the table is CREATING; a write right after can meet ResourceNotFound.
   await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
@@ -55,7 +60,13 @@ async function setUp(shards: number, extra: object = {}, { metricsTable = true }
   await dynamo.send(
     new PutItemCommand({
       TableName: `${appName}-CoordinatorState`,
-      Item: { key: { S: 'Migration3.0' }, cv: { S: 'CLIENT_VERSION_3X' }, mb: { S: 'java-gone' }, mts: { N: String(Date.now()) }, h: { L: [] } },
+      Item: {
+        key: { S: 'Migration3.0' },
+        cv: { S: 'CLIENT_VERSION_3X' },
+        mb: { S: 'java-gone' },
+        mts: { N: String(Date.now()) },
+        h: { L: [] },
+      },
     }),
   );
   const fleet = new WorkerFleet({
@@ -86,7 +97,9 @@ class LockWatcher {
   constructor(private readonly table: string) {
     this.loop = (async () => {
       while (this.running) {
-        const { Item } = await dynamo.send(new GetItemCommand({ TableName: table, Key: { key: { S: 'Leader' } }, ConsistentRead: true })).catch(() => ({ Item: undefined }));
+        const { Item } = await dynamo
+          .send(new GetItemCommand({ TableName: table, Key: { key: { S: 'Leader' } }, ConsistentRead: true }))
+          .catch(() => ({ Item: undefined }));
         const owner = Item?.isReleased ? undefined : Item?.ownerName?.S;
         if (this.owners.length === 0 || this.owners.at(-1) !== owner) this.owners.push(owner);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -113,7 +126,12 @@ class LockWatcher {
 
 type LogEvent = Extract<WorkerFileEvent, { kind: 'log' }>;
 const logs = (fleet: WorkerFleet, worker?: string, contains?: string) =>
-  fleet.events().filter((e): e is LogEvent => e.kind === 'log' && (worker === undefined || e.worker === worker) && (contains === undefined || e.message.includes(contains)));
+  fleet
+    .events()
+    .filter(
+      (e): e is LogEvent =>
+        e.kind === 'log' && (worker === undefined || e.worker === worker) && (contains === undefined || e.message.includes(contains)),
+    );
 /**
  * Each time a worker took the lock, in order, a worker that took it again right after itself counted once
  * (a heartbeat whose answer was lost under load makes the holder re-take its own lock: "held under this worker id").
@@ -123,7 +141,8 @@ const becameLeader = (fleet: WorkerFleet) =>
     .sort((a, b) => a.at - b.at)
     .filter((e, i, all) => i === 0 || all[i - 1]!.worker !== e.worker);
 
-const cleanedUp = (fleet: WorkerFleet, shardId: string) => logs(fleet, undefined, 'Removed the finished leases').some((e) => e.message.includes(shardId));
+const cleanedUp = (fleet: WorkerFleet, shardId: string) =>
+  logs(fleet, undefined, 'Removed the finished leases').some((e) => e.message.includes(shardId));
 
 const countsOf = async (appName: string) => ownerCounts(await readLeases(dynamo, appName));
 
@@ -138,17 +157,22 @@ async function expectEveryRecord(fleet: WorkerFleet, puts: readonly PutResult[],
   expect(overlapViolations(events)).toEqual([]);
   // Checkpoints kept: each shard's stored checkpoint reaches its last record.
   const last = new Map<string, string>();
-  for (const p of puts) if (!last.has(p.shardId) || BigInt(p.sequenceNumber) > BigInt(last.get(p.shardId)!)) last.set(p.shardId, p.sequenceNumber);
-  await waitFor(async () => {
-    const rows = await scanRaw(dynamo, appName);
-    return [...last].every(([shardId, seq]) => {
-      const row = rows.find((r) => r.leaseKey!.S === shardId);
-      // A finished parent's lease is deleted once its children have started (lease cleanup).
-      if (!row) return cleanedUp(fleet, shardId);
-      const checkpoint = row.checkpoint?.S;
-      return checkpoint === 'SHARD_END' || (checkpoint !== undefined && /^\d+$/.test(checkpoint) && BigInt(checkpoint) >= BigInt(seq));
-    });
-  }, 'checkpoints at the last record of each shard', 60_000);
+  for (const p of puts)
+    if (!last.has(p.shardId) || BigInt(p.sequenceNumber) > BigInt(last.get(p.shardId)!)) last.set(p.shardId, p.sequenceNumber);
+  await waitFor(
+    async () => {
+      const rows = await scanRaw(dynamo, appName);
+      return [...last].every(([shardId, seq]) => {
+        const row = rows.find((r) => r.leaseKey!.S === shardId);
+        // A finished parent's lease is deleted once its children have started (lease cleanup).
+        if (!row) return cleanedUp(fleet, shardId);
+        const checkpoint = row.checkpoint?.S;
+        return checkpoint === 'SHARD_END' || (checkpoint !== undefined && /^\d+$/.test(checkpoint) && BigInt(checkpoint) >= BigInt(seq));
+      });
+    },
+    'checkpoints at the last record of each shard',
+    60_000,
+  );
 }
 
 describe('a native-only KCL 3.x application (native workers lead)', () => {
@@ -161,15 +185,24 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     expect(await watcher.current()).toBe('native-1');
     fleet.start('native-2');
     fleet.start('native-3');
-    await waitFor(async () => {
-      const { counts, unowned } = await countsOf(appName);
-      return unowned === 0 && counts.join() === '2,2,2';
-    }, '2/2/2', 90_000);
+    await waitFor(
+      async () => {
+        const { counts, unowned } = await countsOf(appName);
+        return unowned === 0 && counts.join() === '2,2,2';
+      },
+      '2/2/2',
+      90_000,
+    );
     // The moves were the leader's graceful hand-overs: the old owner shut down (REQUESTED) and the lease went on from its checkpoint.
     const handedOver = logs(fleet, 'native-1', 'handed over to');
     expect(handedOver.length).toBeGreaterThan(0);
-    await waitFor(async () => (await scanRaw(dynamo, appName)).every((row) => row.checkpointOwner === undefined), 'every hand-over finished');
-    expect(fleet.events().filter((e) => e.kind === 'shutdown' && e.worker === 'native-1' && e.reason === 'REQUESTED').length).toBeGreaterThanOrEqual(4);
+    await waitFor(
+      async () => (await scanRaw(dynamo, appName)).every((row) => row.checkpointOwner === undefined),
+      'every hand-over finished',
+    );
+    expect(
+      fleet.events().filter((e) => e.kind === 'shutdown' && e.worker === 'native-1' && e.reason === 'REQUESTED').length,
+    ).toBeGreaterThanOrEqual(4);
     // One leader all along, one of the workers.
     expect(watcher.holders()).toEqual(['native-1']);
     expect(becameLeader(fleet).map((e) => e.worker)).toEqual(['native-1']);
@@ -177,14 +210,24 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     const victim = 'native-3';
     const victimShards = (await readLeases(dynamo, appName)).filter((l) => l.owner === victim).map((l) => l.shardId);
     fleet.kill(victim);
-    await waitFor(async () => {
-      const { byOwner, unowned } = await countsOf(appName);
-      return unowned === 0 && !byOwner.has(victim) && byOwner.get('native-1') === 3 && byOwner.get('native-2') === 3;
-    }, "the killed follower's leases on the survivors (3/3)", 60_000);
-    const reassigned = logs(fleet, 'native-1', 'KCL 3.x leader:').flatMap((e) => victimShards.filter((s) => e.message.includes(`${s} assigned to`) && e.message.includes(`was ${victim}`)));
+    await waitFor(
+      async () => {
+        const { byOwner, unowned } = await countsOf(appName);
+        return unowned === 0 && !byOwner.has(victim) && byOwner.get('native-1') === 3 && byOwner.get('native-2') === 3;
+      },
+      "the killed follower's leases on the survivors (3/3)",
+      60_000,
+    );
+    const reassigned = logs(fleet, 'native-1', 'KCL 3.x leader:').flatMap((e) =>
+      victimShards.filter((s) => e.message.includes(`${s} assigned to`) && e.message.includes(`was ${victim}`)),
+    );
     expect(new Set(reassigned)).toEqual(new Set(victimShards));
     const afterKill = producer.puts.length;
-    await waitFor(() => producer.puts.length > afterKill + 30 && fleet.deliveredAll(producer.puts.slice(afterKill)), 'records put after the kill', 60_000);
+    await waitFor(
+      () => producer.puts.length > afterKill + 30 && fleet.deliveredAll(producer.puts.slice(afterKill)),
+      'records put after the kill',
+      60_000,
+    );
     await producer.stop();
     await expectEveryRecord(fleet, producer.puts, appName);
     expect(watcher.holders()).toEqual(['native-1']);
@@ -198,10 +241,14 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     await waitFor(async () => (await countsOf(appName)).byOwner.get('native-1') === 4, 'native-1 to hold all 4', 60_000);
     fleet.start('native-2');
     fleet.start('native-3');
-    await waitFor(async () => {
-      const { counts, unowned } = await countsOf(appName);
-      return unowned === 0 && counts.join() === '1,1,2';
-    }, '2/1/1', 90_000);
+    await waitFor(
+      async () => {
+        const { counts, unowned } = await countsOf(appName);
+        return unowned === 0 && counts.join() === '1,1,2';
+      },
+      '2/1/1',
+      90_000,
+    );
     expect(await watcher.current()).toBe('native-1');
 
     // SIGTERM of the leader: it releases its leases and deletes the lock; a follower takes the absent lock.
@@ -212,10 +259,14 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     expect(second.worker).not.toBe('native-1');
     // Taken because nobody held it (deleted), not after the dead holder's lease duration.
     expect(second.message).toContain('no worker held it');
-    await waitFor(async () => {
-      const { byOwner, unowned } = await countsOf(appName);
-      return unowned === 0 && !byOwner.has('native-1') && byOwner.get('native-2') === 2 && byOwner.get('native-3') === 2;
-    }, "the stopped leader's leases on the others (2/2)", 60_000);
+    await waitFor(
+      async () => {
+        const { byOwner, unowned } = await countsOf(appName);
+        return unowned === 0 && !byOwner.has('native-1') && byOwner.get('native-2') === 2 && byOwner.get('native-3') === 2;
+      },
+      "the stopped leader's leases on the others (2/2)",
+      60_000,
+    );
     // A hand-over the stopping leader had just written away from itself was ended by its release, not by the new owner's timeout.
     expect(logs(fleet, undefined, 'native-1 did not clear checkpointOwner').map((e) => e.message)).toEqual([]);
     expect(watcher.holders().filter((owner) => owner !== undefined)).toEqual(['native-1', second.worker]);
@@ -233,7 +284,11 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     await waitFor(async () => (await countsOf(appName)).byOwner.get(last) === 4, `${last} to hold all 4`, 60_000);
     expect(watcher.holders().filter((owner) => owner !== undefined)).toEqual(['native-1', leader, last]);
     const afterKill = producer.puts.length;
-    await waitFor(() => producer.puts.length > afterKill + 30 && fleet.deliveredAll(producer.puts.slice(afterKill)), 'records put after the kill', 60_000);
+    await waitFor(
+      () => producer.puts.length > afterKill + 30 && fleet.deliveredAll(producer.puts.slice(afterKill)),
+      'records put after the kill',
+      60_000,
+    );
     await producer.stop();
     await expectEveryRecord(fleet, producer.puts, appName);
     await fleet.stopAll();
@@ -244,14 +299,20 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     producer.start();
     fleet.start('native-1');
     fleet.start('native-2');
-    await waitFor(async () => {
-      const { counts, unowned } = await countsOf(appName);
-      return unowned === 0 && counts.join() === '1,1';
-    }, '1/1', 60_000);
+    await waitFor(
+      async () => {
+        const { counts, unowned } = await countsOf(appName);
+        return unowned === 0 && counts.join() === '1,1';
+      },
+      '1/1',
+      60_000,
+    );
     await waitFor(() => fleet.deliveredSequenceNumbers().size >= 20, 'records flowing');
     const [parent] = await listShards(kinesis, stream);
     await splitShard(kinesis, stream, parent!.ShardId!);
-    const children = (await listShards(kinesis, stream)).filter((shard) => shard.ParentShardId === parent!.ShardId).map((shard) => shard.ShardId!);
+    const children = (await listShards(kinesis, stream))
+      .filter((shard) => shard.ParentShardId === parent!.ShardId)
+      .map((shard) => shard.ShardId!);
     expect(children).toHaveLength(2);
     await waitFor(() => producer.puts.filter((p) => children.includes(p.shardId)).length >= 40, 'records in the children', 60_000);
     await producer.stop();
@@ -284,10 +345,14 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     const { appName, fleet, producer } = await setUp(2, {}, { metricsTable: false });
     producer.start();
     fleet.start('native-1');
-    await waitFor(async () => {
-      const { counts, unowned } = await countsOf(appName);
-      return unowned === 0 && counts.join() === '2';
-    }, 'both leases assigned to the only worker', 60_000);
+    await waitFor(
+      async () => {
+        const { counts, unowned } = await countsOf(appName);
+        return unowned === 0 && counts.join() === '2';
+      },
+      'both leases assigned to the only worker',
+      60_000,
+    );
     expect(logs(fleet, 'native-1', `Created the KCL 3.x worker metrics table ${appName}-WorkerMetricStats`).length).toBe(1);
     expect(becameLeader(fleet).map((e) => e.worker)).toEqual(['native-1']);
     await waitFor(() => fleet.deliveredSequenceNumbers().size >= 20, 'records flowing');

@@ -35,10 +35,25 @@ async function fleetInThreeXMode(shards: number) {
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
   await createKcl3LeaseTable(dynamo, appName);
-  for (const [table, key] of [[`${appName}-CoordinatorState`, 'key'], [`${appName}-WorkerMetricStats`, 'wid']]) {
-    await dynamo.send(new CreateTableCommand({ TableName: table, AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+  for (const [table, key] of [
+    [`${appName}-CoordinatorState`, 'key'],
+    [`${appName}-WorkerMetricStats`, 'wid'],
+  ]) {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
   }
-  await dynamo.send(new PutItemCommand({ TableName: `${appName}-CoordinatorState`, Item: { key: { S: 'Migration3.0' }, cv: { S: 'CLIENT_VERSION_3X' }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) } } }));
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: `${appName}-CoordinatorState`,
+      Item: { key: { S: 'Migration3.0' }, cv: { S: 'CLIENT_VERSION_3X' }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) } },
+    }),
+  );
   return { stream, appName };
 }
 
@@ -74,7 +89,9 @@ async function assign(appName: string, leaseKey: string, to: string) {
 
 /** A worker with kcl3LeaderEligible: false only reads the lock: the Leader item must never appear (an eligible one writes it at its first tick). */
 async function expectNoLeaderItem(appName: string) {
-  const { Item } = await dynamo.send(new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }));
+  const { Item } = await dynamo.send(
+    new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }),
+  );
   expect(Item).toBeUndefined();
 }
 
@@ -103,9 +120,18 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     expect(worker.describe().shards.some((s) => s.shardId === second)).toBe(false);
     hang.remove();
     const throttle = proxy.set('Query', 'throttle', { times: 3 });
-    await waitFor(() => worker.describe().shards.some((s) => s.shardId === second), 'the second lease processed once the query answers', 30_000);
+    await waitFor(
+      () => worker.describe().shards.some((s) => s.shardId === second),
+      'the second lease processed once the query answers',
+      30_000,
+    );
     expect(throttle.applied).toBe(3);
-    expect(worker.describe().shards.map((s) => s.shardId).sort()).toEqual([first, second].sort());
+    expect(
+      worker
+        .describe()
+        .shards.map((s) => s.shardId)
+        .sort(),
+    ).toEqual([first, second].sort());
     // Nobody holds the lock (the test plays the leader's writes only), and this worker does not take it.
     expect(worker.describe().kcl3?.leading).toBeFalsy();
     expect(worker.describe().kcl3?.problem).toMatch(/no KCL 3\.x leader/);
@@ -117,8 +143,15 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     const logger = new CapturingLogger();
     await startFollower(stream, appName, logger);
     await waitFor(async () => (await metricsLut(appName)) > 0, 'a first metrics item');
-    const failing = proxy.set((request) => request.operation === 'PutItem' && request.body?.TableName === `${appName}-WorkerMetricStats`, 'http500');
-    await waitFor(() => logger.lines.some((line) => line.startsWith(`WARN Could not write the worker metrics of native-1 to ${appName}-WorkerMetricStats`)), 'the warning');
+    const failing = proxy.set(
+      (request) => request.operation === 'PutItem' && request.body?.TableName === `${appName}-WorkerMetricStats`,
+      'http500',
+    );
+    await waitFor(
+      () =>
+        logger.lines.some((line) => line.startsWith(`WARN Could not write the worker metrics of native-1 to ${appName}-WorkerMetricStats`)),
+      'the warning',
+    );
     failing.remove();
     const stale = await metricsLut(appName);
     await waitFor(async () => (await metricsLut(appName)) > stale, 'a fresh metrics item after the fault', 30_000);

@@ -74,7 +74,13 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     const follower = new AssignedLeaseFollower(leases, config, silent);
     expect(await follower.discover(() => false)).toEqual([]);
     // The previous owner finishes one of them.
-    await dynamo.send(new UpdateItemCommand({ TableName: leases.tableName, Key: { leaseKey: { S: 'shardId-0' } }, UpdateExpression: 'REMOVE checkpointOwner' }));
+    await dynamo.send(
+      new UpdateItemCommand({
+        TableName: leases.tableName,
+        Key: { leaseKey: { S: 'shardId-0' } },
+        UpdateExpression: 'REMOVE checkpointOwner',
+      }),
+    );
     expect((await follower.discover(() => false)).map((f) => f.held.leaseKey)).toEqual(['shardId-0']);
     await new Promise((resolve) => setTimeout(resolve, config.gracefulLeaseHandoffTimeoutMs + 50));
     const late = await follower.discover((key) => key === 'shardId-0');
@@ -100,7 +106,11 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     expect(handedTo).toEqual(['java-1']);
     expect(held.lost).toBe(false);
     // The processor's shutdown checkpoint is accepted while checkpointOwner names us.
-    await held.update((lease) => leases.updateCheckpoint(lease, { sequenceNumber: '12345', subSequenceNumber: 0 }), 'checkpoint', () => false);
+    await held.update(
+      (lease) => leases.updateCheckpoint(lease, { sequenceNumber: '12345', subSequenceNumber: 0 }),
+      'checkpoint',
+      () => false,
+    );
     await held.release();
     const row = await readKcl3Lease(dynamo, leases.tableName, 'shardId-0');
     expect(row).toMatchObject({ checkpointOwner: undefined, lease: { leaseOwner: 'java-1', checkpoint: { sequenceNumber: '12345' } } });
@@ -112,7 +122,11 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     const [found] = await new AssignedLeaseFollower(leases, config, silent).discover(() => false);
     const held = found!.held as Kcl3HeldLease;
     await leaderMoves(leases, 'shardId-0', 'native-1', 'java-1', true);
-    await held.update((lease) => leases.updateCheckpoint(lease, { sequenceNumber: '777', subSequenceNumber: 0 }), 'checkpoint', () => false);
+    await held.update(
+      (lease) => leases.updateCheckpoint(lease, { sequenceNumber: '777', subSequenceNumber: 0 }),
+      'checkpoint',
+      () => false,
+    );
     expect(held.handingOverTo).toBe('java-1');
     expect((await readKcl3Lease(dynamo, leases.tableName, 'shardId-0'))!.lease.checkpoint.sequenceNumber).toBe('777');
   });

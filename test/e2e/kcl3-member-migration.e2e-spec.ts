@@ -28,12 +28,22 @@ afterAll(() => {
 });
 
 async function setMigrationState(table: string, clientVersion: string) {
-  await dynamo.send(new PutItemCommand({ TableName: table, Item: { key: { S: 'Migration3.0' }, cv: { S: clientVersion }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) }, h: { L: [] } } }));
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: table,
+      Item: { key: { S: 'Migration3.0' }, cv: { S: clientVersion }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) }, h: { L: [] } },
+    }),
+  );
 }
 
 async function createTable(name: string, key: string) {
   await dynamo.send(
-    new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
   );
 }
 
@@ -89,11 +99,16 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     const worker = app.get(KinesisWorkerService).workers()[0]!;
 
     // Compatible mode: the 2.x rules (it takes both leases) and worker metrics for the migration monitor.
-    await waitFor(async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2, 'both leases taken by the 2.x rules');
+    await waitFor(
+      async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2,
+      'both leases taken by the 2.x rules',
+    );
     await waitFor(async () => {
       const { Items } = await dynamo.send(new ScanCommand({ TableName: workerMetricsTableName }));
       const item = Items?.find((i) => i.wid?.S === 'native-1');
-      return item !== undefined && Number(item.lut!.N) > 0 && (item.sts?.M?.CPU?.L?.length ?? 0) > 0 && item.opr?.M?.CPU?.L?.[0]?.N === '100';
+      return (
+        item !== undefined && Number(item.lut!.N) > 0 && (item.sts?.M?.CPU?.L?.length ?? 0) > 0 && item.opr?.M?.CPU?.L?.[0]?.N === '100'
+      );
     }, 'the WorkerMetricStats item in the overridden table');
     expect(worker.describe().kcl3).toMatchObject({ rules: '2.x', clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X' });
 
@@ -126,11 +141,15 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_2X');
     await waitFor(() => worker.describe().kcl3?.rules === '2.x', 'the switch back to the 2.x rules');
     await assign(appName, moved!, 'native-1', 'java-1');
-    await waitFor(async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1', 'the expired lease taken back by the 2.x rules', 60_000);
+    await waitFor(
+      async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1',
+      'the expired lease taken back by the 2.x rules',
+      60_000,
+    );
     expect(await leaderItem(coordinatorStateTableName)).toBeUndefined();
   });
 
-  it('a leader-eligible worker takes the Leader lock at the flip, gives a dead worker\'s lease to a live one and deletes stale worker metrics, and releases the lock at a rollback', async () => {
+  it("a leader-eligible worker takes the Leader lock at the flip, gives a dead worker's lease to a live one and deletes stale worker metrics, and releases the lock at a rollback", async () => {
     const stream = uniqueName('kcl3-lead');
     const appName = uniqueName('app');
     const coordinatorState = `${appName}-CoordinatorState`;
@@ -142,7 +161,12 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     await setMigrationState(coordinatorState, 'CLIENT_VERSION_UPGRADE_FROM_2X');
     // A worker that left a day ago: the leader deletes its metrics (staleWorkerMetricsCleanupMs).
     const longAgo = String(Math.floor(Date.now() / 1000) - 3600);
-    await dynamo.send(new PutItemCommand({ TableName: workerMetrics, Item: { wid: { S: 'gone-worker' }, lut: { N: longAgo }, sts: { M: {} }, opr: { M: {} } } }));
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: workerMetrics,
+        Item: { wid: { S: 'gone-worker' }, lut: { N: longAgo }, sts: { M: {} }, opr: { M: {} } },
+      }),
+    );
 
     const recorder = new Recorder();
     const logger = new CapturingLogger();
@@ -160,7 +184,10 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     });
     apps.push(app);
     const worker = app.get(KinesisWorkerService).workers()[0]!;
-    await waitFor(async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2, 'both leases taken by the 2.x rules');
+    await waitFor(
+      async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2,
+      'both leases taken by the 2.x rules',
+    );
     // The 2.x rules elect no 3.x leader.
     expect(await leaderItem(coordinatorState)).toBeUndefined();
     expect(worker.describe().kcl3).not.toHaveProperty('leading');
@@ -169,15 +196,30 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     await waitFor(() => worker.describe().kcl3?.leading === true, 'the worker to lead');
     expect(worker.describe().kcl3).toMatchObject({ rules: '3.x', leader: 'native-1', leading: true });
     // The lock as the dynamodb-lock-client writes it, so a Java worker sees an ordinary held lock.
-    expect(await leaderItem(coordinatorState)).toMatchObject({ ownerName: { S: 'native-1' }, leaseDuration: { S: '4000' }, recordVersionNumber: { S: expect.any(String) } });
-    await waitFor(async () => !(await scanRaw(dynamo, workerMetrics)).some((item) => item.wid?.S === 'gone-worker'), 'the stale worker metrics deleted');
+    expect(await leaderItem(coordinatorState)).toMatchObject({
+      ownerName: { S: 'native-1' },
+      leaseDuration: { S: '4000' },
+      recordVersionNumber: { S: expect.any(String) },
+    });
+    await waitFor(
+      async () => !(await scanRaw(dynamo, workerMetrics)).some((item) => item.wid?.S === 'gone-worker'),
+      'the stale worker metrics deleted',
+    );
 
     // Another leader's assignment to a worker that never renews (no metrics, no renewals): expired after
     // failoverTimeMs on the leader's clock, the lease goes to the only live worker.
     const [moved] = [...(await rowsOf(appName)).keys()];
     await assign(appName, moved!, 'native-1', 'java-1');
-    await waitFor(async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1', 'the dead worker\'s lease assigned back', 30_000);
-    expect(logger.lines.some((line) => line.startsWith('LOG KCL 3.x leader:') && line.includes(`${moved} assigned to native-1 (expired, was java-1)`))).toBe(true);
+    await waitFor(
+      async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1',
+      "the dead worker's lease assigned back",
+      30_000,
+    );
+    expect(
+      logger.lines.some(
+        (line) => line.startsWith('LOG KCL 3.x leader:') && line.includes(`${moved} assigned to native-1 (expired, was java-1)`),
+      ),
+    ).toBe(true);
     await waitFor(() => worker.describe().shards.some((s) => s.shardId === moved), 'the lease processed again');
     const puts = await putRecords(kinesis, stream, records('lead', 20));
     await waitFor(() => puts.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'every record');
@@ -200,11 +242,22 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     for (const stream of streams) await createStream(kinesis, stream, 1);
     await createTable(coordinatorStateTableName, 'key');
     await createTable(workerMetricsTableName, 'wid');
-    const options = { ...workerClientOptions(), appName, streams, coordinatorStateTableName, workerMetricsTableName, workerMetricsReporterFreqMs: 300, logger: new CapturingLogger() };
+    const options = {
+      ...workerClientOptions(),
+      appName,
+      streams,
+      coordinatorStateTableName,
+      workerMetricsTableName,
+      workerMetricsReporterFreqMs: 300,
+      logger: new CapturingLogger(),
+    };
 
     await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_3X');
     const refused = createWorker(options, () => ({ processRecords: () => undefined }));
-    const error = await refused.start().then(() => undefined, (e: unknown) => e);
+    const error = await refused.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await refused.stop();
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect(error).toMatchObject({ option: 'streams' });
@@ -215,7 +268,10 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     const worker = createWorker(options, () => ({ processRecords: () => undefined }));
     try {
       await worker.start();
-      await waitFor(() => worker.describe().leases.length === 2 && worker.describe().leases.every((l) => l.leaseOwner === worker.workerId), 'both leases taken by the 2.x rules');
+      await waitFor(
+        () => worker.describe().leases.length === 2 && worker.describe().leases.every((l) => l.leaseOwner === worker.workerId),
+        'both leases taken by the 2.x rules',
+      );
       expect(worker.describe().kcl3).toMatchObject({ rules: '2.x' });
       expect(await scanRaw(dynamo, workerMetricsTableName)).toEqual([]);
     } finally {
@@ -223,4 +279,3 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     }
   });
 });
-

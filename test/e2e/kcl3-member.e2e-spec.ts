@@ -1,4 +1,11 @@
-import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import type { KinesisWorkerOptions } from '../../lib';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
@@ -27,7 +34,9 @@ const openApps = new Set<TestingModule>();
 const fleets: WorkerFleet[] = [];
 afterEach(async () => {
   for (const fleet of fleets.splice(0)) {
-    if (process.env.DEBUG_KCL3) for (const e of fleet.events()) if (e.kind === 'log' || e.kind === 'shutdown' || e.kind === 'initialize') console.log(JSON.stringify(e));
+    if (process.env.DEBUG_KCL3)
+      for (const e of fleet.events())
+        if (e.kind === 'log' || e.kind === 'shutdown' || e.kind === 'initialize') console.log(JSON.stringify(e));
     fleet.killAll();
   }
   await Promise.all([...openApps].map((app) => closeAndCheck(app).catch(() => undefined)));
@@ -93,7 +102,15 @@ async function setUp(shards: number) {
 
 async function startJava(recorder: Recorder, stream: string, appName: string): Promise<TestingModule> {
   const debug = process.env.DEBUG_KCL3
-    ? { logger: { log: (m: string) => console.log(m), warn: (m: string) => console.log(m), error: (m: string) => console.log(m), debug: (m: string) => console.log(m) }, kcl: { ...JAVA_3X.kcl, logLevel: 'INFO' as const } }
+    ? {
+        logger: {
+          log: (m: string) => console.log(m),
+          warn: (m: string) => console.log(m),
+          error: (m: string) => console.log(m),
+          debug: (m: string) => console.log(m),
+        },
+        kcl: { ...JAVA_3X.kcl, logLevel: 'INFO' as const },
+      }
     : {};
   const app = await startApp(recorder, recordingProcessor(stream), { appName, engine: 'kcl', ...JAVA_3X, ...debug });
   openApps.add(app);
@@ -102,7 +119,9 @@ async function startJava(recorder: Recorder, stream: string, appName: string): P
 
 /** The ownerName of the application's Leader lock item. */
 async function leaderOf(appName: string): Promise<string | undefined> {
-  const { Item } = await dynamo.send(new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }));
+  const { Item } = await dynamo.send(
+    new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }),
+  );
   return Item?.ownerName?.S;
 }
 
@@ -124,22 +143,38 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const delivered = () => new Set([...fleet.deliveredSequenceNumbers(), ...java.deliveries.map((d) => d.sequenceNumber)]);
     await waitFor(() => first.every((p) => delivered().has(p.sequenceNumber)), 'every record on one of the two workers', 90_000);
     expect(fleet.deliveredSequenceNumbers().size).toBeGreaterThan(0);
-    await waitFor(async () => {
-      const rows = await scanRaw(dynamo, appName);
-      const last = lastPerShard(first);
-      return rows.every((row) => !last.has(row.leaseKey!.S!) || row.checkpoint?.S === last.get(row.leaseKey!.S!));
-    }, 'checkpoints at the last record of each shard', 60_000);
+    await waitFor(
+      async () => {
+        const rows = await scanRaw(dynamo, appName);
+        const last = lastPerShard(first);
+        return rows.every((row) => !last.has(row.leaseKey!.S!) || row.checkpoint?.S === last.get(row.leaseKey!.S!));
+      },
+      'checkpoints at the last record of each shard',
+      60_000,
+    );
     // The native worker's 3.x traces: its metrics item (what made the leader count it) and throughputKBps on the leases it renews.
     const { Items: metrics } = await dynamo.send(new ScanCommand({ TableName: `${appName}-WorkerMetricStats` }));
     expect(metrics?.find((item) => item.wid?.S === native)).toMatchObject({ opr: { M: { CPU: { L: [{ N: '100' }] } } } });
     const nativeRows = (await scanRaw(dynamo, appName)).filter((row) => row.leaseOwner?.S === native);
     expect(nativeRows.length).toBeGreaterThan(0);
-    await waitFor(async () => (await scanRaw(dynamo, appName)).filter((row) => row.leaseOwner?.S === native).every((row) => row.throughputKBps?.N !== undefined), 'throughputKBps on the native leases');
+    await waitFor(
+      async () =>
+        (await scanRaw(dynamo, appName)).filter((row) => row.leaseOwner?.S === native).every((row) => row.throughputKBps?.N !== undefined),
+      'throughputKBps on the native leases',
+    );
 
     fleet.kill(native);
-    await waitFor(async () => [...(await ownersOf(appName)).values()].every((owner) => owner !== undefined && owner !== native), 'every lease reassigned away from the killed native worker', 120_000);
+    await waitFor(
+      async () => [...(await ownersOf(appName)).values()].every((owner) => owner !== undefined && owner !== native),
+      'every lease reassigned away from the killed native worker',
+      120_000,
+    );
     const second = await putRecords(kinesis, stream, records('second', 20));
-    await waitFor(() => second.every((p) => java.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'the second records on the Java worker', 90_000);
+    await waitFor(
+      () => second.every((p) => java.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)),
+      'the second records on the Java worker',
+      90_000,
+    );
     expect(await leaderOf(appName)).toBe(javaId);
   });
 
@@ -150,21 +185,51 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const javaApp = await startJava(java, stream, appName);
     const javaId = kclWorkers(javaApp)[0]!.workerId;
     await waitFor(async () => (await leaderOf(appName)) === javaId, 'the Java worker to hold the Leader lock', 60_000);
-    await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
+    await waitFor(
+      async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2,
+      'both leases assigned',
+      90_000,
+    );
     const [leaseKey, firstOwner] = [...(await ownersOf(appName))][0]!;
     const other = firstOwner === native ? javaId : native;
     const sides = {
-      [native]: { delivered: (seq: string) => fleet.deliveredSequenceNumbers().has(seq), shutdownRequested: () => fleet.events().filter((e) => e.kind === 'shutdown' && e.shardId === leaseKey && e.reason === 'REQUESTED').length, lastInit: () => fleet.events().filter((e) => e.kind === 'initialize' && e.shardId === leaseKey).map((e) => (e as { checkpoint: string }).checkpoint).at(-1) },
-      [javaId]: { delivered: (seq: string) => java.deliveries.some((d) => d.sequenceNumber === seq), shutdownRequested: () => java.events.filter((e) => e.type === 'shutdown' && e.shardId === leaseKey).length, lastInit: () => java.events.filter((e) => e.type === 'initialize' && e.shardId === leaseKey).map((e) => e.checkpoint).at(-1) },
+      [native]: {
+        delivered: (seq: string) => fleet.deliveredSequenceNumbers().has(seq),
+        shutdownRequested: () =>
+          fleet.events().filter((e) => e.kind === 'shutdown' && e.shardId === leaseKey && e.reason === 'REQUESTED').length,
+        lastInit: () =>
+          fleet
+            .events()
+            .filter((e) => e.kind === 'initialize' && e.shardId === leaseKey)
+            .map((e) => (e as { checkpoint: string }).checkpoint)
+            .at(-1),
+      },
+      [javaId]: {
+        delivered: (seq: string) => java.deliveries.some((d) => d.sequenceNumber === seq),
+        shutdownRequested: () => java.events.filter((e) => e.type === 'shutdown' && e.shardId === leaseKey).length,
+        lastInit: () =>
+          java.events
+            .filter((e) => e.type === 'initialize' && e.shardId === leaseKey)
+            .map((e) => e.checkpoint)
+            .at(-1),
+      },
     };
     const deliveredAnywhere = (seq: string) => sides[native]!.delivered(seq) || sides[javaId]!.delivered(seq);
 
     // Each way in turn: the first owner hands the lease to the other, then gets it back.
-    for (const [from, to] of [[firstOwner!, other], [other, firstOwner!]] as const) {
+    for (const [from, to] of [
+      [firstOwner!, other],
+      [other, firstOwner!],
+    ] as const) {
       const before = await putRecords(kinesis, stream, records(`before-${to}`, 20));
       await waitFor(() => before.every((p) => deliveredAnywhere(p.sequenceNumber)), 'the records before the move', 90_000);
       const lastBefore = lastPerShard(before).get(leaseKey);
-      if (lastBefore) await waitFor(async () => (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey)?.checkpoint?.S === lastBefore, `${from} to checkpoint`, 60_000);
+      if (lastBefore)
+        await waitFor(
+          async () => (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey)?.checkpoint?.S === lastBefore,
+          `${from} to checkpoint`,
+          60_000,
+        );
       const shutdownsBefore = sides[from]!.shutdownRequested();
 
       // What the leader's initiateGracefulLeaseHandoff writes (docs/kcl3-protocol.md, section 4).
@@ -172,10 +237,14 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       // The native old owner clears checkpointOwner itself. The Java 3.1.3 old owner does so only when its
       // processor's shutdown checkpoint is accepted (not always, see docs/kcl3-protocol.md, section 5); the
       // native new owner then starts after gracefulLeaseHandoffTimeoutMs and clears it.
-      await waitFor(async () => {
-        const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey);
-        return row?.leaseOwner?.S === to && row.checkpointOwner === undefined;
-      }, `${from} to finish and checkpointOwner to clear`, 90_000);
+      await waitFor(
+        async () => {
+          const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey);
+          return row?.leaseOwner?.S === to && row.checkpointOwner === undefined;
+        },
+        `${from} to finish and checkpointOwner to clear`,
+        90_000,
+      );
       expect(sides[from]!.shutdownRequested()).toBeGreaterThan(shutdownsBefore);
 
       const after = await putRecords(kinesis, stream, records(`after-${to}`, 20));
@@ -195,8 +264,16 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       for (const r of records) if (!javaFirstSeen.has(r.sequenceNumber)) javaFirstSeen.set(r.sequenceNumber, Date.now());
     };
     const javaApp = await startJava(java, stream, appName);
-    await waitFor(async () => (await leaderOf(appName)) === kclWorkers(javaApp)[0]!.workerId, 'the Java worker to hold the Leader lock', 60_000);
-    await waitFor(async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2, 'both leases assigned', 90_000);
+    await waitFor(
+      async () => (await leaderOf(appName)) === kclWorkers(javaApp)[0]!.workerId,
+      'the Java worker to hold the Leader lock',
+      60_000,
+    );
+    await waitFor(
+      async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2,
+      'both leases assigned',
+      90_000,
+    );
     const before = await putRecords(kinesis, stream, records('parent', 30));
     const [parent] = await listShards(kinesis, stream);
     await splitShard(kinesis, stream, parent!.ShardId!);
@@ -206,21 +283,28 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
 
     const firstSeen = () => {
       const times = new Map(javaFirstSeen);
-      for (const e of fleet.events()) if (e.kind === 'batch') for (const r of e.records) if (!times.has(r.seq) || times.get(r.seq)! > e.start) times.set(r.seq, e.start);
+      for (const e of fleet.events())
+        if (e.kind === 'batch') for (const r of e.records) if (!times.has(r.seq) || times.get(r.seq)! > e.start) times.set(r.seq, e.start);
       return times;
     };
     await waitFor(() => all.every((p) => firstSeen().has(p.sequenceNumber)), 'every record, parents and children', 180_000);
     const times = firstSeen();
-    const childShards = (await listShards(kinesis, stream)).filter((shard) => shard.ParentShardId === parent!.ShardId).map((shard) => shard.ShardId!);
+    const childShards = (await listShards(kinesis, stream))
+      .filter((shard) => shard.ParentShardId === parent!.ShardId)
+      .map((shard) => shard.ShardId!);
     expect(childShards).toHaveLength(2);
     const lastParentRecord = Math.max(...before.filter((p) => p.shardId === parent!.ShardId).map((p) => times.get(p.sequenceNumber)!));
     const firstChildRecord = Math.min(...after.filter((p) => childShards.includes(p.shardId)).map((p) => times.get(p.sequenceNumber)!));
     expect(firstChildRecord).toBeGreaterThanOrEqual(lastParentRecord);
-    await waitFor(async () => {
-      const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
-      const last = lastPerShard(after);
-      return childShards.every((child) => !last.has(child) || rows.get(child)?.checkpoint?.S === last.get(child));
-    }, 'checkpoints at the last record of each child', 90_000);
+    await waitFor(
+      async () => {
+        const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
+        const last = lastPerShard(after);
+        return childShards.every((child) => !last.has(child) || rows.get(child)?.checkpoint?.S === last.get(child));
+      },
+      'checkpoints at the last record of each child',
+      90_000,
+    );
   });
 });
 

@@ -31,7 +31,9 @@ afterAll(() => {
 });
 
 const KCL3: Partial<KinesisWorkerOptions> = { kcl: { version: KCL_3_LINE } };
-const KCL3_MODE: Partial<KinesisWorkerOptions> = { kcl: { version: KCL_3_LINE, properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } };
+const KCL3_MODE: Partial<KinesisWorkerOptions> = {
+  kcl: { version: KCL_3_LINE, properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } },
+};
 
 async function start(engine: EngineName, recorder: Recorder, stream: string, appName: string, extra: Partial<KinesisWorkerOptions> = {}) {
   const app = await startApp(recorder, recordingProcessor(stream), { appName, engine, ...extra });
@@ -62,7 +64,12 @@ async function metricSamples(appName: string, workerId: string): Promise<number>
 
 async function createWorkerMetricsTable(appName: string) {
   await dynamo.send(
-    new CreateTableCommand({ TableName: `${appName}-WorkerMetricStats`, AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+    new CreateTableCommand({
+      TableName: `${appName}-WorkerMetricStats`,
+      AttributeDefinitions: [{ AttributeName: 'wid', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'wid', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
   );
 }
 
@@ -71,7 +78,12 @@ async function createWorkerMetricsTable(appName: string) {
  * eligible: these tests are about following; an eligible worker would take the absent lock and assign the
  * lease nobody renews to itself (the native leader: kcl3-member-migration and kcl3-leader-java).
  */
-const FOLLOWER: Partial<KinesisWorkerOptions> = { workerId: 'native-follower', workerMetricsReporterFreqMs: 1000, leaseTakerIntervalMs: 500, kcl3LeaderEligible: false };
+const FOLLOWER: Partial<KinesisWorkerOptions> = {
+  workerId: 'native-follower',
+  workerMetricsReporterFreqMs: 1000,
+  leaseTakerIntervalMs: 500,
+  kcl3LeaderEligible: false,
+};
 
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
@@ -205,7 +217,10 @@ describe('the native engine and KCL 3.x applications', () => {
     }, '3.x checkpoints at the last record of each shard');
     const before = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }));
     const nativeApp = await start('native', new Recorder(), stream, appName, FOLLOWER);
-    expect(nativeApp.get(KinesisWorkerService).workers()[0]!.describe().kcl3).toMatchObject({ rules: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
+    expect(nativeApp.get(KinesisWorkerService).workers()[0]!.describe().kcl3).toMatchObject({
+      rules: '3.x',
+      clientVersion: 'CLIENT_VERSION_3X',
+    });
     await waitFor(async () => (await metricSamples(appName, 'native-follower')) >= 8, 'eight worker metrics reports');
     // The daemon keeps renewing (leaseCounter moves); the native worker took nothing and checkpointed nothing.
     const after = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }));
@@ -214,7 +229,7 @@ describe('the native engine and KCL 3.x applications', () => {
     await close(kclApp);
   });
 
-  it('COMPATIBLE_WITH_2X (the engine default on 3.x): 3.x -> native -> 3.x, each continuing from the other one\'s checkpoints', async () => {
+  it("COMPATIBLE_WITH_2X (the engine default on 3.x): 3.x -> native -> 3.x, each continuing from the other one's checkpoints", async () => {
     const stream = uniqueName('kcl3-compat');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 3);
@@ -240,7 +255,8 @@ describe('the native engine and KCL 3.x applications', () => {
       return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey!.S!));
     }, 'native checkpoints at the last record of each shard');
     expect(native.deliveries.filter((d) => d.data.startsWith('first'))).toEqual([]);
-    for (const init of native.events.filter((e) => e.type === 'initialize')) expect(init.checkpoint).toBe(lastPerShard(first).get(init.shardId));
+    for (const init of native.events.filter((e) => e.type === 'initialize'))
+      expect(init.checkpoint).toBe(lastPerShard(first).get(init.shardId));
     await close(nativeApp);
 
     const third = await putRecords(kinesis, stream, records('third', 30));
@@ -249,6 +265,7 @@ describe('the native engine and KCL 3.x applications', () => {
     await waitFor(() => javaAgain.deliveries.length >= 30, '30 new records on the 3.x daemon again');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(javaAgain.deliveries.map((d) => d.data).sort()).toEqual(third.map((p) => p.data.toString()).sort());
-    for (const init of javaAgain.events.filter((e) => e.type === 'initialize')) expect(init.checkpoint).toBe(lastPerShard(second).get(init.shardId));
+    for (const init of javaAgain.events.filter((e) => e.type === 'initialize'))
+      expect(init.checkpoint).toBe(lastPerShard(second).get(init.shardId));
   });
 });

@@ -1,4 +1,11 @@
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  type AttributeValue,
+  waitUntilTableExists,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError } from '../../lib';
 import { createStream } from '../../lib/testing';
@@ -23,13 +30,38 @@ it('a lease table holding the KCL 3.5 single-table Migration3.0 row: a bootstrap
   const appName = uniqueName('app');
   await createStream(kinesis, stream, 1);
   await dynamo.send(
-    new CreateTableCommand({ TableName: appName, AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+    new CreateTableCommand({
+      TableName: appName,
+      AttributeDefinitions: [{ AttributeName: 'leaseKey', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'leaseKey', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
   );
   await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: appName });
   const rows: Record<string, AttributeValue>[] = [
-    { leaseKey: { S: 'shardId-000000000000' }, entityType: { S: 'LEASE' }, leaseOwner: { S: 'java-1' }, leaseCounter: { N: '7' }, checkpoint: { S: 'TRIM_HORIZON' }, checkpointSubSequenceNumber: { N: '0' }, ownerSwitchesSinceCheckpoint: { N: '0' } },
-    { leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_3X' }, mb: { S: 'java-1' }, mts: { N: String(Date.now()) } },
-    { leaseKey: { S: 'Leader' }, entityType: { S: 'LEADER' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { S: '120000' } },
+    {
+      leaseKey: { S: 'shardId-000000000000' },
+      entityType: { S: 'LEASE' },
+      leaseOwner: { S: 'java-1' },
+      leaseCounter: { N: '7' },
+      checkpoint: { S: 'TRIM_HORIZON' },
+      checkpointSubSequenceNumber: { N: '0' },
+      ownerSwitchesSinceCheckpoint: { N: '0' },
+    },
+    {
+      leaseKey: { S: 'Migration3.0' },
+      entityType: { S: 'CLIENT_VERSION_MIGRATION' },
+      cv: { S: 'CLIENT_VERSION_3X' },
+      mb: { S: 'java-1' },
+      mts: { N: String(Date.now()) },
+    },
+    {
+      leaseKey: { S: 'Leader' },
+      entityType: { S: 'LEADER' },
+      ownerName: { S: 'java-1' },
+      recordVersionNumber: { S: 'v1' },
+      leaseDuration: { S: '120000' },
+    },
   ];
   for (const Item of rows) await dynamo.send(new PutItemCommand({ TableName: appName, Item }));
   const before = await scanRaw(dynamo, appName);

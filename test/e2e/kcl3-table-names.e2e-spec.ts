@@ -46,12 +46,29 @@ it('the kcl engine on 3.x uses coordinatorStateTableName and workerMetricsTableN
     workerMetricsTableName: `${appName}-fleet-metrics`,
     workerMetricsReporterFreqMs: 2000,
   } satisfies Partial<KinesisWorkerOptions>;
-  const java = await startApp(new Recorder(), recordingProcessor(stream), { ...shared, engine: 'kcl', workerId: 'java-1', kcl: { version: KCL_3_LINE } });
+  const java = await startApp(new Recorder(), recordingProcessor(stream), {
+    ...shared,
+    engine: 'kcl',
+    workerId: 'java-1',
+    kcl: { version: KCL_3_LINE },
+  });
   open.add(java);
 
-  await waitFor(async () => (await dynamo.send(new GetItemCommand({ TableName: `${appName}-fleet-state`, Key: { key: { S: 'Migration3.0' } } })).catch(() => ({ Item: undefined }))).Item !== undefined, 'the migration state in the named table', 90_000);
   await waitFor(
-    async () => ((await dynamo.send(new ScanCommand({ TableName: `${appName}-fleet-metrics` })).catch(() => ({ Items: [] }))).Items ?? []).some((item) => item.wid?.S === 'java-1'),
+    async () =>
+      (
+        await dynamo
+          .send(new GetItemCommand({ TableName: `${appName}-fleet-state`, Key: { key: { S: 'Migration3.0' } } }))
+          .catch(() => ({ Item: undefined }))
+      ).Item !== undefined,
+    'the migration state in the named table',
+    90_000,
+  );
+  await waitFor(
+    async () =>
+      ((await dynamo.send(new ScanCommand({ TableName: `${appName}-fleet-metrics` })).catch(() => ({ Items: [] }))).Items ?? []).some(
+        (item) => item.wid?.S === 'java-1',
+      ),
     'the Java worker metrics in the named table',
     90_000,
   );
@@ -64,7 +81,10 @@ it('the kcl engine on 3.x uses coordinatorStateTableName and workerMetricsTableN
   open.add(native);
   expect(native.get(KinesisWorkerService).status()[0]?.kcl3).toMatchObject({ rules: '2.x' });
   await waitFor(
-    async () => ((await dynamo.send(new ScanCommand({ TableName: `${appName}-fleet-metrics` }))).Items ?? []).some((item) => item.wid?.S === 'native-1'),
+    async () =>
+      ((await dynamo.send(new ScanCommand({ TableName: `${appName}-fleet-metrics` }))).Items ?? []).some(
+        (item) => item.wid?.S === 'native-1',
+      ),
     'the native worker metrics beside the Java ones',
     30_000,
   );

@@ -56,7 +56,16 @@ describe('the lease table and the operator view (native engine, kinesis-local + 
       }, 'checkpoints at the last record of each shard');
       for (const item of items!) {
         expect(Object.keys(item).sort()).toEqual(
-          ['checkpoint', 'checkpointSubSequenceNumber', 'endingHashKey', 'leaseCounter', 'leaseKey', 'leaseOwner', 'ownerSwitchesSinceCheckpoint', 'startingHashKey'].sort(),
+          [
+            'checkpoint',
+            'checkpointSubSequenceNumber',
+            'endingHashKey',
+            'leaseCounter',
+            'leaseKey',
+            'leaseOwner',
+            'ownerSwitchesSinceCheckpoint',
+            'startingHashKey',
+          ].sort(),
         );
         expect(item.leaseKey!.S).toMatch(/^shardId-\d{12}$/);
         expect(item.leaseOwner!.S).toEqual(expect.any(String));

@@ -51,7 +51,12 @@ describe('corrupt and foreign rows in the lease table', () => {
       expect(warnings.find((line) => line.includes('row worker-metrics-1'))).toMatch(/entityType .*WORKER_METRIC_STATS.* KCL 3\.x/);
       expect(logger.lines.filter((line) => line.startsWith('ERROR'))).toEqual([]);
       expect(worker.describe()).toMatchObject({ running: true });
-      expect(worker.describe().leases.map((l) => l.shardId).sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+      expect(
+        worker
+          .describe()
+          .leases.map((l) => l.shardId)
+          .sort(),
+      ).toEqual(['shardId-000000000000', 'shardId-000000000001']);
       // Nothing was taken, lost or given up because of them.
       expect(events.filter((e) => e.kind === 'event' && e.event.type !== 'leaseTaken')).toEqual([]);
     } finally {

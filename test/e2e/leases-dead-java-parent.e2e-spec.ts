@@ -84,22 +84,40 @@ describe('a dead Java worker left a finished parent lease', () => {
       eventsFile: javaEventsFile,
     });
     const javaEvents = (): WorkerFileEvent[] =>
-      existsSync(javaEventsFile) ? readFileSync(javaEventsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
-    const delivered = (events: WorkerFileEvent[]) => new Set(events.flatMap((e) => (e.kind === 'batch' ? e.records.map((r) => r.seq) : [])));
+      existsSync(javaEventsFile)
+        ? readFileSync(javaEventsFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line))
+        : [];
+    const delivered = (events: WorkerFileEvent[]) =>
+      new Set(events.flatMap((e) => (e.kind === 'batch' ? e.records.map((r) => r.seq) : [])));
     const javaAlive = () => {
-      if (java.exitCode !== null) throw new Error(`The Java worker process exited (${java.exitCode}): ${JSON.stringify(javaEvents().slice(-3))}`);
+      if (java.exitCode !== null)
+        throw new Error(`The Java worker process exited (${java.exitCode}): ${JSON.stringify(javaEvents().slice(-3))}`);
       return true;
     };
-    await waitFor(() => javaAlive() && before.every((p) => delivered(javaEvents()).has(p.sequenceNumber)), 'the Java worker to process the parent', 120_000);
+    await waitFor(
+      () => javaAlive() && before.every((p) => delivered(javaEvents()).has(p.sequenceNumber)),
+      'the Java worker to process the parent',
+      120_000,
+    );
 
     const [parent] = await listShards(kinesis, streamName);
     const parentId = parent!.ShardId!;
     await splitShard(kinesis, streamName, parentId);
-    await waitFor(async () => {
-      javaAlive();
-      const leases = await readLeases(dynamo, appName);
-      return leases.find((l) => l.shardId === parentId)?.checkpoint === 'SHARD_END' && leases.filter((l) => l.parents.includes(parentId)).length === 2;
-    }, 'SHARD_END on the parent and the child leases, written by the Java worker', 90_000);
+    await waitFor(
+      async () => {
+        javaAlive();
+        const leases = await readLeases(dynamo, appName);
+        return (
+          leases.find((l) => l.shardId === parentId)?.checkpoint === 'SHARD_END' &&
+          leases.filter((l) => l.parents.includes(parentId)).length === 2
+        );
+      },
+      'SHARD_END on the parent and the child leases, written by the Java worker',
+      90_000,
+    );
     killJavaWorker(java);
     const parentRow = (await readLeases(dynamo, appName)).find((l) => l.shardId === parentId)!;
     expect(parentRow.owner).toBe(javaId);
@@ -109,9 +127,17 @@ describe('a dead Java worker left a finished parent lease', () => {
     const { worker, logger } = recordingWorker({ streamName, appName, workerId: nativeId, events });
     await worker.start();
     try {
-      await waitFor(() => after.every((p) => delivered(events).has(p.sequenceNumber)), 'the children processed by the native worker', 60_000);
+      await waitFor(
+        () => after.every((p) => delivered(events).has(p.sequenceNumber)),
+        'the children processed by the native worker',
+        60_000,
+      );
       // The log line comes right after the DeleteItem's answer: wait for it, not for the row alone.
-      await waitFor(() => logger.lines.some((line) => line.includes(`Removed the finished leases ${parentId}`)), 'the native worker to clean the parent up', 30_000);
+      await waitFor(
+        () => logger.lines.some((line) => line.includes(`Removed the finished leases ${parentId}`)),
+        'the native worker to clean the parent up',
+        30_000,
+      );
       expect((await readLeases(dynamo, appName)).some((l) => l.shardId === parentId)).toBe(false);
       expect(logger.lines.join('\n')).toMatch(new RegExp(`Lease ${parentId} taken \\(expired from ${javaId}`));
       const rows = await readLeases(dynamo, appName);

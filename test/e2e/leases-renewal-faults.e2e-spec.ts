@@ -23,7 +23,13 @@ describe('lease renewals through a DynamoDB connection that stops answering', ()
     await createStream(kinesis, streamName, 2);
     const events: WorkerFileEvent[] = [];
     // failoverTimeMs 3000: renewals every 975 ms, a DynamoDB attempt may take 500 ms at most.
-    const { worker, logger } = recordingWorker({ streamName, appName, workerId: 'renewer', events, options: { dynamodb: { endpoint: proxy.url } } });
+    const { worker, logger } = recordingWorker({
+      streamName,
+      appName,
+      workerId: 'renewer',
+      events,
+      options: { dynamodb: { endpoint: proxy.url } },
+    });
     await worker.start();
     try {
       await waitFor(() => worker.describe().leases.filter((l) => l.leaseOwner === 'renewer').length === 2, 'both leases held');

@@ -27,7 +27,10 @@ describe('two worker processes with the same workerId', () => {
     const second = new WorkerFleet({ appName, streamName, ...FAST_INTERVALS });
     fleets.push(first, second);
     first.start('twin');
-    await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('twin') === 2, 'the first twin to own both shards');
+    await waitFor(
+      async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('twin') === 2,
+      'the first twin to own both shards',
+    );
     await waitFor(() => leaseEvents(first.events(), 'leaseTaken').length === 2, 'its two takes reported');
     second.start('twin');
     await waitFor(() => second.events().some((e) => e.kind === 'started'), 'the second twin to start');
@@ -36,12 +39,16 @@ describe('two worker processes with the same workerId', () => {
     await new Promise((resolve) => setTimeout(resolve, 4 * FAST_INTERVALS.failoverTimeMs));
     const takes = [...leaseEvents(first.events(), 'leaseTaken'), ...leaseEvents(second.events(), 'leaseTaken')];
     const losses = [...leaseEvents(first.events(), 'leaseLost'), ...leaseEvents(second.events(), 'leaseLost')];
-    console.log(`same workerId: ${takes.length} leaseTaken and ${losses.length} leaseLost events over ${4 * FAST_INTERVALS.failoverTimeMs} ms`);
+    console.log(
+      `same workerId: ${takes.length} leaseTaken and ${losses.length} leaseLost events over ${4 * FAST_INTERVALS.failoverTimeMs} ms`,
+    );
     expect(takes).toHaveLength(2);
     expect(losses).toEqual([]);
     const warning = second.events().find((e) => e.kind === 'log' && e.level === 'warn' && e.message.includes("workerId 'twin'"));
     expect(warning).toBeDefined();
-    expect((warning as { message: string }).message).toMatch(/Another process renews shardId-00000000000\d, shardId-00000000000\d under this worker's workerId 'twin'/);
+    expect((warning as { message: string }).message).toMatch(
+      /Another process renews shardId-00000000000\d, shardId-00000000000\d under this worker's workerId 'twin'/,
+    );
     expect(second.events().filter((e) => e.kind === 'initialize')).toEqual([]);
 
     // When the first twin dies, the second takes over after failoverTimeMs, as from any dead worker.

@@ -40,11 +40,19 @@ export function recordingWorker({ streamName, appName, workerId, events, options
       onEvent: (event) => void events.push({ kind: 'event', worker: workerId, at: Date.now(), event: { ...event } }),
     },
     ({ shardId }): KinesisRecordProcessor => ({
-      initialize: ({ checkpoint }) => void events.push({ kind: 'initialize', worker: workerId, shardId, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
+      initialize: ({ checkpoint }) =>
+        void events.push({ kind: 'initialize', worker: workerId, shardId, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
       processRecords: async ({ records, checkpointer }) => {
         const start = Date.now();
         await beforeBatch?.(shardId);
-        events.push({ kind: 'batch', worker: workerId, shardId, start, end: Date.now(), records: records.map((r) => ({ seq: r.sequenceNumber, data: r.data.toString() })) });
+        events.push({
+          kind: 'batch',
+          worker: workerId,
+          shardId,
+          start,
+          end: Date.now(),
+          records: records.map((r) => ({ seq: r.sequenceNumber, data: r.data.toString() })),
+        });
         try {
           await checkpointer.checkpoint();
           events.push({ kind: 'checkpointed', worker: workerId, shardId, seq: records.at(-1)!.sequenceNumber, at: Date.now() });
@@ -64,7 +72,8 @@ export function recordingWorker({ streamName, appName, workerId, events, options
 
 export const leaseEvents = (events: readonly WorkerFileEvent[], type: string, worker?: string) =>
   events.filter(
-    (e): e is Extract<WorkerFileEvent, { kind: 'event' }> => e.kind === 'event' && e.event.type === type && (worker === undefined || e.worker === worker),
+    (e): e is Extract<WorkerFileEvent, { kind: 'event' }> =>
+      e.kind === 'event' && e.event.type === type && (worker === undefined || e.worker === worker),
   );
 
 /**

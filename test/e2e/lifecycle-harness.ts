@@ -1,4 +1,13 @@
-import { createWorker, type KinesisRecordProcessor, type KinesisWorker, type ProcessRecordsInput, type ShardContext, type ShutdownInput, type StreamWorkerOptions, type WorkerEvent } from '../../lib';
+import {
+  createWorker,
+  type KinesisRecordProcessor,
+  type KinesisWorker,
+  type ProcessRecordsInput,
+  type ShardContext,
+  type ShutdownInput,
+  type StreamWorkerOptions,
+  type WorkerEvent,
+} from '../../lib';
 import type { PutResult } from '../../lib/testing';
 import { workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -61,14 +70,16 @@ export class ObservedWorker {
     behaviour.build?.(shard, ++this.builds);
     const instance = ++this.instances;
     let batches = 0;
-    const note = (type: Observed['type'], reason?: string) => void this.observed.push({ type, shardId: shard.shardId, instance, reason, at: Date.now() });
+    const note = (type: Observed['type'], reason?: string) =>
+      void this.observed.push({ type, shardId: shard.shardId, instance, reason, at: Date.now() });
     note('build');
     return {
       initialize: () => note('initialize'),
       processRecords: async (input) => {
         await behaviour.beforeBatch?.(input, instance, ++batches);
         const at = Date.now();
-        for (const r of input.records) this.deliveries.push({ shardId: input.shardId, sequenceNumber: r.sequenceNumber, data: r.data.toString(), instance, at });
+        for (const r of input.records)
+          this.deliveries.push({ shardId: input.shardId, sequenceNumber: r.sequenceNumber, data: r.data.toString(), instance, at });
         note('batch');
         if (behaviour.afterBatch) await behaviour.afterBatch(input, instance);
         else await input.checkpointer.checkpoint();
@@ -76,7 +87,8 @@ export class ObservedWorker {
       shutdown: async (input) => {
         note('shutdown', input.reason);
         if (behaviour.shutdown) await behaviour.shutdown(input, instance);
-        else if (input.checkpointer && (input.reason === 'TERMINATE' || this.deliveries.some((d) => d.instance === instance))) await input.checkpointer.checkpoint();
+        else if (input.checkpointer && (input.reason === 'TERMINATE' || this.deliveries.some((d) => d.instance === instance)))
+          await input.checkpointer.checkpoint();
       },
     };
   }
@@ -98,7 +110,8 @@ export class ObservedWorker {
     for (const d of this.deliveries) {
       const seq = BigInt(d.sequenceNumber);
       const before = last.get(d.instance);
-      if (before !== undefined && seq <= before) violations.push(`${d.shardId} instance ${d.instance}: ${d.sequenceNumber} after ${before}`);
+      if (before !== undefined && seq <= before)
+        violations.push(`${d.shardId} instance ${d.instance}: ${d.sequenceNumber} after ${before}`);
       last.set(d.instance, seq);
     }
     return violations;

@@ -29,7 +29,17 @@ function worker(appName: string, stream: string, options: Partial<StreamWorkerOp
   const events: WorkerEvent[] = [];
   const logger = new CapturingLogger();
   const w = createWorker(
-    { ...workerClientOptions(), appName, streamName: stream, idleTimeBetweenReadsMs: 50, failoverTimeMs: 3_000, maxRecords: 5, logger, onEvent: (e) => void events.push(e), ...options },
+    {
+      ...workerClientOptions(),
+      appName,
+      streamName: stream,
+      idleTimeBetweenReadsMs: 50,
+      failoverTimeMs: 3_000,
+      maxRecords: 5,
+      logger,
+      onEvent: (e) => void events.push(e),
+      ...options,
+    },
     () => ({
       async processRecords({ records: batch }) {
         const data = batch.map((r) => r.data.toString());

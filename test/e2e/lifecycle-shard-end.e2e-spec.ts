@@ -19,7 +19,8 @@ afterAll(() => {
   dynamo.destroy();
 });
 
-const checkpointOf = async (appName: string, shardId: string) => (await readLeases(dynamo, appName)).find((l) => l.shardId === shardId)?.checkpoint;
+const checkpointOf = async (appName: string, shardId: string) =>
+  (await readLeases(dynamo, appName)).find((l) => l.shardId === shardId)?.checkpoint;
 
 /** One shard with records, consumed by one worker, then split with more records put into the children. */
 async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker, beforeSplit?: () => void) {
@@ -129,7 +130,12 @@ describe('SHARD_END and shutdown(TERMINATE) (native engine)', () => {
         (app, stream) => {
           appName = app;
           // The lease outlives the outage (failover 10 s), so what is tested is the SHARD_END path, not a failover.
-          return new ObservedWorker({ appName: app, streamName: stream, failoverTimeMs: 10_000, dynamodb: { endpoint: proxy.url, maxAttempts: 1 } });
+          return new ObservedWorker({
+            appName: app,
+            streamName: stream,
+            failoverTimeMs: 10_000,
+            dynamodb: { endpoint: proxy.url, maxAttempts: 1 },
+          });
         },
         () => {
           // From just before the split, DynamoDB fails every write and read of the lease table for 5 s:

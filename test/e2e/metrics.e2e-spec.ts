@@ -27,14 +27,21 @@ interface Point {
 }
 
 function points(collected: ResourceMetrics, name: string): Point[] {
-  return collected.scopeMetrics.flatMap((scope) => scope.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as unknown as Point[]));
+  return collected.scopeMetrics.flatMap((scope) =>
+    scope.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as unknown as Point[]),
+  );
 }
 const sum = (ps: Point[]) => ps.reduce((total, p) => total + (typeof p.value === 'number' ? p.value : p.value.count), 0);
 
 /** The lease events counted, as 'event/how/shard' lines, one per event: to compare with what onEvent saw. */
 function leaseEventLines(collected: ResourceMetrics): string[] {
   return points(collected, 'kinesis.worker.lease.events')
-    .flatMap((p) => Array.from({ length: p.value as number }, () => `${String(p.attributes['kinesis.lease.event'])}/${String(p.attributes['messaging.destination.partition.id'])}`))
+    .flatMap((p) =>
+      Array.from(
+        { length: p.value as number },
+        () => `${String(p.attributes['kinesis.lease.event'])}/${String(p.attributes['messaging.destination.partition.id'])}`,
+      ),
+    )
     .sort();
 }
 const eventLines = (events: WorkerEvent[]) => events.map((e) => `${e.type}/${e.shardId}`).sort();
@@ -82,7 +89,10 @@ it('the native engine reports records, bytes, batches, processing errors, proces
     await waitFor(() => delivered >= 30, '30 records');
     // A batch is counted once processRecords returned: wait for the last one's metrics.
     let m!: ResourceMetrics;
-    await waitFor(async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 30, 'the batches counted');
+    await waitFor(
+      async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 30,
+      'the batches counted',
+    );
     const bytes = puts.reduce((total, p) => total + p.data.length, 0);
 
     const consumed = points(m, 'messaging.client.consumed.messages');
@@ -93,7 +103,9 @@ it('the native engine reports records, bytes, batches, processing errors, proces
       'messaging.consumer.group.name': appName,
       'kinesis.worker.id': worker.workerId,
     });
-    expect(new Set(consumed.map((p) => p.attributes['messaging.destination.partition.id']))).toEqual(new Set(['shardId-000000000000', 'shardId-000000000001']));
+    expect(new Set(consumed.map((p) => p.attributes['messaging.destination.partition.id']))).toEqual(
+      new Set(['shardId-000000000000', 'shardId-000000000001']),
+    );
     expect(sum(points(m, 'kinesis.worker.consumed.bytes'))).toBe(bytes);
     const batches = sum(points(m, 'kinesis.worker.batches'));
     expect(batches).toBeGreaterThanOrEqual(2);
@@ -133,7 +145,14 @@ it('without an SDK nothing is recorded and nothing throws (the global no-op mete
   await putRecords(kinesis, stream, records('n', 5));
   let delivered = 0;
   worker = createWorker(
-    { appName: uniqueName('app'), streamName: stream, kinesis: { endpoint: endpoints().kinesis }, dynamodb: { endpoint: endpoints().dynamodb }, idleTimeBetweenReadsMs: 50, logger: new CapturingLogger() },
+    {
+      appName: uniqueName('app'),
+      streamName: stream,
+      kinesis: { endpoint: endpoints().kinesis },
+      dynamodb: { endpoint: endpoints().dynamodb },
+      idleTimeBetweenReadsMs: 50,
+      logger: new CapturingLogger(),
+    },
     () => ({
       async processRecords({ records: batch, checkpointer }) {
         delivered += batch.length;
@@ -183,7 +202,10 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     await worker.start();
     await waitFor(() => delivered >= 10, '10 records');
     let m!: ResourceMetrics;
-    await waitFor(async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 10, 'the batches counted');
+    await waitFor(
+      async () => sum(points((m = (await reader.collect()).resourceMetrics), 'messaging.client.consumed.messages')) >= 10,
+      'the batches counted',
+    );
     expect(sum(points(m, 'messaging.client.consumed.messages'))).toBe(10);
     expect(sum(points(m, 'kinesis.worker.consumed.bytes'))).toBe(puts.reduce((total, p) => total + p.data.length, 0));
     const batches = sum(points(m, 'kinesis.worker.batches'));
@@ -193,7 +215,9 @@ it('the kcl engine reports what this process sees: records, bytes, batches, proc
     expect(points(m, 'kinesis.worker.checkpoint.failures')).toEqual([]);
     expect(points(m, 'kinesis.worker.processing.errors').map((p) => [p.value, p.attributes['error.type']])).toEqual([[1, 'RangeError']]);
     // The lag the daemon passes with each batch, per shard; the leases are the Java KCL's, not counted here.
-    expect(points(m, 'kinesis.worker.millis_behind_latest').map((p) => p.attributes['messaging.destination.partition.id'])).toEqual(['shardId-000000000000']);
+    expect(points(m, 'kinesis.worker.millis_behind_latest').map((p) => p.attributes['messaging.destination.partition.id'])).toEqual([
+      'shardId-000000000000',
+    ]);
     expect(points(m, 'kinesis.worker.leases.held')).toEqual([]);
 
     // The lease events this process learns of (the daemon's assignment of the shard, the release at a
@@ -217,7 +241,10 @@ it('a checkpoint that could not be stored is counted, with its duration', async 
     const stream = uniqueName('cpmetrics');
     await createStream(kinesis, stream, 1);
     // Only checkpoint writes fail (lease renewals pass), until the processor has seen one fail.
-    const checkpointWrites = dynamodb.set((request) => request.operation === 'UpdateItem' && String(request.body?.UpdateExpression).includes('checkpoint = :checkpoint'), 'http500');
+    const checkpointWrites = dynamodb.set(
+      (request) => request.operation === 'UpdateItem' && String(request.body?.UpdateExpression).includes('checkpoint = :checkpoint'),
+      'http500',
+    );
     const outcomes: string[] = [];
     worker = createWorker(
       {

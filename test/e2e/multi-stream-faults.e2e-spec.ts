@@ -28,7 +28,8 @@ afterAll(async () => {
   kinesis.destroy();
 });
 
-const forStream = (operation: string, stream: string) => (request: ProxiedRequest) => request.operation === operation && request.body?.StreamName === stream;
+const forStream = (operation: string, stream: string) => (request: ProxiedRequest) =>
+  request.operation === operation && request.body?.StreamName === stream;
 
 function worker(streams: string[], logger: CapturingLogger, delivered: string[]): KinesisWorker {
   const options: StreamWorkerOptions = {
@@ -64,7 +65,11 @@ describe('multi-stream worker under AWS faults', () => {
     const w = worker([healthy, failing], logger, delivered);
     await w.start();
     await waitFor(() => delivered.includes(`${healthy}/h1`), 'the healthy stream to be consumed');
-    await waitFor(() => logger.lines.some((m) => m.startsWith('WARN') && m.includes(`Shard sync failed for '${failing}'`) && m.includes('LimitExceeded')), 'the failing stream named in a warning');
+    await waitFor(
+      () =>
+        logger.lines.some((m) => m.startsWith('WARN') && m.includes(`Shard sync failed for '${failing}'`) && m.includes('LimitExceeded')),
+      'the failing stream named in a warning',
+    );
     expect(delivered.some((d) => d.startsWith(`${failing}/`))).toBe(false);
     expect(rule.applied).toBeGreaterThan(0);
     kinesisProxy.clear();
@@ -74,8 +79,13 @@ describe('multi-stream worker under AWS faults', () => {
   it('a stream DescribeStreamSummary refuses for good is a bootstrap error that names it', async () => {
     const [allowed, denied] = [uniqueName('ms-allowed'), uniqueName('ms-denied')];
     await Promise.all([createStream(kinesis, allowed, 1), createStream(kinesis, denied, 1)]);
-    kinesisProxy.set(forStream('DescribeStreamSummary', denied), faults.error(400, 'AccessDeniedException', 'not authorized to perform kinesis:DescribeStreamSummary'));
-    const error = await worker([allowed, denied], new CapturingLogger(), []).start().catch((e: unknown) => e);
+    kinesisProxy.set(
+      forStream('DescribeStreamSummary', denied),
+      faults.error(400, 'AccessDeniedException', 'not authorized to perform kinesis:DescribeStreamSummary'),
+    );
+    const error = await worker([allowed, denied], new CapturingLogger(), [])
+      .start()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect((error as KinesisWorkerConfigError).option).toBe('kinesis.credentials');
     expect((error as Error).message).toContain(`describe the stream '${denied}'`);
@@ -85,7 +95,9 @@ describe('multi-stream worker under AWS faults', () => {
     const stream = uniqueName('ms-noscan');
     await createStream(kinesis, stream, 1);
     dynamoProxy.set('Scan', 'http500');
-    const error = await worker([stream], new CapturingLogger(), []).start().catch((e: unknown) => e);
+    const error = await worker([stream], new CapturingLogger(), [])
+      .start()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect((error as Error).message).toMatch(/read the lease table .*dynamodb:Scan/);
   });

@@ -50,11 +50,17 @@ function delivered(events: WorkerFileEvent[]): Set<string> {
 
 function missing(puts: readonly { stream: string; put: PutResult }[], events: WorkerFileEvent[]): string[] {
   const seen = delivered(events);
-  return puts.filter(({ stream, put }) => !seen.has(`${stream}/${put.sequenceNumber}`)).map(({ stream, put }) => `${stream}/${put.shardId}/${put.data}`);
+  return puts
+    .filter(({ stream, put }) => !seen.has(`${stream}/${put.sequenceNumber}`))
+    .map(({ stream, put }) => `${stream}/${put.shardId}/${put.data}`);
 }
 
 async function put(stream: string, count: number, tag: string) {
-  const results = await putRecords(kinesis, stream, Array.from({ length: count }, (_, i) => ({ partitionKey: `${tag}-${i}`, data: `${tag}-${i}` })));
+  const results = await putRecords(
+    kinesis,
+    stream,
+    Array.from({ length: count }, (_, i) => ({ partitionKey: `${tag}-${i}`, data: `${tag}-${i}` })),
+  );
   return results.map((result) => ({ stream, put: result }));
 }
 
@@ -86,7 +92,9 @@ describe('several streams in one application and one lease table (native engine)
     const ids = { [orders]: await javaStreamIdentifier(kinesis, orders), [payments]: await javaStreamIdentifier(kinesis, payments) };
     const rows = await scanRaw(dynamo, appName);
     expect(rows.map((row) => row.leaseKey!.S).sort()).toEqual(
-      [orders, payments].flatMap((stream) => ['shardId-000000000000', 'shardId-000000000001'].map((shard) => `${ids[stream]}:${shard}`)).sort(),
+      [orders, payments]
+        .flatMap((stream) => ['shardId-000000000000', 'shardId-000000000001'].map((shard) => `${ids[stream]}:${shard}`))
+        .sort(),
     );
     for (const row of rows) expect(row.leaseKey!.S).toBe(`${row.streamName!.S}:${row.shardId!.S}`);
     // Each worker holds shards of both streams or two of one: what counts is the total.
@@ -94,7 +102,9 @@ describe('several streams in one application and one lease table (native engine)
     for (const row of rows) perStream.set(row.streamName!.S!, new Set([...(perStream.get(row.streamName!.S!) ?? []), row.leaseOwner!.S!]));
     expect([...perStream.keys()].sort()).toEqual([ids[orders], ids[payments]].sort());
     // Lease events name the stream and the plain shard id, not the multi-stream key.
-    const taken = fleet.events().filter((e): e is Extract<WorkerFileEvent, { kind: 'event' }> => e.kind === 'event' && e.event.type === 'leaseTaken');
+    const taken = fleet
+      .events()
+      .filter((e): e is Extract<WorkerFileEvent, { kind: 'event' }> => e.kind === 'event' && e.event.type === 'leaseTaken');
     expect(taken.length).toBeGreaterThanOrEqual(4);
     for (const { event } of taken) {
       expect([orders, payments]).toContain(event.streamName);
@@ -181,15 +191,23 @@ describe('several streams in one application and one lease table (native engine)
     await splitShard(kinesis, split, 'shardId-000000000000');
     const children = (await listShards(kinesis, split)).filter((s) => s.ParentShardId === 'shardId-000000000000').map((s) => s.ShardId!);
     expect(children).toHaveLength(2);
-    await waitFor(() => batches(fleet.events()).filter((b) => b.stream === split && children.includes(b.shardId)).length >= 2, 'the children to be read');
+    await waitFor(
+      () => batches(fleet.events()).filter((b) => b.stream === split && children.includes(b.shardId)).length >= 2,
+      'the children to be read',
+    );
     await Promise.all([splitProducer.stop(), steadyProducer.stop()]);
-    const all = [...splitProducer.puts.map((p) => ({ stream: split, put: p })), ...steadyProducer.puts.map((p) => ({ stream: steady, put: p }))];
+    const all = [
+      ...splitProducer.puts.map((p) => ({ stream: split, put: p })),
+      ...steadyProducer.puts.map((p) => ({ stream: steady, put: p })),
+    ];
     await waitFor(() => missing(all, fleet.events()).length === 0, 'every record of both streams');
 
     const events = fleet.events();
     const splitBatches = batches(events).filter((b) => b.stream === split);
     const parentEnd = Math.max(...splitBatches.filter((b) => b.shardId === 'shardId-000000000000').map((b) => b.end));
-    const terminate = events.find((e) => e.kind === 'shutdown' && e.stream === split && e.shardId === 'shardId-000000000000' && e.reason === 'TERMINATE');
+    const terminate = events.find(
+      (e) => e.kind === 'shutdown' && e.stream === split && e.shardId === 'shardId-000000000000' && e.reason === 'TERMINATE',
+    );
     expect(terminate).toBeDefined();
     const childStart = Math.min(...splitBatches.filter((b) => children.includes(b.shardId)).map((b) => b.start));
     expect(childStart).toBeGreaterThanOrEqual(parentEnd);
@@ -210,7 +228,10 @@ describe('several streams in one application and one lease table (native engine)
     const processor = () => ({ processRecords() {} });
     const logger = { log() {}, warn() {}, error() {} };
     const start = async (options: Partial<StreamWorkerOptions>) => {
-      const worker = createWorker({ ...workerClientOptions(), failoverTimeMs: 3_000, logger, ...options } as StreamWorkerOptions, processor);
+      const worker = createWorker(
+        { ...workerClientOptions(), failoverTimeMs: 3_000, logger, ...options } as StreamWorkerOptions,
+        processor,
+      );
       try {
         await worker.start();
         return undefined;
@@ -221,7 +242,10 @@ describe('several streams in one application and one lease table (native engine)
       }
     };
     const singleApp = uniqueName('ms-single');
-    const worker = createWorker({ ...workerClientOptions(), appName: singleApp, streamName: stream, failoverTimeMs: 3_000, logger }, processor);
+    const worker = createWorker(
+      { ...workerClientOptions(), appName: singleApp, streamName: stream, failoverTimeMs: 3_000, logger },
+      processor,
+    );
     await worker.start();
     await worker.stop();
     const intoSingle = await start({ appName: singleApp, streams: [stream] });
@@ -251,7 +275,10 @@ describe('several streams in one application and one lease table (native engine)
 
     @KinesisProcessor(orders)
     class OrdersProcessor implements KinesisRecordProcessor {
-      constructor(private readonly sink: Sink, @Inject(KINESIS_SHARD) private readonly shard: ShardContext) {}
+      constructor(
+        private readonly sink: Sink,
+        @Inject(KINESIS_SHARD) private readonly shard: ShardContext,
+      ) {}
       async processRecords(input: ProcessRecordsInput) {
         this.sink.add('OrdersProcessor', this.shard.streamName, input);
         await input.checkpointer.checkpoint();
@@ -260,7 +287,10 @@ describe('several streams in one application and one lease table (native engine)
 
     @KinesisProcessor(payments)
     class PaymentsProcessor implements KinesisRecordProcessor {
-      constructor(private readonly sink: Sink, @Inject(KINESIS_SHARD) private readonly shard: ShardContext) {}
+      constructor(
+        private readonly sink: Sink,
+        @Inject(KINESIS_SHARD) private readonly shard: ShardContext,
+      ) {}
       async processRecords(input: ProcessRecordsInput) {
         this.sink.add('PaymentsProcessor', this.shard.streamName, input);
         await input.checkpointer.checkpoint();
@@ -270,15 +300,27 @@ describe('several streams in one application and one lease table (native engine)
     await put(orders, 20, 'order');
     await put(payments, 10, 'payment');
     const moduleRef = await Test.createTestingModule({
-      imports: [KinesisWorkerModule.forRoot({ ...workerClientOptions(), appName, idleTimeBetweenReadsMs: 50, failoverTimeMs: 3_000, shardSyncIntervalMs: 1_000 })],
+      imports: [
+        KinesisWorkerModule.forRoot({
+          ...workerClientOptions(),
+          appName,
+          idleTimeBetweenReadsMs: 50,
+          failoverTimeMs: 3_000,
+          shardSyncIntervalMs: 1_000,
+        }),
+      ],
       providers: [Sink, OrdersProcessor, PaymentsProcessor],
     }).compile();
     moduleRef.useLogger(['error', 'warn']);
     await moduleRef.init();
     try {
       await waitFor(() => seen.length >= 30, 'every record of both streams');
-      expect(seen.filter((s) => s.processor === 'OrdersProcessor').every((s) => s.stream === orders && s.data.startsWith('order-'))).toBe(true);
-      expect(seen.filter((s) => s.processor === 'PaymentsProcessor').every((s) => s.stream === payments && s.data.startsWith('payment-'))).toBe(true);
+      expect(seen.filter((s) => s.processor === 'OrdersProcessor').every((s) => s.stream === orders && s.data.startsWith('order-'))).toBe(
+        true,
+      );
+      expect(
+        seen.filter((s) => s.processor === 'PaymentsProcessor').every((s) => s.stream === payments && s.data.startsWith('payment-')),
+      ).toBe(true);
       expect(new Set(seen.map((s) => s.data)).size).toBe(30);
       const { KinesisWorkerService } = await import('../../lib');
       const workers = moduleRef.get(KinesisWorkerService).workers();

@@ -82,7 +82,10 @@ describe('many workers, one application (real processes on the emulators)', () =
     fleet.kill('worker-1');
     await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('worker-2') === 4, 'worker-2 to take over all 4');
     const afterKill = producer.puts.length;
-    await waitFor(() => producer.puts.length > afterKill + 20 && fleet.deliveredAll(producer.puts.slice(afterKill, afterKill + 20)), 'records put after the kill');
+    await waitFor(
+      () => producer.puts.length > afterKill + 20 && fleet.deliveredAll(producer.puts.slice(afterKill, afterKill + 20)),
+      'records put after the kill',
+    );
     await producer.stop();
     await waitFor(() => fleet.deliveredAll(producer.puts), 'every record');
     const events = fleet.events();
@@ -91,16 +94,16 @@ describe('many workers, one application (real processes on the emulators)', () =
     const byShard = producer.byShard();
     const failoverMs: number[] = [];
     for (const shardId of victimShards) {
-      const take = leaseEvents(events, 'leaseTaken').find((e) => e.worker === 'worker-2' && e.event.shardId === shardId && e.at > killedAt)!;
+      const take = leaseEvents(events, 'leaseTaken').find(
+        (e) => e.worker === 'worker-2' && e.event.shardId === shardId && e.at > killedAt,
+      )!;
       expect(take.event.how).toBe('expired');
       failoverMs.push(take.at - killedAt);
       const lastCheckpoint = events.filter((e) => e.kind === 'checkpointed' && e.worker === 'worker-1' && e.shardId === shardId).at(-1) as
-        | Extract<WorkerFileEvent, { kind: 'checkpointed' }>
-        | undefined;
-      const init = events.find((e) => e.kind === 'initialize' && e.worker === 'worker-2' && e.shardId === shardId && e.at > killedAt) as Extract<
-        WorkerFileEvent,
-        { kind: 'initialize' }
-      >;
+        Extract<WorkerFileEvent, { kind: 'checkpointed' }> | undefined;
+      const init = events.find(
+        (e) => e.kind === 'initialize' && e.worker === 'worker-2' && e.shardId === shardId && e.at > killedAt,
+      ) as Extract<WorkerFileEvent, { kind: 'initialize' }>;
       // The kill may land between a checkpoint's write and its line in the events file: the stored
       // checkpoint is then the end of worker-1's last batch, one the file has not recorded yet.
       const lastBatchEnd = batches(events)
@@ -134,7 +137,11 @@ describe('many workers, one application (real processes on the emulators)', () =
 
     const stoppedAt = Date.now();
     expect(await fleet.stop('worker-1')).toBe(0);
-    await waitFor(async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('worker-2') === 4, 'worker-2 to take all 4', 15_000);
+    await waitFor(
+      async () => ownerCounts(await readLeases(dynamo, appName)).byOwner.get('worker-2') === 4,
+      'worker-2 to take all 4',
+      15_000,
+    );
     await producer.stop();
     await waitFor(() => fleet.deliveredAll(producer.puts), 'every record');
 
@@ -142,18 +149,26 @@ describe('many workers, one application (real processes on the emulators)', () =
     expectAllDelivered(producer, events);
     const handoffMs: number[] = [];
     for (const shardId of moving) {
-      const released = leaseEvents(events, 'leaseReleased').find((e) => e.worker === 'worker-1' && e.event.shardId === shardId && e.at >= stoppedAt)!;
+      const released = leaseEvents(events, 'leaseReleased').find(
+        (e) => e.worker === 'worker-1' && e.event.shardId === shardId && e.at >= stoppedAt,
+      )!;
       expect(released.event.reason).toBe('REQUESTED');
       const shutdown = events.find((e) => e.kind === 'shutdown' && e.worker === 'worker-1' && e.shardId === shardId);
       expect(shutdown).toMatchObject({ reason: 'REQUESTED' });
-      const taken = leaseEvents(events, 'leaseTaken').find((e) => e.worker === 'worker-2' && e.event.shardId === shardId && e.at >= stoppedAt)!;
+      const taken = leaseEvents(events, 'leaseTaken').find(
+        (e) => e.worker === 'worker-2' && e.event.shardId === shardId && e.at >= stoppedAt,
+      )!;
       expect(taken.event.how).toBe('unowned');
       expect(taken.at).toBeGreaterThanOrEqual(released.at);
       handoffMs.push(taken.at - released.at);
     }
     // A graceful handoff redelivers nothing: the final checkpoint covers every delivered record.
     // (Duplicates from the earlier steals are allowed: a stolen lease's batch in flight fails its checkpoint.)
-    const beforeStop = new Set(batches(events).filter((b) => b.worker === 'worker-1').flatMap((b) => b.records.map((r) => r.seq)));
+    const beforeStop = new Set(
+      batches(events)
+        .filter((b) => b.worker === 'worker-1')
+        .flatMap((b) => b.records.map((r) => r.seq)),
+    );
     const redelivered = batches(events)
       .filter((b) => b.worker === 'worker-2' && b.start >= stoppedAt && moving.includes(b.shardId))
       .flatMap((b) => b.records.filter((r) => beforeStop.has(r.seq)));

@@ -69,7 +69,10 @@ it('@OnKinesisEvent methods of any provider get the lease events beside onEvent;
   expect(audit.taken.map((e) => e.shardId).sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
   expect(audit.taken.every((e) => e.streamName === stream && typeof e.workerId === 'string')).toBe(true);
   expect(audit.otherStream).toEqual([]);
-  await waitFor(() => logger.lines.filter((l) => l.includes("@OnKinesisEvent('leaseTaken') handler LeaseAudit.failing failed")).length >= 2, 'the failing handler logged');
+  await waitFor(
+    () => logger.lines.filter((l) => l.includes("@OnKinesisEvent('leaseTaken') handler LeaseAudit.failing failed")).length >= 2,
+    'the failing handler logged',
+  );
 
   await moduleRef.close();
   expect(audit.released.map((e) => [e.shardId, e.type === 'leaseReleased' && e.reason]).sort()).toEqual([

@@ -25,7 +25,13 @@ afterAll(async () => {
   kinesis.destroy();
 });
 
-async function boot(stream: string, recorder: Recorder, autoStart = true, processorOptions: Parameters<typeof recordingProcessor>[1] = {}, failoverTimeMs = 6_000) {
+async function boot(
+  stream: string,
+  recorder: Recorder,
+  autoStart = true,
+  processorOptions: Parameters<typeof recordingProcessor>[1] = {},
+  failoverTimeMs = 6_000,
+) {
   app = await Test.createTestingModule({
     imports: [
       TerminusModule,
@@ -80,7 +86,11 @@ it('down when lease renewals fail for longer than the threshold, up again once D
   await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'error', 'the check to go down', 20_000);
   expect(JSON.stringify(await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 }))).toMatch(/lease renewals of .* have failed for \d+ ms/);
   rule.remove();
-  await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'ok', 'the check to come back up', 20_000);
+  await waitFor(
+    async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'ok',
+    'the check to come back up',
+    20_000,
+  );
 });
 
 it("without a limit, renewals are judged by the worker's own lease timing: up across a slow renewer's gaps, down once rounds fail", async () => {
@@ -91,12 +101,16 @@ it("without a limit, renewals are judged by the worker's own lease timing: up ac
   await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
   type Details = { status: string; details: { kinesis: { workers: { msSinceLeaseRenewal?: number }[] } } };
   let late: Details | undefined;
-  await waitFor(async () => {
-    const result = (await check(moduleRef)) as unknown as Details;
-    if ((result.details.kinesis.workers[0]!.msSinceLeaseRenewal ?? 0) <= 5_500) return false;
-    late = result;
-    return true;
-  }, 'a moment more than 5.5 s after the last renewal (a fixed 5 s limit would flap here)', 20_000);
+  await waitFor(
+    async () => {
+      const result = (await check(moduleRef)) as unknown as Details;
+      if ((result.details.kinesis.workers[0]!.msSinceLeaseRenewal ?? 0) <= 5_500) return false;
+      late = result;
+      return true;
+    },
+    'a moment more than 5.5 s after the last renewal (a fixed 5 s limit would flap here)',
+    20_000,
+  );
   expect(late!.status).toBe('ok');
   proxy.set('UpdateItem', 'http500');
   await waitFor(async () => (await check(moduleRef)).status === 'error', 'the check to go down', 30_000);
@@ -112,7 +126,11 @@ it('a DynamoDB outage long enough to lose every lease: still down (DynamoDB has 
   await waitFor(() => service.status()[0]!.shards.length === 1, 'the shard leased');
   expect((await check(moduleRef)).status).toBe('ok');
   const outage = proxy.set('*', 'http500');
-  await waitFor(() => service.status()[0]!.shards.length === 0 && service.status()[0]!.msSinceLeaseRenewal === undefined, 'the lease lost: nothing left to renew', 30_000);
+  await waitFor(
+    () => service.status()[0]!.shards.length === 0 && service.status()[0]!.msSinceLeaseRenewal === undefined,
+    'the lease lost: nothing left to renew',
+    30_000,
+  );
   await waitFor(async () => (await check(moduleRef)).status === 'error', 'the check down for DynamoDB itself', 30_000);
   const down = JSON.stringify(await check(moduleRef));
   expect(down).toMatch(/DynamoDB has not answered the worker of .* for \d+ ms \(limit 18050 ms\): it can neither renew nor take leases/);

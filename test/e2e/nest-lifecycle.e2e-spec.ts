@@ -19,7 +19,11 @@ afterAll(() => {
 async function streamWithOrders(prefix: string): Promise<ShutdownAppConfig> {
   const stream = uniqueName(prefix);
   await createStream(kinesis, stream, 2);
-  await putRecords(kinesis, stream, Array.from({ length: 80 }, (_, i) => ({ partitionKey: `customer-${i}`, data: `order-${i}` })));
+  await putRecords(
+    kinesis,
+    stream,
+    Array.from({ length: 80 }, (_, i) => ({ partitionKey: `customer-${i}`, data: `order-${i}` })),
+  );
   return {
     stream,
     options: { appName: uniqueName(`${prefix}-app`), ...workerClientOptions(), idleTimeBetweenReadsMs: 50 },
@@ -63,7 +67,9 @@ async function expectDrainedBeforePoolClosed(journal: readonly JournalEntry[], c
 
   const poolClosedAt = journal.findIndex((e) => e.kind === 'poolClosed');
   expect(poolClosedAt).toBeGreaterThan(-1);
-  const lastWorkerEntry = Math.max(...journal.map((e, i) => (e.kind === 'poolClosed' || e.kind === 'poolOpened' || e.kind === 'appStarted' ? -1 : i)));
+  const lastWorkerEntry = Math.max(
+    ...journal.map((e, i) => (e.kind === 'poolClosed' || e.kind === 'poolOpened' || e.kind === 'appStarted' ? -1 : i)),
+  );
   expect(poolClosedAt).toBeGreaterThan(lastWorkerEntry);
 
   const lastProcessed = new Map<string, string>();
@@ -78,7 +84,10 @@ describe('Nest lifecycle order: the workers start after every other provider boo
   it('app.close(): processors start once a feature module pool opened in onApplicationBootstrap; the batch in flight, shutdown(REQUESTED) and the final checkpoints run while a feature module pool (closed in onModuleDestroy) is still open', async () => {
     const config = await streamWithOrders('close');
     const journal: JournalEntry[] = [];
-    const app = await NestFactory.createApplicationContext(shutdownAppModule(config, (entry) => journal.push(entry)), { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(
+      shutdownAppModule(config, (entry) => journal.push(entry)),
+      { logger: ['error', 'warn'] },
+    );
     try {
       await waitFor(() => batchInFlight(journal), 'a batch in flight on both shards');
     } finally {
@@ -93,15 +102,32 @@ describe('Nest lifecycle order: the workers start after every other provider boo
     const dir = mkdtempSync(join(tmpdir(), 'nest-sigterm-'));
     const journalFile = join(dir, 'journal.jsonl');
     const readJournal = (): JournalEntry[] =>
-      existsSync(journalFile) ? readFileSync(journalFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
-    const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', join(__dirname, '..', 'support', 'nest-shutdown-app.ts'), JSON.stringify({ ...config, journalFile })], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+      existsSync(journalFile)
+        ? readFileSync(journalFile, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line))
+        : [];
+    const child = spawn(
+      process.execPath,
+      [
+        require.resolve('ts-node/dist/bin.js'),
+        '--transpile-only',
+        join(__dirname, '..', 'support', 'nest-shutdown-app.ts'),
+        JSON.stringify({ ...config, journalFile }),
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     try {
       await waitFor(() => batchInFlight(readJournal()) || child.exitCode !== null, 'a batch in flight on both shards in the child app');
       expect(child.exitCode).toBeNull();

@@ -53,7 +53,11 @@ describe('KinesisWorkerModule wiring', () => {
   it('forRootAsync with imports and inject; a processor in a feature module, with no request-scoped dependency, still gets one instance per shard', async () => {
     const stream = uniqueName('async');
     await createStream(kinesis, stream, 2);
-    const puts = await putRecords(kinesis, stream, Array.from({ length: 20 }, (_, i) => ({ partitionKey: `k${i}`, data: `r${i}` })));
+    const puts = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 20 }, (_, i) => ({ partitionKey: `k${i}`, data: `r${i}` })),
+    );
     const seen: { instance: number; shardId: string; data: string }[] = [];
     let created = 0;
 
@@ -109,7 +113,11 @@ describe('KinesisWorkerModule autoStart: false', () => {
   it('consumes nothing until service.start(); service.stop() drains and releases the leases; start() again resumes from the checkpoints', async () => {
     const stream = uniqueName('manual');
     await createStream(kinesis, stream, 2);
-    const first = await putRecords(kinesis, stream, Array.from({ length: 12 }, (_, i) => ({ partitionKey: `k${i}`, data: `first-${i}` })));
+    const first = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 12 }, (_, i) => ({ partitionKey: `k${i}`, data: `first-${i}` })),
+    );
     const appName = uniqueName('manual-app');
     const recorder = new Recorder();
     const app = await compileApp(recorder, stream, { appName, ...workerClientOptions(), ...FAST, autoStart: false });
@@ -140,7 +148,11 @@ describe('KinesisWorkerModule autoStart: false', () => {
         [...lastDelivered(recorder)].sort().map(([shardId, checkpoint]) => ({ shardId, owner: undefined, checkpoint })),
       );
 
-      const second = await putRecords(kinesis, stream, Array.from({ length: 6 }, (_, i) => ({ partitionKey: `k${i}`, data: `second-${i}` })));
+      const second = await putRecords(
+        kinesis,
+        stream,
+        Array.from({ length: 6 }, (_, i) => ({ partitionKey: `k${i}`, data: `second-${i}` })),
+      );
       await service.start();
       await waitFor(() => recorder.dataSet().size === first.length + second.length, 'the records put while stopped');
       // Restarted from the stored checkpoints: nothing of the first round was delivered twice.

@@ -52,7 +52,8 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs = 
 }
 
 function ok(result: Run, what: string): string {
-  if (result.code !== 0) throw new Error(`${what} exited with ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  if (result.code !== 0)
+    throw new Error(`${what} exited with ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
   return result.stdout;
 }
 
@@ -260,7 +261,9 @@ beforeAll(async () => {
   mkdirSync(join(appDir, 'src'), { recursive: true });
 
   // prepack runs `npm run build` (a clean tsc -p tsconfig.build.json) before packing.
-  const pack = lastJson<{ filename: string; files: { path: string }[] }[]>(ok(await run('npm', ['pack', '--json', '--pack-destination', workDir], ROOT), 'npm pack'));
+  const pack = lastJson<{ filename: string; files: { path: string }[] }[]>(
+    ok(await run('npm', ['pack', '--json', '--pack-destination', workDir], ROOT), 'npm pack'),
+  );
   packedFiles = pack[0]!.files.map((file) => file.path).sort();
   tarball = join(workDir, pack[0]!.filename);
 
@@ -286,7 +289,10 @@ beforeAll(async () => {
       2,
     ),
   );
-  ok(await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], appDir), 'npm install in the consumer app');
+  ok(
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], appDir),
+    'npm install in the consumer app',
+  );
 }, 240_000);
 
 afterAll(() => {
@@ -307,7 +313,9 @@ describe('the published package, installed in a fresh consumer app', () => {
   it('the tarball holds the compiled library (with the kcl relay), the jar script, README and package.json: no tests, bench or sample', () => {
     const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/'));
     expect(outside).toEqual(['README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
-    expect(packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path))).toEqual([]);
+    expect(
+      packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path)),
+    ).toEqual([]);
     expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
     expect(packedFiles).toEqual(
       expect.arrayContaining([
@@ -337,14 +345,17 @@ describe('the published package, installed in a fresh consumer app', () => {
 
     const all = versionsByName(lastJson<LsNode>(ok(await run('npm', ['ls', '--all', '--json'], appDir), 'npm ls --all')));
     const shared = [...all].filter(([name]) => name.startsWith('@smithy/') || name.startsWith('@aws-sdk/'));
-    expect(shared.map(([name]) => name)).toEqual(expect.arrayContaining(['@smithy/core', '@smithy/types', '@smithy/node-http-handler', '@aws-sdk/core']));
+    expect(shared.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['@smithy/core', '@smithy/types', '@smithy/node-http-handler', '@aws-sdk/core']),
+    );
     const duplicated = shared.filter(([, versions]) => versions.size > 1).map(([name, versions]) => `${name}: ${[...versions].join(', ')}`);
     expect(duplicated).toEqual([]);
   });
 
   it('neither optional peer is installed, and neither is the de-aggregator chain (aws-kinesis-agg, protobufjs)', async () => {
     const all = versionsByName(lastJson<LsNode>(ok(await run('npm', ['ls', '--all', '--json'], appDir), 'npm ls --all')));
-    for (const name of ['aws-kcl', 'aws-kinesis-agg', 'protobufjs', 'kinesis-local', 'dynalite', '@nestjs/terminus']) expect([name, all.has(name)]).toEqual([name, false]);
+    for (const name of ['aws-kcl', 'aws-kinesis-agg', 'protobufjs', 'kinesis-local', 'dynalite', '@nestjs/terminus'])
+      expect([name, all.has(name)]).toEqual([name, false]);
   });
 
   it("the main, testing and health entries load without aws-kcl (health without @nestjs/terminus); engine: 'kcl' fails with the error that says to install it", async () => {
@@ -357,7 +368,9 @@ describe('the published package, installed in a fresh consumer app', () => {
       kclError?: { name: string; option: string; message: string };
     };
     expect(outcome.loadError).toBeUndefined();
-    expect(outcome.mainExports).toEqual(expect.arrayContaining(['KinesisWorkerModule', 'KinesisProcessor', 'createWorker', 'KinesisWorkerConfigError']));
+    expect(outcome.mainExports).toEqual(
+      expect.arrayContaining(['KinesisWorkerModule', 'KinesisProcessor', 'createWorker', 'KinesisWorkerConfigError']),
+    );
     expect(outcome.testingExports).toEqual(expect.arrayContaining(['startLocalEmulators', 'createStream']));
     expect(outcome.healthExports).toEqual(['KinesisWorkerHealthIndicator']);
     expect(outcome.kclError).toMatchObject({ name: 'KinesisWorkerConfigError', option: 'engine' });
@@ -379,10 +392,16 @@ describe('the published package, installed in a fresh consumer app', () => {
       const streamName = uniqueName('standalone');
       const kinesis = kinesisClient();
       await createStream(kinesis, streamName, 1);
-      await putRecords(kinesis, streamName, ['one', 'two', 'three'].map((data) => ({ partitionKey: data, data })));
+      await putRecords(
+        kinesis,
+        streamName,
+        ['one', 'two', 'three'].map((data) => ({ partitionKey: data, data })),
+      );
       kinesis.destroy();
       writeFileSync(join(dir, 'standalone-check.js'), STANDALONE_RUNTIME_JS);
-      return JSON.parse(ok(await run(process.execPath, ['standalone-check.js', streamName, '3'], dir, 90_000), 'the standalone check')) as StandaloneOutcome;
+      return JSON.parse(
+        ok(await run(process.execPath, ['standalone-check.js', streamName, '3'], dir, 90_000), 'the standalone check'),
+      ) as StandaloneOutcome;
     }
 
     function expectWorked(outcome: StandaloneOutcome): void {
@@ -405,10 +424,17 @@ describe('the published package, installed in a fresh consumer app', () => {
       mkdirSync(bareDir, { recursive: true });
       writeFileSync(
         join(bareDir, 'package.json'),
-        JSON.stringify({ name: 'nkw-bare-consumer', version: '1.0.0', private: true, dependencies: { 'nestjs-kinesis-worker': `file:${tarball}` } }, null, 2),
+        JSON.stringify(
+          { name: 'nkw-bare-consumer', version: '1.0.0', private: true, dependencies: { 'nestjs-kinesis-worker': `file:${tarball}` } },
+          null,
+          2,
+        ),
       );
       // A plain install: every peer is optional (the Nest ones are for the Nest adapter only), so npm installs none of them.
-      ok(await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], bareDir, 240_000), 'npm install in the Nest-free app');
+      ok(
+        await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], bareDir, 240_000),
+        'npm install in the Nest-free app',
+      );
       const outcome = await standaloneRun(bareDir);
       expect(outcome.nestResolvable).toBe(false);
       expectWorked(outcome);
@@ -454,7 +480,11 @@ describe('the published package, installed in a fresh consumer app', () => {
 
   it('npm audit --omit=dev: no high or critical advisory (skipped, with the reason logged, where the registry has no audit endpoint)', async () => {
     const audit = await run('npm', ['audit', '--omit=dev', '--json'], appDir);
-    let report: { metadata?: { vulnerabilities?: Record<string, number> }; vulnerabilities?: Record<string, { severity: string; via: unknown[] }>; message?: string };
+    let report: {
+      metadata?: { vulnerabilities?: Record<string, number> };
+      vulnerabilities?: Record<string, { severity: string; via: unknown[] }>;
+      message?: string;
+    };
     try {
       report = lastJson(audit.stdout);
     } catch {
@@ -462,7 +492,13 @@ describe('the published package, installed in a fresh consumer app', () => {
     }
     const counts = report.metadata?.vulnerabilities;
     if (!counts) {
-      const reason = report.message ?? (audit.stderr.trim().split('\n').find((line) => /error|audit/i.test(line)) || `exit code ${audit.code}`);
+      const reason =
+        report.message ??
+        (audit.stderr
+          .trim()
+          .split('\n')
+          .find((line) => /error|audit/i.test(line)) ||
+          `exit code ${audit.code}`);
       console.warn(`npm audit skipped: the registry's audit endpoint did not answer with a report (${reason}).`);
       return;
     }

@@ -41,12 +41,23 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     producer.start();
     const events: WorkerFileEvent[] = [];
     const slowBatch = () => new Promise<void>((resolve) => setTimeout(resolve, 50));
-    const a = recordingWorker({ streamName, appName, workerId: 'worker-a', events, beforeBatch: slowBatch, options: { dynamodb: { endpoint: proxy.url }, maxLeasesForWorker: 1 } });
+    const a = recordingWorker({
+      streamName,
+      appName,
+      workerId: 'worker-a',
+      events,
+      beforeBatch: slowBatch,
+      options: { dynamodb: { endpoint: proxy.url }, maxLeasesForWorker: 1 },
+    });
     const b = recordingWorker({ streamName, appName, workerId: 'worker-b', events, beforeBatch: slowBatch });
     workers.push(a, b);
     await a.worker.start();
     await b.worker.start();
-    const heldBy = (w: RecordedWorker) => w.worker.describe().shards.filter((s) => s.state === 'PROCESSING').map((s) => s.shardId);
+    const heldBy = (w: RecordedWorker) =>
+      w.worker
+        .describe()
+        .shards.filter((s) => s.state === 'PROCESSING')
+        .map((s) => s.shardId);
     await waitFor(() => heldBy(a).length === 1 && heldBy(b).length === 1, 'one shard each');
     const [shardOfA] = heldBy(a);
     await waitFor(() => events.some((e) => e.kind === 'batch' && e.worker === 'worker-a'), 'worker-a to deliver');
@@ -54,7 +65,8 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     const partitionMs = 3 * failoverTimeMs;
     const partitionedAt = Date.now();
     proxy.set('*', 'blackhole', { forMs: partitionMs });
-    const isTakeover = (e: WorkerFileEvent): e is Init => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA && e.at >= partitionedAt;
+    const isTakeover = (e: WorkerFileEvent): e is Init =>
+      e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA && e.at >= partitionedAt;
     await waitFor(() => events.some(isTakeover), 'worker-b to take over', 20_000);
     const takeover = events.find(isTakeover)!;
     const aBatches = events.filter((e): e is Batch => e.kind === 'batch' && e.worker === 'worker-a' && e.shardId === shardOfA);
@@ -67,8 +79,16 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     // DynamoDB comes back: worker-a takes a lease again (stealing its share) and delivers.
     const healedAt = partitionedAt + partitionMs;
     await waitFor(() => Date.now() > healedAt, 'the end of the partition', partitionMs + 5_000);
-    await waitFor(() => leaseEvents(events, 'leaseTaken', 'worker-a').some((e) => e.at > healedAt), 'worker-a to take a lease again', 30_000);
-    await waitFor(() => events.some((e) => e.kind === 'batch' && e.worker === 'worker-a' && e.start > healedAt), 'worker-a to deliver again', 30_000);
+    await waitFor(
+      () => leaseEvents(events, 'leaseTaken', 'worker-a').some((e) => e.at > healedAt),
+      'worker-a to take a lease again',
+      30_000,
+    );
+    await waitFor(
+      () => events.some((e) => e.kind === 'batch' && e.worker === 'worker-a' && e.start > healedAt),
+      'worker-a to deliver again',
+      30_000,
+    );
 
     await producer.stop();
     const delivered = () => new Set(events.flatMap((e) => (e.kind === 'batch' ? e.records.map((r) => r.seq) : [])));
@@ -80,7 +100,9 @@ describe('partition: one worker loses DynamoDB, keeps Kinesis', () => {
     expect(overlapViolations(events)).toEqual([]);
     // No crash: the only errors are the processor's failed checkpoints (the batch is delivered again),
     // and the one line per shard that says a checkpoint was refused because the lease was lost.
-    const errors = a.logger.lines.filter((line) => line.startsWith('ERROR') && !/^ERROR processRecords .* failed \(attempt \d+\), retrying/.test(line));
+    const errors = a.logger.lines.filter(
+      (line) => line.startsWith('ERROR') && !/^ERROR processRecords .* failed \(attempt \d+\), retrying/.test(line),
+    );
     const refused = errors.filter((line) => /^ERROR Checkpoint refused: Lease lost for shardId-\d+/.test(line));
     expect(errors.filter((line) => !refused.includes(line))).toEqual([]);
     expect(a.worker.describe().running).toBe(true);

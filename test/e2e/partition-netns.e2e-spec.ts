@@ -45,7 +45,8 @@ const servers: Server[] = [];
 afterAll(async () => {
   await BackgroundProducer.stopAll();
   // Workers first, gracefully, so that nothing is still talking to the emulators when they stop.
-  const stop = (child: ChildProcess) => (child.exitCode !== null ? undefined : new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))));
+  const stop = (child: ChildProcess) =>
+    child.exitCode !== null ? undefined : new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
   const [bridge, ...workers] = processes;
   await Promise.all(workers.map(stop));
   if (bridge) await stop(bridge);
@@ -70,7 +71,10 @@ function unixBridge(path: string, target: string): Promise<void> {
 
 function spawnNode(args: string[], inNamespace: boolean): ChildProcess {
   const command = inNamespace ? ['ip', ['netns', 'exec', ns, process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(command[0] as string, command[1] as string[], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' } });
+  const child = spawn(command[0] as string, command[1] as string[], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+  });
   child.stdout!.on('data', () => undefined);
   processes.push(child);
   return child;
@@ -82,7 +86,12 @@ function startWorker(config: WorkerProcessConfig, inNamespace: boolean): ChildPr
 }
 
 const readEvents = (file: string): WorkerFileEvent[] =>
-  existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)) : [];
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line))
+    : [];
 const timeOf = (e: WorkerFileEvent) => ('at' in e ? e.at : e.start);
 
 type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
@@ -95,7 +104,14 @@ type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
     const dir = mkdtempSync(join(tmpdir(), 'partition-netns-'));
     await unixBridge(join(dir, 'kinesis.sock'), endpoints().kinesis);
     await unixBridge(join(dir, 'dynamodb.sock'), endpoints().dynamodb);
-    const bridge = spawnNode([join(__dirname, 'partition-bridge.js'), `127.0.0.2:4567=${join(dir, 'kinesis.sock')}`, `127.0.0.3:8000=${join(dir, 'dynamodb.sock')}`], true);
+    const bridge = spawnNode(
+      [
+        join(__dirname, 'partition-bridge.js'),
+        `127.0.0.2:4567=${join(dir, 'kinesis.sock')}`,
+        `127.0.0.3:8000=${join(dir, 'dynamodb.sock')}`,
+      ],
+      true,
+    );
     let ready = '';
     bridge.stdout!.on('data', (chunk) => (ready += chunk));
     await waitFor(() => (ready.match(/ready/g) ?? []).length === 2, 'the namespace bridge', 10_000);
@@ -105,7 +121,20 @@ type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
     producer.start();
     const files = { a: join(dir, 'a.jsonl'), b: join(dir, 'b.jsonl') };
     const base = { ...FAST_INTERVALS, appName, streamName };
-    startWorker({ options: { ...base, kinesis: { endpoint: 'http://127.0.0.2:4567' }, dynamodb: { endpoint: 'http://127.0.0.3:8000' }, workerId: 'worker-a', maxLeasesForWorker: 1 }, eventsFile: files.a, batchDelayMs: 50 }, true);
+    startWorker(
+      {
+        options: {
+          ...base,
+          kinesis: { endpoint: 'http://127.0.0.2:4567' },
+          dynamodb: { endpoint: 'http://127.0.0.3:8000' },
+          workerId: 'worker-a',
+          maxLeasesForWorker: 1,
+        },
+        eventsFile: files.a,
+        batchDelayMs: 50,
+      },
+      true,
+    );
     startWorker({ options: { ...workerClientOptions(), ...base, workerId: 'worker-b' }, eventsFile: files.b, batchDelayMs: 50 }, false);
     const events = () => [...readEvents(files.a), ...readEvents(files.b)].sort((x, y) => timeOf(x) - timeOf(y));
     const initsOf = (worker: string) => events().filter((e) => e.kind === 'initialize' && e.worker === worker);
@@ -117,7 +146,11 @@ type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
     const partitionedAt = Date.now();
     ip('rule', 'add', 'prio', '10', 'to', '127.0.0.3', 'blackhole');
     try {
-      await waitFor(() => initsOf('worker-b').some((e) => (e as { shardId: string }).shardId === shardOfA && timeOf(e) > partitionedAt), 'worker-b to take over', 20_000);
+      await waitFor(
+        () => initsOf('worker-b').some((e) => (e as { shardId: string }).shardId === shardOfA && timeOf(e) > partitionedAt),
+        'worker-b to take over',
+        20_000,
+      );
     } finally {
       const left = partitionedAt + partitionMs - Date.now();
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
@@ -125,11 +158,15 @@ type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
     }
     const healedAt = Date.now();
     const all = events();
-    const takeover = all.find((e) => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA && e.at > partitionedAt) as { at: number };
+    const takeover = all.find(
+      (e) => e.kind === 'initialize' && e.worker === 'worker-b' && e.shardId === shardOfA && e.at > partitionedAt,
+    ) as { at: number };
     const aBatches = all.filter((e): e is Batch => e.kind === 'batch' && e.worker === 'worker-a' && e.shardId === shardOfA);
     const lastStart = Math.max(...aBatches.filter((b) => b.start < takeover.at).map((b) => b.start));
     expect(aBatches.filter((b) => b.start >= takeover.at && b.start < healedAt)).toEqual([]);
-    const lostAt = all.find((e) => e.kind === 'event' && e.worker === 'worker-a' && e.event.type === 'leaseLost' && e.at > partitionedAt) as { at: number } | undefined;
+    const lostAt = all.find(
+      (e) => e.kind === 'event' && e.worker === 'worker-a' && e.event.type === 'leaseLost' && e.at > partitionedAt,
+    ) as { at: number } | undefined;
 
     await waitFor(
       () => events().some((e) => e.kind === 'event' && e.worker === 'worker-a' && e.event.type === 'leaseTaken' && e.at > healedAt),
@@ -147,7 +184,9 @@ type Batch = Extract<WorkerFileEvent, { kind: 'batch' }>;
     // No crash: the only errors are the processor's failed checkpoints (the batch is delivered again)
     // and, when the partition outlasted the lease, the one line saying a checkpoint was refused for it.
     const expected = [/^processRecords .* failed \(attempt \d+\), retrying/, /^Checkpoint refused: Lease lost for /];
-    const crashes = events().filter((e) => e.kind === 'log' && e.worker === 'worker-a' && e.level === 'error' && !expected.some((re) => re.test(e.message)));
+    const crashes = events().filter(
+      (e) => e.kind === 'log' && e.worker === 'worker-a' && e.level === 'error' && !expected.some((re) => re.test(e.message)),
+    );
     expect(crashes).toEqual([]);
     expect(processes.every((child) => child.exitCode === null)).toBe(true);
     console.log(

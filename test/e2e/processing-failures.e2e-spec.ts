@@ -72,11 +72,16 @@ async function storedCheckpoint(appName: string): Promise<string | undefined> {
 describe('misbehaving processors (native engine): the documented outcome, one clear log line each, every record delivered in order', () => {
   it('(a) a processor that throws on every 3rd batch: each failed batch is retried with the same records, nothing is skipped', async () => {
     let failures = 0;
-    const { puts, observed, appName } = await consume('every3rd', 20, { processingRetry: { maxAttempts: Infinity, baseDelayMs: 50, maxDelayMs: 100 } }, {
-      beforeBatch: (_, __, batch) => {
-        if (batch % 3 === 0) throw new Error(`flaky downstream (${++failures})`);
+    const { puts, observed, appName } = await consume(
+      'every3rd',
+      20,
+      { processingRetry: { maxAttempts: Infinity, baseDelayMs: 50, maxDelayMs: 100 } },
+      {
+        beforeBatch: (_, __, batch) => {
+          if (batch % 3 === 0) throw new Error(`flaky downstream (${++failures})`);
+        },
       },
-    });
+    );
     await waitFor(() => observed.delivered(puts), 'every record');
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     expect(failures).toBeGreaterThanOrEqual(2);
@@ -90,17 +95,28 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     const hang = new Promise<void>((resolve) => (release = resolve));
     let lateCheckpoint: unknown;
     const batchesSeen = new Map<number, number>();
-    const { puts, observed, appName } = await consume('hang', 10, { processingTimeoutMs: 1_000 }, {
-      beforeBatch: async (_, instance) => {
-        batchesSeen.set(instance, (batchesSeen.get(instance) ?? 0) + 1);
-        if (instance === 1) await hang;
+    const { puts, observed, appName } = await consume(
+      'hang',
+      10,
+      { processingTimeoutMs: 1_000 },
+      {
+        beforeBatch: async (_, instance) => {
+          batchesSeen.set(instance, (batchesSeen.get(instance) ?? 0) + 1);
+          if (instance === 1) await hang;
+        },
+        afterBatch: async ({ checkpointer }, instance) => {
+          if (instance !== 1) return checkpointer.checkpoint();
+          lateCheckpoint = await checkpointer.checkpoint().then(
+            () => 'accepted',
+            (error: Error) => error.name,
+          );
+        },
       },
-      afterBatch: async ({ checkpointer }, instance) => {
-        if (instance !== 1) return checkpointer.checkpoint();
-        lateCheckpoint = await checkpointer.checkpoint().then(() => 'accepted', (error: Error) => error.name);
-      },
-    });
-    await waitFor(() => observed.deliveries.some((d) => d.instance === 2) && observed.delivered(puts), 'every record, by the next processor');
+    );
+    await waitFor(
+      () => observed.deliveries.some((d) => d.instance === 2) && observed.delivered(puts),
+      'every record, by the next processor',
+    );
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     release();
     await waitFor(() => lateCheckpoint !== undefined, 'the hung call to finish');
@@ -116,12 +132,17 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
   it('(c) a processor that checkpoints a sequence number it was never given: refused every time, logged once, the stored checkpoint never moves there', async () => {
     const refusals: string[] = [];
     const bogus = (input: ProcessRecordsInput) => (BigInt(input.records.at(-1)!.sequenceNumber) + 10n ** 20n).toString();
-    const { puts, observed, appName } = await consume('bogus', 12, {}, {
-      afterBatch: async (input) => {
-        await input.checkpointer.checkpoint(bogus(input)).catch((error: Error) => refusals.push(error.name));
-        await input.checkpointer.checkpoint();
+    const { puts, observed, appName } = await consume(
+      'bogus',
+      12,
+      {},
+      {
+        afterBatch: async (input) => {
+          await input.checkpointer.checkpoint(bogus(input)).catch((error: Error) => refusals.push(error.name));
+          await input.checkpointer.checkpoint();
+        },
       },
-    });
+    );
     await waitFor(() => observed.delivered(puts), 'every record');
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     expect(refusals.length).toBeGreaterThanOrEqual(3);
@@ -136,24 +157,32 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     const appName = uniqueName('app');
     let storedAtSteal: string | undefined;
     const refusals: string[] = [];
-    const { puts, observed } = await consume('stolen', 12, { appName }, {
-      afterBatch: async ({ checkpointer }, instance) => {
-        if (instance === 1 && storedAtSteal === undefined && observedWorker!.deliveries.length > 4) {
-          storedAtSteal = await storedCheckpoint(appName);
-          await stealLease(appName);
-        }
-        // A naive processor that tries three times before it lets the error out.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return await checkpointer.checkpoint();
-          } catch (error) {
-            refusals.push((error as Error).name);
-            if (attempt === 3) throw error;
+    const { puts, observed } = await consume(
+      'stolen',
+      12,
+      { appName },
+      {
+        afterBatch: async ({ checkpointer }, instance) => {
+          if (instance === 1 && storedAtSteal === undefined && observedWorker!.deliveries.length > 4) {
+            storedAtSteal = await storedCheckpoint(appName);
+            await stealLease(appName);
           }
-        }
+          // A naive processor that tries three times before it lets the error out.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await checkpointer.checkpoint();
+            } catch (error) {
+              refusals.push((error as Error).name);
+              if (attempt === 3) throw error;
+            }
+          }
+        },
       },
-    });
-    await waitFor(() => observed.deliveries.some((d) => d.instance === 2) && observed.delivered(puts), 'every record, again once the lease came back');
+    );
+    await waitFor(
+      () => observed.deliveries.some((d) => d.instance === 2) && observed.delivered(puts),
+      'every record, again once the lease came back',
+    );
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     expect(refusals).toEqual(['LeaseLostError', 'LeaseLostError', 'LeaseLostError']);
     expect(observed.lines(/Checkpoint refused: Lease lost for shardId-000000000000/)).toHaveLength(1);

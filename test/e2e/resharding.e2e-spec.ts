@@ -56,7 +56,10 @@ describe('resharding while records flow (2 worker processes)', () => {
       const lastParentDelivery = Math.max(...parentBatches.map((b) => b.end));
       const firstChildDelivery = Math.min(...childBatches.map((b) => b.start));
       expect(firstChildDelivery).toBeGreaterThanOrEqual(lastParentDelivery);
-      const init = events.find((e) => e.kind === 'initialize' && e.shardId === child.ShardId) as Extract<WorkerFileEvent, { kind: 'initialize' }>;
+      const init = events.find((e) => e.kind === 'initialize' && e.shardId === child.ShardId) as Extract<
+        WorkerFileEvent,
+        { kind: 'initialize' }
+      >;
       expect(init.checkpoint).toBe('TRIM_HORIZON');
     }
     for (const parent of ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']) {

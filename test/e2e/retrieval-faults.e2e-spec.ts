@@ -89,9 +89,16 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const stream = uniqueName('stale');
     await createStream(kinesis, stream, 1);
     const shapes: string[] = [];
-    proxy.set('GetShardIterator', faults.respond((r) => void shapes.push(String(r.body?.ShardIteratorType))));
+    proxy.set(
+      'GetShardIterator',
+      faults.respond((r) => void shapes.push(String(r.body?.ShardIteratorType))),
+    );
     // The same answer kinesis-local gives a stale iterator: HTTP 500 without an error type.
-    proxy.set('GetRecords', faults.respond(() => ({ status: 500, body: {} })), { forMs: 2_500 });
+    proxy.set(
+      'GetRecords',
+      faults.respond(() => ({ status: 500, body: {} })),
+      { forMs: 2_500 },
+    );
     const { delivered } = await startWorker(stream, { initialPosition: 'LATEST' });
     const puts = await putOver(stream, 'during', 20, 2_000);
     await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
@@ -107,7 +114,10 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const first = await putRecords(kinesis, stream, records('a', 10));
     await waitFor(() => delivered.length >= 10, 'the first 10 records');
     const shapes: string[] = [];
-    proxy.set('GetShardIterator', faults.respond((r) => void shapes.push(`${r.body?.ShardIteratorType} ${r.body?.StartingSequenceNumber}`)));
+    proxy.set(
+      'GetShardIterator',
+      faults.respond((r) => void shapes.push(`${r.body?.ShardIteratorType} ${r.body?.StartingSequenceNumber}`)),
+    );
     proxy.set('GetRecords', 'expiredIterator', { times: 2 });
     const second = await putRecords(kinesis, stream, records('b', 10));
     await waitFor(() => delivered.length >= 20, '20 records');
@@ -125,7 +135,11 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     proxy.set('GetRecords', 'throttle', { probability: 0.5, forMs: 4_000 });
     proxy.set('GetRecords', 'http503', { probability: 0.2, forMs: 4_000 });
     // The SDK's own retries (maxAttempts 3, its default) must wait for their turn too.
-    const { delivered, logger } = await startWorker(stream, { idleTimeBetweenReadsMs: 0, maxGetRecordsPerSecond: 5, kinesis: { endpoint: proxy.url } });
+    const { delivered, logger } = await startWorker(stream, {
+      idleTimeBetweenReadsMs: 0,
+      maxGetRecordsPerSecond: 5,
+      kinesis: { endpoint: proxy.url },
+    });
     const puts = await putOver(stream, 'r', 60, 4_000);
     await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
     expect(delivered.map((d) => d.data)).toEqual(sent(puts));
@@ -153,7 +167,10 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     }
 
     // Once the faults lift, reading goes on: what is put afterwards arrives too.
-    await waitFor(() => proxy.requests.filter((r) => r.operation === 'GetRecords' && r.fault === 'pass' && r.status === 200).length > 0, 'a GetRecords answered without a fault');
+    await waitFor(
+      () => proxy.requests.filter((r) => r.operation === 'GetRecords' && r.fault === 'pass' && r.status === 200).length > 0,
+      'a GetRecords answered without a fault',
+    );
     const after = await putRecords(kinesis, stream, records('after', 20));
     await waitFor(() => delivered.length >= puts.length + after.length, 'the records put after the faults lifted');
     expect(delivered.map((d) => d.data)).toEqual(sent([...puts, ...after]));
@@ -162,7 +179,10 @@ describe('reading a shard through faults (native engine, fault proxy in front of
   it('AccessDenied on GetRecords: one clear error naming the permission, shown in status(), and reading resumes once it is granted', async () => {
     const stream = uniqueName('denied');
     await createStream(kinesis, stream, 1);
-    const rule = proxy.set('GetRecords', faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:GetRecords'));
+    const rule = proxy.set(
+      'GetRecords',
+      faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: kinesis:GetRecords'),
+    );
     const { worker, delivered, logger } = await startWorker(stream);
     const puts = await putRecords(kinesis, stream, records('r', 5));
     await waitFor(() => worker.describe().shards[0]?.error !== undefined, 'the shard reports the error');

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createWorker, type KinesisWorker } from '../../lib';
-import { createStream, putRecords, startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, type PutResult } from '../../lib/testing';
+import {
+  createStream,
+  putRecords,
+  startLocalKinesis,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalKinesis,
+  type PutResult,
+} from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
 import { endpoints, uniqueName } from '../support/aws';
 import { records } from '../support/records';
@@ -29,7 +37,13 @@ it('kinesis-local killed (SIGKILL) and restarted on the same port: the worker re
   kinesisLocal = await startLocalKinesis({ persistDir: dir });
   const port = kinesisLocal.port;
   const client = () =>
-    new KinesisClient({ region: LOCAL_REGION, endpoint: kinesisLocal!.endpoint, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+    new KinesisClient({
+      region: LOCAL_REGION,
+      endpoint: kinesisLocal!.endpoint,
+      credentials: LOCAL_CREDENTIALS,
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
   let kinesis = client();
   const stream = uniqueName('restart');
   await createStream(kinesis, stream, 1);

@@ -74,7 +74,10 @@ it('the stream is deleted under a reading worker: the shard is not ended, status
   const appName = (worker.describe() as { appName: string }).appName;
 
   await kinesis.send(new DeleteStreamCommand({ StreamName: stream }));
-  await waitFor(() => worker.describe().shards[0]?.error?.includes('the stream is not found') === true, 'the shard reports the missing stream');
+  await waitFor(
+    () => worker.describe().shards[0]?.error?.includes('the stream is not found') === true,
+    'the shard reports the missing stream',
+  );
   expect(events.filter((e) => e.type === 'shardEnded')).toEqual([]);
   const [lease] = await scanRaw(dynamo, appName);
   expect(lease!.checkpoint!.S).not.toBe('SHARD_END');
@@ -94,9 +97,21 @@ it('a closed shard past retention (ResourceNotFoundException, no longer listed) 
 
   // While the processor holds its first batch: split, then let the parent look past retention.
   await splitShard(kinesis, stream, parentId);
-  const gone = { __type: 'ResourceNotFoundException', message: `Shard ${parentId} in stream ${stream} under account 000000000000 does not exist` };
-  const parentReads = proxy.set(['GetRecords', 'GetShardIterator'], faults.respond((r) => (r.operation === 'GetRecords' || r.body?.ShardId === parentId ? { status: 400, body: gone } : undefined)));
-  proxy.set('ListShards', faults.transform((body) => ({ ...(body as object), Shards: ((body as { Shards?: { ShardId: string }[] }).Shards ?? []).filter((s) => s.ShardId !== parentId) })));
+  const gone = {
+    __type: 'ResourceNotFoundException',
+    message: `Shard ${parentId} in stream ${stream} under account 000000000000 does not exist`,
+  };
+  const parentReads = proxy.set(
+    ['GetRecords', 'GetShardIterator'],
+    faults.respond((r) => (r.operation === 'GetRecords' || r.body?.ShardId === parentId ? { status: 400, body: gone } : undefined)),
+  );
+  proxy.set(
+    'ListShards',
+    faults.transform((body) => ({
+      ...(body as object),
+      Shards: ((body as { Shards?: { ShardId: string }[] }).Shards ?? []).filter((s) => s.ShardId !== parentId),
+    })),
+  );
   release();
 
   await waitFor(() => events.some((e) => e.type === 'shardEnded' && e.shardId === parentId), 'the parent ended');
@@ -108,5 +123,10 @@ it('a closed shard past retention (ResourceNotFoundException, no longer listed) 
   const after = await putRecords(kinesis, stream, records('after', 10));
   await waitFor(() => delivered.filter((d) => d.data.startsWith('after')).length >= 10, 'the records put in the children');
   expect(new Set(after.map((p) => p.shardId))).not.toContain(parentId);
-  expect(delivered.filter((d) => d.data.startsWith('after')).map((d) => d.data).sort()).toEqual(after.map((p) => p.data.toString()).sort());
+  expect(
+    delivered
+      .filter((d) => d.data.startsWith('after'))
+      .map((d) => d.data)
+      .sort(),
+  ).toEqual(after.map((p) => p.data.toString()).sort());
 });

@@ -142,7 +142,13 @@ describe.each<EngineName>(['native', 'kcl'])('the IAM policy of the %s engine in
     try {
       const stream = uniqueName('iam');
       await createStream(kinesis, stream, 1);
-      const before = (await putRecords(kinesis, stream, Array.from({ length: 10 }, (_, i) => ({ partitionKey: `k-${i}`, data: `before-${i}` })))).length;
+      const before = (
+        await putRecords(
+          kinesis,
+          stream,
+          Array.from({ length: 10 }, (_, i) => ({ partitionKey: `k-${i}`, data: `before-${i}` })),
+        )
+      ).length;
       const delivered = new Map<string, Set<string>>();
       const shardEnded = new Set<string>();
       const processor = (): KinesisRecordProcessor => ({
@@ -177,8 +183,14 @@ describe.each<EngineName>(['native', 'kcl'])('the IAM policy of the %s engine in
       try {
         await waitFor(() => count() >= before, 'the first records', 90_000);
         await splitShard(kinesis, stream, 'shardId-000000000000');
-        const children = (await listShards(kinesis, stream)).filter((s) => s.ParentShardId === 'shardId-000000000000').map((s) => s.ShardId!);
-        const after = await putRecords(kinesis, stream, Array.from({ length: 20 }, (_, i) => ({ partitionKey: `k-${i}`, data: `after-${i}` })));
+        const children = (await listShards(kinesis, stream))
+          .filter((s) => s.ParentShardId === 'shardId-000000000000')
+          .map((s) => s.ShardId!);
+        const after = await putRecords(
+          kinesis,
+          stream,
+          Array.from({ length: 20 }, (_, i) => ({ partitionKey: `k-${i}`, data: `after-${i}` })),
+        );
         await waitFor(() => shardEnded.has('shardId-000000000000'), 'the parent shard to end', 90_000);
         await waitFor(() => count() >= before + after.length, 'the records on the children', 90_000);
         expect(children.every((child) => delivered.has(child))).toBe(true);

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createWorker, KinesisWorkerConfigError, type EngineName, type KinesisRecordProcessor, type StreamWorkerOptions, type WorkerLogger } from '../../lib';
+import {
+  createWorker,
+  KinesisWorkerConfigError,
+  type EngineName,
+  type KinesisRecordProcessor,
+  type StreamWorkerOptions,
+  type WorkerLogger,
+} from '../../lib';
 import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type ProxiedRequest } from '../../lib/testing';
 import { endpoints, kinesisClient, uniqueName } from '../support/aws';
 import { waitFor } from '../support/wait-for';
@@ -33,7 +40,8 @@ const forbidden = [
 /** Every line written anywhere by this process while `run` runs. */
 async function captureOutput(run: (logger: WorkerLogger & { debug(message: string): void }) => Promise<void>): Promise<string[]> {
   const lines: string[] = [];
-  const keep = (...args: unknown[]) => void lines.push(args.map((a) => (a instanceof Error ? `${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+  const keep = (...args: unknown[]) =>
+    void lines.push(args.map((a) => (a instanceof Error ? `${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
   const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) => jest.spyOn(console, method).mockImplementation(keep));
   const writes = [process.stdout, process.stderr].map((stream) =>
     jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => (keep(String(chunk)), true)) as never),
@@ -54,7 +62,18 @@ function leaks(lines: readonly string[]): { secret: string; line: string }[] {
 /** How AWS answers a SigV4 mismatch: the canonical request it expected, signed header values included. */
 function signatureMismatch(request: ProxiedRequest) {
   const header = (name: string) => String(request.headers[name] ?? '');
-  const canonical = ['POST', '/', '', `host:${header('host')}`, `x-amz-date:${header('x-amz-date')}`, `x-amz-security-token:${header('x-amz-security-token')}`, `x-amz-target:${header('x-amz-target')}`, '', 'host;x-amz-date;x-amz-security-token;x-amz-target', 'e3b0c442'].join('\n');
+  const canonical = [
+    'POST',
+    '/',
+    '',
+    `host:${header('host')}`,
+    `x-amz-date:${header('x-amz-date')}`,
+    `x-amz-security-token:${header('x-amz-security-token')}`,
+    `x-amz-target:${header('x-amz-target')}`,
+    '',
+    'host;x-amz-date;x-amz-security-token;x-amz-target',
+    'e3b0c442',
+  ].join('\n');
   return {
     status: 400,
     body: {
@@ -69,7 +88,8 @@ function unparsableGetRecords() {
   return { status: 200, body: `{"Records":[{"Data":"${Buffer.from(payloads[0]!).toString('base64')}"},}],"NextShardIterator":"x"}` };
 }
 
-const isCheckpointWrite = (request: ProxiedRequest) => request.operation === 'UpdateItem' && /"?:?checkpoint"/.test(request.rawBody.toString());
+const isCheckpointWrite = (request: ProxiedRequest) =>
+  request.operation === 'UpdateItem' && /"?:?checkpoint"/.test(request.rawBody.toString());
 
 describe.each<EngineName>(['native', 'kcl'])('logs of the %s engine', (engine) => {
   let kinesisProxy: FaultProxy;
@@ -91,7 +111,11 @@ describe.each<EngineName>(['native', 'kcl'])('logs of the %s engine', (engine) =
   it('carry no secret key, session token or record payload, through processing, retrieval, checkpoint and bootstrap failures', async () => {
     const stream = uniqueName('security');
     await createStream(kinesis, stream, 1);
-    await putRecords(kinesis, stream, payloads.map((data, i) => ({ partitionKey: `key-${i}`, data })));
+    await putRecords(
+      kinesis,
+      stream,
+      payloads.map((data, i) => ({ partitionKey: `key-${i}`, data })),
+    );
 
     const delivered = new Set<string>();
     let failures = 0;
@@ -135,16 +159,30 @@ describe.each<EngineName>(['native', 'kcl'])('logs of the %s engine', (engine) =
       await worker.start();
       try {
         await waitFor(() => payloads.every((p) => delivered.has(p)), 'every payload delivered', 90_000);
-        await waitFor(() => dynamoProxy.requests.filter((r) => r.operation === 'UpdateItem' && r.fault === 'throttle').length >= 4, 'the throttled checkpoints');
+        await waitFor(
+          () => dynamoProxy.requests.filter((r) => r.operation === 'UpdateItem' && r.fault === 'throttle').length >= 4,
+          'the throttled checkpoints',
+        );
       } finally {
         await worker.stop();
       }
 
       // Bootstrap failures, printed the way an application's crash handler prints them (message and stack).
       kinesisProxy.set('DescribeStreamSummary', faults.respond(signatureMismatch), { times: 1 });
-      kinesisProxy.set('DescribeStreamSummary', faults.error(400, 'AccessDeniedException', 'User: arn:aws:iam::123456789012:user/worker is not authorized to perform: kinesis:DescribeStreamSummary'), { times: 1 });
+      kinesisProxy.set(
+        'DescribeStreamSummary',
+        faults.error(
+          400,
+          'AccessDeniedException',
+          'User: arn:aws:iam::123456789012:user/worker is not authorized to perform: kinesis:DescribeStreamSummary',
+        ),
+        { times: 1 },
+      );
       for (let i = 0; i < 2; i++) {
-        const failing = createWorker({ ...options, appName: uniqueName('security-app'), kinesis: { endpoint: kinesisProxy.url, credentials } }, processor);
+        const failing = createWorker(
+          { ...options, appName: uniqueName('security-app'), kinesis: { endpoint: kinesisProxy.url, credentials } },
+          processor,
+        );
         const error = await failing.start().then(
           () => undefined,
           (e: unknown) => e,

@@ -10,7 +10,15 @@ import 'reflect-metadata';
 import { appendFileSync } from 'node:fs';
 import { Inject, Injectable, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { KinesisProcessor, KinesisWorkerModule, type KinesisRecordProcessor, type InitializeInput, type KinesisWorkerModuleOptions, type ProcessRecordsInput, type ShutdownInput } from '../../lib';
+import {
+  KinesisProcessor,
+  KinesisWorkerModule,
+  type KinesisRecordProcessor,
+  type InitializeInput,
+  type KinesisWorkerModuleOptions,
+  type ProcessRecordsInput,
+  type ShutdownInput,
+} from '../../lib';
 
 export type JournalEntry =
   | { kind: 'initialize'; shardId: string; poolOpen: boolean }

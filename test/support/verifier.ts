@@ -19,7 +19,14 @@ export function sessionsOf(events: readonly WorkerFileEvent[]): Session[] {
   const current = new Map<string, Session>();
   for (const event of events) {
     if (event.kind === 'initialize') {
-      const session: Session = { worker: event.worker, shardId: event.shardId, startCheckpoint: event.checkpoint, startedAt: event.at, batches: [], checkpoints: [] };
+      const session: Session = {
+        worker: event.worker,
+        shardId: event.shardId,
+        startCheckpoint: event.checkpoint,
+        startedAt: event.at,
+        batches: [],
+        checkpoints: [],
+      };
       sessions.push(session);
       current.set(`${event.worker}/${event.shardId}`, session);
     } else if (event.kind === 'batch') {
@@ -40,7 +47,8 @@ export function orderViolations(events: readonly WorkerFileEvent[]): string[] {
     let previous = isSeq(session.startCheckpoint) ? BigInt(session.startCheckpoint) : -1n;
     for (const record of session.batches.flatMap((b) => b.records)) {
       const seq = BigInt(record.seq);
-      if (seq <= previous) problems.push(`${session.worker}/${session.shardId}: ${record.seq} after ${previous} (checkpoint ${session.startCheckpoint})`);
+      if (seq <= previous)
+        problems.push(`${session.worker}/${session.shardId}: ${record.seq} after ${previous} (checkpoint ${session.startCheckpoint})`);
       previous = seq;
     }
   }
@@ -74,7 +82,9 @@ export function duplicateReport(puts: readonly PutResult[], events: readonly Wor
       duplicates++;
       const lastCheckpoint = earlier.checkpoints.at(-1)?.seq;
       if (lastCheckpoint !== undefined && BigInt(lastCheckpoint) >= BigInt(record.seq)) {
-        unexplained.push(`${record.seq} on ${session.shardId}: delivered by ${earlier.worker} and checkpointed at ${lastCheckpoint}, then again by ${session.worker}`);
+        unexplained.push(
+          `${record.seq} on ${session.shardId}: delivered by ${earlier.worker} and checkpointed at ${lastCheckpoint}, then again by ${session.worker}`,
+        );
       }
     }
   }
@@ -93,9 +103,11 @@ export function overlapViolations(events: readonly WorkerFileEvent[]): string[] 
     const firstStart = later.batches[0]?.start;
     if (firstStart === undefined) continue;
     for (const earlier of sessions) {
-      if (earlier === later || earlier.shardId !== later.shardId || earlier.worker === later.worker || earlier.startedAt >= later.startedAt) continue;
+      if (earlier === later || earlier.shardId !== later.shardId || earlier.worker === later.worker || earlier.startedAt >= later.startedAt)
+        continue;
       const overlapping = earlier.batches.filter((b) => b.end > firstStart);
-      if (overlapping.length > 1) problems.push(`${earlier.worker} delivered ${overlapping.length} batches of ${later.shardId} after ${later.worker} started`);
+      if (overlapping.length > 1)
+        problems.push(`${earlier.worker} delivered ${overlapping.length} batches of ${later.shardId} after ${later.worker} started`);
     }
   }
   return problems;

@@ -17,7 +17,15 @@ export interface WorkerProcessConfig {
 }
 
 export type WorkerFileEvent =
-  | { kind: 'batch'; worker: string; shardId: string; stream?: string; start: number; end: number; records: { seq: string; data: string }[] }
+  | {
+      kind: 'batch';
+      worker: string;
+      shardId: string;
+      stream?: string;
+      start: number;
+      end: number;
+      records: { seq: string; data: string }[];
+    }
   | { kind: 'checkpointed'; worker: string; shardId: string; seq: string; at: number }
   | { kind: 'checkpointFailed'; worker: string; shardId: string; error: string; at: number }
   | { kind: 'initialize'; worker: string; shardId: string; stream?: string; checkpoint: string; at: number }
@@ -38,7 +46,8 @@ function main() {
   };
   // `stream` tells the shards of a worker of several streams apart (their shard ids repeat).
   const kinesisWorker = createWorker(options, ({ shardId, streamName: stream }): KinesisRecordProcessor => ({
-    initialize: ({ checkpoint }) => write({ kind: 'initialize', worker, shardId, stream, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
+    initialize: ({ checkpoint }) =>
+      write({ kind: 'initialize', worker, shardId, stream, checkpoint: checkpoint.sequenceNumber, at: Date.now() }),
     processRecords: async ({ records, checkpointer }) => {
       const start = Date.now();
       if (config.batchDelayMs) await new Promise((resolve) => setTimeout(resolve, config.batchDelayMs));

@@ -66,7 +66,9 @@ function resolveRelative(fromFile: string, specifier: string): string {
   const base = resolve(dirname(fromFile), specifier);
   const candidates = [base, `${base}.ts`, `${base}.js`, join(base, 'index.ts'), join(base, 'index.js')];
   const found = candidates.find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
-  return relative(LIB, found ?? base).split(sep).join('/');
+  return relative(LIB, found ?? base)
+    .split(sep)
+    .join('/');
 }
 
 function importsOf(path: string): Import[] {
@@ -84,7 +86,11 @@ const describeImport = ({ file, specifier, target }: Import) => `lib/${file} imp
 describe('lib/ import rules', () => {
   it('reads the imports it is meant to read (a guard against a regex that matches nothing)', () => {
     expect(imports.length).toBeGreaterThan(100);
-    expect(imports).toContainEqual({ file: 'create-worker.ts', specifier: './engines/kcl/kcl-worker', target: 'engines/kcl/kcl-worker.ts' });
+    expect(imports).toContainEqual({
+      file: 'create-worker.ts',
+      specifier: './engines/kcl/kcl-worker',
+      target: 'engines/kcl/kcl-worker.ts',
+    });
     expect(imports).toContainEqual({ file: 'kinesis-worker.explorer.ts', specifier: '@nestjs/core', target: undefined });
     expect(imports).toContainEqual({ file: 'standalone.ts', specifier: './create-worker', target: 'create-worker.ts' });
   });
@@ -95,7 +101,9 @@ describe('lib/ import rules', () => {
   });
 
   it.each(Object.entries(ALLOWED) as [Layer, readonly Layer[]][])('%s imports only from %j', (layer, allowed) => {
-    const offending = imports.filter((i) => i.target && !i.target.startsWith('../') && layerOf(i.file) === layer && !allowed.includes(layerOf(i.target)));
+    const offending = imports.filter(
+      (i) => i.target && !i.target.startsWith('../') && layerOf(i.file) === layer && !allowed.includes(layerOf(i.target)),
+    );
     expect(offending.map((i) => `${describeImport(i)}: ${layer} may import only ${allowed.join(', ')}`)).toEqual([]);
   });
 

@@ -4,7 +4,14 @@ import { READ_LIMITS, ShardModel } from '../../bench/lib/shard-model';
 describe('bench shard model (limited synthetic Kinesis)', () => {
   const t0 = 1_000_000;
   const model = (overrides: Partial<ConstructorParameters<typeof ShardModel>[0]> = {}) =>
-    new ShardModel({ index: 3, recordBytes: 1024, producedBytesPerSecond: READ_LIMITS.bytesPerSecond, enforceLimits: true, startedAt: t0, ...overrides });
+    new ShardModel({
+      index: 3,
+      recordBytes: 1024,
+      producedBytesPerSecond: READ_LIMITS.bytesPerSecond,
+      enforceLimits: true,
+      startedAt: t0,
+      ...overrides,
+    });
 
   it('numbers records with increasing 56-digit sequence numbers and reads them back', () => {
     const shard = model();

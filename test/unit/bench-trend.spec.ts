@@ -15,6 +15,11 @@ describe("the soak's trend (bench/lib/trend.ts)", () => {
   });
 
   it('refuses fewer than 3 points', () => {
-    expect(() => leastSquares([{ x: 0, y: 1 }, { x: 1, y: 2 }])).toThrow('at least 3 points');
+    expect(() =>
+      leastSquares([
+        { x: 0, y: 1 },
+        { x: 1, y: 2 },
+      ]),
+    ).toThrow('at least 3 points');
   });
 });

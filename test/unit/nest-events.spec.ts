@@ -52,12 +52,21 @@ class PerRequest {
 }
 
 async function handlers() {
-  const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule], providers: [KinesisEventHandlers, Audit, PerRequest] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryModule],
+    providers: [KinesisEventHandlers, Audit, PerRequest],
+  }).compile();
   await moduleRef.init();
   return moduleRef.get(KinesisEventHandlers);
 }
 
-const lost = (streamName: string): Seen => ({ type: 'leaseLost', shardId: 'shardId-000000000001', reason: 'stolen', workerId: 'w1', streamName });
+const lost = (streamName: string): Seen => ({
+  type: 'leaseLost',
+  shardId: 'shardId-000000000001',
+  reason: 'stolen',
+  workerId: 'w1',
+  streamName,
+});
 
 beforeEach(() => (calls.length = 0));
 
@@ -78,9 +87,13 @@ it('calls the matching handlers after onEvent; a stream filter keeps other strea
 
 it('a throwing or rejecting handler, or a throwing onEvent, is logged and the others still run', async () => {
   const logger = new CapturingLogger();
-  const listener = (await handlers()).listenerFor('orders', () => {
-    throw new Error('onEvent failure');
-  }, logger)!;
+  const listener = (await handlers()).listenerFor(
+    'orders',
+    () => {
+      throw new Error('onEvent failure');
+    },
+    logger,
+  )!;
   expect(() => listener(lost('orders'))).not.toThrow();
   expect(calls).toContain('all leaseLost');
   await new Promise((resolve) => setImmediate(resolve)); // the rejection is reported when it settles
@@ -99,7 +112,9 @@ it('a request-scoped provider is skipped with a warning naming it; a non-functio
   const events = await handlers();
   events.listenerFor('orders', undefined, logger)!(lost('orders'));
   expect(calls).not.toContain('request-scoped');
-  expect(logger.lines).toContainEqual(expect.stringContaining('@OnKinesisEvent on PerRequest.never is ignored: its provider is request-scoped or transient'));
+  expect(logger.lines).toContainEqual(
+    expect.stringContaining('@OnKinesisEvent on PerRequest.never is ignored: its provider is request-scoped or transient'),
+  );
   const notAFunction = 'log it' as unknown as WorkerEventListener;
   expect(events.listenerFor('orders', notAFunction, logger)).toBe(notAFunction);
 });

@@ -28,8 +28,12 @@ describe('Nest processors grouped by lease table', () => {
     expect(shared!.processorName).toBe('Orders, Payments');
     expect(shared!.options).toMatchObject({ streams: ['orders', 'payments'] });
     expect(shared!.options.streamName).toBeUndefined();
-    expect(await shared!.createProcessor({ streamName: 'payments', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({ name: 'Payments' });
-    expect(await shared!.createProcessor({ streamName: 'orders', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({ name: 'Orders' });
+    expect(await shared!.createProcessor({ streamName: 'payments', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
+      name: 'Payments',
+    });
+    expect(await shared!.createProcessor({ streamName: 'orders', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
+      name: 'Orders',
+    });
     shared!.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'payments' });
     shared!.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'orders' });
     expect(ordersEvents).toHaveLength(1);

@@ -17,7 +17,14 @@ function status(overrides: Partial<WorkerStatus> = {}): WorkerStatus {
     msSinceLeaseRenewal: 1_000,
     leaseTiming: { leaseRenewalIntervalMs: 3_308, failoverTimeMs: 10_000 },
     leases: [],
-    shards: [{ shardId: 'shardId-000000000000', state: 'PROCESSING', checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }, millisBehindLatest: 0 }],
+    shards: [
+      {
+        shardId: 'shardId-000000000000',
+        state: 'PROCESSING',
+        checkpoint: { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+        millisBehindLatest: 0,
+      },
+    ],
     ...overrides,
   };
 }
@@ -34,7 +41,15 @@ it('up for a running worker, under the given key, with what it judged in the det
   const result = indicator(status()).isHealthy('consumer');
   expect(result.consumer!.status).toBe('up');
   expect(result.consumer!.workers).toEqual([
-    { stream: 'orders', workerId: 'worker-1', engine: 'native', running: true, shards: 1, msSinceLeaseRenewal: 1_000, maxMillisBehindLatest: 0 },
+    {
+      stream: 'orders',
+      workerId: 'worker-1',
+      engine: 'native',
+      running: true,
+      shards: 1,
+      msSinceLeaseRenewal: 1_000,
+      maxMillisBehindLatest: 0,
+    },
   ]);
 });
 
@@ -58,15 +73,26 @@ it('the default renewal limit sits midway between the renewal interval and failo
 });
 
 it('an explicit maxMsSinceLeaseRenewal wins; a worker that reports no renewals (kcl engine, no lease held) is not judged on them', () => {
-  expect(indicator(status({ msSinceLeaseRenewal: 2_500 })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 2_000 }).kinesis!.status).toBe('down');
-  expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy().kinesis!.status).toBe('up');
-  expect(indicator(status({ msSinceLeaseRenewal: undefined })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 0 }).kinesis!.status).toBe('up');
+  expect(indicator(status({ msSinceLeaseRenewal: 2_500 })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 2_000 }).kinesis!.status).toBe(
+    'down',
+  );
+  expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy().kinesis!.status).toBe(
+    'up',
+  );
+  expect(indicator(status({ msSinceLeaseRenewal: undefined })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 0 }).kinesis!.status).toBe(
+    'up',
+  );
 });
 
 it('down when a shard is further behind than maxMillisBehindLatest, or cannot be read; no lag limit by default', () => {
   const lagging = status({
     shards: [
-      { shardId: 'shardId-000000000000', state: 'PROCESSING', checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 }, millisBehindLatest: 90_000 },
+      {
+        shardId: 'shardId-000000000000',
+        state: 'PROCESSING',
+        checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 },
+        millisBehindLatest: 90_000,
+      },
       { shardId: 'shardId-000000000001', state: 'PROCESSING', checkpoint: { sequenceNumber: '2', subSequenceNumber: 0 } },
     ],
   });
@@ -75,7 +101,14 @@ it('down when a shard is further behind than maxMillisBehindLatest, or cannot be
     "'orders'/shardId-000000000000 is 90000 ms behind (limit 60000 ms)",
   ]);
   const unreadable = status({
-    shards: [{ shardId: 'shardId-000000000000', state: 'PROCESSING', checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 }, error: 'kinesis:GetRecords is not allowed' }],
+    shards: [
+      {
+        shardId: 'shardId-000000000000',
+        state: 'PROCESSING',
+        checkpoint: { sequenceNumber: '1', subSequenceNumber: 0 },
+        error: 'kinesis:GetRecords is not allowed',
+      },
+    ],
   });
   expect(problems(indicator(unreadable).isHealthy())).toEqual(['kinesis:GetRecords is not allowed']);
 });
@@ -94,11 +127,20 @@ describe('DynamoDB answers', () => {
     expect(indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_000 })).isHealthy().kinesis!.status).toBe('up');
     const result = indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_051 })).isHealthy();
     expect(result.kinesis!.status).toBe('down');
-    expect(problems(result)).toEqual([`DynamoDB has not answered the worker of 'orders' for 30051 ms (limit 30050 ms): it can neither renew nor take leases`]);
+    expect(problems(result)).toEqual([
+      `DynamoDB has not answered the worker of 'orders' for 30051 ms (limit 30050 ms): it can neither renew nor take leases`,
+    ]);
   });
 
   it('maxMsSinceDynamoDbAnswer overrides the default; an engine that does not report it (kcl) is never judged by it', () => {
-    expect(indicator(status({ leaseTiming: timing, msSinceDynamoDbAnswer: 6_000 })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 5_000 }).kinesis!.status).toBe('down');
-    expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 1 }).kinesis!.status).toBe('up');
+    expect(
+      indicator(status({ leaseTiming: timing, msSinceDynamoDbAnswer: 6_000 })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 5_000 })
+        .kinesis!.status,
+    ).toBe('down');
+    expect(
+      indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy('kinesis', {
+        maxMsSinceDynamoDbAnswer: 1,
+      }).kinesis!.status,
+    ).toBe('up');
   });
 });

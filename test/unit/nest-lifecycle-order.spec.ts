@@ -38,8 +38,12 @@ class UserGlobalModule {}
 
 beforeEach(() => {
   calls.length = 0;
-  jest.spyOn(KinesisWorkerRegistrar.prototype, 'onApplicationBootstrap').mockImplementation(async () => void calls.push('kinesis.onApplicationBootstrap'));
-  jest.spyOn(KinesisWorkerRegistrar.prototype, 'onModuleDestroy').mockImplementation(async () => void calls.push('kinesis.onModuleDestroy'));
+  jest
+    .spyOn(KinesisWorkerRegistrar.prototype, 'onApplicationBootstrap')
+    .mockImplementation(async () => void calls.push('kinesis.onApplicationBootstrap'));
+  jest
+    .spyOn(KinesisWorkerRegistrar.prototype, 'onModuleDestroy')
+    .mockImplementation(async () => void calls.push('kinesis.onModuleDestroy'));
 });
 afterEach(() => jest.restoreAllMocks());
 

@@ -104,7 +104,9 @@ export class DaemonSupervisor {
     const launchedAt = Date.now();
     void daemon.exited
       .then((exit) => this.onExit(daemon, exit, launchedAt))
-      .catch((error) => this.settings.logger.error(`Restarting the MultiLangDaemon for '${this.settings.streamName}' failed: ${describeError(error)}`));
+      .catch((error) =>
+        this.settings.logger.error(`Restarting the MultiLangDaemon for '${this.settings.streamName}' failed: ${describeError(error)}`),
+      );
     return daemon;
   }
 

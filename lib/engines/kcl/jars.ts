@@ -28,7 +28,6 @@ export function awsKclVersion(): string {
   return awsKclPackage().version;
 }
 
-
 /** The exact command that provisions the jars of this KCL line into `dir`. */
 export function provisionCommand(dir: string, version: string = AWS_KCL_POM_LINE): string {
   const root = libraryRoot();

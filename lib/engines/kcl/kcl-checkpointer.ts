@@ -8,7 +8,6 @@ import type { ExtendedSequenceNumber } from '../../core/record';
 import { retry } from '../../core/retry';
 import type { RetryPolicy } from '../../core/retry-policy';
 
-
 /** Sends one checkpoint request to the MultiLangDaemon; resolves with the exception name it answered, or null. */
 export type CheckpointChannel = (position: ExtendedSequenceNumber) => Promise<string | null>;
 
@@ -110,7 +109,9 @@ export class KclCheckpointer implements Checkpointer {
       policy: this.retry,
       retryable: (error) => error instanceof DaemonCheckpointError && TRANSIENT.has(error.exceptionName),
       onRetry: (error, attempt, delay) =>
-        this.logger.warn(`Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
+        this.logger.warn(
+          `Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`,
+        ),
     });
   }
 

@@ -57,7 +57,8 @@ function oneOf<T extends string>(option: string, value: unknown, allowed: readon
 
 function nonEmptyString(option: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.trim() === '') throw new KinesisWorkerConfigError(option, `expected a non-empty string, got ${JSON.stringify(value)}.`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new KinesisWorkerConfigError(option, `expected a non-empty string, got ${JSON.stringify(value)}.`);
   return value;
 }
 
@@ -67,7 +68,10 @@ function kclVersion(value: unknown): string {
   const option = value === undefined && fromEnv ? 'KCL_VERSION' : 'kcl.version';
   const version = value ?? (fromEnv || KCL_DEFAULT_VERSION);
   if (typeof version !== 'string' || !/^\d+\.\d+\.\d+$/.test(version) || Number(version.split('.')[0]) < 2) {
-    throw new KinesisWorkerConfigError(option, `expected a Java KCL version 2.x or 3.x such as '3.1.3' or '2.7.2', got ${JSON.stringify(version)}.`);
+    throw new KinesisWorkerConfigError(
+      option,
+      `expected a Java KCL version 2.x or 3.x such as '3.1.3' or '2.7.2', got ${JSON.stringify(version)}.`,
+    );
   }
   return version;
 }
@@ -92,7 +96,10 @@ function extraProperties(extra: unknown): Record<string, string> {
   const properties: Record<string, string> = {};
   for (const [key, value] of Object.entries(extra)) {
     if (!PROPERTY_KEY.test(key)) {
-      throw new KinesisWorkerConfigError('kcl.properties', `${JSON.stringify(key)} is not a MultiLangDaemon property name (letters, digits, _ and .).`);
+      throw new KinesisWorkerConfigError(
+        'kcl.properties',
+        `${JSON.stringify(key)} is not a MultiLangDaemon property name (letters, digits, _ and .).`,
+      );
     }
     const managedKey = Object.keys(KCL_MANAGED_PROPERTIES).find((managed) => managed.toLowerCase() === key.toLowerCase());
     const managedBy = managedKey && KCL_MANAGED_PROPERTIES[managedKey];
@@ -100,7 +107,10 @@ function extraProperties(extra: unknown): Record<string, string> {
       throw new KinesisWorkerConfigError('kcl.properties', `'${key}' is set by the engine from ${managedBy}; set that instead.`);
     }
     if (!['string', 'number', 'boolean'].includes(typeof value) || (typeof value === 'number' && !Number.isFinite(value))) {
-      throw new KinesisWorkerConfigError('kcl.properties', `'${key}' must be a string, a finite number or a boolean, got ${JSON.stringify(value)}.`);
+      throw new KinesisWorkerConfigError(
+        'kcl.properties',
+        `'${key}' must be a string, a finite number or a boolean, got ${JSON.stringify(value)}.`,
+      );
     }
     const text = String(value);
     if (/[\r\n]/.test(text)) throw new KinesisWorkerConfigError('kcl.properties', `'${key}' must not contain a line break.`);
@@ -126,7 +136,10 @@ function kclRetrievalMode(value: unknown, common: unknown): KclRetrievalMode {
  * The kcl section with its defaults. createWorker validates it whatever the engine, so that a typo
  * fails at bootstrap even while the application still runs the native engine.
  */
-export function resolveKclOptions(options: StreamWorkerOptions, resolved: Pick<ResolvedWorkerOptions, 'engine' | 'failoverTimeMs'>): ResolvedKclEngineOptions {
+export function resolveKclOptions(
+  options: StreamWorkerOptions,
+  resolved: Pick<ResolvedWorkerOptions, 'engine' | 'failoverTimeMs'>,
+): ResolvedKclEngineOptions {
   const kcl: KclEngineOptions = options.kcl ?? {};
   if (typeof kcl !== 'object' || kcl === null || Array.isArray(kcl)) {
     throw new KinesisWorkerConfigError('kcl', `expected an object such as { jarsDir: '.kcl/jars' }, got ${JSON.stringify(kcl)}.`);
@@ -134,7 +147,10 @@ export function resolveKclOptions(options: StreamWorkerOptions, resolved: Pick<R
   if (resolved.engine === 'kcl') refuseDerivedIntervals(options);
   const javaOptions = kcl.javaOptions ?? [];
   if (!Array.isArray(javaOptions) || javaOptions.some((o) => typeof o !== 'string' || o === '')) {
-    throw new KinesisWorkerConfigError('kcl.javaOptions', `expected an array of JVM options such as ['-Xmx256m'], got ${JSON.stringify(javaOptions)}.`);
+    throw new KinesisWorkerConfigError(
+      'kcl.javaOptions',
+      `expected an array of JVM options such as ['-Xmx256m'], got ${JSON.stringify(javaOptions)}.`,
+    );
   }
   const shutdownGraceMs = positiveInt('kcl.shutdownGraceMs', kcl.shutdownGraceMs, resolved.failoverTimeMs + 5_000);
   const properties = extraProperties(kcl.properties ?? {});
@@ -142,7 +158,11 @@ export function resolveKclOptions(options: StreamWorkerOptions, resolved: Pick<R
   const version = kclVersion(kcl.version);
   return {
     version,
-    jarsDir: nonEmptyString('kcl.jarsDir', kcl.jarsDir, defaultJarsDir(version, process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars'))),
+    jarsDir: nonEmptyString(
+      'kcl.jarsDir',
+      kcl.jarsDir,
+      defaultJarsDir(version, process.env.KCL_JARS_DIR || join(process.cwd(), '.kcl', 'jars')),
+    ),
     javaPath: nonEmptyString('kcl.javaPath', kcl.javaPath, javaHome ? join(javaHome, 'bin', 'java') : 'java'),
     javaOptions,
     shutdownGraceMs,

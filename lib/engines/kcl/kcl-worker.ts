@@ -96,7 +96,8 @@ export class KclWorker implements KinesisWorker {
    */
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
-    if (this.stopping) return Promise.reject(new KinesisWorkerError(`Worker ${this.workerId} was stopped; create a new worker to consume again.`));
+    if (this.stopping)
+      return Promise.reject(new KinesisWorkerError(`Worker ${this.workerId} was stopped; create a new worker to consume again.`));
     this.starting ??= this.startUp();
     return this.starting;
   }
@@ -133,7 +134,10 @@ export class KclWorker implements KinesisWorker {
     let java: string;
     try {
       if (process.platform === 'win32') {
-        throw new KinesisWorkerConfigError('engine', "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.");
+        throw new KinesisWorkerConfigError(
+          'engine',
+          "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.",
+        );
       }
       jars = locateJars(this.kcl.jarsDir, this.kcl.version);
       java = await checkJava(this.kcl.javaPath);
@@ -144,7 +148,14 @@ export class KclWorker implements KinesisWorker {
       // With no lease in the table, the Java KCL waits a random 1-30 s before its first shard sync.
       const leases = await this.table.listLeases();
       if (leases.length === 0 && !signal.aborted) {
-        await new ShardSync(this.kinesis, this.table, streamName, this.options.initialPosition, this.options.cleanupLeasesUponShardCompletion, logger).run(leases);
+        await new ShardSync(
+          this.kinesis,
+          this.table,
+          streamName,
+          this.options.initialPosition,
+          this.options.cleanupLeasesUponShardCompletion,
+          logger,
+        ).run(leases);
       }
       if (!signal.aborted) await this.launch(jars, signal);
     } catch (error) {
@@ -228,10 +239,13 @@ export class KclWorker implements KinesisWorker {
     relays.requestStop();
     const graceMs = Math.min(this.kcl.stopTimeoutMs, shutdownTimeoutMs);
     const outcome = await this.supervisor!.stopGracefully(graceMs, (signal) => relays.idle(signal));
-    if (outcome === 'idle') logger.debug?.('Every processor is shut down and every relay gone; ending the JVM instead of letting it wait out its timers.');
+    if (outcome === 'idle')
+      logger.debug?.('Every processor is shut down and every relay gone; ending the JVM instead of letting it wait out its timers.');
     if (outcome === 'timeout') {
       const option = graceMs === shutdownTimeoutMs ? 'shutdownTimeoutMs' : 'kcl.stopTimeoutMs';
-      logger.warn(`The MultiLangDaemon did not finish within ${graceMs} ms (${option}) of SIGTERM; killed it.${describeUnfinished(relays)}`);
+      logger.warn(
+        `The MultiLangDaemon did not finish within ${graceMs} ms (${option}) of SIGTERM; killed it.${describeUnfinished(relays)}`,
+      );
     }
     // The relays are gone with the JVM: their connections close, and each processor gets its shutdown.
     if (!(await relays.allClosedWithin(Math.max(1_000, deadline - Date.now())))) {
@@ -248,7 +262,9 @@ export class KclWorker implements KinesisWorker {
     this.tornDown ??= (async () => {
       clearInterval(this.scanTimer);
       this.running = false;
-      await this.supervisor?.kill().catch((error) => this.options.logger.error(`Could not end the MultiLangDaemon: ${describeError(error)}`));
+      await this.supervisor
+        ?.kill()
+        .catch((error) => this.options.logger.error(`Could not end the MultiLangDaemon: ${describeError(error)}`));
       await this.relays?.close();
       this.run?.remove();
       if (this.supervisor?.launched) await this.releaseOwnLeases('REQUESTED');
@@ -273,6 +289,8 @@ export class KclWorker implements KinesisWorker {
 
 /** " Unfinished: shardId-1 (processRecords), ..." for the shards whose relay is still connected. */
 function describeUnfinished(relays: RelayServer): string {
-  const open = relays.active.map((session) => `${session.shardId ?? 'a shard not yet initialized'} (${session.currentAction ?? session.state})`);
+  const open = relays.active.map(
+    (session) => `${session.shardId ?? 'a shard not yet initialized'} (${session.currentAction ?? session.state})`,
+  );
   return open.length > 0 ? ` Shards that did not finish: ${open.join(', ')}.` : '';
 }

@@ -10,7 +10,8 @@ export interface DaemonConfig {
   readonly warnings: readonly string[];
 }
 
-type EndpointLike = string | URL | { url?: URL | string; protocol?: string; hostname?: string; port?: number; path?: string } | (() => unknown);
+type EndpointLike =
+  string | URL | { url?: URL | string; protocol?: string; hostname?: string; port?: number; path?: string } | (() => unknown);
 
 /** An SDK v3 `endpoint` setting as a URL string: a string, a URL, an Endpoint, an EndpointV2 or a provider of one. */
 export async function endpointUrl(option: string, value: unknown): Promise<string | undefined> {
@@ -26,7 +27,10 @@ export async function endpointUrl(option: string, value: unknown): Promise<strin
       return `${protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path ?? ''}`;
     }
   }
-  throw new KinesisWorkerConfigError(option, `the 'kcl' engine passes the endpoint to the Java KCL as a URL; give it as a string such as 'http://127.0.0.1:4567'.`);
+  throw new KinesisWorkerConfigError(
+    option,
+    `the 'kcl' engine passes the endpoint to the Java KCL as a URL; give it as a string such as 'http://127.0.0.1:4567'.`,
+  );
 }
 
 interface StaticCredentials {
@@ -48,7 +52,11 @@ const sameCredentials = (a: StaticCredentials, b: StaticCredentials) =>
  * Maps the resolved options onto MultiLangDaemon properties (KCL 2.7.2 names, which 3.x reads too; the
  * daemon ignores unknown keys silently, so every key here is one it reads).
  */
-export async function daemonConfig(options: ResolvedWorkerOptions, kcl: ResolvedKclEngineOptions, executableName: string): Promise<DaemonConfig> {
+export async function daemonConfig(
+  options: ResolvedWorkerOptions,
+  kcl: ResolvedKclEngineOptions,
+  executableName: string,
+): Promise<DaemonConfig> {
   const warnings: string[] = [];
   const env: Record<string, string> = {};
   const kinesisCredentials = staticCredentials(options.kinesis.credentials);
@@ -108,7 +116,10 @@ export async function daemonConfig(options: ResolvedWorkerOptions, kcl: Resolved
     retrievalMode: kcl.retrievalMode,
     // The daemon's FanoutConfig: the consumer it registers (by default the application name, like the native engine's).
     ...(kcl.retrievalMode === 'FANOUT' && options.retrieval.mode === 'fanout'
-      ? { consumerName: options.retrieval.consumerName, ...(options.retrieval.consumerArn ? { consumerArn: options.retrieval.consumerArn } : {}) }
+      ? {
+          consumerName: options.retrieval.consumerName,
+          ...(options.retrieval.consumerArn ? { consumerArn: options.retrieval.consumerArn } : {}),
+        }
       : {}),
     metricsLevel: kcl.metricsLevel,
     // 0 (the daemon's default) means: no graceful shutdown, no shutdownRequested to the processors.

@@ -42,7 +42,9 @@ export class ActionLineFilter extends Transform {
     } catch {
       // not JSON: dropped below
     }
-    this.logger.warn(`Ignored a line from the MultiLangDaemon that is not a protocol action (${this.describe()}): ${trimmed.slice(0, 200)}`);
+    this.logger.warn(
+      `Ignored a line from the MultiLangDaemon that is not a protocol action (${this.describe()}): ${trimmed.slice(0, 200)}`,
+    );
   }
 }
 

@@ -23,11 +23,17 @@ export class RunDirectory {
   private constructor(readonly path: string) {
     this.socketPath = join(path, 'relay.sock');
     if (Buffer.byteLength(this.socketPath) > 100) {
-      throw new KinesisWorkerConfigError('kcl', `the socket path ${this.socketPath} is too long for a Unix socket; set TMPDIR to a shorter directory.`);
+      throw new KinesisWorkerConfigError(
+        'kcl',
+        `the socket path ${this.socketPath} is too long for a Unix socket; set TMPDIR to a shorter directory.`,
+      );
     }
-    if (/\s/.test(path)) throw new KinesisWorkerConfigError('kcl', `the temporary directory ${path} contains a space; set TMPDIR to one without.`);
+    if (/\s/.test(path))
+      throw new KinesisWorkerConfigError('kcl', `the temporary directory ${path} contains a space; set TMPDIR to one without.`);
     if (!existsSync(RELAY_SOURCE)) {
-      throw new KinesisWorkerError(`${RELAY_SOURCE} is missing: the package build must ship lib/engines/kcl/relay.js next to run-directory.js (allowJs in tsconfig.build.json).`);
+      throw new KinesisWorkerError(
+        `${RELAY_SOURCE} is missing: the package build must ship lib/engines/kcl/relay.js next to run-directory.js (allowJs in tsconfig.build.json).`,
+      );
     }
     const relay = join(path, 'relay.js');
     copyFileSync(RELAY_SOURCE, relay);

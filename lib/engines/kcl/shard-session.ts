@@ -10,7 +10,14 @@ import { assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
 import { positionOf } from '../../core/sequence-number';
-import { runKclProtocol, type Done, type KclAdapter, type KclCheckpointRequest, type KclInitializeInput, type KclProcessRecordsInput } from './aws-kcl-adapter';
+import {
+  runKclProtocol,
+  type Done,
+  type KclAdapter,
+  type KclCheckpointRequest,
+  type KclInitializeInput,
+  type KclProcessRecordsInput,
+} from './aws-kcl-adapter';
 import { KclCheckpointer } from './kcl-checkpointer';
 import { toKinesisRecords } from './kcl-records';
 import { ActionLineFilter, ProtocolOutput, errorChannel } from './protocol-streams';
@@ -59,7 +66,11 @@ export class ShardSession {
     const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
     const input = new ActionLineFilter(this.logger, describe);
     deps.socket.pipe(input);
-    this.requestCheckpoint = runKclProtocol(this.adapter(), { input, output: new ProtocolOutput(deps.socket), error: errorChannel(this.logger, describe) });
+    this.requestCheckpoint = runKclProtocol(this.adapter(), {
+      input,
+      output: new ProtocolOutput(deps.socket),
+      error: errorChannel(this.logger, describe),
+    });
     this.closed = new Promise((resolve) => {
       deps.socket.once('close', () => void this.onDisconnect().finally(resolve));
     });
@@ -104,7 +115,9 @@ export class ShardSession {
       (input: T, done: Done) => {
         this.currentAction = name;
         this.actionInFlight = work(input)
-          .catch((error) => this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, errorTrace(error)))
+          .catch((error) =>
+            this.logger.error(`The kcl engine failed on ${name} for ${this.where}: ${describeError(error)}`, errorTrace(error)),
+          )
           .finally(() => {
             this.currentAction = undefined;
             try {
@@ -167,8 +180,12 @@ export class ShardSession {
     checkpointer.openWindow();
     try {
       const started = performance.now();
-      const outcome = await this.withRetries(`processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`, () =>
-        this.deps.metrics.countingErrors(this.shardId!, () => this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest })),
+      const outcome = await this.withRetries(
+        `processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`,
+        () =>
+          this.deps.metrics.countingErrors(this.shardId!, () =>
+            this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
+          ),
       );
       const bytes = records.reduce((total, record) => total + record.data.length, 0);
       this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
@@ -218,7 +235,9 @@ export class ShardSession {
     checkpointer.openWindow();
     let outcome: Delivery;
     try {
-      outcome = await this.withRetries('shutdown(TERMINATE)', () => this.processor!.shutdown?.({ shardId: this.shardId!, reason: 'TERMINATE', checkpointer }));
+      outcome = await this.withRetries('shutdown(TERMINATE)', () =>
+        this.processor!.shutdown?.({ shardId: this.shardId!, reason: 'TERMINATE', checkpointer }),
+      );
       if (outcome === 'delivered' && !checkpointer.finished) await this.checkpointShardEnd(checkpointer);
     } finally {
       checkpointer.closeWindow();
@@ -226,7 +245,9 @@ export class ShardSession {
     }
     if (outcome === 'gave-up') return this.giveUp();
     if (outcome === 'abandoned') {
-      this.logger.warn(`shutdown(TERMINATE) of ${this.where} did not succeed before the lease went away or the worker stopped; SHARD_END is not recorded, the next owner runs TERMINATE again.`);
+      this.logger.warn(
+        `shutdown(TERMINATE) of ${this.where} did not succeed before the lease went away or the worker stopped; SHARD_END is not recorded, the next owner runs TERMINATE again.`,
+      );
       return;
     }
     if (!checkpointer.finished) return;
@@ -242,7 +263,9 @@ export class ShardSession {
     try {
       await checkpointer.checkpoint(SHARD_END.sequenceNumber);
     } catch (error) {
-      this.logger.warn(`Could not checkpoint SHARD_END on ${this.where}; the next owner of the lease will finish it: ${describeError(error)}`);
+      this.logger.warn(
+        `Could not checkpoint SHARD_END on ${this.where}; the next owner of the lease will finish it: ${describeError(error)}`,
+      );
     }
   }
 
@@ -253,7 +276,11 @@ export class ShardSession {
     const checkpointer = this.checkpointer!;
     if (withCheckpointer) checkpointer.openWindow();
     try {
-      await callShutdown(this.processor!, { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined }, this.logger);
+      await callShutdown(
+        this.processor!,
+        { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined },
+        this.logger,
+      );
     } finally {
       checkpointer.closeWindow();
       this.state = 'SHUT_DOWN';

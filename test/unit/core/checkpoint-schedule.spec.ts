@@ -22,7 +22,10 @@ describe('autoCheckpoint and onFailedBatch options', () => {
   const base = { appName: 'app', streamName: 's', region: 'eu-west-1' };
   it("resolves 'batch' and the object form", () => {
     expect(resolveWorkerOptions({ ...base, autoCheckpoint: 'batch' }).autoCheckpoint).toEqual({ everyRecords: 1, everyMs: Infinity });
-    expect(resolveWorkerOptions({ ...base, autoCheckpoint: { everyMs: 5_000 } }).autoCheckpoint).toEqual({ everyRecords: Infinity, everyMs: 5_000 });
+    expect(resolveWorkerOptions({ ...base, autoCheckpoint: { everyMs: 5_000 } }).autoCheckpoint).toEqual({
+      everyRecords: Infinity,
+      everyMs: 5_000,
+    });
     expect(resolveWorkerOptions(base).autoCheckpoint).toBeUndefined();
   });
   it.each([[{}], [{ everyRecord: 5 }], [{ everyRecords: 0 }], ['always']])('refuses autoCheckpoint %j, naming the option', (value) => {

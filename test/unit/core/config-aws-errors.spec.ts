@@ -25,7 +25,11 @@ describe('AWS error classifiers', () => {
       [serviceError('ResourceNotFoundException'), 'none'],
     ];
     for (const [error, kind] of cases) {
-      const seen = [isCredentialsError(error) && 'unresolved', isAccessDenied(error) && 'denied', isRejectedCredentials(error) && 'rejected'].filter(Boolean);
+      const seen = [
+        isCredentialsError(error) && 'unresolved',
+        isAccessDenied(error) && 'denied',
+        isRejectedCredentials(error) && 'rejected',
+      ].filter(Boolean);
       expect({ name: error.name, seen }).toEqual({ name: error.name, seen: kind === 'none' ? [] : [kind] });
       // None of them is worth retrying.
       expect(isTransientAwsError(error)).toBe(false);
@@ -58,15 +62,19 @@ describe('AWS error classifiers', () => {
   });
 
   it('describes an error by name and message only, never its raw HTTP response', () => {
-    const error = serviceError('AccessDeniedException', 400, { $response: { body: 'SECRET-BODY', headers: { authorization: 'SECRET-HEADER' } } });
+    const error = serviceError('AccessDeniedException', 400, {
+      $response: { body: 'SECRET-BODY', headers: { authorization: 'SECRET-HEADER' } },
+    });
     expect(describeError(error)).toBe('AccessDeniedException: AccessDeniedException from the service');
     // An error-like object from another realm (not instanceof Error) reads the same way.
-    expect(describeError({ name: 'ExpiredTokenException', message: 'expired', $response: { body: 'SECRET-BODY' } })).toBe('ExpiredTokenException: expired');
+    expect(describeError({ name: 'ExpiredTokenException', message: 'expired', $response: { body: 'SECRET-BODY' } })).toBe(
+      'ExpiredTokenException: expired',
+    );
   });
 });
 
 describe('describeError leaves out what AWS and V8 quote of a request or a response', () => {
-  it("drops the canonical request of a signature mismatch, whose headers carry the session token", () => {
+  it('drops the canonical request of a signature mismatch, whose headers carry the session token', () => {
     const message =
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n' +
       "The Canonical String for this request should have been\n'POST\n/\n\nhost:kinesis.eu-west-1.amazonaws.com\nx-amz-date:20261128T070000Z\nx-amz-security-token:TOKEN-123\nx-amz-target:Kinesis_20131202.GetRecords\n\nhost;x-amz-date;x-amz-security-token;x-amz-target\nabc'\n\n" +
@@ -74,7 +82,9 @@ describe('describeError leaves out what AWS and V8 quote of a request or a respo
     const described = describeError(serviceError('InvalidSignatureException', 400, { message }));
     expect(described).toMatch(/^InvalidSignatureException: The request signature we calculated does not match/);
     expect(described).not.toContain('TOKEN-123');
-    expect(describeError(new Error('header x-amz-security-token: TOKEN-456 was refused'))).toBe('Error: header x-amz-security-token: <redacted> was refused');
+    expect(describeError(new Error('header x-amz-security-token: TOKEN-456 was refused'))).toBe(
+      'Error: header x-amz-security-token: <redacted> was refused',
+    );
   });
 
   it('drops the excerpt V8 quotes from a JSON body that does not parse', () => {

@@ -54,7 +54,12 @@ describe('timing options that cannot work are refused, naming the option', () =>
     expect(defaults.leaderLockLeaseDurationMs).toBe(120_000);
     expect(defaults.leaseAssignmentIntervalMs).toBe(2 * defaults.failoverTimeMs);
     expect(defaults.staleWorkerMetricsCleanupMs).toBe(86_400_000);
-    const set = resolveWorkerOptions({ ...base, kcl3LeaderEligible: false, leaderLockLeaseDurationMs: 1_000, leaseAssignmentIntervalMs: 500 });
+    const set = resolveWorkerOptions({
+      ...base,
+      kcl3LeaderEligible: false,
+      leaderLockLeaseDurationMs: 1_000,
+      leaseAssignmentIntervalMs: 500,
+    });
     expect([set.kcl3LeaderEligible, set.leaderLockLeaseDurationMs, set.leaseAssignmentIntervalMs]).toEqual([false, 1_000, 500]);
   });
 });
@@ -71,7 +76,11 @@ describe('region', () => {
   it('is required even with endpoints, naming the option and AWS_REGION', () => {
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
-    const error = rejection({ region: undefined, kinesis: { endpoint: 'http://127.0.0.1:1' }, dynamodb: { endpoint: 'http://127.0.0.1:2' } });
+    const error = rejection({
+      region: undefined,
+      kinesis: { endpoint: 'http://127.0.0.1:1' },
+      dynamodb: { endpoint: 'http://127.0.0.1:2' },
+    });
     expect(error.option).toBe('region');
     expect(error.message).toMatch(/AWS_REGION/);
   });

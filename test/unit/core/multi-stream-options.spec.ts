@@ -15,9 +15,17 @@ function optionError(options: Partial<StreamWorkerOptions>): KinesisWorkerConfig
 
 describe('streams: several streams on one lease table', () => {
   it('resolves streams to the multi-stream format, streamName to the single-stream one', () => {
-    expect(resolveWorkerOptions({ ...base, streams: ['orders', 'payments'] })).toMatchObject({ streams: ['orders', 'payments'], multiStream: true, streamName: 'orders,payments' });
+    expect(resolveWorkerOptions({ ...base, streams: ['orders', 'payments'] })).toMatchObject({
+      streams: ['orders', 'payments'],
+      multiStream: true,
+      streamName: 'orders,payments',
+    });
     expect(resolveWorkerOptions({ ...base, streams: ['orders'] })).toMatchObject({ streams: ['orders'], multiStream: true });
-    expect(resolveWorkerOptions({ ...base, streamName: 'orders' })).toMatchObject({ streams: ['orders'], multiStream: false, streamName: 'orders' });
+    expect(resolveWorkerOptions({ ...base, streamName: 'orders' })).toMatchObject({
+      streams: ['orders'],
+      multiStream: false,
+      streamName: 'orders',
+    });
   });
 
   it.each([
@@ -36,8 +44,15 @@ describe('streams: several streams on one lease table', () => {
 
   it('reports each event with the stream it is about', () => {
     const seen: unknown[] = [];
-    const resolved = resolveWorkerOptions({ ...base, workerId: 'w', streams: ['orders', 'payments'], onEvent: (event) => seen.push(event) });
+    const resolved = resolveWorkerOptions({
+      ...base,
+      workerId: 'w',
+      streams: ['orders', 'payments'],
+      onEvent: (event) => seen.push(event),
+    });
     resolved.emit({ type: 'shardEnded', shardId: 'shardId-000000000000', childShardIds: [] }, 'payments');
-    expect(seen).toEqual([{ type: 'shardEnded', shardId: 'shardId-000000000000', childShardIds: [], workerId: 'w', streamName: 'payments' }]);
+    expect(seen).toEqual([
+      { type: 'shardEnded', shardId: 'shardId-000000000000', childShardIds: [], workerId: 'w', streamName: 'payments' },
+    ]);
   });
 });

@@ -22,7 +22,12 @@ const silent = { log: () => undefined, warn: jest.fn(), error: () => undefined }
 describe('reading the KCL 3.x migration state', () => {
   it('reads Migration3.0 of <app>-CoordinatorState, consistently', async () => {
     const { client, requests } = fakeClient({ key: { S: 'Migration3.0' }, cv: { S: 'CLIENT_VERSION_UPGRADE_FROM_2X' }, mb: { S: 'w1' } });
-    expect(await readKcl3Mode(client, 'orders')).toEqual({ kind: 'compatible', clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X', modifiedBy: 'w1', table: 'orders-CoordinatorState' });
+    expect(await readKcl3Mode(client, 'orders')).toEqual({
+      kind: 'compatible',
+      clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X',
+      modifiedBy: 'w1',
+      table: 'orders-CoordinatorState',
+    });
     expect(requests).toEqual([{ TableName: 'orders-CoordinatorState', Key: { key: { S: 'Migration3.0' } }, ConsistentRead: true }]);
   });
 
@@ -46,30 +51,67 @@ describe('reading the KCL 3.x migration state', () => {
     ['CLIENT_VERSION_3X_WITH_ROLLBACK', '3.x'],
     ['CLIENT_VERSION_3X', '3.x'],
   ])('%s is read as %s', async (cv, kind) => {
-    expect(await readKcl3ModeAtStart(fakeClient({ cv: { S: cv } }).client, 'orders', 'orders-CoordinatorState', silent)).toMatchObject({ kind, clientVersion: cv });
+    expect(await readKcl3ModeAtStart(fakeClient({ cv: { S: cv } }).client, 'orders', 'orders-CoordinatorState', silent)).toMatchObject({
+      kind,
+      clientVersion: cv,
+    });
   });
 
   it('an unreadable state (permissions): the worker starts by the 2.x rules, with a warning naming the table, the permission and the option', async () => {
     const warn = jest.fn();
-    expect(await readKcl3ModeAtStart(fakeClient(awsError('AccessDeniedException')).client, 'orders', 'orders-CoordinatorState', { ...silent, warn })).toEqual({ kind: 'none' });
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/Could not read orders-CoordinatorState .*AccessDeniedException.*dynamodb:GetItem.*coordinatorStateTableName/));
+    expect(
+      await readKcl3ModeAtStart(fakeClient(awsError('AccessDeniedException')).client, 'orders', 'orders-CoordinatorState', {
+        ...silent,
+        warn,
+      }),
+    ).toEqual({ kind: 'none' });
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/Could not read orders-CoordinatorState .*AccessDeniedException.*dynamodb:GetItem.*coordinatorStateTableName/),
+    );
   });
 
   it('the Leader lock item as the lock client writes it', async () => {
-    const { client } = fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v1' }, leaseDuration: { S: '120000' } });
-    expect(await readLeaderLockItem(client, 'orders-CoordinatorState')).toEqual({ ownerName: 'java-1', recordVersionNumber: 'v1', leaseDurationMs: 120000, released: false });
-    expect(await readLeaderLockItem(fakeClient({ key: { S: 'Leader' }, ownerName: { S: 'java-1' }, recordVersionNumber: { S: 'v2' }, leaseDuration: { S: '120000' }, isReleased: { S: '1' } }).client, 'orders-CoordinatorState')).toMatchObject({ released: true });
+    const { client } = fakeClient({
+      key: { S: 'Leader' },
+      ownerName: { S: 'java-1' },
+      recordVersionNumber: { S: 'v1' },
+      leaseDuration: { S: '120000' },
+    });
+    expect(await readLeaderLockItem(client, 'orders-CoordinatorState')).toEqual({
+      ownerName: 'java-1',
+      recordVersionNumber: 'v1',
+      leaseDurationMs: 120000,
+      released: false,
+    });
+    expect(
+      await readLeaderLockItem(
+        fakeClient({
+          key: { S: 'Leader' },
+          ownerName: { S: 'java-1' },
+          recordVersionNumber: { S: 'v2' },
+          leaseDuration: { S: '120000' },
+          isReleased: { S: '1' },
+        }).client,
+        'orders-CoordinatorState',
+      ),
+    ).toMatchObject({ released: true });
     expect(await readLeaderLockItem(fakeClient(undefined).client, 'orders-CoordinatorState')).toBeUndefined();
   });
 });
 
 describe('a KCL 3.5 single-table application', () => {
   it('Migration3.0 as an entity row of the lease table: a bootstrap error naming the format and the fix, read consistently from the lease table', async () => {
-    const { client, requests } = fakeClient({ leaseKey: { S: 'Migration3.0' }, entityType: { S: 'CLIENT_VERSION_MIGRATION' }, cv: { S: 'CLIENT_VERSION_3X' } });
+    const { client, requests } = fakeClient({
+      leaseKey: { S: 'Migration3.0' },
+      entityType: { S: 'CLIENT_VERSION_MIGRATION' },
+      cv: { S: 'CLIENT_VERSION_3X' },
+    });
     const error = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect((error as KinesisWorkerConfigError).option).toBe('appName');
-    expect((error as Error).message).toMatch(/KCL 3\.5 single-table.*entityType CLIENT_VERSION_MIGRATION, CLIENT_VERSION_3X.*Nothing was written.*KCL 3\.4 or earlier/);
+    expect((error as Error).message).toMatch(
+      /KCL 3\.5 single-table.*entityType CLIENT_VERSION_MIGRATION, CLIENT_VERSION_3X.*Nothing was written.*KCL 3\.4 or earlier/,
+    );
     expect(requests).toEqual([{ TableName: 'orders', Key: { leaseKey: { S: 'Migration3.0' } }, ConsistentRead: true }]);
     const named = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders-leases' }).catch((e: unknown) => e);
     expect((named as KinesisWorkerConfigError).option).toBe('tableName');
@@ -78,12 +120,19 @@ describe('a KCL 3.5 single-table application', () => {
   it.each([
     ['no lease table yet', awsError('ResourceNotFoundException')],
     ['no such row', undefined],
-    ['a row without entityType (a shard named so by a 2.x table? never: kept as a lease row)', { leaseKey: { S: 'Migration3.0' }, leaseCounter: { N: '1' } }],
+    [
+      'a row without entityType (a shard named so by a 2.x table? never: kept as a lease row)',
+      { leaseKey: { S: 'Migration3.0' }, leaseCounter: { N: '1' } },
+    ],
   ])('%s: no refusal', async (_, answer) => {
-    await expect(refuseSingleTableApplication(fakeClient(answer).client, { appName: 'orders', tableName: 'orders' })).resolves.toBeUndefined();
+    await expect(
+      refuseSingleTableApplication(fakeClient(answer).client, { appName: 'orders', tableName: 'orders' }),
+    ).resolves.toBeUndefined();
   });
 
   it('other errors (permissions) are not swallowed', async () => {
-    await expect(refuseSingleTableApplication(fakeClient(awsError('AccessDeniedException')).client, { appName: 'orders', tableName: 'orders' })).rejects.toThrow('AccessDeniedException');
+    await expect(
+      refuseSingleTableApplication(fakeClient(awsError('AccessDeniedException')).client, { appName: 'orders', tableName: 'orders' }),
+    ).rejects.toThrow('AccessDeniedException');
   });
 });

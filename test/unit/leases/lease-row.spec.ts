@@ -1,7 +1,12 @@
 import { leaseFromItem, rowProblem } from '../../../lib/leases/lease';
 import { SkippedRowWarnings } from '../../../lib/leases/skipped-rows';
 
-const valid = { leaseKey: { S: 'shardId-000000000000' }, leaseCounter: { N: '3' }, leaseOwner: { S: 'w1' }, checkpoint: { S: 'TRIM_HORIZON' } };
+const valid = {
+  leaseKey: { S: 'shardId-000000000000' },
+  leaseCounter: { N: '3' },
+  leaseOwner: { S: 'w1' },
+  checkpoint: { S: 'TRIM_HORIZON' },
+};
 
 describe('lease rows that are not usable leases', () => {
   it('accepts a KCL 2.x row and reads it', () => {

@@ -38,12 +38,17 @@ describe('the Java KCL stream identifier and multi-stream lease key', () => {
     const id = { accountId: '123456789012', streamName: 'orders', creationEpochSeconds: 1617000000 };
     expect(serializeStreamIdentifier(id)).toBe('123456789012:orders:1617000000');
     expect(parseStreamIdentifier('123456789012:orders:1617000000')).toEqual(id);
-    expect(multiStreamLeaseKey('123456789012:orders:1617000000', 'shardId-000000000003')).toBe('123456789012:orders:1617000000:shardId-000000000003');
+    expect(multiStreamLeaseKey('123456789012:orders:1617000000', 'shardId-000000000003')).toBe(
+      '123456789012:orders:1617000000:shardId-000000000003',
+    );
   });
 
-  it.each(['orders', 'shardId-000000000000', '123:orders', 'abc:orders:1', '123:orders:0', '123:or:ders:5'])('refuses %s as a stream identifier', (text) => {
-    expect(parseStreamIdentifier(text)).toBeUndefined();
-  });
+  it.each(['orders', 'shardId-000000000000', '123:orders', 'abc:orders:1', '123:orders:0', '123:or:ders:5'])(
+    'refuses %s as a stream identifier',
+    (text) => {
+      expect(parseStreamIdentifier(text)).toBeUndefined();
+    },
+  );
 
   it('a stream scope recognises its own keys and rows only', () => {
     const orders = multiStreamScope({ accountId: '123456789012', streamName: 'orders', creationEpochSeconds: 1617000000 });
@@ -62,13 +67,17 @@ describe('the Java KCL stream identifier and multi-stream lease key', () => {
   });
 
   it('takes the account from the stream ARN and the creation epoch in whole seconds', () => {
-    expect(streamIdentifierOf('orders', 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders', new Date('2021-03-29T06:40:00.750Z'))).toEqual({
+    expect(
+      streamIdentifierOf('orders', 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders', new Date('2021-03-29T06:40:00.750Z')),
+    ).toEqual({
       accountId: '123456789012',
       streamName: 'orders',
       creationEpochSeconds: 1617000000,
     });
     // kinesis-local answers with account 000000000000.
-    expect(streamIdentifierOf('s', 'arn:aws:kinesis:us-east-1:000000000000:stream/s', new Date(1795862965760))?.creationEpochSeconds).toBe(1795862965);
+    expect(streamIdentifierOf('s', 'arn:aws:kinesis:us-east-1:000000000000:stream/s', new Date(1795862965760))?.creationEpochSeconds).toBe(
+      1795862965,
+    );
     expect(streamIdentifierOf('orders', undefined, new Date())).toBeUndefined();
     expect(streamIdentifierOf('orders', 'arn:aws:kinesis:eu-west-1:123456789012:stream/other', new Date())).toBeUndefined();
     expect(streamIdentifierOf('orders', 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders', undefined)).toBeUndefined();
@@ -115,8 +124,18 @@ describe('multi-stream lease rows', () => {
   });
 
   it('a single-stream lease keeps the single-stream attributes only', () => {
-    const item = newLeaseItem({ ...singleStreamScope('orders').identity('shardId-000000000000'), checkpoint: { sequenceNumber: 'LATEST', subSequenceNumber: 0 }, parentShardIds: [] });
-    expect(Object.keys(item).sort()).toEqual(['checkpoint', 'checkpointSubSequenceNumber', 'leaseCounter', 'leaseKey', 'ownerSwitchesSinceCheckpoint']);
+    const item = newLeaseItem({
+      ...singleStreamScope('orders').identity('shardId-000000000000'),
+      checkpoint: { sequenceNumber: 'LATEST', subSequenceNumber: 0 },
+      parentShardIds: [],
+    });
+    expect(Object.keys(item).sort()).toEqual([
+      'checkpoint',
+      'checkpointSubSequenceNumber',
+      'leaseCounter',
+      'leaseKey',
+      'ownerSwitchesSinceCheckpoint',
+    ]);
   });
 
   it.each([
@@ -132,7 +151,14 @@ describe('multi-stream lease rows', () => {
 
 describe('the lease table format is checked against the options', () => {
   const multi = leaseFromItem(javaMultiStreamRow);
-  const single: Lease = { ...leaseFromItem({ ...javaMultiStreamRow, leaseKey: { S: 'shardId-000000000000' }, streamName: undefined as never, shardId: undefined as never }) };
+  const single: Lease = {
+    ...leaseFromItem({
+      ...javaMultiStreamRow,
+      leaseKey: { S: 'shardId-000000000000' },
+      streamName: undefined as never,
+      shardId: undefined as never,
+    }),
+  };
   const choice = (multiStream: boolean) => ({ multiStream, streams: ['orders', 'payments'], appName: 'app', tableName: 'app' });
 
   it('accepts an empty table and a table of its own format', () => {
@@ -161,9 +187,23 @@ describe('the lease table format is checked against the options', () => {
 describe('ShardSync of one stream in a multi-stream table', () => {
   const ordersScope = multiStreamScope({ accountId: '123456789012', streamName: 'orders', creationEpochSeconds: 1617000000 });
   const shards: Shard[] = [
-    { ShardId: 'shardId-000000000001', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' } },
-    { ShardId: 'shardId-000000000003', ParentShardId: 'shardId-000000000001', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' }, SequenceNumberRange: { StartingSequenceNumber: '6' } },
-    { ShardId: 'shardId-000000000004', ParentShardId: 'shardId-000000000001', HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '7' } },
+    {
+      ShardId: 'shardId-000000000001',
+      HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' },
+      SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' },
+    },
+    {
+      ShardId: 'shardId-000000000003',
+      ParentShardId: 'shardId-000000000001',
+      HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' },
+      SequenceNumberRange: { StartingSequenceNumber: '6' },
+    },
+    {
+      ShardId: 'shardId-000000000004',
+      ParentShardId: 'shardId-000000000001',
+      HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' },
+      SequenceNumberRange: { StartingSequenceNumber: '7' },
+    },
   ];
 
   it('sees its own leases by shard id, ignores another stream with the same shard ids, creates the missing child with the multi-stream key', async () => {

@@ -7,9 +7,23 @@ const silent = { log() {}, warn() {}, error() {} };
 
 /** A stream that was split once: a closed parent and its two open children. */
 const resharded: Shard[] = [
-  { ShardId: 'shardId-000000000000', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' } },
-  { ShardId: 'shardId-000000000001', ParentShardId: 'shardId-000000000000', HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' }, SequenceNumberRange: { StartingSequenceNumber: '6' } },
-  { ShardId: 'shardId-000000000002', ParentShardId: 'shardId-000000000000', HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' }, SequenceNumberRange: { StartingSequenceNumber: '7' } },
+  {
+    ShardId: 'shardId-000000000000',
+    HashKeyRange: { StartingHashKey: '0', EndingHashKey: '9' },
+    SequenceNumberRange: { StartingSequenceNumber: '1', EndingSequenceNumber: '5' },
+  },
+  {
+    ShardId: 'shardId-000000000001',
+    ParentShardId: 'shardId-000000000000',
+    HashKeyRange: { StartingHashKey: '0', EndingHashKey: '4' },
+    SequenceNumberRange: { StartingSequenceNumber: '6' },
+  },
+  {
+    ShardId: 'shardId-000000000002',
+    ParentShardId: 'shardId-000000000000',
+    HashKeyRange: { StartingHashKey: '5', EndingHashKey: '9' },
+    SequenceNumberRange: { StartingSequenceNumber: '7' },
+  },
 ];
 
 /** The leases a fresh application's shard sync creates: shard id → checkpoint and parents. */
@@ -18,7 +32,11 @@ async function createdLeases(initialPosition: InitialPosition) {
   const created = new Map<string, { checkpoint: string; parents: readonly string[] }>();
   const table = {
     listLeases: async () => [],
-    createLeaseIfNotExists: async (lease: { leaseKey: string; checkpoint: { sequenceNumber: string }; parentShardIds: readonly string[] }) => {
+    createLeaseIfNotExists: async (lease: {
+      leaseKey: string;
+      checkpoint: { sequenceNumber: string };
+      parentShardIds: readonly string[];
+    }) => {
       created.set(lease.leaseKey, { checkpoint: lease.checkpoint.sequenceNumber, parents: lease.parentShardIds });
       return true;
     },

@@ -1,5 +1,12 @@
 import { metrics } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import { METER_NAME, SECONDS_BUCKETS, WorkerMetrics, leaseEventHow } from '../../../lib/core/metrics';
 import { packageVersion } from '../../../lib/core/package-version';
 
@@ -23,7 +30,8 @@ async function collect(reader: MetricReader): Promise<ResourceMetrics> {
 
 function metric(collected: ResourceMetrics, name: string): MetricData {
   const found = collected.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
-  if (!found) throw new Error(`no metric ${name}; have ${collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name)).join(', ')}`);
+  if (!found)
+    throw new Error(`no metric ${name}; have ${collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name)).join(', ')}`);
   return found;
 }
 
@@ -31,7 +39,9 @@ class BadRecordError extends Error {}
 
 /** Exercises every instrument once, as an engine would. */
 async function recordEverything(worker: WorkerMetrics): Promise<void> {
-  await expect(worker.countingErrors(SHARD, () => Promise.reject(new BadRecordError('record 7 is not JSON')))).rejects.toThrow('record 7 is not JSON');
+  await expect(worker.countingErrors(SHARD, () => Promise.reject(new BadRecordError('record 7 is not JSON')))).rejects.toThrow(
+    'record 7 is not JSON',
+  );
   await expect(worker.countingErrors(SHARD, () => 'returned')).resolves.toBe('returned');
   worker.batch(SHARD, 3, 120, 0.02, true);
   worker.batch(SHARD, 2, 80, 0.3, false);
@@ -114,12 +124,23 @@ describe('WorkerMetrics with an SDK', () => {
       return {
         unit: m.descriptor.unit,
         type: m.dataPointType,
-        points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: typeof p.value === 'number' ? p.value : (p.value as { count: number }).count })),
+        points: m.dataPoints.map((p) => ({
+          attributes: p.attributes,
+          value: typeof p.value === 'number' ? p.value : (p.value as { count: number }).count,
+        })),
       };
     };
 
-    expect(view('messaging.client.consumed.messages')).toEqual({ unit: '{message}', type: DataPointType.SUM, points: [{ attributes: process, value: 3 }] });
-    expect(view('kinesis.worker.consumed.bytes')).toEqual({ unit: 'By', type: DataPointType.SUM, points: [{ attributes: shard, value: 120 }] });
+    expect(view('messaging.client.consumed.messages')).toEqual({
+      unit: '{message}',
+      type: DataPointType.SUM,
+      points: [{ attributes: process, value: 3 }],
+    });
+    expect(view('kinesis.worker.consumed.bytes')).toEqual({
+      unit: 'By',
+      type: DataPointType.SUM,
+      points: [{ attributes: shard, value: 120 }],
+    });
     expect(view('kinesis.worker.batches')).toEqual({
       unit: '{batch}',
       type: DataPointType.SUM,
@@ -137,9 +158,21 @@ describe('WorkerMetrics with an SDK', () => {
       ],
     });
     // One attempt threw; the failed batch (its retries given up) is counted in batches, not again here.
-    expect(view('kinesis.worker.processing.errors')).toEqual({ unit: '{error}', type: DataPointType.SUM, points: [{ attributes: { ...shard, 'error.type': 'BadRecordError' }, value: 1 }] });
-    expect(view('kinesis.worker.checkpoint.duration')).toEqual({ unit: 's', type: DataPointType.HISTOGRAM, points: [{ attributes: shard, value: 2 }] });
-    expect(view('kinesis.worker.checkpoint.failures')).toEqual({ unit: '{checkpoint}', type: DataPointType.SUM, points: [{ attributes: shard, value: 1 }] });
+    expect(view('kinesis.worker.processing.errors')).toEqual({
+      unit: '{error}',
+      type: DataPointType.SUM,
+      points: [{ attributes: { ...shard, 'error.type': 'BadRecordError' }, value: 1 }],
+    });
+    expect(view('kinesis.worker.checkpoint.duration')).toEqual({
+      unit: 's',
+      type: DataPointType.HISTOGRAM,
+      points: [{ attributes: shard, value: 2 }],
+    });
+    expect(view('kinesis.worker.checkpoint.failures')).toEqual({
+      unit: '{checkpoint}',
+      type: DataPointType.SUM,
+      points: [{ attributes: shard, value: 1 }],
+    });
     expect(view('kinesis.worker.get_records.throttles')).toEqual({
       unit: '{call}',
       type: DataPointType.SUM,
@@ -154,9 +187,17 @@ describe('WorkerMetrics with an SDK', () => {
       ],
     });
     const { 'messaging.destination.partition.id': _, ...worker1 } = shard;
-    expect(view('kinesis.worker.leases.held')).toEqual({ unit: '{lease}', type: DataPointType.GAUGE, points: [{ attributes: worker1, value: 2 }] });
+    expect(view('kinesis.worker.leases.held')).toEqual({
+      unit: '{lease}',
+      type: DataPointType.GAUGE,
+      points: [{ attributes: worker1, value: 2 }],
+    });
     // A shard not read yet has no lag to report.
-    expect(view('kinesis.worker.millis_behind_latest')).toEqual({ unit: 'ms', type: DataPointType.GAUGE, points: [{ attributes: shard, value: 1500 }] });
+    expect(view('kinesis.worker.millis_behind_latest')).toEqual({
+      unit: 'ms',
+      type: DataPointType.GAUGE,
+      points: [{ attributes: shard, value: 1500 }],
+    });
     await provider.shutdown();
   });
 
@@ -171,7 +212,9 @@ describe('WorkerMetrics with an SDK', () => {
       const [point] = metric(collected, name).dataPoints as { value: { buckets: { boundaries: number[]; counts: number[] } } }[];
       expect(point!.value.buckets.boundaries).toEqual(SECONDS_BUCKETS);
     }
-    const [process] = metric(collected, 'messaging.process.duration').dataPoints as { value: { buckets: { counts: number[] }; sum: number } }[];
+    const [process] = metric(collected, 'messaging.process.duration').dataPoints as {
+      value: { buckets: { counts: number[] }; sum: number };
+    }[];
     expect(process!.value.sum).toBeCloseTo(0.02);
     expect(process!.value.buckets.counts[SECONDS_BUCKETS.indexOf(0.025)]).toBe(1);
     await provider.shutdown();
@@ -201,11 +244,20 @@ describe('WorkerMetrics with an SDK', () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
     new WorkerMetrics(identity, provider, {
-      shards: () => [{ shardId: undefined, millisBehindLatest: 9 }, { shardId: 'shardId-000000000001', millisBehindLatest: undefined }, { shardId: SHARD, millisBehindLatest: 0 }],
+      shards: () => [
+        { shardId: undefined, millisBehindLatest: 9 },
+        { shardId: 'shardId-000000000001', millisBehindLatest: undefined },
+        { shardId: SHARD, millisBehindLatest: 0 },
+      ],
     });
     const collected = await collect(reader);
     expect(collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name))).not.toContain('kinesis.worker.leases.held');
-    expect(metric(collected, 'kinesis.worker.millis_behind_latest').dataPoints.map((p) => [p.attributes['messaging.destination.partition.id'], p.value])).toEqual([[SHARD, 0]]);
+    expect(
+      metric(collected, 'kinesis.worker.millis_behind_latest').dataPoints.map((p) => [
+        p.attributes['messaging.destination.partition.id'],
+        p.value,
+      ]),
+    ).toEqual([[SHARD, 0]]);
     await provider.shutdown();
   });
 

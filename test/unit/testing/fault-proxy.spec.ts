@@ -12,7 +12,9 @@ let answer: ((req: IncomingMessage, res: ServerResponse, body: Buffer) => void) 
 
 function echo(req: IncomingMessage, res: ServerResponse, body: Buffer) {
   const json = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('base64') });
-  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-target-header': 'kept', 'x-amzn-requestid': 'from-target' }).end(json);
+  res
+    .writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-target-header': 'kept', 'x-amzn-requestid': 'from-target' })
+    .end(json);
 }
 
 beforeAll(async () => {
@@ -118,7 +120,11 @@ describe('fault proxy: pass-through', () => {
       'x-amz-target': 'Kinesis_20131202.PutRecord',
       'content-length': String(big.length),
     });
-    expect(reply.headers).toMatchObject({ 'x-target-header': 'kept', 'x-amzn-requestid': 'from-target', 'content-type': 'application/x-amz-json-1.1' });
+    expect(reply.headers).toMatchObject({
+      'x-target-header': 'kept',
+      'x-amzn-requestid': 'from-target',
+      'content-type': 'application/x-amz-json-1.1',
+    });
   });
 
   it('keeps connections alive on both sides', async () => {
@@ -138,10 +144,20 @@ describe('fault proxy: pass-through', () => {
     };
     const chunks: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: proxy.port, method: 'POST', path: '/', agent, headers: { 'x-amz-target': 'Kinesis_20131202.SubscribeToShard' } }, (res) => {
-        res.on('data', (c: Buffer) => chunks.push(c.toString()));
-        res.on('end', resolve);
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: proxy.port,
+          method: 'POST',
+          path: '/',
+          agent,
+          headers: { 'x-amz-target': 'Kinesis_20131202.SubscribeToShard' },
+        },
+        (res) => {
+          res.on('data', (c: Buffer) => chunks.push(c.toString()));
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end('{}');
     });
@@ -235,7 +251,10 @@ describe('fault proxy: faults', () => {
     proxy.set(['ListShards', 'DescribeStreamSummary'], 'throttle');
     const reply = await call('ListShards', { StreamName: 'orders' });
     expect(reply.status).toBe(400);
-    expect(reply.json).toEqual({ __type: 'LimitExceededException', message: 'Rate exceeded for stream orders under account 000000000000.' });
+    expect(reply.json).toEqual({
+      __type: 'LimitExceededException',
+      message: 'Rate exceeded for stream orders under account 000000000000.',
+    });
   });
 
   it('throttle: DynamoDB answers ThrottlingException, or the ProvisionedThroughputExceededException variant', async () => {
@@ -243,7 +262,10 @@ describe('fault proxy: faults', () => {
     proxy.set('PutItem', faults.throttle('ProvisionedThroughputExceededException'));
     const throttled = await call('UpdateItem', { TableName: 't' }, { service: 'DynamoDB_20120810' });
     expect(throttled.status).toBe(400);
-    expect(throttled.json).toEqual({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' });
+    expect(throttled.json).toEqual({
+      __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+      message: 'Rate of requests exceeds the allowed throughput.',
+    });
     expect(throttled.headers).toMatchObject({ 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' });
     const exceeded = await call('PutItem', { TableName: 't' }, { service: 'DynamoDB_20120810' });
     expect(exceeded.json.__type).toBe('com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException');
@@ -293,24 +315,34 @@ describe('fault proxy: faults', () => {
 
   it('respond: a body that is not JSON reaches the function as rawBody, body undefined', async () => {
     let parsed: unknown = 'unset';
-    proxy.set('*', faults.respond((req) => ((parsed = req.body), { status: 204 })));
+    proxy.set(
+      '*',
+      faults.respond((req) => ((parsed = req.body), { status: 204 })),
+    );
     const reply = await call('PutRecord', Buffer.from([0xbf, 0x01, 0xff]));
     expect(reply.status).toBe(204);
     expect(parsed).toBeUndefined();
   });
 
   it('respond: a function that throws answers HTTP 500 instead of crashing the proxy', async () => {
-    proxy.set('*', faults.respond(() => {
-      throw new Error('bug in the model');
-    }));
+    proxy.set(
+      '*',
+      faults.respond(() => {
+        throw new Error('bug in the model');
+      }),
+    );
     const reply = await call('GetRecords');
     expect(reply.status).toBe(500);
     expect(String(reply.json.message)).toContain('bug in the model');
   });
 
   it('transform: rewrites the target JSON body and fixes Content-Length', async () => {
-    answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end('{"Records":[],"MillisBehindLatest":0}');
-    proxy.set('GetRecords', faults.transform((body, req, status) => ({ ...(body as object), MillisBehindLatest: 90_000, op: req.operation, status })));
+    answer = (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end('{"Records":[],"MillisBehindLatest":0}');
+    proxy.set(
+      'GetRecords',
+      faults.transform((body, req, status) => ({ ...(body as object), MillisBehindLatest: 90_000, op: req.operation, status })),
+    );
     const reply = await call('GetRecords');
     expect(reply.json).toEqual({ Records: [], MillisBehindLatest: 90_000, op: 'GetRecords', status: 200 });
     expect(reply.headers['content-length']).toBe(String(reply.raw.length));

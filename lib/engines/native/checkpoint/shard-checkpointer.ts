@@ -115,14 +115,18 @@ export class ShardCheckpointer implements Checkpointer {
         await this.lease.update(
           (lease) => this.table.updateCheckpoint(lease, position),
           'checkpoint',
-          (fresh) => fresh.checkpoint.sequenceNumber === position.sequenceNumber && fresh.checkpoint.subSequenceNumber === position.subSequenceNumber,
+          (fresh) =>
+            fresh.checkpoint.sequenceNumber === position.sequenceNumber &&
+            fresh.checkpoint.subSequenceNumber === position.subSequenceNumber,
         );
       },
       {
         policy: this.retryPolicy,
         retryable: (error) => !(error instanceof LeaseLostError) && isTransientAwsError(error),
         onRetry: (error, attempt, delay) =>
-          this.logger.warn(`Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
+          this.logger.warn(
+            `Checkpoint of ${this.shardId} at ${position.sequenceNumber} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`,
+          ),
       },
     );
   }

@@ -39,7 +39,14 @@ export class ConsumedStreams {
         // Every lease event is counted, wherever in the engine it is emitted.
         emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
       };
-      const shardSync = new ShardSync(kinesis, table, scope, resolved.initialPosition, resolved.cleanupLeasesUponShardCompletion, resolved.logger);
+      const shardSync = new ShardSync(
+        kinesis,
+        table,
+        scope,
+        resolved.initialPosition,
+        resolved.cleanupLeasesUponShardCompletion,
+        resolved.logger,
+      );
       return { scope, options, metrics, shardSync };
     });
   }

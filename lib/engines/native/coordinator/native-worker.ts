@@ -64,13 +64,17 @@ export class NativeWorker implements KinesisWorker {
       resolved.streams.map((streamName) => [
         streamName,
         new WorkerMetrics({ ...resolved, streamName }, resolved.meterProvider, {
-          leasesHeld: () => this.coordinator.heldLeases().filter((held) => this.streams?.of(held.lease)?.scope.streamName === streamName).length,
+          leasesHeld: () =>
+            this.coordinator.heldLeases().filter((held) => this.streams?.of(held.lease)?.scope.streamName === streamName).length,
           shards: () => [...this.consumers.values()].filter((consumer) => consumer.streamName === streamName),
         }),
       ]),
     );
     // Lease events of the coordinator name the lease key: reported as the shard and stream it stands for.
-    const options = (this.options = { ...resolved, emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)) });
+    const options = (this.options = {
+      ...resolved,
+      emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)),
+    });
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
@@ -116,7 +120,13 @@ export class NativeWorker implements KinesisWorker {
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
     const { streams: described, kcl3Mode } = await preflight(this.kinesis, this.table, this.options);
-    const streams = (this.streams = new ConsumedStreams(streamScopesOf(described, this.options), this.resolved, this.kinesis, this.table, (name) => this.metrics.get(name)!));
+    const streams = (this.streams = new ConsumedStreams(
+      streamScopesOf(described, this.options),
+      this.resolved,
+      this.kinesis,
+      this.table,
+      (name) => this.metrics.get(name)!,
+    ));
     if (this.stopRequested) return;
     await this.registerFanoutConsumer();
     if (this.stopRequested) return;
@@ -141,7 +151,13 @@ export class NativeWorker implements KinesisWorker {
     if (retrieval.mode !== 'fanout' || !this.subscriber) return;
     for (const streamName of this.resolved.streams) {
       if (this.stopRequested) return;
-      const consumerArn = await ensureStreamConsumer({ kinesis: this.kinesis, streamName, consumerName: retrieval.consumerName, consumerArn: retrieval.consumerArn, logger });
+      const consumerArn = await ensureStreamConsumer({
+        kinesis: this.kinesis,
+        streamName,
+        consumerName: retrieval.consumerName,
+        consumerArn: retrieval.consumerArn,
+        logger,
+      });
       this.fanout.set(streamName, { consumerArn, subscriber: this.subscriber });
     }
   }
@@ -150,7 +166,13 @@ export class NativeWorker implements KinesisWorker {
     const { logger, shutdownTimeoutMs } = this.options;
     // start() checks for the stop after each step; a step that hangs (an unreachable endpoint) ends
     // when the clients are destroyed below.
-    const started = await this.within(shutdownTimeoutMs, this.starting!.then(() => true, () => false));
+    const started = await this.within(
+      shutdownTimeoutMs,
+      this.starting!.then(
+        () => true,
+        () => false,
+      ),
+    );
     if (!started || !this.running) {
       await this.kcl3.stop();
       this.destroyClients();
@@ -176,7 +198,13 @@ export class NativeWorker implements KinesisWorker {
     const consumers = [...this.consumers.values()];
     const finished = new Set<ShardConsumer>();
     const all = Promise.all(consumers.map((consumer) => consumer.requestStop().then(() => void finished.add(consumer))));
-    if (await this.within(timeoutMs, all.then(() => true))) return;
+    if (
+      await this.within(
+        timeoutMs,
+        all.then(() => true),
+      )
+    )
+      return;
     const late = consumers.filter((consumer) => !finished.has(consumer));
     this.options.logger.warn(
       `Worker ${this.workerId}: ${late.map((c) => `${c.shardId} (${c.state})`).join(', ')} did not finish within shutdownTimeoutMs ` +
@@ -235,7 +263,11 @@ export class NativeWorker implements KinesisWorker {
       running: this.running,
       msSinceLeaseRenewal: this.msSinceLeaseRenewal(),
       msSinceDynamoDbAnswer: this.dynamoDbAnswers.msSinceLastAnswer(),
-      leaseTiming: { leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs, failoverTimeMs: this.options.failoverTimeMs, leaseTakerIntervalMs: this.options.leaseTakerIntervalMs },
+      leaseTiming: {
+        leaseRenewalIntervalMs: this.options.leaseRenewalIntervalMs,
+        failoverTimeMs: this.options.failoverTimeMs,
+        leaseTakerIntervalMs: this.options.leaseTakerIntervalMs,
+      },
       leases: leases.map(toLeaseStatus),
       ...(this.kcl3.status() ? { kcl3: this.kcl3.status() } : {}),
       shards: [...this.consumers.values()].map((consumer) => ({
@@ -258,7 +290,9 @@ export class NativeWorker implements KinesisWorker {
     }
     const startConsumer = () => {
       if (this.stopRequested) {
-        void held.release().catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
+        void held
+          .release()
+          .catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
         return;
       }
       const consumer = new ShardConsumer({

@@ -70,7 +70,9 @@ export class AssignedLeaseFollower {
     const since = this.waitingSince.get(key);
     if (since === undefined) {
       this.waitingSince.set(key, now);
-      this.logger.log(`Lease ${key} was handed over to this worker; waiting for ${previousOwner} to finish and clear checkpointOwner (at most ${this.config.gracefulLeaseHandoffTimeoutMs} ms).`);
+      this.logger.log(
+        `Lease ${key} was handed over to this worker; waiting for ${previousOwner} to finish and clear checkpointOwner (at most ${this.config.gracefulLeaseHandoffTimeoutMs} ms).`,
+      );
       return this.config.gracefulLeaseHandoffTimeoutMs > 0;
     }
     if (now - since < this.config.gracefulLeaseHandoffTimeoutMs) return true;

@@ -53,7 +53,14 @@ export class Kcl3HeldLease extends HeldLease {
         if (left <= 0) throw new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
         const { client, tableName } = this.leaseTable;
         const holder = { workerId: this.workerId, handingOver: this.handoffTarget !== undefined };
-        const renewed = await renewKcl3Lease(client, tableName, lease, holder, this.throughput.takeKBps(), AbortSignal.timeout(Math.ceil(left)));
+        const renewed = await renewKcl3Lease(
+          client,
+          tableName,
+          lease,
+          holder,
+          this.throughput.takeKBps(),
+          AbortSignal.timeout(Math.ceil(left)),
+        );
         return renewed ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
       },
       'renewal',
@@ -67,12 +74,21 @@ export class Kcl3HeldLease extends HeldLease {
    * (leaseOwner = another worker, checkpointOwner = us) the hand-over starts and the write is made again
    * on the row as it is now. Otherwise the refusal stands: the lease was reassigned, and is lost.
    */
-  override update(write: (lease: Lease) => Promise<Lease | undefined>, what: string, showsOurWrite: (fresh: Lease) => boolean): Promise<Lease> {
+  override update(
+    write: (lease: Lease) => Promise<Lease | undefined>,
+    what: string,
+    showsOurWrite: (fresh: Lease) => boolean,
+  ): Promise<Lease> {
     return super.update(
       async (lease) => {
         const written = await write(lease);
         if (written || this.handoffTarget !== undefined) return written;
-        const row = await readKcl3Lease(this.leaseTable.client, this.leaseTable.tableName, lease.leaseKey, AbortSignal.timeout(this.failoverTimeMs));
+        const row = await readKcl3Lease(
+          this.leaseTable.client,
+          this.leaseTable.tableName,
+          lease.leaseKey,
+          AbortSignal.timeout(this.failoverTimeMs),
+        );
         const newOwner = row?.lease.leaseOwner;
         if (!row || row.checkpointOwner !== this.workerId || newOwner === undefined || newOwner === this.workerId) return undefined;
         this.startHandoff(newOwner);
@@ -86,7 +102,10 @@ export class Kcl3HeldLease extends HeldLease {
   override async release(): Promise<void> {
     if (this.handoffTarget === undefined) return super.release();
     await this.update(
-      async (lease) => ((await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId)) ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined),
+      async (lease) =>
+        (await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId))
+          ? { ...lease, leaseCounter: lease.leaseCounter + 1 }
+          : undefined,
       'hand-over',
       () => false,
     ).catch(() => undefined);

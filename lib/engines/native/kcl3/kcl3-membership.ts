@@ -41,11 +41,20 @@ export class Kcl3Membership {
     private readonly coordinator: LeaseSourceSwitch,
   ) {
     const { workerId, logger } = options;
-    this.reporter = new WorkerMetricsReporter(client, { workerId, tableName: options.workerMetricsTableName, intervalMs: options.workerMetricsReporterFreqMs }, logger);
+    this.reporter = new WorkerMetricsReporter(
+      client,
+      { workerId, tableName: options.workerMetricsTableName, intervalMs: options.workerMetricsReporterFreqMs },
+      logger,
+    );
     this.follower = new AssignedLeaseFollower(table, options, logger);
     this.leader = new LeaderElection(
       client,
-      { workerId, eligible: options.kcl3LeaderEligible, leaseDurationMs: options.leaderLockLeaseDurationMs, coordinatorStateTableName: options.coordinatorStateTableName },
+      {
+        workerId,
+        eligible: options.kcl3LeaderEligible,
+        leaseDurationMs: options.leaderLockLeaseDurationMs,
+        coordinatorStateTableName: options.coordinatorStateTableName,
+      },
       logger,
     );
     this.assignment = new LeaseAssignmentManager(client, this.leader, options, logger);
@@ -55,12 +64,23 @@ export class Kcl3Membership {
   /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
   async start(initial: Kcl3Mode): Promise<void> {
     const { appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger } = this.options;
-    this.monitor = new MigrationStateMonitor(this.client, appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger, initial, async (mode) => {
-      await this.apply(mode);
-      await this.coordinator.runTaker();
-    });
+    this.monitor = new MigrationStateMonitor(
+      this.client,
+      appName,
+      coordinatorStateTableName,
+      clientVersionPollIntervalMs,
+      logger,
+      initial,
+      async (mode) => {
+        await this.apply(mode);
+        await this.coordinator.runTaker();
+      },
+    );
     await this.apply(initial);
-    if (rules(initial) === '3.x') logger.log(`'${appName}' runs in KCL 3.x mode (${initial.kind === '3.x' ? initial.clientVersion : ''}): this worker holds the leases the leader assigns to it.`);
+    if (rules(initial) === '3.x')
+      logger.log(
+        `'${appName}' runs in KCL 3.x mode (${initial.kind === '3.x' ? initial.clientVersion : ''}): this worker holds the leases the leader assigns to it.`,
+      );
     this.monitor.start();
   }
 

@@ -1,13 +1,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
-import { acquireLeaderLock, heartbeatLeaderLock, readLeaderLockItem, releaseLeaderLock, type LeaderLockItem } from '../../../leases/kcl3-leader-lock';
+import {
+  acquireLeaderLock,
+  heartbeatLeaderLock,
+  readLeaderLockItem,
+  releaseLeaderLock,
+  type LeaderLockItem,
+} from '../../../leases/kcl3-leader-lock';
 import { monotonicNow, type MonotonicClock } from '../leases/clock';
 
 export type LeaderState =
-  | { readonly kind: 'unknown' }
-  | { readonly kind: 'live'; readonly leader: string }
-  | { readonly kind: 'none'; readonly reason: string };
+  { readonly kind: 'unknown' } | { readonly kind: 'live'; readonly leader: string } | { readonly kind: 'none'; readonly reason: string };
 
 export interface LeaderElectionConfig {
   readonly workerId: string;
@@ -95,11 +99,21 @@ export class LeaderElection {
 
   private async releaseVersion(version: string): Promise<void> {
     try {
-      if (await releaseLeaderLock(this.client, this.config.coordinatorStateTableName, this.config.workerId, version, AbortSignal.timeout(this.config.leaseDurationMs / 2))) {
+      if (
+        await releaseLeaderLock(
+          this.client,
+          this.config.coordinatorStateTableName,
+          this.config.workerId,
+          version,
+          AbortSignal.timeout(this.config.leaseDurationMs / 2),
+        )
+      ) {
         this.logger.log(`Released the KCL 3.x leader lock in ${this.config.coordinatorStateTableName}.`);
       }
     } catch (error) {
-      this.logger.warn(`Could not release the KCL 3.x leader lock (${describeError(error)}); another worker takes it once its lease duration (${this.config.leaseDurationMs} ms) passes.`);
+      this.logger.warn(
+        `Could not release the KCL 3.x leader lock (${describeError(error)}); another worker takes it once its lease duration (${this.config.leaseDurationMs} ms) passes.`,
+      );
     }
   }
 
@@ -141,8 +155,10 @@ export class LeaderElection {
     this.failures = 0;
     // A refused heartbeat on a lock that still names this worker is its own earlier heartbeat, applied but
     // answered too late (cut off under load): not a loss, the lock is taken back below at once.
-    if (heartbeatRefused && item?.ownerName !== workerId) this.logger.warn(`Lost the KCL 3.x leader lock in ${table}: another worker wrote it. This worker stops assigning leases.`);
-    if (!this.seen || this.seen.item?.recordVersionNumber !== item?.recordVersionNumber || this.seen.item?.released !== item?.released) this.seen = { item, since: now };
+    if (heartbeatRefused && item?.ownerName !== workerId)
+      this.logger.warn(`Lost the KCL 3.x leader lock in ${table}: another worker wrote it. This worker stops assigning leases.`);
+    if (!this.seen || this.seen.item?.recordVersionNumber !== item?.recordVersionNumber || this.seen.item?.released !== item?.released)
+      this.seen = { item, since: now };
     const silentFor = now - this.seen.since;
     const free = !item || item.released || silentFor >= item.leaseDurationMs || item.ownerName === workerId;
     if (free && this.config.eligible && now >= this.standDownUntil) {
@@ -168,7 +184,11 @@ export class LeaderElection {
       return;
     }
     if (item && !item.released && silentFor < item.leaseDurationMs) this.current = { kind: 'live', leader: item.ownerName };
-    else if (item && !item.released) this.current = { kind: 'none', reason: `the lock of ${item.ownerName} has had no heartbeat for ${Math.round(silentFor / 1000)} s (its lease duration is ${item.leaseDurationMs} ms)` };
+    else if (item && !item.released)
+      this.current = {
+        kind: 'none',
+        reason: `the lock of ${item.ownerName} has had no heartbeat for ${Math.round(silentFor / 1000)} s (its lease duration is ${item.leaseDurationMs} ms)`,
+      };
     else this.current = { kind: 'none', reason: `no worker holds the Leader lock in ${table}` };
     this.report();
   }
@@ -176,18 +196,23 @@ export class LeaderElection {
   private failed(error: unknown): void {
     this.failures += 1;
     if (this.failures === 1 || this.failures % 10 === 0) {
-      this.logger.warn(`KCL 3.x leader lock in ${this.config.coordinatorStateTableName}: ${describeError(error)} (${this.failures} failed attempt(s) in a row; retried every ${this.heartbeatPeriodMs} ms).`);
+      this.logger.warn(
+        `KCL 3.x leader lock in ${this.config.coordinatorStateTableName}: ${describeError(error)} (${this.failures} failed attempt(s) in a row; retried every ${this.heartbeatPeriodMs} ms).`,
+      );
     }
     if (this.held && !this.isLeader) {
       this.held = undefined;
-      this.logger.warn(`The KCL 3.x leader lock could not be renewed within its lease duration; this worker stops assigning leases until it holds the lock again.`);
+      this.logger.warn(
+        `The KCL 3.x leader lock could not be renewed within its lease duration; this worker stops assigning leases until it holds the lock again.`,
+      );
     }
   }
 
   /** Only a worker that may not lead warns that nobody leads: an eligible one takes the lock itself. */
   private report(): void {
     if (this.current.kind !== 'none' || this.config.eligible) {
-      if (this.warnedFor !== undefined && this.current.kind === 'live') this.logger.log(`KCL 3.x leader ${this.current.leader} is live again; leases are assigned.`);
+      if (this.warnedFor !== undefined && this.current.kind === 'live')
+        this.logger.log(`KCL 3.x leader ${this.current.leader} is live again; leases are assigned.`);
       this.warnedFor = undefined;
       return;
     }

@@ -2,7 +2,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import { isFinished } from '../../../leases/lease';
-import { assignKcl3Lease, deleteWorkerMetricStats, initiateKcl3Handoff, listKcl3Leases, listWorkerMetricStats } from '../../../leases/kcl3-tables';
+import {
+  assignKcl3Lease,
+  deleteWorkerMetricStats,
+  initiateKcl3Handoff,
+  listKcl3Leases,
+  listWorkerMetricStats,
+} from '../../../leases/kcl3-tables';
 import { monotonicNow, type MonotonicClock } from '../leases/clock';
 import type { LeaderElection } from './leader-election';
 import { planAssignments, type Assignment, type LeaseObservation } from './lease-assignment-plan';
@@ -93,7 +99,12 @@ export class LeaseAssignmentManager {
         throughputKBps: row.throughputKBps,
         finished: isFinished(row.lease),
       })),
-      workers: workers.map((row) => ({ workerId: row.workerId, lastUpdateSeconds: row.lastUpdateTimeSeconds, valid: row.valid, failing: row.failing })),
+      workers: workers.map((row) => ({
+        workerId: row.workerId,
+        lastUpdateSeconds: row.lastUpdateTimeSeconds,
+        valid: row.valid,
+        failing: row.failing,
+      })),
       previous: this.observations,
       now: this.clock(),
       nowSeconds: Math.floor(Date.now() / 1000),
@@ -115,25 +126,40 @@ export class LeaseAssignmentManager {
         `KCL 3.x leader: ${done.map((a) => `${a.lease.leaseKey} ${a.how === 'handoff' ? 'handed over' : 'assigned'} to ${a.newOwner} (${a.why}${a.lease.leaseOwner && a.lease.leaseOwner !== a.newOwner ? `, was ${a.lease.leaseOwner}` : ''})`).join('; ')}.`,
       );
     }
-    if (plan.unassignable > 0) this.logger.warn(`KCL 3.x leader: ${plan.unassignable} lease(s) need an owner and no live worker can take one (live workers: ${plan.activeWorkers.join(', ') || 'none'}).`);
+    if (plan.unassignable > 0)
+      this.logger.warn(
+        `KCL 3.x leader: ${plan.unassignable} lease(s) need an owner and no live worker can take one (live workers: ${plan.activeWorkers.join(', ') || 'none'}).`,
+      );
     for (const workerId of plan.staleWorkers) {
       const row = workers.find((worker) => worker.workerId === workerId)!;
-      if (await deleteWorkerMetricStats(this.client, this.config.workerMetricsTableName, row, signal)) this.logger.log(`KCL 3.x leader: deleted the stale worker metrics of ${workerId}.`);
+      if (await deleteWorkerMetricStats(this.client, this.config.workerMetricsTableName, row, signal))
+        this.logger.log(`KCL 3.x leader: deleted the stale worker metrics of ${workerId}.`);
     }
     this.failedPasses = 0;
   }
 
   private async write(assignment: Assignment, signal: AbortSignal): Promise<boolean> {
     const { lease, newOwner } = assignment;
-    if (assignment.how === 'handoff' && lease.leaseOwner !== undefined) return initiateKcl3Handoff(this.client, this.config.tableName, { leaseKey: lease.leaseKey, leaseOwner: lease.leaseOwner }, newOwner, signal);
+    if (assignment.how === 'handoff' && lease.leaseOwner !== undefined)
+      return initiateKcl3Handoff(
+        this.client,
+        this.config.tableName,
+        { leaseKey: lease.leaseKey, leaseOwner: lease.leaseOwner },
+        newOwner,
+        signal,
+      );
     return assignKcl3Lease(this.client, this.config.tableName, lease, newOwner, signal);
   }
 
   private failed(error: unknown): void {
     this.failedPasses += 1;
-    this.logger.warn(`KCL 3.x leader: the lease assignment pass failed (${describeError(error)}); ${this.failedPasses} failed pass(es) in a row.`);
+    this.logger.warn(
+      `KCL 3.x leader: the lease assignment pass failed (${describeError(error)}); ${this.failedPasses} failed pass(es) in a row.`,
+    );
     if (this.failedPasses >= FAILED_PASSES_BEFORE_RELEASE) {
-      this.logger.error(`KCL 3.x leader: ${FAILED_PASSES_BEFORE_RELEASE} assignment passes failed in a row; giving up leadership so another worker can lead (as the Java LeaseAssignmentManager does).`);
+      this.logger.error(
+        `KCL 3.x leader: ${FAILED_PASSES_BEFORE_RELEASE} assignment passes failed in a row; giving up leadership so another worker can lead (as the Java LeaseAssignmentManager does).`,
+      );
       this.failedPasses = 0;
       void this.election.standDown();
     }

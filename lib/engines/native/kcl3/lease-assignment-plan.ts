@@ -80,7 +80,9 @@ export function planAssignments(input: AssignmentInput): AssignmentPlan {
     .filter((worker) => worker.valid && !worker.failing && (input.nowSeconds - worker.lastUpdateSeconds) * 1000 <= input.workerExpiryMs)
     .map((worker) => worker.workerId)
     .sort();
-  const staleWorkers = input.workers.filter((worker) => (input.nowSeconds - worker.lastUpdateSeconds) * 1000 > input.staleWorkerMetricsMs).map((worker) => worker.workerId);
+  const staleWorkers = input.workers
+    .filter((worker) => (input.nowSeconds - worker.lastUpdateSeconds) * 1000 > input.staleWorkerMetricsMs)
+    .map((worker) => worker.workerId);
   const load = new Load(active, input.maxLeasesForWorker);
   const live = input.leases.filter((lease) => !lease.finished);
   for (const lease of live) load.add(actualOwner(lease), lease);
@@ -89,8 +91,13 @@ export function planAssignments(input: AssignmentInput): AssignmentPlan {
   for (const lease of live) {
     const seen = observations.get(lease.leaseKey)!;
     if (lease.leaseOwner === undefined) needOwner.push({ lease, why: 'unassigned', since: -1 });
-    else if (seen.counterMovedAt === undefined || input.now - seen.counterMovedAt > input.failoverTimeMs) needOwner.push({ lease, why: 'expired', since: seen.counterMovedAt ?? -1 });
-    else if (lease.checkpointOwner !== undefined && seen.handOverSeenAt !== undefined && input.now - seen.handOverSeenAt > input.gracefulLeaseHandoffTimeoutMs + input.failoverTimeMs) {
+    else if (seen.counterMovedAt === undefined || input.now - seen.counterMovedAt > input.failoverTimeMs)
+      needOwner.push({ lease, why: 'expired', since: seen.counterMovedAt ?? -1 });
+    else if (
+      lease.checkpointOwner !== undefined &&
+      seen.handOverSeenAt !== undefined &&
+      input.now - seen.handOverSeenAt > input.gracefulLeaseHandoffTimeoutMs + input.failoverTimeMs
+    ) {
       needOwner.push({ lease, why: 'handoff-timeout', since: seen.handOverSeenAt });
     }
   }
@@ -102,7 +109,8 @@ export function planAssignments(input: AssignmentInput): AssignmentPlan {
   let unassignable = 0;
   for (const { lease, why } of needOwner) {
     // A hand-over that timed out goes to its new owner if that one is alive: only checkpointOwner must go.
-    const target = why === 'handoff-timeout' && lease.leaseOwner !== undefined && load.canTake(lease.leaseOwner) ? lease.leaseOwner : load.leastLoaded();
+    const target =
+      why === 'handoff-timeout' && lease.leaseOwner !== undefined && load.canTake(lease.leaseOwner) ? lease.leaseOwner : load.leastLoaded();
     if (target === undefined) {
       unassignable += 1;
       continue;
@@ -125,7 +133,12 @@ export function planAssignments(input: AssignmentInput): AssignmentPlan {
       if (!candidate) break;
       load.move(candidate, from, to);
       moved.add(candidate.leaseKey);
-      assignments.push({ lease: candidate, newOwner: to, how: input.gracefulLeaseHandoffTimeoutMs > 0 ? 'handoff' : 'assign', why: 'balance' });
+      assignments.push({
+        lease: candidate,
+        newOwner: to,
+        how: input.gracefulLeaseHandoffTimeoutMs > 0 ? 'handoff' : 'assign',
+        why: 'balance',
+      });
     }
   }
   return { assignments, activeWorkers: active, staleWorkers, observations, unassignable };
@@ -138,10 +151,18 @@ function observe(input: AssignmentInput): Map<string, LeaseObservation> {
   for (const lease of input.leases) {
     const before = input.previous.get(lease.leaseKey);
     // First sight of an owned lease counts as a renewal now: a new leader waits failoverTimeMs before it calls anything expired.
-    const counterMovedAt = lease.leaseOwner === undefined ? undefined : !before || lease.leaseCounter > before.leaseCounter ? input.now : before.counterMovedAt;
+    const counterMovedAt =
+      lease.leaseOwner === undefined ? undefined : !before || lease.leaseCounter > before.leaseCounter ? input.now : before.counterMovedAt;
     const sameHandOver = before && before.checkpointOwner === lease.checkpointOwner && before.leaseOwner === lease.leaseOwner;
-    const handOverSeenAt = lease.checkpointOwner === undefined ? undefined : sameHandOver ? (before.handOverSeenAt ?? input.now) : input.now;
-    next.set(lease.leaseKey, { leaseCounter: lease.leaseCounter, leaseOwner: lease.leaseOwner, checkpointOwner: lease.checkpointOwner, counterMovedAt, handOverSeenAt });
+    const handOverSeenAt =
+      lease.checkpointOwner === undefined ? undefined : sameHandOver ? (before.handOverSeenAt ?? input.now) : input.now;
+    next.set(lease.leaseKey, {
+      leaseCounter: lease.leaseCounter,
+      leaseOwner: lease.leaseOwner,
+      checkpointOwner: lease.checkpointOwner,
+      counterMovedAt,
+      handOverSeenAt,
+    });
   }
   return next;
 }
@@ -169,7 +190,10 @@ class Load {
 
   move(lease: PlannedLease, from: string | undefined, to: string): void {
     if (from !== undefined && this.leases.has(from)) {
-      this.leases.set(from, this.leases.get(from)!.filter((held) => held.leaseKey !== lease.leaseKey));
+      this.leases.set(
+        from,
+        this.leases.get(from)!.filter((held) => held.leaseKey !== lease.leaseKey),
+      );
       this.throughput.set(from, this.throughput.get(from)! - (lease.throughputKBps ?? 0));
     }
     this.add(to, lease);
@@ -188,11 +212,17 @@ class Load {
   }
 
   leastLoaded(): string | undefined {
-    return this.pick((a, b) => this.count(a) - this.count(b) || this.throughput.get(a)! - this.throughput.get(b)!, (worker) => this.canTake(worker));
+    return this.pick(
+      (a, b) => this.count(a) - this.count(b) || this.throughput.get(a)! - this.throughput.get(b)!,
+      (worker) => this.canTake(worker),
+    );
   }
 
   mostLoaded(): string | undefined {
-    return this.pick((a, b) => this.count(b) - this.count(a) || this.throughput.get(b)! - this.throughput.get(a)!, () => true);
+    return this.pick(
+      (a, b) => this.count(b) - this.count(a) || this.throughput.get(b)! - this.throughput.get(a)!,
+      () => true,
+    );
   }
 
   private pick(order: (a: string, b: string) => number, eligible: (worker: string) => boolean): string | undefined {

@@ -50,7 +50,8 @@ export class MigrationStateMonitor {
       mode = await readKcl3Mode(this.client, this.appName, this.table, AbortSignal.timeout(this.intervalMs));
       this.failures = 0;
     } catch (error) {
-      if (this.failures++ % 10 === 0) this.logger.warn(`Could not read the migration state in ${this.table} (${describeError(error)}); keeping the current lease rules.`);
+      if (this.failures++ % 10 === 0)
+        this.logger.warn(`Could not read the migration state in ${this.table} (${describeError(error)}); keeping the current lease rules.`);
       return;
     }
     const previous = this.current;

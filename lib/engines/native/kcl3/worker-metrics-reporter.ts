@@ -72,9 +72,13 @@ export class WorkerMetricsReporter {
     if (!wasRunning) return;
     const { workerId, tableName, intervalMs } = this.config;
     try {
-      await this.client.send(new DeleteItemCommand({ TableName: tableName, Key: { wid: { S: workerId } } }), { abortSignal: AbortSignal.timeout(Math.min(intervalMs, WITHDRAW_TIMEOUT_MS)) });
+      await this.client.send(new DeleteItemCommand({ TableName: tableName, Key: { wid: { S: workerId } } }), {
+        abortSignal: AbortSignal.timeout(Math.min(intervalMs, WITHDRAW_TIMEOUT_MS)),
+      });
     } catch (error) {
-      this.logger.warn(`Could not delete the worker metrics of ${workerId} from ${tableName} at stop (${describeError(error)}); a KCL 3.x leader stops counting this worker once they are stale.`);
+      this.logger.warn(
+        `Could not delete the worker metrics of ${workerId} from ${tableName} at stop (${describeError(error)}); a KCL 3.x leader stops counting this worker once they are stale.`,
+      );
     }
   }
 
@@ -118,7 +122,8 @@ export class WorkerMetricsReporter {
         },
         AbortSignal.timeout(intervalMs),
       );
-      if (this.failures > 0) this.logger.log(`Worker metrics of ${workerId} written to ${tableName} again after ${this.failures} failed attempt(s).`);
+      if (this.failures > 0)
+        this.logger.log(`Worker metrics of ${workerId} written to ${tableName} again after ${this.failures} failed attempt(s).`);
       this.failures = 0;
       this.lastReportAt = Date.now();
     } catch (error) {

@@ -82,11 +82,15 @@ export class HeldLease {
    * must not keep the renewal (and the writes queued behind it) waiting past failoverTimeMs.
    */
   renew(): Promise<Lease> {
-    return this.update((lease) => {
-      const left = this.msUntilExpiry();
-      if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
-      return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left)));
-    }, 'renewal', () => true);
+    return this.update(
+      (lease) => {
+        const left = this.msUntilExpiry();
+        if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
+        return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left)));
+      },
+      'renewal',
+      () => true,
+    );
   }
 
   /**
@@ -158,10 +162,13 @@ export class HeldLease {
   private armExpiry(): void {
     clearTimeout(this.expiryTimer);
     if (this.lostReason !== undefined) return;
-    this.expiryTimer = setTimeout(() => {
-      if (this.isHeld()) this.armExpiry();
-      else this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
-    }, Math.max(0, Math.ceil(this.msUntilExpiry())));
+    this.expiryTimer = setTimeout(
+      () => {
+        if (this.isHeld()) this.armExpiry();
+        else this.markLost(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
+      },
+      Math.max(0, Math.ceil(this.msUntilExpiry())),
+    );
     this.expiryTimer.unref();
   }
 }

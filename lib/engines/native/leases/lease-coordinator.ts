@@ -89,9 +89,13 @@ export class LeaseCoordinator {
   private async takeAndStart(): Promise<void> {
     const isHeld = (key: string) => this.renewer.has(key);
     const source = this.source;
-    const taken = source ? await source.discover(isHeld, () => !this.stopped && this.source === source) : await this.taker.takeLeases(isHeld, () => !this.stopped);
+    const taken = source
+      ? await source.discover(isHeld, () => !this.stopped && this.source === source)
+      : await this.taker.takeLeases(isHeld, () => !this.stopped);
     for (const { held, how, previousOwner, target } of taken) {
-      this.logger.log(`Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`);
+      this.logger.log(
+        `Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`,
+      );
       this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
       this.renewer.add(held);
       held.onLost((reason) => reason !== RELEASED && this.config.emit({ type: 'leaseLost', shardId: held.leaseKey, reason }));

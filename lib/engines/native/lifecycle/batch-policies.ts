@@ -42,17 +42,23 @@ export class BatchPolicies {
     try {
       await onFailedBatch({ streamName, shardId: this.checkpointer.shardId, records, error, attempts });
     } catch (hookError) {
-      logger.error(`onFailedBatch threw for ${records.length} records ${range} on ${this.where}; giving the lease up so they are delivered again later: ${describeError(hookError)}`);
+      logger.error(
+        `onFailedBatch threw for ${records.length} records ${range} on ${this.where}; giving the lease up so they are delivered again later: ${describeError(hookError)}`,
+      );
       return false;
     }
     try {
       await this.checkpointer.checkpoint(end.sequenceNumber, end.subSequenceNumber);
     } catch (checkpointError) {
-      logger.error(`${records.length} records ${range} on ${this.where} went to onFailedBatch, but the checkpoint past them failed; they may be delivered again: ${describeError(checkpointError)}`);
+      logger.error(
+        `${records.length} records ${range} on ${this.where} went to onFailedBatch, but the checkpoint past them failed; they may be delivered again: ${describeError(checkpointError)}`,
+      );
       return false;
     }
     this.schedule?.checkpointed();
-    logger.warn(`${records.length} records ${range} on ${this.where} went to onFailedBatch after ${attempts} failed attempts; checkpointed past them.`);
+    logger.warn(
+      `${records.length} records ${range} on ${this.where} went to onFailedBatch after ${attempts} failed attempts; checkpointed past them.`,
+    );
     return true;
   }
 
@@ -62,7 +68,8 @@ export class BatchPolicies {
       this.schedule!.checkpointed();
     } catch (error) {
       // A lost lease ends the consumer at its next step; anything else is tried again at the next due point.
-      if (!(error instanceof LeaseLostError)) this.options.logger.warn(`Automatic checkpoint of ${this.where} failed; tried again after the next batch: ${describeError(error)}`);
+      if (!(error instanceof LeaseLostError))
+        this.options.logger.warn(`Automatic checkpoint of ${this.where} failed; tried again after the next batch: ${describeError(error)}`);
     }
   }
 }

@@ -19,11 +19,16 @@ export interface EngineStepRetrying {
  * a permanent error, a lost lease or the last failed attempt is thrown to the consumer, which gives
  * the lease up so that the shard is tried again rather than left held and idle.
  */
-export function retryEngineStep<T>(what: string, step: () => Promise<T>, { where, policy, logger, signal }: EngineStepRetrying): Promise<T> {
+export function retryEngineStep<T>(
+  what: string,
+  step: () => Promise<T>,
+  { where, policy, logger, signal }: EngineStepRetrying,
+): Promise<T> {
   return retry(() => step(), {
     policy,
     signal,
     retryable: (error) => !(error instanceof LeaseLostError) && isTransientAwsError(error),
-    onRetry: (error, attempt, delay) => logger.warn(`${what} for ${where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
+    onRetry: (error, attempt, delay) =>
+      logger.warn(`${what} for ${where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
   });
 }

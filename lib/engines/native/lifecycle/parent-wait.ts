@@ -20,7 +20,14 @@ export interface ParentWait {
  * true when the parents are done, false when the consumer was stopped first. A lookup that keeps
  * failing is thrown: the consumer gives the lease up rather than hold it unprocessed.
  */
-export async function waitForParents({ held, table, pollIntervalMs, retrying, stopped, leaseKeyOf = (id) => id }: ParentWait): Promise<boolean> {
+export async function waitForParents({
+  held,
+  table,
+  pollIntervalMs,
+  retrying,
+  stopped,
+  leaseKeyOf = (id) => id,
+}: ParentWait): Promise<boolean> {
   const parents = held.lease.parentShardIds;
   if (parents.length === 0) return true;
   for (;;) {

@@ -199,7 +199,10 @@ export class ShardConsumer {
         const bytes = bytesOf(batch);
         this.deps.metrics.batch(this.shardId, batch.records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
         held.noteBytesRead(bytes);
-        const deadLettered = outcome === 'gave-up' && failure !== undefined && (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
+        const deadLettered =
+          outcome === 'gave-up' &&
+          failure !== undefined &&
+          (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
         if (outcome !== 'delivered' && !deadLettered) {
           // The batch did not succeed: a checkpoint() at shutdown must not cover it.
           checkpointer.rollBackDelivered(delivered);
@@ -225,11 +228,15 @@ export class ShardConsumer {
     return this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
-        withProcessingTimeout(() => this.deps.metrics.countingErrors(this.shardId, () => processor.processRecords(input)), timeoutMs, () => {
-          // Before anything else: a late checkpoint of the abandoned call must not move past its records.
-          this.timedOut = true;
-          checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
-        }),
+        withProcessingTimeout(
+          () => this.deps.metrics.countingErrors(this.shardId, () => processor.processRecords(input)),
+          timeoutMs,
+          () => {
+            // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+            this.timedOut = true;
+            checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+          },
+        ),
       { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
   }
@@ -271,7 +278,9 @@ export class ShardConsumer {
   private async release(reason: 'REQUESTED' | 'GAVE_UP'): Promise<void> {
     const { held } = this.deps;
     if (held.lost) return;
-    await held.release().catch((error) => this.logger.warn(`Releasing ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
+    await held
+      .release()
+      .catch((error) => this.logger.warn(`Releasing ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
     this.logger.log(`Lease ${this.shardId} released (${reason === 'REQUESTED' ? 'REQUESTED' : 'gave up'}).`);
     this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason });
   }
@@ -283,11 +292,18 @@ export class ShardConsumer {
     const call = callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
     if (!this.timedOut) return void (await call);
     const returned = await Promise.race([call.then(() => true), pause(this.deps.options.processingTimeoutMs).then(() => false)]);
-    if (!returned) this.logger.warn(`shutdown(${reason}) of the processor for ${this.shardId} did not return within processingTimeoutMs either; not waiting for it.`);
+    if (!returned)
+      this.logger.warn(
+        `shutdown(${reason}) of the processor for ${this.shardId} did not return within processingTimeoutMs either; not waiting for it.`,
+      );
   }
 
   /** The shard ended: finish it (children, childShardIds, TERMINATE, SHARD_END), or give it to a next owner. */
-  private async finishShard(processor: KinesisRecordProcessor, checkpointer: ShardCheckpointer, named?: readonly ChildShard[]): Promise<void> {
+  private async finishShard(
+    processor: KinesisRecordProcessor,
+    checkpointer: ShardCheckpointer,
+    named?: readonly ChildShard[],
+  ): Promise<void> {
     this.shutdownCalled = true;
     const outcome = await finishShard({
       held: this.deps.held,
@@ -308,7 +324,9 @@ export class ShardConsumer {
       return;
     }
     const childShardIds = outcome.children.map((c) => c.shardId);
-    await this.deps.held.release().catch((error) => this.logger.warn(`Releasing the finished ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
+    await this.deps.held
+      .release()
+      .catch((error) => this.logger.warn(`Releasing the finished ${this.shardId} failed; it will expire instead: ${describeError(error)}`));
     this.logger.log(`Shard ${this.shardId} finished (SHARD_END); children: ${childShardIds.join(', ') || 'none'}.`);
     this.deps.options.emit({ type: 'shardEnded', shardId: this.shardId, childShardIds });
     this.deps.options.emit({ type: 'leaseReleased', shardId: this.shardId, reason: 'SHARD_END' });
@@ -323,7 +341,9 @@ export class ShardConsumer {
   private async giveUpAfterFailure(error: unknown): Promise<void> {
     const { held } = this.deps;
     if (error instanceof LeaseLostError || held.lost) {
-      this.logger.warn(`Lease ${this.shardId} was lost while ${this.state.toLowerCase().replace(/_/g, ' ')}; its next owner continues from checkpoint ${this.checkpoint.sequenceNumber}.`);
+      this.logger.warn(
+        `Lease ${this.shardId} was lost while ${this.state.toLowerCase().replace(/_/g, ' ')}; its next owner continues from checkpoint ${this.checkpoint.sequenceNumber}.`,
+      );
     } else {
       this.logger.error(
         `Shard ${this.shardId} failed while ${this.state.toLowerCase().replace(/_/g, ' ')}: ${describeError(error)}. ` +

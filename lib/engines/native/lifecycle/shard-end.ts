@@ -63,27 +63,46 @@ export async function finishShard(end: ShardEnd): Promise<ShardEndOutcome> {
       retrying,
     );
   }
-  await recordChildShards(held, table, children.map((child) => child.shardId), retrying);
+  await recordChildShards(
+    held,
+    table,
+    children.map((child) => child.shardId),
+    retrying,
+  );
 
   checkpointer.markShardEnded();
-  const shutdown = await callShutdownWithRetries(processor, { shardId, reason: 'TERMINATE', checkpointer }, {
-    where: retrying.where,
-    policy: end.options.processingRetry,
-    logger: retrying.logger,
-    signal: retrying.signal,
-    abandoned: end.abandoned,
-  });
+  const shutdown = await callShutdownWithRetries(
+    processor,
+    { shardId, reason: 'TERMINATE', checkpointer },
+    {
+      where: retrying.where,
+      policy: end.options.processingRetry,
+      logger: retrying.logger,
+      signal: retrying.signal,
+      abandoned: end.abandoned,
+    },
+  );
   if (shutdown !== 'delivered') return { finished: false, shutdown };
   if (!isFinished(held.lease)) await checkpointer.writeShardEnd();
   return { finished: true, children };
 }
 
-async function recordChildShards(held: HeldLease, table: LeaseTable, childShardIds: readonly string[], retrying: EngineStepRetrying): Promise<void> {
+async function recordChildShards(
+  held: HeldLease,
+  table: LeaseTable,
+  childShardIds: readonly string[],
+  retrying: EngineStepRetrying,
+): Promise<void> {
   const recorded = (ids: readonly string[]) => childShardIds.every((id) => ids.includes(id));
   if (childShardIds.length === 0 || recorded(held.lease.childShardIds)) return;
   await retryEngineStep(
     'Recording childShardIds',
-    () => held.update((lease) => table.updateChildShards(lease, childShardIds), 'child shards', (fresh) => recorded(fresh.childShardIds)),
+    () =>
+      held.update(
+        (lease) => table.updateChildShards(lease, childShardIds),
+        'child shards',
+        (fresh) => recorded(fresh.childShardIds),
+      ),
     retrying,
   );
 }

@@ -90,7 +90,8 @@ export class FanoutReader {
           if (signal.aborted) throw new FetchAbortedError();
           this.endSubscription();
           if (error instanceof UnreadablePositionError || error instanceof NotStreamingError) throw error;
-          if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error))) return { records: [], shardEnded: true, caughtUp: true };
+          if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error)))
+            return { records: [], shardEnded: true, caughtUp: true };
           this.onFailure(error);
           if (!(await pause(backoffDelay(RESUBSCRIBE_RETRY, ++this.failures), signal))) throw new FetchAbortedError();
         }
@@ -152,7 +153,9 @@ export class FanoutReader {
       childShards: event.ChildShards?.map((child) => ({
         shardId: child.ShardId!,
         parentShardIds: child.ParentShards ?? [this.config.shardId],
-        hashKeyRange: child.HashKeyRange ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! } : undefined,
+        hashKeyRange: child.HashKeyRange
+          ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! }
+          : undefined,
       })),
       caughtUp: records.length === 0 && (event.MillisBehindLatest ?? 0) === 0,
     };
@@ -171,15 +174,24 @@ export class FanoutReader {
     const { kinesis, streamName, shardId, signal } = this.config;
     try {
       const { ShardIterator } = await kinesis.send(
-        new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: this.resumeAfter }),
+        new GetShardIteratorCommand({
+          StreamName: streamName,
+          ShardId: shardId,
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          StartingSequenceNumber: this.resumeAfter,
+        }),
         { abortSignal: signal },
       );
       const out = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 1 }), { abortSignal: signal });
       if (out.NextShardIterator || (out.Records ?? []).length > 0) return false;
-      this.shardEndChildren = out.ChildShards?.map((child) => ({ shardId: child.ShardId!, parentShardIds: child.ParentShards ?? [shardId] }));
+      this.shardEndChildren = out.ChildShards?.map((child) => ({
+        shardId: child.ShardId!,
+        parentShardIds: child.ParentShards ?? [shardId],
+      }));
       return true;
     } catch (error) {
-      if (!signal.aborted) this.config.logger.debug?.(`Shard-end check of ${this.where} failed, checked again later: ${describeError(error)}`);
+      if (!signal.aborted)
+        this.config.logger.debug?.(`Shard-end check of ${this.where} failed, checked again later: ${describeError(error)}`);
       return false;
     }
   }
@@ -194,7 +206,9 @@ export class FanoutReader {
   private async shardIsGone(error: unknown): Promise<boolean> {
     const shards = await listAllShards(this.config.kinesis, this.config.streamName).catch(() => undefined);
     if (!shards || shards.some((shard) => shard.ShardId === this.config.shardId)) return false;
-    this.config.logger.warn(`${this.where} no longer exists (${describeError(error)}; ListShards does not list it): treating it as ended (SHARD_END), as polling does.`);
+    this.config.logger.warn(
+      `${this.where} no longer exists (${describeError(error)}; ListShards does not list it): treating it as ended (SHARD_END), as polling does.`,
+    );
     return true;
   }
 
@@ -210,7 +224,9 @@ export class FanoutReader {
     const now = Date.now();
     if (now - (this.warnings.get(name) ?? 0) < REPEAT_WARN_MS) return;
     this.warnings.set(name, now);
-    this.config.logger.warn(`Fan-out subscription on ${this.where} failed: ${describeError(error)}. ${hintFor(error)}Subscribing again after ${this.resumeAfter ?? 'the checkpoint'}; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`);
+    this.config.logger.warn(
+      `Fan-out subscription on ${this.where} failed: ${describeError(error)}. ${hintFor(error)}Subscribing again after ${this.resumeAfter ?? 'the checkpoint'}; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
+    );
   }
 
   private recovered(): void {
@@ -229,14 +245,18 @@ export class FanoutReader {
   }
 
   private readonly reportCorrupt = (record: KinesisRecord, error: Error) =>
-    this.config.logger.warn(`Record ${record.sequenceNumber} on ${this.where} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`);
+    this.config.logger.warn(
+      `Record ${record.sequenceNumber} on ${this.where} starts like a KPL aggregate but does not decode (${error.message}); delivering it as one plain record.`,
+    );
 }
 
 function hintFor(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: string; code?: string };
-  if (name === 'ResourceInUseException') return 'Another subscription on this shard and consumer is still open (the previous owner\'s, or one not yet closed by Kinesis). ';
+  if (name === 'ResourceInUseException')
+    return "Another subscription on this shard and consumer is still open (the previous owner's, or one not yet closed by Kinesis). ";
   if (name === 'LimitExceededException') return 'SubscribeToShard is limited to one call per second per shard and consumer. ';
-  if (name === 'ResourceNotFoundException') return 'The shard is still listed, so the consumer may be gone (deregistered): workers register it again when they start. ';
+  if (name === 'ResourceNotFoundException')
+    return 'The shard is still listed, so the consumer may be gone (deregistered): workers register it again when they start. ';
   if (code?.startsWith('ERR_HTTP2') || /http2|protocol error/i.test(String((error as Error)?.message)))
     return 'An HTTP/2 failure: kinesis-local serves SubscribeToShard over HTTP/1.1 only; pass retrieval.requestHandler: new NodeHttpHandler() there. ';
   return '';

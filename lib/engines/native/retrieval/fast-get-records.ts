@@ -43,7 +43,8 @@ function bodyText(chunks: readonly Buffer[]): string {
   let length = 0;
   for (const chunk of chunks) length += chunk.length;
   if (length > MAX_REUSED_BODY_BYTES) return Buffer.concat(chunks, length).toString('utf8');
-  if (reusedBody.length < length) reusedBody = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_BODY_BYTES, Math.max(length, reusedBody.length * 2)));
+  if (reusedBody.length < length)
+    reusedBody = Buffer.allocUnsafeSlow(Math.min(MAX_REUSED_BODY_BYTES, Math.max(length, reusedBody.length * 2)));
   let offset = 0;
   for (const chunk of chunks) offset += chunk.copy(reusedBody, offset);
   return reusedBody.toString('utf8', 0, length);
@@ -62,7 +63,8 @@ export function useFastGetRecords(client: KinesisClient): void {
     (next, context) => async (args) => {
       const result = await next(args);
       const response = result.response as { statusCode?: number; body?: unknown };
-      if (context.commandName !== 'GetRecordsCommand' || response?.statusCode !== 200 || !(response.body instanceof Readable)) return result;
+      if (context.commandName !== 'GetRecordsCommand' || response?.statusCode !== 200 || !(response.body instanceof Readable))
+        return result;
       const chunks: Buffer[] = [];
       for await (const chunk of response.body) chunks.push(chunk as Buffer);
       (context as Record<symbol, unknown>)[PARSED] = parse(JSON.parse(bodyText(chunks)) as WireOutput);

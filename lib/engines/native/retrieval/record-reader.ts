@@ -38,7 +38,13 @@ export interface RecordReaderConfig {
 export function createRecordReader(config: RecordReaderConfig): RecordReader {
   const { options } = config;
   const startTimestamp = isTimestampPosition(options.initialPosition) ? options.initialPosition.timestamp : undefined;
-  const common = { streamName: options.streamName, shardId: config.shardId, start: config.start, leaseTakenAt: config.leaseTakenAt, startTimestamp };
+  const common = {
+    streamName: options.streamName,
+    shardId: config.shardId,
+    start: config.start,
+    leaseTakenAt: config.leaseTakenAt,
+    startTimestamp,
+  };
   if (options.retrieval.mode === 'fanout') {
     if (!config.fanout) throw new Error('retrieval.mode is fanout but the worker has no registered stream consumer');
     return new FanoutReader({

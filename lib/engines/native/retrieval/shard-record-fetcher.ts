@@ -1,9 +1,4 @@
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, type GetShardIteratorCommandInput, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
@@ -131,7 +126,8 @@ export class ShardRecordFetcher {
             ? { startingHashKey: child.HashKeyRange.StartingHashKey!, endingHashKey: child.HashKeyRange.EndingHashKey! }
             : undefined,
         })),
-        caughtUp: records.length === 0 || out.MillisBehindLatest === 0 || (out.MillisBehindLatest === undefined && records.length < maxRecords),
+        caughtUp:
+          records.length === 0 || out.MillisBehindLatest === 0 || (out.MillisBehindLatest === undefined && records.length < maxRecords),
       };
     } catch (error) {
       if (signal.aborted) throw new FetchAbortedError();
@@ -173,7 +169,9 @@ export class ShardRecordFetcher {
       const now = Date.now();
       const repeat = this.lastProblem?.text === text && now - this.lastProblem.loggedAt < REPEAT_LOG_MS;
       if (!repeat) {
-        logger.error(`${text} Retrying every ${READ_RETRY.maxDelayMs / 1000} s at most; this is logged again in ${REPEAT_LOG_MS / 60_000} minutes if it persists.`);
+        logger.error(
+          `${text} Retrying every ${READ_RETRY.maxDelayMs / 1000} s at most; this is logged again in ${REPEAT_LOG_MS / 60_000} minutes if it persists.`,
+        );
         this.lastProblem = { text, loggedAt: now };
       }
       return;

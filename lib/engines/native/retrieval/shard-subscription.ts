@@ -1,4 +1,9 @@
-import { SubscribeToShardCommand, type KinesisClient, type SubscribeToShardEvent, type SubscribeToShardEventStream } from '@aws-sdk/client-kinesis';
+import {
+  SubscribeToShardCommand,
+  type KinesisClient,
+  type SubscribeToShardEvent,
+  type SubscribeToShardEventStream,
+} from '@aws-sdk/client-kinesis';
 import { KinesisWorkerError } from '../../../core/errors';
 import type { ReadPosition } from './start-position';
 
@@ -12,7 +17,7 @@ export const SUBSCRIPTION_IDLE_TIMEOUT_MS = 35_000;
 export class NotStreamingError extends KinesisWorkerError {
   constructor() {
     super(
-      "SubscribeToShard answered without an event stream: the request handler cannot stream responses. Use the default (a NodeHttp2Handler, what real Kinesis needs) or new NodeHttpHandler() from @smithy/node-http-handler for kinesis-local, as retrieval.requestHandler.",
+      'SubscribeToShard answered without an event stream: the request handler cannot stream responses. Use the default (a NodeHttp2Handler, what real Kinesis needs) or new NodeHttpHandler() from @smithy/node-http-handler for kinesis-local, as retrieval.requestHandler.',
     );
   }
 }
@@ -70,7 +75,11 @@ export class ShardSubscription {
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new SubscriptionIdleError(`no event from SubscribeToShard on ${this.request.shardId} for ${idleMs} ms; cancelling the subscription`));
+        reject(
+          new SubscriptionIdleError(
+            `no event from SubscribeToShard on ${this.request.shardId} for ${idleMs} ms; cancelling the subscription`,
+          ),
+        );
         this.close();
       }, idleMs);
     });

@@ -40,7 +40,8 @@ export function readPositionOf(config: ReadStart, lastRead: ExtendedSequenceNumb
   if (lastRead) return { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: lastRead.sequenceNumber };
   if (isSequenceNumber(start.sequenceNumber)) return { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: start.sequenceNumber };
   if (start.sequenceNumber === 'AT_TIMESTAMP' && config.startTimestamp) return { type: 'AT_TIMESTAMP', timestamp: config.startTimestamp };
-  if (start.sequenceNumber === 'LATEST') return { type: 'AT_TIMESTAMP', timestamp: new Date(config.leaseTakenAt.getTime() - LATEST_CLOCK_MARGIN_MS) };
+  if (start.sequenceNumber === 'LATEST')
+    return { type: 'AT_TIMESTAMP', timestamp: new Date(config.leaseTakenAt.getTime() - LATEST_CLOCK_MARGIN_MS) };
   if (start.sequenceNumber === 'TRIM_HORIZON') return { type: 'TRIM_HORIZON' };
   return undefined;
 }

@@ -39,12 +39,15 @@ export class StreamConsumerError extends KinesisWorkerError {}
  */
 export async function ensureStreamConsumer(config: ConsumerRegistrationConfig): Promise<string> {
   const deadline = Date.now() + (config.activeTimeoutMs ?? CONSUMER_ACTIVE_TIMEOUT_MS);
-  const where = config.consumerArn ? `the stream consumer ${config.consumerArn}` : `the stream consumer '${config.consumerName}' of '${config.streamName}'`;
+  const where = config.consumerArn
+    ? `the stream consumer ${config.consumerArn}`
+    : `the stream consumer '${config.consumerName}' of '${config.streamName}'`;
   const call = <T>(what: string, send: () => Promise<T>): Promise<T> =>
     retry(send, {
       policy: CALL_RETRY,
       retryable: (error) => isTransientAwsError(error) && Date.now() < deadline,
-      onRetry: (error, attempt, delay) => config.logger.warn(`${what} for ${where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
+      onRetry: (error, attempt, delay) =>
+        config.logger.warn(`${what} for ${where} failed (attempt ${attempt}), retrying in ${delay} ms: ${describeError(error)}`),
     }).catch((error: unknown) => {
       if (error instanceof StreamConsumerError) throw error;
       throw new StreamConsumerError(`${what} for ${where} failed: ${describeError(error)}. ${fixFor(error, what)}`, { cause: error });
@@ -52,7 +55,9 @@ export async function ensureStreamConsumer(config: ConsumerRegistrationConfig): 
   const { kinesis } = config;
   const describe = (byArn: string | undefined, streamArn: string | undefined) =>
     call('DescribeStreamConsumer', async () => {
-      const out = await kinesis.send(new DescribeStreamConsumerCommand(byArn ? { ConsumerARN: byArn } : { StreamARN: streamArn, ConsumerName: config.consumerName }));
+      const out = await kinesis.send(
+        new DescribeStreamConsumerCommand(byArn ? { ConsumerARN: byArn } : { StreamARN: streamArn, ConsumerName: config.consumerName }),
+      );
       return out.ConsumerDescription!;
     });
 
@@ -61,7 +66,9 @@ export async function ensureStreamConsumer(config: ConsumerRegistrationConfig): 
   if (config.consumerArn) {
     consumer = await describe(config.consumerArn, undefined);
   } else {
-    const summary = await call('DescribeStreamSummary', () => kinesis.send(new DescribeStreamSummaryCommand({ StreamName: config.streamName })));
+    const summary = await call('DescribeStreamSummary', () =>
+      kinesis.send(new DescribeStreamSummaryCommand({ StreamName: config.streamName })),
+    );
     streamArn = summary.StreamDescriptionSummary!.StreamARN!;
     consumer = await registerOrFind(config, streamArn, call, describe);
   }
@@ -94,7 +101,9 @@ async function registerOrFind(
     const out = await call('RegisterStreamConsumer', () =>
       config.kinesis.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: config.consumerName })),
     );
-    config.logger.log(`Registered the stream consumer '${config.consumerName}' (${out.Consumer!.ConsumerARN}); waiting until it is ACTIVE.`);
+    config.logger.log(
+      `Registered the stream consumer '${config.consumerName}' (${out.Consumer!.ConsumerARN}); waiting until it is ACTIVE.`,
+    );
     return out.Consumer as ConsumerDescription;
   } catch (error) {
     // The name is taken: by this application's other workers, or an earlier run. Use it.
@@ -105,8 +114,10 @@ async function registerOrFind(
 
 function fixFor(error: unknown, what: string): string {
   const name = (error as { name?: string })?.name ?? '';
-  if (name === 'AccessDeniedException') return `The worker needs kinesis:${what} on the stream and its consumers (docs/iam.md), or pass retrieval.consumerArn of a consumer registered for it.`;
-  if (name === 'LimitExceededException') return 'Kinesis allows 20 consumers per stream (and throttles registrations): deregister unused consumers, or share one through retrieval.consumerName.';
+  if (name === 'AccessDeniedException')
+    return `The worker needs kinesis:${what} on the stream and its consumers (docs/iam.md), or pass retrieval.consumerArn of a consumer registered for it.`;
+  if (name === 'LimitExceededException')
+    return 'Kinesis allows 20 consumers per stream (and throttles registrations): deregister unused consumers, or share one through retrieval.consumerName.';
   if (name === 'ResourceNotFoundException') return 'Check streamName, region and retrieval.consumerArn.';
-  return 'Fix the cause, or use retrieval.mode \'polling\'.';
+  return "Fix the cause, or use retrieval.mode 'polling'.";
 }

@@ -64,7 +64,7 @@ describe('loading aws-kcl, an optional peer dependency', () => {
     fakeAwsKcl('2.4.0');
     const error = configError(() => loadAwsKcl({ paths: [dir] }));
     expect(error.option).toBe('engine');
-    expect(error.message).toContain("written for aws-kcl ~2.3.2, but aws-kcl 2.4.0 is installed");
+    expect(error.message).toContain('written for aws-kcl ~2.3.2, but aws-kcl 2.4.0 is installed');
     expect(error.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);
   });
 

@@ -5,7 +5,14 @@ import { daemonConfig } from '../../../../lib/engines/kcl/properties';
 import { resolveKclOptions } from '../../../../lib/engines/kcl/kcl-options';
 
 const silent = { log() {}, warn() {}, error() {} };
-const base: StreamWorkerOptions = { engine: 'kcl', appName: 'orders-app', streamName: 'orders', region: 'eu-west-1', workerId: 'host:1:abc', logger: silent };
+const base: StreamWorkerOptions = {
+  engine: 'kcl',
+  appName: 'orders-app',
+  streamName: 'orders',
+  region: 'eu-west-1',
+  workerId: 'host:1:abc',
+  logger: silent,
+};
 
 async function properties(options: Partial<StreamWorkerOptions>) {
   const all = { ...base, ...options };
@@ -23,7 +30,10 @@ describe('kcl engine: retrieval mode passthrough', () => {
   it("the common retrieval.mode 'fanout' means FANOUT, with its consumer name and ARN as the daemon's FanoutConfig", async () => {
     expect(await properties({ retrieval: { mode: 'fanout' } })).toMatchObject({ retrievalMode: 'FANOUT', consumerName: 'orders-app' });
     const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/shared:1700000000';
-    expect(await properties({ retrieval: { mode: 'fanout', consumerName: 'shared', consumerArn: arn } })).toMatchObject({ consumerName: 'shared', consumerArn: arn });
+    expect(await properties({ retrieval: { mode: 'fanout', consumerName: 'shared', consumerArn: arn } })).toMatchObject({
+      consumerName: 'shared',
+      consumerArn: arn,
+    });
     expect((await properties({ retrieval: { mode: 'polling' } })).retrievalMode).toBe('POLLING');
   });
 

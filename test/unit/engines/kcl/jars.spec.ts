@@ -6,14 +6,15 @@ import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../..
 import { AWS_KCL_POM_LINE, KCL_3_LINE, defaultJarsDir } from '../../../../lib/engines/kcl/kcl-lines';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } = require('../../../../scripts/provision-kcl-jars.js') as {
-  pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
-  correctedPom: (pom: string, awsKclVersion: string) => string;
-  lineDir: (base: string, line: { version: string; awsKclPom?: boolean }) => string;
-  selectedLines: (versions: string[]) => { version: string; awsKclPom?: boolean }[];
-  multilangPom: (version: string) => string;
-  KCL_LINES: { version: string; awsKclPom?: boolean }[];
-};
+const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } =
+  require('../../../../scripts/provision-kcl-jars.js') as {
+    pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
+    correctedPom: (pom: string, awsKclVersion: string) => string;
+    lineDir: (base: string, line: { version: string; awsKclPom?: boolean }) => string;
+    selectedLines: (versions: string[]) => { version: string; awsKclPom?: boolean }[];
+    multilangPom: (version: string) => string;
+    KCL_LINES: { version: string; awsKclPom?: boolean }[];
+  };
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'kcl-jars-'))));
@@ -42,19 +43,28 @@ describe('the provisioned jars', () => {
     delete process.env.KCL_JARS_DIR;
     try {
       expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'))).toBe('node scripts/provision-kcl-jars.js --version 2.7.2');
-      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars-3.1.3'), '3.1.3')).toBe('node scripts/provision-kcl-jars.js --version 3.1.3');
-      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'), '3.1.3')).toBe(`node scripts/provision-kcl-jars.js --version 3.1.3 --dir ${join(process.cwd(), '.kcl', 'jars')}`);
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars-3.1.3'), '3.1.3')).toBe(
+        'node scripts/provision-kcl-jars.js --version 3.1.3',
+      );
+      expect(provisionCommand(join(process.cwd(), '.kcl', 'jars'), '3.1.3')).toBe(
+        `node scripts/provision-kcl-jars.js --version 3.1.3 --dir ${join(process.cwd(), '.kcl', 'jars')}`,
+      );
     } finally {
       if (saved !== undefined) process.env.KCL_JARS_DIR = saved;
     }
   });
 
-  it('a 3.x line: the marker must name that line; aws-kcl\'s version does not matter to it', () => {
-    writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '2.7.2', awsKclVersion: awsKclVersion(), provisioner: 2, jars: ['a.jar'] }));
+  it("a 3.x line: the marker must name that line; aws-kcl's version does not matter to it", () => {
+    writeFileSync(
+      join(dir, 'kcl-jars.json'),
+      JSON.stringify({ kclVersion: '2.7.2', awsKclVersion: awsKclVersion(), provisioner: 2, jars: ['a.jar'] }),
+    );
     writeFileSync(join(dir, 'a.jar'), '');
     const wrongLine = configError(() => locateJars(dir, '3.1.3'));
     expect(wrongLine.option).toBe('kcl.version');
-    expect(wrongLine.message).toMatch(/are the Java KCL 2\.7\.2, but kcl\.version asks for 3\.1\.3\. Run: node .*provision-kcl-jars\.js --version 3\.1\.3/);
+    expect(wrongLine.message).toMatch(
+      /are the Java KCL 2\.7\.2, but kcl\.version asks for 3\.1\.3\. Run: node .*provision-kcl-jars\.js --version 3\.1\.3/,
+    );
     writeFileSync(join(dir, 'kcl-jars.json'), JSON.stringify({ kclVersion: '3.1.3', provisioner: 2, jars: ['a.jar'] }));
     expect(locateJars(dir, '3.1.3')).toEqual({ dir, jars: ['a.jar'], kclVersion: '3.1.3' });
   });
@@ -85,7 +95,10 @@ describe('the provisioned jars', () => {
 
   it('a missing java: a config error on kcl.javaPath that says what to install or set', async () => {
     mkdirSync(join(dir, 'bin'));
-    await expect(checkJava(join(dir, 'bin', 'java'))).rejects.toMatchObject({ option: 'kcl.javaPath', message: expect.stringMatching(/no Java at .*JAVA_HOME or kcl.javaPath/) });
+    await expect(checkJava(join(dir, 'bin', 'java'))).rejects.toMatchObject({
+      option: 'kcl.javaPath',
+      message: expect.stringMatching(/no Java at .*JAVA_HOME or kcl.javaPath/),
+    });
     await expect(checkJava('java')).resolves.toMatch(/version/);
   });
 

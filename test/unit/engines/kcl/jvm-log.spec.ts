@@ -31,9 +31,14 @@ describe('the JVM log router', () => {
   it('keeps a stack trace with its event, and sends output that is not a log event to warn', () => {
     const { lines, logger } = capture();
     const router = new JvmLogRouter(logger, '[kcl s]');
-    router.write('Picked up JAVA_TOOL_OPTIONS: -Xmx1g\nKCL> ERROR s.a.k.M - Encountered an error\njava.lang.RuntimeException: boom\n\tat a.b.C(C.java:1)\n');
+    router.write(
+      'Picked up JAVA_TOOL_OPTIONS: -Xmx1g\nKCL> ERROR s.a.k.M - Encountered an error\njava.lang.RuntimeException: boom\n\tat a.b.C(C.java:1)\n',
+    );
     router.end();
-    expect(lines).toEqual(['WARN [kcl s] Picked up JAVA_TOOL_OPTIONS: -Xmx1g', 'ERROR [kcl s] s.a.k.M - Encountered an error\njava.lang.RuntimeException: boom\n\tat a.b.C(C.java:1)']);
+    expect(lines).toEqual([
+      'WARN [kcl s] Picked up JAVA_TOOL_OPTIONS: -Xmx1g',
+      'ERROR [kcl s] s.a.k.M - Encountered an error\njava.lang.RuntimeException: boom\n\tat a.b.C(C.java:1)',
+    ]);
   });
 
   it('flushes a pending event once the output pauses', async () => {
@@ -45,7 +50,7 @@ describe('the JVM log router', () => {
     expect(lines).toEqual(['ERROR [kcl s] s.a.k.M - alone']);
   });
 
-  it('demotes the Java KCL\'s known harmless warnings to debug, and keeps a tail for error reports', () => {
+  it("demotes the Java KCL's known harmless warnings to debug, and keeps a tail for error reports", () => {
     const { lines, logger } = capture();
     const seen: string[] = [];
     const router = new JvmLogRouter(logger, '[kcl s]', 2, (message) => seen.push(message));
@@ -57,7 +62,10 @@ describe('the JVM log router', () => {
     router.end();
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['DEBUG', 'DEBUG', 'WARN']);
     expect(seen).toHaveLength(3);
-    expect(router.tail()).toEqual(['WARN s.a.k.m.CloudWatchPublisherRunnable - Dropping metrics [] because CloudWatchPublisherRunnable is shutting down.', 'WARN s.a.k.X - real']);
+    expect(router.tail()).toEqual([
+      'WARN s.a.k.m.CloudWatchPublisherRunnable - Dropping metrics [] because CloudWatchPublisherRunnable is shutting down.',
+      'WARN s.a.k.X - real',
+    ]);
   });
 
   it('configures logback to log to STDERR with the event prefix, and the Scheduler at INFO whatever the level', () => {

@@ -5,7 +5,10 @@ const SEQ = (n: number) => `4968061264274881052013050876133${String(n).padStart(
 const at = (n: number, sub = 0): ExtendedSequenceNumber => ({ sequenceNumber: SEQ(n), subSequenceNumber: sub });
 const retry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
 
-function setup(answers: (string | null)[] = [], initial: ExtendedSequenceNumber = { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 }) {
+function setup(
+  answers: (string | null)[] = [],
+  initial: ExtendedSequenceNumber = { sequenceNumber: 'TRIM_HORIZON', subSequenceNumber: 0 },
+) {
   const sent: ExtendedSequenceNumber[] = [];
   const warnings: string[] = [];
   const lost: string[] = [];

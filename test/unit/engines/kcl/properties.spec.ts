@@ -11,7 +11,14 @@ function resolveBoth(options: StreamWorkerOptions) {
 }
 
 const silent = { log() {}, warn() {}, error() {} };
-const base: StreamWorkerOptions = { engine: 'kcl', appName: 'orders-app', streamName: 'orders', region: 'eu-west-1', workerId: 'host:1:abc', logger: silent };
+const base: StreamWorkerOptions = {
+  engine: 'kcl',
+  appName: 'orders-app',
+  streamName: 'orders',
+  region: 'eu-west-1',
+  workerId: 'host:1:abc',
+  logger: silent,
+};
 
 async function config(options: Partial<StreamWorkerOptions> = {}) {
   const { resolved, kcl } = resolveBoth({ ...base, ...options });
@@ -107,7 +114,10 @@ describe('MultiLangDaemon properties from the module options', () => {
 
   it('refuses two different static credentials, and warns that a provider function cannot reach the JVM', async () => {
     await expect(
-      config({ kinesis: { credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }, dynamodb: { credentials: { accessKeyId: 'c', secretAccessKey: 'd' } } }),
+      config({
+        kinesis: { credentials: { accessKeyId: 'a', secretAccessKey: 'b' } },
+        dynamodb: { credentials: { accessKeyId: 'c', secretAccessKey: 'd' } },
+      }),
     ).rejects.toThrow(/one set of static credentials/);
     const { properties, warnings } = await config({ kinesis: { credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }) } });
     expect(properties.AwsCredentialsProvider).toBe('DefaultCredentialsProvider');
@@ -129,20 +139,41 @@ describe('MultiLangDaemon properties from the module options', () => {
   });
 
   it('adds kcl.properties verbatim, and may override the credentials providers', async () => {
-    const { properties } = await config({ kcl: { properties: { timeoutInSeconds: 300, AwsCredentialsProvider: 'ProfileCredentialsProvider', validateSequenceNumberBeforeCheckpointing: false } } });
-    expect(properties).toMatchObject({ timeoutInSeconds: '300', AwsCredentialsProvider: 'ProfileCredentialsProvider', validateSequenceNumberBeforeCheckpointing: 'false' });
+    const { properties } = await config({
+      kcl: {
+        properties: {
+          timeoutInSeconds: 300,
+          AwsCredentialsProvider: 'ProfileCredentialsProvider',
+          validateSequenceNumberBeforeCheckpointing: false,
+        },
+      },
+    });
+    expect(properties).toMatchObject({
+      timeoutInSeconds: '300',
+      AwsCredentialsProvider: 'ProfileCredentialsProvider',
+      validateSequenceNumberBeforeCheckpointing: 'false',
+    });
   });
 });
 
 describe('KCL 3.x properties', () => {
   it('a 3.x line starts in the mode native workers may share (COMPATIBLE_WITH_2X); kcl.properties may choose 3.x mode; 2.x gets no such key', async () => {
     expect((await config({ kcl: { version: '3.1.3' } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X');
-    expect((await config({ kcl: { version: '3.1.3', properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } })).properties.clientVersionConfig).toBe('CLIENT_VERSION_CONFIG_3X');
+    expect(
+      (await config({ kcl: { version: '3.1.3', properties: { clientVersionConfig: 'CLIENT_VERSION_CONFIG_3X' } } })).properties
+        .clientVersionConfig,
+    ).toBe('CLIENT_VERSION_CONFIG_3X');
     expect((await config({ kcl: { version: '2.7.2' } })).properties.clientVersionConfig).toBeUndefined();
   });
 
   it('the KCL 3.x table names and timings of the shared options reach a 3.x daemon under its own property names; a 2.x daemon gets none of them', async () => {
-    const shared = { coordinatorStateTableName: 'fleet-state', workerMetricsTableName: 'fleet-metrics', workerMetricsReporterFreqMs: 5000, gracefulLeaseHandoffTimeoutMs: 0, leaseAssignmentIntervalMs: 2500 };
+    const shared = {
+      coordinatorStateTableName: 'fleet-state',
+      workerMetricsTableName: 'fleet-metrics',
+      workerMetricsReporterFreqMs: 5000,
+      gracefulLeaseHandoffTimeoutMs: 0,
+      leaseAssignmentIntervalMs: 2500,
+    };
     expect((await config({ ...shared, kcl: { version: '3.1.3' } })).properties).toMatchObject({
       coordinatorStateTableName: 'fleet-state',
       workerMetricsTableName: 'fleet-metrics',
@@ -151,7 +182,14 @@ describe('KCL 3.x properties', () => {
       leaseAssignmentIntervalMillis: '2500',
     });
     const old = (await config({ ...shared, kcl: { version: '2.7.2' } })).properties;
-    for (const key of ['coordinatorStateTableName', 'workerMetricsTableName', 'workerMetricsReporterFreqInMillis', 'gracefulLeaseHandoffTimeoutMillis', 'leaseAssignmentIntervalMillis']) expect(old[key]).toBeUndefined();
+    for (const key of [
+      'coordinatorStateTableName',
+      'workerMetricsTableName',
+      'workerMetricsReporterFreqInMillis',
+      'gracefulLeaseHandoffTimeoutMillis',
+      'leaseAssignmentIntervalMillis',
+    ])
+      expect(old[key]).toBeUndefined();
   });
 });
 
@@ -233,9 +271,22 @@ describe('the kcl option section', () => {
 
 describe('formatProperties', () => {
   it('escapes what java.util.Properties.load would read differently', () => {
-    const text = formatProperties({ plain: 'a b', lead: ' x', path: 'C:\\dir', 'k:e=y': 'v=1:2#!', uni: 'é€', tab: 'a\tb' }, 'header\nline');
+    const text = formatProperties(
+      { plain: 'a b', lead: ' x', path: 'C:\\dir', 'k:e=y': 'v=1:2#!', uni: 'é€', tab: 'a\tb' },
+      'header\nline',
+    );
     expect(text).toBe(
-      ['# header', '# line', 'plain = a b', 'lead = \\ x', 'path = C:\\\\dir', 'k\\:e\\=y = v=1:2#!', 'uni = \\u00e9\\u20ac', 'tab = a\\tb', ''].join('\n'),
+      [
+        '# header',
+        '# line',
+        'plain = a b',
+        'lead = \\ x',
+        'path = C:\\\\dir',
+        'k\\:e\\=y = v=1:2#!',
+        'uni = \\u00e9\\u20ac',
+        'tab = a\\tb',
+        '',
+      ].join('\n'),
     );
   });
 });

@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LeaseLostError, type KinesisRecordProcessor, type ProcessRecordsInput, type ShardContext, type ShutdownInput } from '../../../../lib';
+import {
+  LeaseLostError,
+  type KinesisRecordProcessor,
+  type ProcessRecordsInput,
+  type ShardContext,
+  type ShutdownInput,
+} from '../../../../lib';
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';
 import { ShardSession } from '../../../../lib/engines/kcl/shard-session';
@@ -85,7 +91,10 @@ afterAll(async () => {
 const sockets: Socket[] = [];
 afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
 
-async function connect(processor: (calls: string[]) => KinesisRecordProcessor, options: Partial<StreamWorkerOptions> = {}): Promise<Harness> {
+async function connect(
+  processor: (calls: string[]) => KinesisRecordProcessor,
+  options: Partial<StreamWorkerOptions> = {},
+): Promise<Harness> {
   const calls: string[] = [];
   const shards: ShardContext[] = [];
   const logs: string[] = [];
@@ -179,7 +188,13 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(input!.millisBehindLatest).toBe(42);
     expect(input!.records).toEqual([
       { data: Buffer.from('r2'), partitionKey: 'pk2', sequenceNumber: SEQ(2), approximateArrivalTimestamp: new Date(1_700_000_000_002) },
-      { data: Buffer.from('r3'), partitionKey: 'pk3', sequenceNumber: SEQ(3), subSequenceNumber: 7, approximateArrivalTimestamp: new Date(1_700_000_000_003) },
+      {
+        data: Buffer.from('r3'),
+        partitionKey: 'pk3',
+        sequenceNumber: SEQ(3),
+        subSequenceNumber: 7,
+        approximateArrivalTimestamp: new Date(1_700_000_000_003),
+      },
     ]);
     expect(h.session.checkpoint).toEqual({ sequenceNumber: SEQ(3), subSequenceNumber: 7 });
     expect(h.session.state).toBe('PROCESSING');
@@ -234,7 +249,13 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(h.calls).toContain('shutdown TERMINATE');
     expect(h.session.checkpoint.sequenceNumber).toBe('SHARD_END');
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(h.events).toContainEqual(expect.objectContaining({ type: 'shardEnded', shardId: 'shardId-000000000001', childShardIds: ['shardId-000000000002', 'shardId-000000000003'] }));
+    expect(h.events).toContainEqual(
+      expect.objectContaining({
+        type: 'shardEnded',
+        shardId: 'shardId-000000000001',
+        childShardIds: ['shardId-000000000002', 'shardId-000000000003'],
+      }),
+    );
   });
 
   it('shutdown(TERMINATE) that throws is retried with backoff; SHARD_END is written only by the call that succeeds', async () => {
@@ -282,7 +303,9 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(h.given.lease).toEqual(['shardId-000000000001']);
     expect(h.events).toContainEqual(expect.objectContaining({ type: 'leaseReleased', reason: 'GAVE_UP' }));
     expect(h.events).not.toContainEqual(expect.objectContaining({ type: 'shardEnded' }));
-    expect(h.logs.some((l) => l.startsWith('ERROR') && l.includes('shutdown(TERMINATE) on orders/shardId-000000000001 failed 3 times'))).toBe(true);
+    expect(
+      h.logs.some((l) => l.startsWith('ERROR') && l.includes('shutdown(TERMINATE) on orders/shardId-000000000001 failed 3 times')),
+    ).toBe(true);
   });
 
   it('a stop during the TERMINATE retries ends them without SHARD_END and without giving the lease up (stop releases it)', async () => {
@@ -329,7 +352,10 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'processRecords' });
     h.peer.send({ action: 'leaseLost' });
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'leaseLost' });
-    expect(h.calls.filter((c) => c !== `initialize shardId-000000000001 TRIM_HORIZON`)).toEqual(['processRecords 1', 'shutdown ZOMBIE without checkpointer']);
+    expect(h.calls.filter((c) => c !== `initialize shardId-000000000001 TRIM_HORIZON`)).toEqual([
+      'processRecords 1',
+      'shutdown ZOMBIE without checkpointer',
+    ]);
     expect(h.events).toContainEqual(expect.objectContaining({ type: 'leaseLost', shardId: 'shardId-000000000001' }));
   });
 
@@ -423,7 +449,12 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
   });
 
   it('marks the user records of a KPL aggregate (one sequence number, several records) with their subSequenceNumber, 0 included', () => {
-    const records = toKinesisRecords([record(1), record(2, { subSequenceNumber: 0 }), record(2, { subSequenceNumber: 1 }), record(3, { subSequenceNumber: 4 })]);
+    const records = toKinesisRecords([
+      record(1),
+      record(2, { subSequenceNumber: 0 }),
+      record(2, { subSequenceNumber: 1 }),
+      record(3, { subSequenceNumber: 4 }),
+    ]);
     expect(records.map((r) => [r.sequenceNumber.slice(-1), r.subSequenceNumber])).toEqual([
       ['1', undefined],
       ['2', 0],

@@ -78,7 +78,14 @@ describe('ShardCheckpointer', () => {
   it('serializes checkpoints and renewals on the lease counter: never two writes in flight', async () => {
     const { fake, held, checkpointer } = setup();
     checkpointer.markDelivered({ sequenceNumber: SEQ(3), subSequenceNumber: 0 });
-    await Promise.all([held.renew(), checkpointer.checkpoint(SEQ(1)), held.renew(), checkpointer.checkpoint(SEQ(2)), held.renew(), checkpointer.checkpoint()]);
+    await Promise.all([
+      held.renew(),
+      checkpointer.checkpoint(SEQ(1)),
+      held.renew(),
+      checkpointer.checkpoint(SEQ(2)),
+      held.renew(),
+      checkpointer.checkpoint(),
+    ]);
     expect(fake.maxActive).toBe(1);
     expect(fake.writes).toEqual(['renew', 'checkpoint 001', 'renew', 'checkpoint 002', 'renew', 'checkpoint 003']);
     expect(fake.row.leaseCounter).toBe(13);
@@ -150,7 +157,12 @@ describe('ShardCheckpointer', () => {
     const table = fake as unknown as LeaseTable;
     const lines: string[] = [];
     const logger = { log() {}, warn() {}, error: (m: string) => void lines.push(m) };
-    const checkpointer = new ShardCheckpointer(new HeldLease(fake.row, table, 10_000), table, { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 }, logger);
+    const checkpointer = new ShardCheckpointer(
+      new HeldLease(fake.row, table, 10_000),
+      table,
+      { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      logger,
+    );
     checkpointer.markDelivered({ sequenceNumber: SEQ(10), subSequenceNumber: 0 });
     for (let i = 0; i < 5; i++) await expect(checkpointer.checkpoint(SEQ(99))).rejects.toBeInstanceOf(InvalidCheckpointError);
     expect(lines).toHaveLength(1);

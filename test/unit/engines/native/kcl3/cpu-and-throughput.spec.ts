@@ -5,7 +5,11 @@ describe('CpuUtilisation', () => {
   it('is the process CPU time over the wall time and the cores it may use, in percent, per sampling window', () => {
     let cpu = 0;
     let wall = 0;
-    const meter = new CpuUtilisation(2, () => ({ user: cpu, system: 0 }), () => wall);
+    const meter = new CpuUtilisation(
+      2,
+      () => ({ user: cpu, system: 0 }),
+      () => wall,
+    );
     cpu = 500_000; // 0.5 s of CPU
     wall = 1_000_000; // in 1 s, on 2 cores
     expect(meter.sample()).toBe(25);
@@ -26,7 +30,11 @@ describe('CpuUtilisation', () => {
 
   it('takes the cgroup v2 or v1 CPU quota when one is set, else the host cores', () => {
     expect(availableCores((path) => (path === '/sys/fs/cgroup/cpu.max' ? '50000 100000\n' : undefined))).toBe(0.5);
-    expect(availableCores((path) => ({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })[path])).toBe(1);
+    expect(
+      availableCores(
+        (path) => ({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })[path],
+      ),
+    ).toBe(1);
     const host = availableCores(() => undefined);
     expect(availableCores((path) => (path === '/sys/fs/cgroup/cpu.max' ? 'max 100000' : undefined))).toBe(host);
   });

@@ -20,20 +20,32 @@ function lockTable() {
       };
       switch (command.constructor.name) {
         case 'GetItemCommand':
-          return { Item: state.item && { ownerName: { S: state.item.ownerName }, recordVersionNumber: { S: state.item.recordVersionNumber }, leaseDuration: { S: state.item.leaseDuration } } };
+          return {
+            Item: state.item && {
+              ownerName: { S: state.item.ownerName },
+              recordVersionNumber: { S: state.item.recordVersionNumber },
+              leaseDuration: { S: state.item.leaseDuration },
+            },
+          };
         case 'PutItemCommand': {
           const ok = values[':rvn'] ? state.item?.recordVersionNumber === values[':rvn'].S : !state.item;
           if (!ok) throw conditionFailed();
-          state.item = { ownerName: input.Item.ownerName.S, recordVersionNumber: input.Item.recordVersionNumber.S, leaseDuration: input.Item.leaseDuration.S };
+          state.item = {
+            ownerName: input.Item.ownerName.S,
+            recordVersionNumber: input.Item.recordVersionNumber.S,
+            leaseDuration: input.Item.leaseDuration.S,
+          };
           return answer({});
         }
         case 'UpdateItemCommand': {
-          if (!state.item || state.item.recordVersionNumber !== values[':rvn'].S || state.item.ownerName !== values[':on'].S) throw conditionFailed();
+          if (!state.item || state.item.recordVersionNumber !== values[':rvn'].S || state.item.ownerName !== values[':on'].S)
+            throw conditionFailed();
           state.item = { ...state.item, recordVersionNumber: values[':newRvn'].S, leaseDuration: values[':ld'].S };
           return answer({});
         }
         case 'DeleteItemCommand': {
-          if (!state.item || state.item.recordVersionNumber !== values[':rvn'].S || state.item.ownerName !== values[':on'].S) throw conditionFailed();
+          if (!state.item || state.item.recordVersionNumber !== values[':rvn'].S || state.item.ownerName !== values[':on'].S)
+            throw conditionFailed();
           state.item = undefined;
           return answer({});
         }
@@ -46,12 +58,17 @@ function lockTable() {
 
 function election(client: DynamoDBClient, workerId: string, clock: () => number) {
   const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
-  const leader = new LeaderElection(client, { workerId, eligible: true, leaseDurationMs: 4000, coordinatorStateTableName: 'app-CoordinatorState' }, logger, clock);
+  const leader = new LeaderElection(
+    client,
+    { workerId, eligible: true, leaseDurationMs: 4000, coordinatorStateTableName: 'app-CoordinatorState' },
+    logger,
+    clock,
+  );
   return { leader, logger };
 }
 
 describe('LeaderElection', () => {
-  it('takes an absent lock, heartbeats it, releases it at stop; another worker takes a dead holder\'s lock only after its lease duration', async () => {
+  it("takes an absent lock, heartbeats it, releases it at stop; another worker takes a dead holder's lock only after its lease duration", async () => {
     const { state, client } = lockTable();
     let now = 0;
     const a = election(client, 'a', () => now);

@@ -83,7 +83,12 @@ function setup(options: { workerId?: string; eligible?: boolean; leaseDurationMs
   const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
   const election = new LeaderElection(
     table.client,
-    { workerId: options.workerId ?? 'native-1', eligible: options.eligible ?? true, leaseDurationMs: options.leaseDurationMs ?? 10_000, coordinatorStateTableName: TABLE },
+    {
+      workerId: options.workerId ?? 'native-1',
+      eligible: options.eligible ?? true,
+      leaseDurationMs: options.leaseDurationMs ?? 10_000,
+      coordinatorStateTableName: TABLE,
+    },
     logger,
     () => now,
   );
@@ -95,10 +100,16 @@ function setup(options: { workerId?: string; eligible?: boolean; leaseDurationMs
   };
 }
 
-const javaLock = (rvn = 'java-rvn-1', extra: Item = {}): Item => ({ key: { S: 'Leader' }, ownerName: { S: 'java-x' }, leaseDuration: { S: '120000' }, recordVersionNumber: { S: rvn }, ...extra });
+const javaLock = (rvn = 'java-rvn-1', extra: Item = {}): Item => ({
+  key: { S: 'Leader' },
+  ownerName: { S: 'java-x' },
+  leaseDuration: { S: '120000' },
+  recordVersionNumber: { S: rvn },
+  ...extra,
+});
 
 describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)', () => {
-  it('acquires an absent lock with attribute_not_exists(key), writing the lock client\'s attributes', async () => {
+  it("acquires an absent lock with attribute_not_exists(key), writing the lock client's attributes", async () => {
     const { table, election, logger } = setup();
     expect(election.heartbeatPeriodMs).toBe(2_500);
     await election.tick();
@@ -127,7 +138,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(table.writes()).toEqual([]);
   });
 
-  it('takes a lock whose recordVersionNumber is unchanged for the item\'s leaseDuration (on its own clock, from first sight), on that rvn', async () => {
+  it("takes a lock whose recordVersionNumber is unchanged for the item's leaseDuration (on its own clock, from first sight), on that rvn", async () => {
     const { table, election, advance, logger } = setup();
     table.item = javaLock('dead-rvn', { leaseDuration: { S: '30000' } });
     await election.tick();
@@ -148,7 +159,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(logger.log).toHaveBeenCalledWith(expect.stringMatching(/java-x had not renewed it for 30 s/));
   });
 
-  it('the Java lock (leaseDuration 120000) is taken only after 120 s of silence, not after this worker\'s own shorter duration', async () => {
+  it("the Java lock (leaseDuration 120000) is taken only after 120 s of silence, not after this worker's own shorter duration", async () => {
     const { table, election, advance } = setup({ leaseDurationMs: 10_000 });
     table.item = javaLock('dead-rvn');
     await election.tick();
@@ -185,7 +196,12 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(update.op).toBe('UpdateItem');
     expect(update.input.UpdateExpression).toBe('SET #ld = :ld, #rvn = :newRvn');
     expect(update.input.ConditionExpression).toBe('attribute_exists(#pk) AND #rvn = :rvn AND #on = :on');
-    expect(update.input.ExpressionAttributeNames).toEqual({ '#pk': 'key', '#ld': 'leaseDuration', '#rvn': 'recordVersionNumber', '#on': 'ownerName' });
+    expect(update.input.ExpressionAttributeNames).toEqual({
+      '#pk': 'key',
+      '#ld': 'leaseDuration',
+      '#rvn': 'recordVersionNumber',
+      '#on': 'ownerName',
+    });
     expect(update.input.ExpressionAttributeValues[':rvn']).toEqual({ S: first });
     expect(update.input.ExpressionAttributeValues[':on']).toEqual({ S: 'native-1' });
     expect(update.input.ExpressionAttributeValues[':ld']).toEqual({ S: '10000' });
@@ -232,7 +248,12 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('ProvisionedThroughputExceededException'));
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('could not be renewed within its lease duration'));
     // A contender sees the same rvn and takes it only after its whole duration.
-    const other = new LeaderElection(table.client, { workerId: 'native-2', eligible: true, leaseDurationMs: 10_000, coordinatorStateTableName: TABLE }, logger, () => sinceWrite);
+    const other = new LeaderElection(
+      table.client,
+      { workerId: 'native-2', eligible: true, leaseDurationMs: 10_000, coordinatorStateTableName: TABLE },
+      logger,
+      () => sinceWrite,
+    );
     table.fault = undefined;
     await other.tick();
     expect(other.isLeader).toBe(false);
@@ -260,7 +281,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(election.isLeader).toBe(false);
   });
 
-  it('standDown while a heartbeat is in flight still releases the lock (the heartbeat\'s new version is not left held)', async () => {
+  it("standDown while a heartbeat is in flight still releases the lock (the heartbeat's new version is not left held)", async () => {
     const { table, election, advance } = setup();
     await election.tick();
     advance(2_500);

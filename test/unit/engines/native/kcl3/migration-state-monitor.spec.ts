@@ -12,9 +12,17 @@ function monitorWith(answers: unknown[], initial: Kcl3Mode = { kind: 'none' }) {
       return { Item: answer };
     },
   } as unknown as DynamoDBClient;
-  const monitor = new MigrationStateMonitor(client, 'orders', 'orders-CoordinatorState', 60_000, { log: jest.fn(), warn, error: jest.fn() }, initial, (mode, previous) => {
-    changes.push([previous.kind === 'none' ? 'none' : previous.clientVersion, mode.kind === 'none' ? 'none' : mode.clientVersion]);
-  });
+  const monitor = new MigrationStateMonitor(
+    client,
+    'orders',
+    'orders-CoordinatorState',
+    60_000,
+    { log: jest.fn(), warn, error: jest.fn() },
+    initial,
+    (mode, previous) => {
+      changes.push([previous.kind === 'none' ? 'none' : previous.clientVersion, mode.kind === 'none' ? 'none' : mode.clientVersion]);
+    },
+  );
   return { monitor, changes, warn };
 }
 
@@ -38,12 +46,18 @@ describe('MigrationStateMonitor', () => {
 
   it('a failed read keeps the current rules and warns (once per ten failures)', async () => {
     const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
-    const { monitor, changes, warn } = monitorWith([throttled, throttled], { kind: '3.x', clientVersion: 'CLIENT_VERSION_3X', table: 'orders-CoordinatorState' });
+    const { monitor, changes, warn } = monitorWith([throttled, throttled], {
+      kind: '3.x',
+      clientVersion: 'CLIENT_VERSION_3X',
+      table: 'orders-CoordinatorState',
+    });
     await monitor.poll();
     await monitor.poll();
     expect(changes).toEqual([]);
     expect(monitor.mode.kind).toBe('3.x');
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0][0]).toMatch(/Could not read the migration state in orders-CoordinatorState .*ThrottlingException.*keeping the current lease rules/);
+    expect(warn.mock.calls[0][0]).toMatch(
+      /Could not read the migration state in orders-CoordinatorState .*ThrottlingException.*keeping the current lease rules/,
+    );
   });
 });

@@ -4,13 +4,23 @@ import { PERSISTED_SAMPLES, WorkerMetricsReporter } from '../../../../../lib/eng
 
 const awsError = (name: string) => Object.assign(new Error(name), { name });
 
-function reporterWith(send: (input: Record<string, unknown>, options?: { abortSignal?: AbortSignal }) => Promise<unknown>, intervalMs = 60_000) {
+function reporterWith(
+  send: (input: Record<string, unknown>, options?: { abortSignal?: AbortSignal }) => Promise<unknown>,
+  intervalMs = 60_000,
+) {
   const warn = jest.fn();
   const log = jest.fn();
   let sample = 0;
   const cpu = { sample: () => ++sample } as unknown as CpuUtilisation;
-  const client = { send: (command: { input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }) => send(command.input, options) } as unknown as DynamoDBClient;
-  const reporter = new WorkerMetricsReporter(client, { workerId: 'w1', tableName: 'app-WorkerMetricStats', intervalMs }, { log, warn, error: jest.fn() }, cpu);
+  const client = {
+    send: (command: { input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }) => send(command.input, options),
+  } as unknown as DynamoDBClient;
+  const reporter = new WorkerMetricsReporter(
+    client,
+    { workerId: 'w1', tableName: 'app-WorkerMetricStats', intervalMs },
+    { log, warn, error: jest.fn() },
+    cpu,
+  );
   return { reporter, warn, log };
 }
 
@@ -35,7 +45,9 @@ describe('WorkerMetricsReporter', () => {
     });
     for (let i = 0; i < 10; i++) await reporter.report();
     expect(warn).toHaveBeenCalledTimes(2);
-    expect(warn.mock.calls[0][0]).toMatch(/Could not write the worker metrics of w1 to app-WorkerMetricStats .*ResourceNotFoundException.*could not be created.*dynamodb:CreateTable.*workerMetricsTableName/);
+    expect(warn.mock.calls[0][0]).toMatch(
+      /Could not write the worker metrics of w1 to app-WorkerMetricStats .*ResourceNotFoundException.*could not be created.*dynamodb:CreateTable.*workerMetricsTableName/,
+    );
     error = awsError('ProvisionedThroughputExceededException');
     await reporter.report();
     expect(reporter.lastReportedAt).toBeUndefined();

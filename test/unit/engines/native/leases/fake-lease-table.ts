@@ -62,7 +62,9 @@ export class FakeLeaseTable {
   async renewLease(l: Lease, signal?: AbortSignal): Promise<Lease | undefined> {
     this.renewSignals.push(signal);
     if (this.hangRenewals.has(l.leaseKey)) {
-      await new Promise((_, reject) => signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))));
+      await new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+      );
     }
     const row = this.rows.get(l.leaseKey);
     if (!row || row.leaseCounter !== l.leaseCounter || row.leaseOwner !== l.leaseOwner) return undefined;

@@ -19,7 +19,7 @@ const config = (workerId: string) => ({
 });
 
 describe('LeaseTaker over the streams of a multi-stream application', () => {
-  it('aims at total leases / workers across all streams, not per stream, and never takes a former stream\'s lease', async () => {
+  it("aims at total leases / workers across all streams, not per stream, and never takes a former stream's lease", async () => {
     // 2 streams × 2 shards, all held by w1; a former stream's unowned lease is in the table too.
     const table = new FakeLeaseTable([
       streamLease(orders, 0, 'w1'),
@@ -42,8 +42,16 @@ describe('LeaseTaker over the streams of a multi-stream application', () => {
   });
 
   it('takes the unowned leases of every consumed stream on a fresh application', async () => {
-    const table = new FakeLeaseTable([streamLease(orders, 0, undefined), streamLease(payments, 0, undefined), streamLease(payments, 1, undefined)]);
+    const table = new FakeLeaseTable([
+      streamLease(orders, 0, undefined),
+      streamLease(payments, 0, undefined),
+      streamLease(payments, 1, undefined),
+    ]);
     const taken = await new LeaseTaker(table.asTable(), config('w1'), silentLogger().logger).takeLeases(() => false);
-    expect(taken.map((t) => t.held.lease.streamIdentifier).sort()).toEqual([orders.streamIdentifier, payments.streamIdentifier, payments.streamIdentifier]);
+    expect(taken.map((t) => t.held.lease.streamIdentifier).sort()).toEqual([
+      orders.streamIdentifier,
+      payments.streamIdentifier,
+      payments.streamIdentifier,
+    ]);
   });
 });

@@ -98,9 +98,15 @@ export function lease(leaseKey: string, change: Partial<Lease> = {}): Lease {
   };
 }
 
-export const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-export const serverError = () => Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
-export const accessDenied = () => Object.assign(new Error('not authorized to perform dynamodb:GetItem'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+export const throttled = () =>
+  Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+export const serverError = () =>
+  Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+export const accessDenied = () =>
+  Object.assign(new Error('not authorized to perform dynamodb:GetItem'), {
+    name: 'AccessDeniedException',
+    $metadata: { httpStatusCode: 400 },
+  });
 
 export class LinesLogger {
   readonly lines: string[] = [];

@@ -12,7 +12,10 @@ const CHILD = 'shardId-000000000001';
 
 /** A consumer of the child shard, with a Kinesis client no test here reaches. */
 function setup(factory: () => KinesisRecordProcessor | Promise<KinesisRecordProcessor>) {
-  const fake = new FakeLeaseTable(lease(PARENT, { leaseOwner: undefined, checkpoint: { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 } }), lease(CHILD, { parentShardIds: [PARENT] }));
+  const fake = new FakeLeaseTable(
+    lease(PARENT, { leaseOwner: undefined, checkpoint: { sequenceNumber: 'SHARD_END', subSequenceNumber: 0 } }),
+    lease(CHILD, { parentShardIds: [PARENT] }),
+  );
   const table = fake.asTable();
   const logger = new LinesLogger();
   const events: WorkerEvent[] = [];
@@ -33,7 +36,16 @@ function setup(factory: () => KinesisRecordProcessor | Promise<KinesisRecordProc
   const kinesis = { send: () => Promise.reject(new Error('no Kinesis in this test')) } as unknown as KinesisClient;
   // No SDK registered: the metrics are the real ones, recording into the no-op global meter.
   const metrics = new WorkerMetrics({ streamName: 'stream', appName: 'app', workerId: 'me' }, undefined);
-  const consumer = new ShardConsumer({ held, table, kinesis, options, metrics, factory, findChildShards: async () => [], onShardEnded: () => undefined });
+  const consumer = new ShardConsumer({
+    held,
+    table,
+    kinesis,
+    options,
+    metrics,
+    factory,
+    findChildShards: async () => [],
+    onShardEnded: () => undefined,
+  });
   return { fake, held, logger, events, consumer };
 }
 

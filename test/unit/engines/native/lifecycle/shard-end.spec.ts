@@ -12,7 +12,11 @@ const CHILDREN: ChildShard[] = [
   { shardId: 'shardId-000000000002', parentShardIds: ['shardId-000000000000'] },
 ];
 
-function setup(shutdown: (input: ShutdownInput, call: number) => void | Promise<void>, processingAttempts = 5, initial = lease('shardId-000000000000')) {
+function setup(
+  shutdown: (input: ShutdownInput, call: number) => void | Promise<void>,
+  processingAttempts = 5,
+  initial = lease('shardId-000000000000'),
+) {
   const fake = new FakeLeaseTable(initial);
   const table = fake.asTable();
   const logger = new LinesLogger();
@@ -55,7 +59,10 @@ describe('finishShard (native engine, SHARD_END)', () => {
       'shutdown(TERMINATE) #1',
       'checkpoint SHARD_END',
     ]);
-    expect(fake.rows.get('shardId-000000000001')).toMatchObject({ parentShardIds: ['shardId-000000000000'], checkpoint: { sequenceNumber: 'TRIM_HORIZON' } });
+    expect(fake.rows.get('shardId-000000000001')).toMatchObject({
+      parentShardIds: ['shardId-000000000000'],
+      checkpoint: { sequenceNumber: 'TRIM_HORIZON' },
+    });
   });
 
   it('leaves SHARD_END to a processor that checkpoints it in shutdown(TERMINATE): written once', async () => {
@@ -70,7 +77,12 @@ describe('finishShard (native engine, SHARD_END)', () => {
       if (call <= 2) throw new Error(`downstream unavailable (${call})`);
     });
     await expect(run()).resolves.toMatchObject({ finished: true });
-    expect(fake.history.slice(-4)).toEqual(['shutdown(TERMINATE) #1', 'shutdown(TERMINATE) #2', 'shutdown(TERMINATE) #3', 'checkpoint SHARD_END']);
+    expect(fake.history.slice(-4)).toEqual([
+      'shutdown(TERMINATE) #1',
+      'shutdown(TERMINATE) #2',
+      'shutdown(TERMINATE) #3',
+      'checkpoint SHARD_END',
+    ]);
     expect(logger.lines.filter((l) => l.includes('shutdown(TERMINATE)') && l.includes('retrying'))).toHaveLength(2);
   });
 

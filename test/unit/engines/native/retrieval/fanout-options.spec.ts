@@ -4,7 +4,8 @@ import { resolveWorkerOptions } from '../../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../../lib/core/options';
 
 const base: StreamWorkerOptions = { appName: 'orders-app', streamName: 'orders', region: 'eu-west-1' };
-const resolve = (retrieval: unknown) => resolveWorkerOptions({ ...base, retrieval: retrieval as StreamWorkerOptions['retrieval'] }).retrieval;
+const resolve = (retrieval: unknown) =>
+  resolveWorkerOptions({ ...base, retrieval: retrieval as StreamWorkerOptions['retrieval'] }).retrieval;
 const failure = (retrieval: unknown) => {
   try {
     resolve(retrieval);
@@ -19,17 +20,29 @@ describe('retrieval option (fan-out)', () => {
     expect(resolve(undefined)).toEqual({ mode: 'polling' });
     expect(resolve({ mode: 'fanout' })).toMatchObject({ mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
     const handler = new NodeHttpHandler();
-    expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({ consumerName: 'other', requestHandler: handler });
+    expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({
+      consumerName: 'other',
+      requestHandler: handler,
+    });
     const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
     expect(resolve({ mode: 'fanout', consumerArn: arn })).toMatchObject({ consumerArn: arn });
   });
 
   it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
     const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
-    const attempt = () => resolveWorkerOptions({ appName: 'orders-app', streams: ['orders', 'refunds'], region: 'eu-west-1', retrieval: { mode: 'fanout', consumerArn: arn } });
+    const attempt = () =>
+      resolveWorkerOptions({
+        appName: 'orders-app',
+        streams: ['orders', 'refunds'],
+        region: 'eu-west-1',
+        retrieval: { mode: 'fanout', consumerArn: arn },
+      });
     expect(attempt).toThrow(KinesisWorkerConfigError);
     expect(attempt).toThrow(/belongs to one stream.*registered, or reused, on each stream/);
-    expect(resolveWorkerOptions({ appName: 'orders-app', streams: ['orders', 'refunds'], region: 'eu-west-1', retrieval: { mode: 'fanout' } }).retrieval).toMatchObject({ consumerName: 'orders-app' });
+    expect(
+      resolveWorkerOptions({ appName: 'orders-app', streams: ['orders', 'refunds'], region: 'eu-west-1', retrieval: { mode: 'fanout' } })
+        .retrieval,
+    ).toMatchObject({ consumerName: 'orders-app' });
   });
 
   it.each([

@@ -5,7 +5,12 @@ import { NotStreamingError } from '../../../../../lib/engines/native/retrieval/s
 import { CapturingLogger } from '../../../../support/capturing-logger';
 
 const seq = (n: number) => `4968064262957964619552409976618518528699811806203766${String(n).padStart(4, '0')}`;
-const record = (n: number) => ({ SequenceNumber: seq(n), PartitionKey: 'p', Data: Buffer.from(`r${n}`), ApproximateArrivalTimestamp: new Date(0) });
+const record = (n: number) => ({
+  SequenceNumber: seq(n),
+  PartitionKey: 'p',
+  Data: Buffer.from(`r${n}`),
+  ApproximateArrivalTimestamp: new Date(0),
+});
 const event = (from: number, to: number, extra: Partial<SubscribeToShardEvent> = {}): SubscribeToShardEvent => ({
   Records: Array.from({ length: to - from + 1 }, (_, i) => record(from + i)),
   MillisBehindLatest: 0,
@@ -27,7 +32,8 @@ class FakeStream {
         this.pulled++;
         const step = this.steps.shift() ?? 'end';
         if (step === 'end') return { done: true, value: undefined };
-        if (step === 'hang') return new Promise<never>((_, reject) => this.signal?.addEventListener('abort', () => reject(awsError('AbortError'))));
+        if (step === 'hang')
+          return new Promise<never>((_, reject) => this.signal?.addEventListener('abort', () => reject(awsError('AbortError'))));
         if (step instanceof Error) throw step;
         return { done: false, value: { SubscribeToShardEvent: step } };
       },
@@ -82,7 +88,9 @@ function reader(clients: { subscriber: KinesisClient; kinesis: KinesisClient }, 
 }
 
 const positions = (calls: { name: string; input: Record<string, unknown> }[]) =>
-  calls.filter((c) => c.name === 'SubscribeToShard').map((c) => c.input.StartingPosition as { Type: string; SequenceNumber?: string; Timestamp?: Date });
+  calls
+    .filter((c) => c.name === 'SubscribeToShard')
+    .map((c) => c.input.StartingPosition as { Type: string; SequenceNumber?: string; Timestamp?: Date });
 
 describe('FanoutReader', () => {
   it('reads one event per next(): a slow processor leaves the rest in the stream (TCP flow control), nothing is buffered', async () => {
@@ -111,7 +119,9 @@ describe('FanoutReader', () => {
     expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(2) });
     const [a, b] = clients.calls.filter((c) => c.name === 'SubscribeToShard');
     expect(b!.at - a!.at).toBeGreaterThanOrEqual(999);
-    expect(logger.lines.some((l) => /Fan-out subscription on s\/shardId-000000000000 failed: .*InternalFailureException/.test(l))).toBe(true);
+    expect(logger.lines.some((l) => /Fan-out subscription on s\/shardId-000000000000 failed: .*InternalFailureException/.test(l))).toBe(
+      true,
+    );
   });
 
   it('ResourceInUseException and LimitExceededException on subscribe are retried with a clear log line; throttling counts in the metrics', async () => {
@@ -136,9 +146,18 @@ describe('FanoutReader', () => {
   });
 
   it('an event without continuation is the shard end, with the children Kinesis names', async () => {
-    const children = [{ ShardId: 'shardId-000000000001', ParentShards: ['shardId-000000000000'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' } }];
+    const children = [
+      {
+        ShardId: 'shardId-000000000001',
+        ParentShards: ['shardId-000000000000'],
+        HashKeyRange: { StartingHashKey: '0', EndingHashKey: '1' },
+      },
+    ];
     const { r } = reader(fakeClients([new FakeStream([event(1, 1, { ContinuationSequenceNumber: undefined, ChildShards: children })])]));
-    await expect(r.next()).resolves.toMatchObject({ shardEnded: true, childShards: [{ shardId: 'shardId-000000000001', parentShardIds: ['shardId-000000000000'] }] });
+    await expect(r.next()).resolves.toMatchObject({
+      shardEnded: true,
+      childShards: [{ shardId: 'shardId-000000000001', parentShardIds: ['shardId-000000000000'] }],
+    });
   });
 
   it('a caught-up subscription checks GetRecords after its position for a closed shard (kinesis-local never sends the end event)', async () => {
@@ -150,7 +169,10 @@ describe('FanoutReader', () => {
     const { r } = reader(clients, { shardEndCheckIntervalMs: 0 });
     await r.next();
     await expect(r.next()).resolves.toMatchObject({ shardEnded: true, childShards: [{ shardId: 'shardId-000000000002' }] });
-    expect(clients.calls.find((c) => c.name === 'GetShardIterator')!.input).toMatchObject({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: seq(2) });
+    expect(clients.calls.find((c) => c.name === 'GetShardIterator')!.input).toMatchObject({
+      ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+      StartingSequenceNumber: seq(2),
+    });
   });
 
   it('a handler that cannot stream fails with a clear error naming retrieval.requestHandler', async () => {
@@ -185,6 +207,10 @@ describe('FanoutReader', () => {
     const h2 = Object.assign(new Error('Protocol error'), { code: 'ERR_HTTP2_ERROR' });
     const { r, logger } = reader(fakeClients([h2, new FakeStream([event(1, 1)])]));
     await r.next();
-    expect(logger.lines.some((l) => /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l))).toBe(true);
+    expect(
+      logger.lines.some((l) =>
+        /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l),
+      ),
+    ).toBe(true);
   });
 });

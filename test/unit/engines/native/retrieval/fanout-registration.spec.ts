@@ -29,8 +29,15 @@ describe('ensureStreamConsumer', () => {
       RegisterStreamConsumer: [() => ({ Consumer: { ConsumerARN: ARN, ConsumerStatus: 'CREATING' } })],
       DescribeStreamConsumer: [() => consumer('CREATING'), () => consumer('ACTIVE')],
     });
-    await expect(ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() })).resolves.toBe(ARN);
-    expect(calls.map((c) => c.name)).toEqual(['DescribeStreamSummary', 'RegisterStreamConsumer', 'DescribeStreamConsumer', 'DescribeStreamConsumer']);
+    await expect(
+      ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() }),
+    ).resolves.toBe(ARN);
+    expect(calls.map((c) => c.name)).toEqual([
+      'DescribeStreamSummary',
+      'RegisterStreamConsumer',
+      'DescribeStreamConsumer',
+      'DescribeStreamConsumer',
+    ]);
     expect(calls[1]!.input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
   });
 
@@ -40,17 +47,24 @@ describe('ensureStreamConsumer', () => {
       RegisterStreamConsumer: [() => Promise.reject(awsError('ResourceInUseException'))],
       DescribeStreamConsumer: [() => consumer('ACTIVE')],
     });
-    await expect(ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() })).resolves.toBe(ARN);
+    await expect(
+      ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() }),
+    ).resolves.toBe(ARN);
     expect(calls[2]!.input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
   });
 
   it('registers the name again once a DELETING consumer is gone', async () => {
     const { client } = fakeKinesis({
       DescribeStreamSummary: [summary],
-      RegisterStreamConsumer: [() => Promise.reject(awsError('ResourceInUseException')), () => ({ Consumer: { ConsumerARN: ARN, ConsumerStatus: 'ACTIVE' } })],
+      RegisterStreamConsumer: [
+        () => Promise.reject(awsError('ResourceInUseException')),
+        () => ({ Consumer: { ConsumerARN: ARN, ConsumerStatus: 'ACTIVE' } }),
+      ],
       DescribeStreamConsumer: [() => consumer('DELETING'), () => Promise.reject(awsError('ResourceNotFoundException'))],
     });
-    await expect(ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() })).resolves.toBe(ARN);
+    await expect(
+      ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() }),
+    ).resolves.toBe(ARN);
   });
 
   it('a consumer given by ARN is only described, never registered', async () => {
@@ -61,11 +75,26 @@ describe('ensureStreamConsumer', () => {
 
   it('gives up with a clear error when the consumer does not become ACTIVE in time, or a call fails for good', async () => {
     const creating = fakeKinesis({ DescribeStreamConsumer: Array.from({ length: 50 }, () => () => consumer('CREATING')) });
-    await expect(ensureStreamConsumer({ kinesis: creating.client, streamName: 's', consumerName: 'app', consumerArn: ARN, logger: new CapturingLogger(), activeTimeoutMs: 300 })).rejects.toThrow(
-      /still CREATING after 0.3 s; fan-out needs it ACTIVE/,
-    );
-    const denied = fakeKinesis({ DescribeStreamSummary: [summary], RegisterStreamConsumer: [() => Promise.reject(awsError('AccessDeniedException'))] });
-    const error = await ensureStreamConsumer({ kinesis: denied.client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() }).catch((e: unknown) => e);
+    await expect(
+      ensureStreamConsumer({
+        kinesis: creating.client,
+        streamName: 's',
+        consumerName: 'app',
+        consumerArn: ARN,
+        logger: new CapturingLogger(),
+        activeTimeoutMs: 300,
+      }),
+    ).rejects.toThrow(/still CREATING after 0.3 s; fan-out needs it ACTIVE/);
+    const denied = fakeKinesis({
+      DescribeStreamSummary: [summary],
+      RegisterStreamConsumer: [() => Promise.reject(awsError('AccessDeniedException'))],
+    });
+    const error = await ensureStreamConsumer({
+      kinesis: denied.client,
+      streamName: 's',
+      consumerName: 'app',
+      logger: new CapturingLogger(),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StreamConsumerError);
     expect((error as Error).message).toMatch(/needs kinesis:RegisterStreamConsumer .*retrieval\.consumerArn/);
   });

@@ -7,12 +7,35 @@ import { useFastGetRecords } from '../../../../../lib/engines/native/retrieval/f
 // A GetRecords answer with every field the service may send, fractional timestamps and an empty payload.
 const BODY = {
   Records: [
-    { SequenceNumber: '49680612642748810520130508761332395660737153554171559938', ApproximateArrivalTimestamp: 1764000000.123, Data: Buffer.from('héllo').toString('base64'), PartitionKey: 'a', EncryptionType: 'NONE' },
-    { SequenceNumber: '49680612642748810520130508761332395660737153554171559939', ApproximateArrivalTimestamp: 1764000001, Data: '', PartitionKey: 'b' },
-    { SequenceNumber: '49680612642748810520130508761332395660737153554171559940', ApproximateArrivalTimestamp: 1764000002.9999, Data: Buffer.alloc(3000, 7).toString('base64'), PartitionKey: 'c', EncryptionType: 'KMS' },
+    {
+      SequenceNumber: '49680612642748810520130508761332395660737153554171559938',
+      ApproximateArrivalTimestamp: 1764000000.123,
+      Data: Buffer.from('héllo').toString('base64'),
+      PartitionKey: 'a',
+      EncryptionType: 'NONE',
+    },
+    {
+      SequenceNumber: '49680612642748810520130508761332395660737153554171559939',
+      ApproximateArrivalTimestamp: 1764000001,
+      Data: '',
+      PartitionKey: 'b',
+    },
+    {
+      SequenceNumber: '49680612642748810520130508761332395660737153554171559940',
+      ApproximateArrivalTimestamp: 1764000002.9999,
+      Data: Buffer.alloc(3000, 7).toString('base64'),
+      PartitionKey: 'c',
+      EncryptionType: 'KMS',
+    },
   ],
   MillisBehindLatest: 42,
-  ChildShards: [{ ShardId: 'shardId-000000000004', ParentShards: ['shardId-000000000001'], HashKeyRange: { StartingHashKey: '0', EndingHashKey: '99' } }],
+  ChildShards: [
+    {
+      ShardId: 'shardId-000000000004',
+      ParentShards: ['shardId-000000000001'],
+      HashKeyRange: { StartingHashKey: '0', EndingHashKey: '99' },
+    },
+  ],
 };
 
 let server: Server;
@@ -36,7 +59,13 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 function client(fast: boolean) {
-  const kinesis = new KinesisClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
+  const kinesis = new KinesisClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    requestHandler: new NodeHttpHandler(),
+    maxAttempts: 1,
+  });
   if (fast) useFastGetRecords(kinesis);
   return kinesis;
 }

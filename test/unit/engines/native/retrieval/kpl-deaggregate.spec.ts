@@ -15,7 +15,10 @@ const agg = require('aws-kinesis-agg') as {
   deaggregateSync(
     record: { data: string; partitionKey: string; sequenceNumber: string },
     computeChecksums: boolean,
-    done: (error: Error | null, records?: { partitionKey: string; explicitPartitionKey?: string; subSequenceNumber: number; data: string }[]) => void,
+    done: (
+      error: Error | null,
+      records?: { partitionKey: string; explicitPartitionKey?: string; subSequenceNumber: number; data: string }[],
+    ) => void,
   ): void;
 };
 
@@ -28,7 +31,9 @@ function kinesisRecord(data: Buffer, partitionKey = 'outer'): KinesisRecord {
 
 async function referenceEncode(users: { partitionKey: string; explicitHashKey?: string; data: Buffer }[]): Promise<Buffer[]> {
   const encoded: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => agg.aggregate(users, (record, done) => (encoded.push(record.data), done()), resolve, reject));
+  await new Promise<void>((resolve, reject) =>
+    agg.aggregate(users, (record, done) => (encoded.push(record.data), done()), resolve, reject),
+  );
   return encoded;
 }
 
@@ -36,7 +41,12 @@ function referenceDecode(data: Buffer) {
   let result: { partitionKey: string; explicitHashKey?: string; subSequenceNumber: number; data: string }[] | undefined;
   agg.deaggregateSync({ data: data.toString('base64'), partitionKey: 'outer', sequenceNumber: SEQUENCE }, true, (error, records) => {
     if (error) throw error;
-    result = records!.map((r) => ({ partitionKey: r.partitionKey, explicitHashKey: r.explicitPartitionKey, subSequenceNumber: r.subSequenceNumber, data: r.data }));
+    result = records!.map((r) => ({
+      partitionKey: r.partitionKey,
+      explicitHashKey: r.explicitPartitionKey,
+      subSequenceNumber: r.subSequenceNumber,
+      data: r.data,
+    }));
   });
   return result!;
 }
@@ -96,17 +106,39 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
       const decoded = encoded.flatMap((data) => decodeOk(data));
       expect(decoded.map((r) => r.data.toString())).toEqual(input.map((u) => u.data.toString()));
       for (const data of encoded) {
-        const ours = decodeOk(data).map((r) => ({ partitionKey: r.partitionKey, explicitHashKey: r.explicitHashKey, subSequenceNumber: r.subSequenceNumber, data: r.data.toString('base64') }));
+        const ours = decodeOk(data).map((r) => ({
+          partitionKey: r.partitionKey,
+          explicitHashKey: r.explicitHashKey,
+          subSequenceNumber: r.subSequenceNumber,
+          data: r.data.toString('base64'),
+        }));
         expect(ours).toEqual(referenceDecode(data));
       }
     }
   });
 
   it('keeps the enclosing record: sequence number, arrival time; numbers user records from 0', async () => {
-    const [data] = await referenceEncode([{ partitionKey: 'a', data: Buffer.from('one') }, { partitionKey: 'b', data: Buffer.from('two') }]);
+    const [data] = await referenceEncode([
+      { partitionKey: 'a', data: Buffer.from('one') },
+      { partitionKey: 'b', data: Buffer.from('two') },
+    ]);
     expect(decodeOk(data!)).toEqual([
-      { data: Buffer.from('one'), partitionKey: 'a', sequenceNumber: SEQUENCE, subSequenceNumber: 0, explicitHashKey: undefined, approximateArrivalTimestamp: ARRIVAL },
-      { data: Buffer.from('two'), partitionKey: 'b', sequenceNumber: SEQUENCE, subSequenceNumber: 1, explicitHashKey: undefined, approximateArrivalTimestamp: ARRIVAL },
+      {
+        data: Buffer.from('one'),
+        partitionKey: 'a',
+        sequenceNumber: SEQUENCE,
+        subSequenceNumber: 0,
+        explicitHashKey: undefined,
+        approximateArrivalTimestamp: ARRIVAL,
+      },
+      {
+        data: Buffer.from('two'),
+        partitionKey: 'b',
+        sequenceNumber: SEQUENCE,
+        subSequenceNumber: 1,
+        explicitHashKey: undefined,
+        approximateArrivalTimestamp: ARRIVAL,
+      },
     ]);
   });
 
@@ -154,7 +186,10 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
       [frame(table, userRecord(varintField(1, 0))), /'data'/],
       [frame(table, userRecord(varintField(1, 1), lengthDelimited(3, Buffer.from('d')))), /partition key 1 of 1/],
       [frame(table, userRecord(varintField(1, 0), varintField(2, 0), lengthDelimited(3, Buffer.from('d')))), /explicit hash key 0 of 0/],
-      [frame(table, userRecord(lengthDelimited(1, Buffer.from('x')), lengthDelimited(3, Buffer.from('d')))), /Record field 1 has wire type 2/],
+      [
+        frame(table, userRecord(lengthDelimited(1, Buffer.from('x')), lengthDelimited(3, Buffer.from('d')))),
+        /Record field 1 has wire type 2/,
+      ],
       [frame(table, Buffer.from([0x39, 1, 2, 3])), /fixed-width field runs past/], // field 7, fixed64, 3 bytes left
     ];
     for (const [data, message] of cases) expect(decodeCorrupt(data).message).toMatch(message);
@@ -187,15 +222,18 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
   });
 
   it('never throws on mangled aggregates: each decodes or is delivered whole', async () => {
-    const [data] = await referenceEncode(Array.from({ length: 20 }, (_, i) => ({ partitionKey: `pk-${i}`, data: Buffer.from(`data-${i}`) })));
+    const [data] = await referenceEncode(
+      Array.from({ length: 20 }, (_, i) => ({ partitionKey: `pk-${i}`, data: Buffer.from(`data-${i}`) })),
+    );
     const body = data!.subarray(4, data!.length - 16);
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let decoded = 0;
     let corrupt = 0;
     for (let i = 0; i < 2000; i++) {
       const mangled = Buffer.from(body);
-      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) mangled[Math.floor(random() * mangled.length)] = Math.floor(random() * 256);
+      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--)
+        mangled[Math.floor(random() * mangled.length)] = Math.floor(random() * 256);
       const cut = random() < 0.3 ? mangled.subarray(0, Math.floor(random() * mangled.length)) : mangled;
       const errors: Error[] = [];
       const records = deaggregate(kinesisRecord(frame(cut)), (_, error) => errors.push(error));

@@ -40,7 +40,9 @@ function fetcher(client: KinesisClient, overrides: Partial<ShardRecordFetcherCon
 describe('ShardRecordFetcher', () => {
   it('a shard that ListShards no longer lists (closed, past retention) has ended on ResourceNotFoundException, as the Java KCL treats it', async () => {
     const { client, calls } = fakeKinesis({
-      GetShardIterator: [() => Promise.reject(awsError('ResourceNotFoundException', 'Shard shardId-000000000001 in stream s does not exist'))],
+      GetShardIterator: [
+        () => Promise.reject(awsError('ResourceNotFoundException', 'Shard shardId-000000000001 in stream s does not exist')),
+      ],
       ListShards: [() => ({ Shards: [{ ShardId: 'shardId-000000000002' }, { ShardId: 'shardId-000000000003' }] })],
     });
     const { f, logger } = fetcher(client);
@@ -98,7 +100,10 @@ describe('ShardRecordFetcher', () => {
   it('LATEST is pinned: the first and every later iterator is AT_TIMESTAMP of the take, less the clock margin', async () => {
     const { client, calls } = fakeKinesis({
       GetShardIterator: [() => ({ ShardIterator: 'i1' }), () => ({ ShardIterator: 'i2' })],
-      GetRecords: [() => Promise.reject(awsError('ExpiredIteratorException')), () => ({ Records: [], NextShardIterator: 'i3', MillisBehindLatest: 0 })],
+      GetRecords: [
+        () => Promise.reject(awsError('ExpiredIteratorException')),
+        () => ({ Records: [], NextShardIterator: 'i3', MillisBehindLatest: 0 }),
+      ],
     });
     const { f } = fetcher(client, { start: { sequenceNumber: 'LATEST', subSequenceNumber: 0 } });
     await f.fetch();
@@ -130,20 +135,31 @@ describe('ShardRecordFetcher', () => {
       GetShardIterator: [() => ({ ShardIterator: 'i1' }), () => ({ ShardIterator: 'i2' }), () => ({ ShardIterator: 'i3' })],
       GetRecords: [
         () => Promise.reject(awsError('ExpiredIteratorException')),
-        () => ({ Records: [{ SequenceNumber: '49000000000000000000000000000000000000000000000000000007', Data: new Uint8Array([1]), PartitionKey: 'k' }], NextShardIterator: 'i2b', MillisBehindLatest: 0 }),
+        () => ({
+          Records: [
+            { SequenceNumber: '49000000000000000000000000000000000000000000000000000007', Data: new Uint8Array([1]), PartitionKey: 'k' },
+          ],
+          NextShardIterator: 'i2b',
+          MillisBehindLatest: 0,
+        }),
         () => Promise.reject(awsError('ExpiredIteratorException')),
         () => ({ Records: [], NextShardIterator: 'i3b', MillisBehindLatest: 0 }),
       ],
     });
     const { f } = fetcher(client, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, startTimestamp });
-    await expect(f.fetch()).resolves.toMatchObject({ records: [expect.objectContaining({ sequenceNumber: '49000000000000000000000000000000000000000000000000000007' })] });
+    await expect(f.fetch()).resolves.toMatchObject({
+      records: [expect.objectContaining({ sequenceNumber: '49000000000000000000000000000000000000000000000000000007' })],
+    });
     await f.fetch();
     const iterators = calls.filter((c) => c.name === 'GetShardIterator').map((c) => c.input);
     expect(iterators).toEqual([
       expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: startTimestamp }),
       expect.objectContaining({ ShardIteratorType: 'AT_TIMESTAMP', Timestamp: startTimestamp }),
       // Once a record was read, renewal continues after it; the timestamp is never used again.
-      expect.objectContaining({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000007' }),
+      expect.objectContaining({
+        ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+        StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000007',
+      }),
     ]);
   });
 
@@ -152,9 +168,15 @@ describe('ShardRecordFetcher', () => {
       GetShardIterator: [() => ({ ShardIterator: 'i1' })],
       GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
     });
-    const { f } = fetcher(client, { start: { sequenceNumber: '49000000000000000000000000000000000000000000000000000003', subSequenceNumber: 0 }, startTimestamp: new Date('2026-11-27T08:00:00Z') });
+    const { f } = fetcher(client, {
+      start: { sequenceNumber: '49000000000000000000000000000000000000000000000000000003', subSequenceNumber: 0 },
+      startTimestamp: new Date('2026-11-27T08:00:00Z'),
+    });
     await f.fetch();
-    expect(calls[0].input).toMatchObject({ ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000003' });
+    expect(calls[0].input).toMatchObject({
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: '49000000000000000000000000000000000000000000000000000003',
+    });
     expect(calls[0].input.Timestamp).toBeUndefined();
   });
 
