@@ -30,7 +30,7 @@ const PER_STREAM = new Set<string>(['streamName', 'onEvent']);
 export function groupByLeaseTable(entries: readonly ProcessorEntry[]): ProcessorBinding[] {
   const groups = new Map<string, ProcessorEntry[]>();
   for (const entry of entries) groups.set(entry.tableName, [...(groups.get(entry.tableName) ?? []), entry]);
-  return [...groups.values()].map((group) => (group.length === 1 ? single(group[0]!) : multiStream(group)));
+  return [...groups.values()].map((group) => (group.length === 1 ? single(group[0]) : multiStream(group)));
 }
 
 function single(entry: ProcessorEntry): ProcessorBinding {

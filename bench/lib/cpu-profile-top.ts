@@ -36,5 +36,5 @@ export function newestProfile(dir: string): string | undefined {
 }
 
 if (require.main === module) {
-  for (const line of topFrames(process.argv[2]!, Number(process.argv[3] ?? 15))) console.log(line);
+  for (const line of topFrames(process.argv[2], Number(process.argv[3] ?? 15))) console.log(line);
 }

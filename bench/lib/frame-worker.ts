@@ -65,7 +65,7 @@ export interface FrameReport {
   readonly latenciesMs: number[];
 }
 
-const config = JSON.parse(process.argv[2]!) as FrameWorkerConfig;
+const config = JSON.parse(process.argv[2]) as FrameWorkerConfig;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 let records = 0;

@@ -39,7 +39,7 @@ export interface LimitedKinesisStats {
 
 const ACCOUNT = '000000000000';
 const REGION = 'us-east-1';
-const config = JSON.parse(process.argv[2]!) as LimitedKinesisConfig;
+const config = JSON.parse(process.argv[2]) as LimitedKinesisConfig;
 const rate = config.producedBytesPerSecond ?? Infinity;
 // A backlog without end has been "produced" ten minutes ago, so the reader is always behind.
 const startedAt = Number.isFinite(rate) ? Date.now() : Date.now() - 600_000;
@@ -142,7 +142,7 @@ function getShardIterator(
 
 function getRecords(res: ServerResponse, input: { ShardIterator: string; Limit?: number }) {
   const [shardId, from] = String(input.ShardIterator).split('/');
-  const shard = byId.get(shardId!);
+  const shard = byId.get(shardId);
   if (!shard || !/^\d+$/.test(from ?? '')) return error(res, 'InvalidArgumentException', `Invalid ShardIterator ${input.ShardIterator}.`);
   getRecordsCalls++;
   const slice = shard.getRecords(Number(from), input.Limit ?? 10_000, Date.now());

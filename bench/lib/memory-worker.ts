@@ -8,7 +8,7 @@ import { createWorker, type StreamWorkerOptions } from '../../lib/standalone';
 import { createClients } from '../../lib/core/aws-clients';
 import { resolveWorkerOptions } from '../../lib/core/resolve-options';
 
-const { options, expectShards, bare } = JSON.parse(process.argv[2]!) as {
+const { options, expectShards, bare } = JSON.parse(process.argv[2]) as {
   options: StreamWorkerOptions;
   expectShards: number;
   bare?: boolean;

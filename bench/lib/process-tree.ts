@@ -8,7 +8,7 @@ export function processTree(root: number): number[] {
     .map((line) => line.trim().split(/\s+/).map(Number))
     .filter((row) => row.length === 2 && !Number.isNaN(row[0]));
   const tree = [root];
-  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of rows) if (ppid === tree[i]) tree.push(pid!);
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of rows) if (ppid === tree[i]) tree.push(pid);
   return tree;
 }
 

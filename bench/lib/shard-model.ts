@@ -50,7 +50,7 @@ class ReadLimiter {
 
   /** 'ok', or which limit refused the call: the calls in the sliding second, or the byte budget. */
   tryCall(now: number, needsBytes: boolean): 'ok' | 'calls' | 'bytes' {
-    while (this.calls.length > 0 && this.calls[0]! <= now - 1000) this.calls.shift();
+    while (this.calls.length > 0 && this.calls[0] <= now - 1000) this.calls.shift();
     if (this.calls.length >= READ_LIMITS.callsPerSecond) return 'calls';
     if (needsBytes) {
       this.bytes = Math.min(READ_LIMITS.bytesPerSecond, this.bytes + ((now - this.refilledAt) / 1000) * READ_LIMITS.bytesPerSecond);

@@ -98,7 +98,7 @@ function trendRow(report: FrameReport, label: string, measure: 'heap' | 'rss', w
   console.error(`soak ${measure} (MB at minute): ${points.map((p) => `${p.y.toFixed(1)}@${p.x.toFixed(1)}`).join(' ')}`);
   const minutes = report.ms / 60_000;
   const noiseMb = Math.max(GROWTH_FLOOR_MB[measure], 2 * trend.residualSd);
-  const first = points[0]!.y;
+  const first = points[0].y;
   const last = points.at(-1)!.y;
   return row({
     group: 'soak',

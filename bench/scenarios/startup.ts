@@ -57,7 +57,7 @@ async function requireCost(entry: string): Promise<RequireCost> {
   });
   const { costs } = await new Promise<{ costs: RequireCost[] }>((resolve) => child.once('message', resolve));
   await new Promise((resolve) => child.once('exit', resolve));
-  return costs[0]!;
+  return costs[0];
 }
 
 /** The framework-free entry against the package root (which also exports, hence loads, the Nest module): medians of 3. */

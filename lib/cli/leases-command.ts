@@ -60,10 +60,10 @@ function render(leases: readonly Lease[], tableName: string): string {
     lease.childShardIds.join(',') || '-',
   ]);
   const header = ['SHARD', 'OWNER', 'COUNTER', 'CHECKPOINT', 'PARENTS', 'CHILDREN'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => c.padEnd(widths[i]!))
+      .map((c, i) => c.padEnd(widths[i]))
       .join('  ')
       .trimEnd();
   const owners = new Set(leases.map((l) => l.leaseOwner).filter(Boolean));

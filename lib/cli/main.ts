@@ -69,7 +69,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 
 function appName(positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError(`expected one <appName>, got ${positionals.length}.`);
-  return positionals[0]!;
+  return positionals[0];
 }
 
 /** The same script `npm run kcl:jars` runs, shipped with the package. */

@@ -41,7 +41,7 @@ interface AwsLikeError {
 }
 
 function asAwsError(error: unknown): AwsLikeError | undefined {
-  return error && typeof error === 'object' ? (error as AwsLikeError) : undefined;
+  return error && typeof error === 'object' ? error : undefined;
 }
 
 /** Throttling, 5xx, timeouts and dropped connections: worth another try. */

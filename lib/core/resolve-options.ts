@@ -20,7 +20,7 @@ export function positiveInt(option: string, value: unknown, fallback: number, { 
       `expected a whole number ${allowZero ? '>= 0' : '> 0'} (milliseconds for times), got ${JSON.stringify(value)}.`,
     );
   }
-  return value as number;
+  return value;
 }
 
 function positiveNumber(option: string, value: unknown, fallback: number): number {
@@ -154,7 +154,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
   if (!options || typeof options !== 'object') {
     throw new KinesisWorkerConfigError('options', 'expected an object with at least appName and streamName (or streams).');
   }
-  const engine = (options.engine ?? 'native') as EngineName;
+  const engine = options.engine ?? 'native';
   if (!ENGINES.includes(engine)) {
     throw new KinesisWorkerConfigError('engine', `unknown engine ${JSON.stringify(options.engine)}; use one of ${ENGINES.join(', ')}.`);
   }

@@ -28,7 +28,7 @@ export class JavaRandom {
 export function javaShuffle<T>(items: T[], random: JavaRandom): T[] {
   for (let i = items.length; i > 1; i--) {
     const j = random.nextInt(i);
-    [items[i - 1], items[j]] = [items[j]!, items[i - 1]!];
+    [items[i - 1], items[j]] = [items[j], items[i - 1]];
   }
   return items;
 }

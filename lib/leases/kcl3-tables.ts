@@ -247,7 +247,7 @@ export async function listWorkerMetricStats(
       Number.isFinite(lut) &&
       (usesDefaultMetric || (Object.keys(sts).every((name) => opr[name] !== undefined) && ceilings.every((ceiling) => ceiling !== 0)));
     const failing = Object.values(sts).some(
-      (samples) => samples.L !== undefined && samples.L.length > 0 && Number(samples.L[samples.L.length - 1]!.N) === -1,
+      (samples) => samples.L !== undefined && samples.L.length > 0 && Number(samples.L[samples.L.length - 1].N) === -1,
     );
     rows.push({ workerId, lastUpdateTimeSeconds: Number.isFinite(lut) ? lut : 0, valid, failing });
   }

@@ -27,7 +27,7 @@ export interface Lease {
 type Item = Record<string, AttributeValue>;
 
 const str = (item: Item, name: string) => item[name]?.S;
-const num = (item: Item, name: string) => (item[name]?.N === undefined ? undefined : Number(item[name]!.N));
+const num = (item: Item, name: string) => (item[name]?.N === undefined ? undefined : Number(item[name].N));
 const set = (item: Item, name: string) => item[name]?.SS ?? [];
 
 /** Why a row of the lease table is not a lease this engine can use, or undefined when it is one. */
@@ -43,13 +43,13 @@ export function rowProblem(item: Item): string | undefined {
       : `leaseCounter is ${describeValue(item.leaseCounter)}, not a number`;
   if (!/^\d+$/.test(counter)) return `leaseCounter ${counter} is not a non-negative integer`;
   for (const name of ['leaseOwner', 'checkpoint', 'pendingCheckpoint', 'startingHashKey', 'endingHashKey', 'streamName', 'shardId']) {
-    if (item[name] !== undefined && item[name]!.S === undefined) return `${name} is ${describeValue(item[name]!)}, not a string`;
+    if (item[name] !== undefined && item[name].S === undefined) return `${name} is ${describeValue(item[name])}, not a string`;
   }
   for (const name of ['ownerSwitchesSinceCheckpoint', 'checkpointSubSequenceNumber', 'pendingCheckpointSubSequenceNumber']) {
-    if (item[name] !== undefined && item[name]!.N === undefined) return `${name} is ${describeValue(item[name]!)}, not a number`;
+    if (item[name] !== undefined && item[name].N === undefined) return `${name} is ${describeValue(item[name])}, not a number`;
   }
   for (const name of ['parentShardId', 'childShardIds']) {
-    if (item[name] !== undefined && item[name]!.SS === undefined) return `${name} is ${describeValue(item[name]!)}, not a string set`;
+    if (item[name] !== undefined && item[name].SS === undefined) return `${name} is ${describeValue(item[name])}, not a string set`;
   }
   return multiStreamProblem(item);
 }

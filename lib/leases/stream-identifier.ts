@@ -26,7 +26,7 @@ export function parseStreamIdentifier(serialized: string): StreamIdentifier | un
   const creationEpochSeconds = Number(match[3]);
   // The Java KCL refuses an epoch of 0 too.
   if (!Number.isSafeInteger(creationEpochSeconds) || creationEpochSeconds <= 0) return undefined;
-  return { accountId: match[1]!, streamName: match[2]!, creationEpochSeconds };
+  return { accountId: match[1], streamName: match[2], creationEpochSeconds };
 }
 
 /** MultiStreamLease.getLeaseKey: `<streamIdentifier>:<shardId>`. */
@@ -48,5 +48,5 @@ export function streamIdentifierOf(
   if (!arn || arn[2] !== streamName || created === undefined || Number.isNaN(created.getTime())) return undefined;
   const creationEpochSeconds = Math.floor(created.getTime() / 1000);
   if (creationEpochSeconds <= 0) return undefined;
-  return { accountId: arn[1]!, streamName, creationEpochSeconds };
+  return { accountId: arn[1], streamName, creationEpochSeconds };
 }

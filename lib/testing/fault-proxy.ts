@@ -362,7 +362,7 @@ class FaultProxyServer implements FaultProxy {
   /** The newest active rule that matches (and, if probabilistic, fires) decides. */
   private pick(request: ProxiedRequest): Fault {
     for (let i = this.rules.length - 1; i >= 0; i--) {
-      const rule = this.rules[i]!;
+      const rule = this.rules[i];
       if (!rule.active) {
         rule.remove();
         continue;
@@ -437,7 +437,7 @@ class FaultProxyServer implements FaultProxy {
     this.total++;
     this.counts.set(record.operation, (this.counts.get(record.operation) ?? 0) + 1);
     if (record.operation)
-      this.actions.add(`${IAM_PREFIX[record.service] ?? record.service.split('_')[0]!.toLowerCase()}:${record.operation}`);
+      this.actions.add(`${IAM_PREFIX[record.service] ?? record.service.split('_')[0].toLowerCase()}:${record.operation}`);
     if (this.log.length < this.maxRecords) {
       this.log.push(record);
     } else if (this.maxRecords > 0) {

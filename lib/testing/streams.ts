@@ -44,8 +44,8 @@ export async function putRecords(
       const out = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: requests }));
       const failed: typeof pending = [];
       out.Records!.forEach((result, i) => {
-        if (result.ErrorCode) failed.push(pending[i]!);
-        else results.push({ ...pending[i]!, shardId: result.ShardId!, sequenceNumber: result.SequenceNumber! });
+        if (result.ErrorCode) failed.push(pending[i]);
+        else results.push({ ...pending[i], shardId: result.ShardId!, sequenceNumber: result.SequenceNumber! });
       });
       if (failed.length > 0 && attempt >= 20) throw new Error(`PutRecords kept failing for ${failed.length} records.`);
       if (failed.length > 0) await sleep(50 * attempt);

@@ -92,7 +92,7 @@ describe('bad configuration fails at bootstrap with a message naming the option'
 /** Starts a worker without Nest, as createWorker users do, and returns what start() rejected with. */
 async function startFailure(options: Partial<StreamWorkerOptions>): Promise<KinesisWorkerConfigError> {
   const worker = createWorker(
-    { ...workerClientOptions(), appName: uniqueName('app'), streamName: stream, failoverTimeMs: 3_000, ...options } as StreamWorkerOptions,
+    { ...workerClientOptions(), appName: uniqueName('app'), streamName: stream, failoverTimeMs: 3_000, ...options },
     () => ({ initialize() {}, processRecords() {}, shutdown() {} }),
   );
   try {

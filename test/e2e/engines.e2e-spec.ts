@@ -61,7 +61,7 @@ describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorke
 
     const [status] = app.get(KinesisWorkerService).status();
     expect(status).toMatchObject({ engine, streamName: stream, running: true });
-    expect(status!.shards.map((s) => s.shardId).sort()).toEqual([...instanceByShard.keys()].sort());
+    expect(status.shards.map((s) => s.shardId).sort()).toEqual([...instanceByShard.keys()].sort());
     expect(kclWorkers(app).length).toBe(engine === 'kcl' ? 1 : 0);
     await close(app);
   });
@@ -156,7 +156,7 @@ describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorke
     expect(items).toHaveLength(2);
     for (const item of items) {
       expect(item.leaseOwner).toBeUndefined();
-      expect(item.checkpoint!.S).toBe(lastByShard.get(item.leaseKey!.S!));
+      expect(item.checkpoint.S).toBe(lastByShard.get(item.leaseKey.S!));
     }
   });
 
@@ -164,7 +164,7 @@ describe.each<EngineName>(['native', 'kcl'])('the %s engine through KinesisWorke
     const stream = uniqueName('failing');
     await createStream(kinesis, stream, 2);
     const puts = await putRecords(kinesis, stream, records('r', 30));
-    const failingShard = puts[0]!.shardId;
+    const failingShard = puts[0].shardId;
     const recorder = new Recorder();
     let failures = 0;
     recorder.beforeBatch = ({ shardId }) => {

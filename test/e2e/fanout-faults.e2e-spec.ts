@@ -79,7 +79,7 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     const calls: number[] = [];
     proxy.set(
       'SubscribeToShard',
-      faults.respond(() => void calls.push(Date.now()) as undefined),
+      faults.respond(() => void calls.push(Date.now())),
     );
     proxy.set('SubscribeToShard', faults.reset(), { times: 1 });
     proxy.set('SubscribeToShard', faults.http500(), { times: 1 });
@@ -99,7 +99,7 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
       .filter((r) => r.operation === 'SubscribeToShard')
       .slice(0, 6)
       .map((r) => r.at);
-    for (let i = 1; i < refused.length; i++) expect(refused[i]! - refused[i - 1]!).toBeGreaterThanOrEqual(990);
+    for (let i = 1; i < refused.length; i++) expect(refused[i] - refused[i - 1]).toBeGreaterThanOrEqual(990);
     expect(observed.lines(/Another subscription on this shard and consumer is still open/)).toHaveLength(1);
     expect(observed.lines(/one call per second per shard and consumer/)).toHaveLength(1);
     expect(calls.length).toBeGreaterThanOrEqual(1);

@@ -74,7 +74,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     await waitFor(() => native.deliveries.length >= 45, '45 records on the native engine');
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey!.S!));
+      return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey.S!));
     }, 'native checkpoints at the last record of each shard');
     await close(nativeApp);
     const byNative = await scanRaw(dynamo, appName);
@@ -101,15 +101,15 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     }
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey!.S!));
+      return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey.S!));
     }, 'the Java KCL checkpoints at the last record of each shard');
     await close(kclApp);
 
     // Rows as the Java KCL leaves them: the KCL 2.x schema (plus throughputKBps on 3.x), owners released by the engine.
     for (const row of await scanRaw(dynamo, appName)) {
       expect(Object.keys(row).sort()).toEqual(LEASE_KEYS);
-      expect(row.ownerSwitchesSinceCheckpoint!.N).toBe('0');
-      expect(row.checkpointSubSequenceNumber!.N).toBe('0');
+      expect(row.ownerSwitchesSinceCheckpoint.N).toBe('0');
+      expect(row.checkpointSubSequenceNumber.N).toBe('0');
     }
   });
 
@@ -123,16 +123,16 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     const kclApp = await start('kcl', java, stream, appName);
     await waitFor(() => java.deliveries.length >= 20, '20 records on the kcl engine');
     const [parent] = await listShards(kinesis, stream);
-    await splitShard(kinesis, stream, parent!.ShardId!);
+    await splitShard(kinesis, stream, parent.ShardId!);
     const after = await putRecords(kinesis, stream, records('after', 30));
     const children = [...new Set(after.map((p) => p.shardId))].sort();
     expect(children).toHaveLength(2);
     await waitFor(() => java.deliveries.length >= 50, 'the children records on the kcl engine', 90_000);
 
     // The parent ended with TERMINATE and SHARD_END, the children were processed after it, in order.
-    const terminate = java.events.find((e) => e.type === 'shutdown' && e.shardId === parent!.ShardId);
+    const terminate = java.events.find((e) => e.type === 'shutdown' && e.shardId === parent.ShardId);
     expect(terminate).toMatchObject({ reason: 'TERMINATE', hadCheckpointer: true });
-    expect(java.byShard().get(parent!.ShardId!)).toEqual(before.map((p) => p.data.toString()));
+    expect(java.byShard().get(parent.ShardId!)).toEqual(before.map((p) => p.data.toString()));
     for (const child of children) {
       expect(java.byShard().get(child)).toEqual(after.filter((p) => p.shardId === child).map((p) => p.data.toString()));
       const childInit = java.events.findIndex((e) => e.type === 'initialize' && e.shardId === child);
@@ -140,21 +140,21 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
     }
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return children.every((child) => rows.find((row) => row.leaseKey!.S === child)?.checkpoint?.S === lastPerShard(after).get(child));
+      return children.every((child) => rows.find((row) => row.leaseKey.S === child)?.checkpoint?.S === lastPerShard(after).get(child));
     }, 'the Java KCL checkpoints on the children');
     await close(kclApp);
 
     // The lease rows the Java KCL wrote for the split.
     const rows = await scanRaw(dynamo, appName);
-    const parentRow = rows.find((row) => row.leaseKey!.S === parent!.ShardId);
+    const parentRow = rows.find((row) => row.leaseKey.S === parent.ShardId);
     // The Java KCL may have cleaned the finished parent up already (cleanupLeasesUponShardCompletion).
     if (parentRow) {
-      expect(parentRow.checkpoint!.S).toBe('SHARD_END');
+      expect(parentRow.checkpoint.S).toBe('SHARD_END');
       expect(parentRow.childShardIds?.SS?.sort()).toEqual(children);
     }
     for (const child of children) {
-      const row = rows.find((r) => r.leaseKey!.S === child)!;
-      expect(row.parentShardId!.SS).toEqual([parent!.ShardId]);
+      const row = rows.find((r) => r.leaseKey.S === child)!;
+      expect(row.parentShardId.SS).toEqual([parent.ShardId]);
       expect(row.leaseOwner).toBeUndefined();
     }
 
@@ -168,7 +168,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       const init = native.events.find((e) => e.type === 'initialize' && e.shardId === child);
       expect(init?.checkpoint).toBe(lastPerShard(after).get(child));
     }
-    expect(native.events.some((e) => e.type === 'initialize' && e.shardId === parent!.ShardId)).toBe(false);
+    expect(native.events.some((e) => e.type === 'initialize' && e.shardId === parent.ShardId)).toBe(false);
     await close(nativeApp);
   });
 

@@ -59,8 +59,8 @@ describe('KPL-aggregated records on the kcl engine', () => {
     expect(seen.find((r) => r.sequenceNumber === plain.SequenceNumber)!.subSequenceNumber).toBeUndefined();
 
     const [item] = await scanRaw(dynamo, appName);
-    expect(item!.checkpoint!.S).toBe(second);
-    expect(item!.checkpointSubSequenceNumber!.N).toBe('4');
+    expect(item.checkpoint.S).toBe(second);
+    expect(item.checkpointSubSequenceNumber.N).toBe('4');
 
     const again = new Recorder();
     const app2 = await startApp(again, recordingProcessor(stream), { appName, engine: 'native' });

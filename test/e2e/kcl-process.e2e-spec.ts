@@ -98,17 +98,17 @@ describe('the kcl engine processes', () => {
     open.add(app);
     await waitFor(() => recorder.deliveries.length >= 20, 'the first 20 records');
     const [worker] = kclWorkers(app);
-    const firstPid = worker!.daemonPid!;
-    const firstRun = processesMentioning(worker!.runDirectory!);
+    const firstPid = worker.daemonPid!;
+    const firstRun = processesMentioning(worker.runDirectory!);
 
     process.kill(firstPid, 'SIGKILL');
     await waitFor(
       () => recorder.events.filter((e) => e.type === 'shutdown' && e.reason === 'ZOMBIE').length === 2,
       'shutdown(ZOMBIE) on both processors',
     );
-    await waitFor(() => worker!.daemonPid !== undefined && worker!.daemonPid !== firstPid, 'a new JVM', 30_000);
+    await waitFor(() => worker.daemonPid !== undefined && worker.daemonPid !== firstPid, 'a new JVM', 30_000);
     // The old JVM's relays and watchdog are gone with it; the new JVM runs in the same run directory.
-    const now = processesMentioning(worker!.runDirectory!).map((p) => p.pid);
+    const now = processesMentioning(worker.runDirectory!).map((p) => p.pid);
     expect(firstRun.map((p) => p.pid).filter((pid) => now.includes(pid))).toEqual([]);
     expect(firstRun.filter((p) => p.args.includes('relay.js'))).toHaveLength(2);
 

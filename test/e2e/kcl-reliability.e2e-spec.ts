@@ -45,9 +45,9 @@ describe('the kcl engine at SHARD_END when shutdown(TERMINATE) throws (real Mult
   async function splitAfterDelivery(stream: string, delivered: () => boolean): Promise<{ parent: string; children: string[] }> {
     await waitFor(delivered, 'the records put before the split');
     const [parent] = await listShards(kinesis, stream);
-    await splitShard(kinesis, stream, parent!.ShardId!);
-    const children = (await listShards(kinesis, stream)).filter((s) => s.ParentShardId === parent!.ShardId).map((s) => s.ShardId!);
-    return { parent: parent!.ShardId!, children };
+    await splitShard(kinesis, stream, parent.ShardId!);
+    const children = (await listShards(kinesis, stream)).filter((s) => s.ParentShardId === parent.ShardId).map((s) => s.ShardId!);
+    return { parent: parent.ShardId!, children };
   }
 
   it('throws twice, then checkpoints and returns: SHARD_END is stored only after that call, and the children deliver', async () => {
@@ -183,7 +183,7 @@ describe('stopping the kcl worker', () => {
     await worker.start();
     await waitFor(() => hung.length === 2, 'both shards stuck in processRecords');
     const trace = { runDirs: [worker.runDirectory!], pgids: [worker.daemonPid!] };
-    expect(processesMentioning(trace.runDirs[0]!).filter((p) => p.args.includes('relay.js'))).toHaveLength(2);
+    expect(processesMentioning(trace.runDirs[0]).filter((p) => p.args.includes('relay.js'))).toHaveLength(2);
     await worker.stop();
     expectNoOrphans(trace);
     const gaveUp = logger.lines.filter((l) => l.includes('Shards that did not finish'));

@@ -4,7 +4,6 @@ import {
   PutItemCommand,
   ScanCommand,
   type AttributeValue,
-  type DynamoDBClient,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
@@ -81,10 +80,7 @@ async function writeMigrationState(appName: string) {
     }),
   );
   // dynalite answers CreateTable while the table is CREATING: a write right after can meet ResourceNotFound.
-  await waitUntilTableExists(
-    { client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 },
-    { TableName: `${appName}-CoordinatorState` },
-  );
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: `${appName}-CoordinatorState` });
   await dynamo.send(
     new PutItemCommand({
       TableName: `${appName}-CoordinatorState`,
@@ -103,7 +99,7 @@ async function setUp(shards: number, extra: Partial<StreamWorkerOptions> = {}) {
   const stream = uniqueName('kcl3-lead');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo as DynamoDBClient, appName);
+  await createKcl3LeaseTable(dynamo, appName);
   await writeMigrationState(appName);
   const fleet = new WorkerFleet({
     streamName: stream,
@@ -145,7 +141,7 @@ async function leaderItem(appName: string): Promise<Record<string, AttributeValu
   return Item;
 }
 const leaderOf = async (appName: string) => (await leaderItem(appName))?.ownerName?.S;
-const rowsOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
+const rowsOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row]));
 const keysOwnedBy = (rows: Map<string, Record<string, AttributeValue>>, owner: string) =>
   [...rows].filter(([, row]) => row.leaseOwner?.S === owner).map(([key]) => key);
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
@@ -262,8 +258,8 @@ describe('a native KCL 3.x leader with a real Java KCL 3.1.3 worker', () => {
       'the Java processor of the moved lease to shut down',
     );
     // ... and native-2 started at its checkpoint.
-    await waitFor(() => nativeInit('native-2', toNative2!) !== undefined, 'native-2 to start the moved lease');
-    expect(nativeInit('native-2', toNative2!)).toBe(atSecond.get(toNative2!));
+    await waitFor(() => nativeInit('native-2', toNative2) !== undefined, 'native-2 to start the moved lease');
+    expect(nativeInit('native-2', toNative2)).toBe(atSecond.get(toNative2));
     const clearedByTimeout = nativeLogs().some(
       (line) => line.startsWith('native-2 warn') && line.includes(`Lease ${toNative2}: java-1 did not clear checkpointOwner`),
     );
@@ -313,7 +309,7 @@ describe('a native KCL 3.x leader with a real Java KCL 3.1.3 worker', () => {
     expect(javaKeys.length).toBeGreaterThan(0);
 
     // kill -9 of the JVM's whole process group, and no restart (the kcl engine's supervisor would start a new daemon).
-    const javaWorker = kclWorkers(javaApp)[0]!;
+    const javaWorker = kclWorkers(javaApp)[0];
     const pgid = javaWorker.daemonPid!;
     await (javaWorker as unknown as { supervisor: { kill(): Promise<void> } }).supervisor.kill();
     expect(processGroupAlive(pgid)).toBe(false);

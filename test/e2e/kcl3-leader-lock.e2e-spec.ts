@@ -62,7 +62,7 @@ async function createTable(name: string, key: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
 }
 
 async function coordinatorState(): Promise<string> {
@@ -132,7 +132,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     const heartbeats = new Set<string>();
     const led = await watchLeaders(
       all,
-      async () => heartbeats.add((await lockItem(table))!.recordVersionNumber!.S!).size >= 4,
+      async () => heartbeats.add((await lockItem(table))!.recordVersionNumber.S!).size >= 4,
       'four heartbeats',
     );
     expect(led).toEqual([first]);
@@ -142,7 +142,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     expect(item.key).toEqual({ S: 'Leader' });
     expect(item.ownerName).toEqual({ S: first });
     expect(item.leaseDuration).toEqual({ S: String(LEASE_MS) });
-    expect(item.recordVersionNumber!.S).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(item.recordVersionNumber.S).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     for (const c of all) expect(c.election.state).toEqual({ kind: 'live', leader: first });
 
     const holder = all.find((c) => c.workerId === first)!;
@@ -166,7 +166,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     b.election.start();
     await waitFor(() => b.election.state.kind === 'live', 'native-b sees the leader');
     freeze(a.election);
-    const rvn = (await lockItem(table))!.recordVersionNumber!.S;
+    const rvn = (await lockItem(table))!.recordVersionNumber.S;
     let aStoppedLeadingAt = 0;
     await watchLeaders(
       [a, b],
@@ -185,7 +185,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     ).toBe(true);
     const item = (await lockItem(table))!;
     expect(item.ownerName).toEqual({ S: 'native-b' });
-    expect(item.recordVersionNumber!.S).not.toBe(rvn);
+    expect(item.recordVersionNumber.S).not.toBe(rvn);
   });
 
   it('a lock written as a Java 3.1.3 worker writes it is respected while its rvn moves, and taken once it stays unchanged for its leaseDuration', async () => {
@@ -208,7 +208,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     }
     await waitFor(() => native.election.state.kind === 'live', 'the Java leader seen');
     expect(native.election.state).toEqual({ kind: 'live', leader: 'java-x' });
-    const lastJavaRvn = (await lockItem(table))!.recordVersionNumber!.S;
+    const lastJavaRvn = (await lockItem(table))!.recordVersionNumber.S;
     await waitFor(() => native.election.isLeader, 'the native worker takes the silent Java lock', 15_000);
     expect(
       native.logger.lines.some((line) => line.includes('java-x had not renewed it for') && line.includes('its lease duration is 3000 ms')),
@@ -216,7 +216,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
     const item = (await lockItem(table))!;
     expect(item.ownerName).toEqual({ S: 'native-a' });
     expect(item.leaseDuration).toEqual({ S: String(LEASE_MS) });
-    expect(item.recordVersionNumber!.S).not.toBe(lastJavaRvn);
+    expect(item.recordVersionNumber.S).not.toBe(lastJavaRvn);
   });
 
   it('a released lock (isReleased "1", as the lock client leaves it when not deleting) is taken at once', async () => {
@@ -271,7 +271,7 @@ describe('the Leader lock (dynamodb-lock-client protocol) on real conditional wr
       );
       await watchLeaders(
         [holder, other],
-        async () => (await lockItem(table))!.ownerName!.S === 'native-b' && other.election.isLeader,
+        async () => (await lockItem(table))!.ownerName.S === 'native-b' && other.election.isLeader,
         'native-b still leads',
       );
     },
@@ -323,7 +323,7 @@ const LEADER_FAST = {
 };
 
 const leaderOf = async (appName: string) => (await lockItem(`${appName}-CoordinatorState`))?.ownerName?.S;
-const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row.leaseOwner?.S]));
+const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row.leaseOwner?.S]));
 
 describe('native worker processes lead a KCL 3.x application', () => {
   it('two workers: one leads and assigns every lease to the two of them; after kill -9 of the leader the other leads, gets its leases, and every record is delivered', async () => {
@@ -391,7 +391,7 @@ describe('native worker processes lead a KCL 3.x application', () => {
       logger: loggers.a,
     });
     apps.push(a);
-    const workerA = a.get(KinesisWorkerService).workers()[0]!;
+    const workerA = a.get(KinesisWorkerService).workers()[0];
     await waitFor(() => workerA.describe().kcl3?.leading === true, 'native-a leads');
     const b = await startApp(new Recorder(), recordingProcessor(stream), {
       appName,
@@ -403,7 +403,7 @@ describe('native worker processes lead a KCL 3.x application', () => {
       logger: loggers.b,
     });
     apps.push(b);
-    const workerB = b.get(KinesisWorkerService).workers()[0]!;
+    const workerB = b.get(KinesisWorkerService).workers()[0];
     await waitFor(() => workerB.describe().kcl3?.leader === 'native-a', 'native-b follows native-a');
     await waitFor(async () => [...(await ownersOf(appName)).values()].filter((o) => o !== undefined).length === 2, 'both leases assigned');
     return { appName, workerA, workerB, loggers };

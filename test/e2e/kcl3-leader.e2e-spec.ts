@@ -1,4 +1,4 @@
-import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
@@ -46,7 +46,7 @@ async function createTable(name: string, key: string) {
     }),
   );
   // dynalite answers CreateTable while the table is CREATING; a write right after can meet ResourceNotFound.
-  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: name });
 }
 
 /** The tables a Java fleet deployed with CLIENT_VERSION_CONFIG_3X leaves behind (kcl3-modes.e2e-spec.ts observed them). */
@@ -54,7 +54,7 @@ async function setUp(shards: number, extra: object = {}, { metricsTable = true }
   const stream = uniqueName('kcl3-leader');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo as DynamoDBClient, appName);
+  await createKcl3LeaseTable(dynamo, appName);
   await createTable(`${appName}-CoordinatorState`, 'key');
   if (metricsTable) await createTable(`${appName}-WorkerMetricStats`, 'wid');
   await dynamo.send(
@@ -139,7 +139,7 @@ const logs = (fleet: WorkerFleet, worker?: string, contains?: string) =>
 const becameLeader = (fleet: WorkerFleet) =>
   logs(fleet, undefined, 'This worker is now the KCL 3.x leader')
     .sort((a, b) => a.at - b.at)
-    .filter((e, i, all) => i === 0 || all[i - 1]!.worker !== e.worker);
+    .filter((e, i, all) => i === 0 || all[i - 1].worker !== e.worker);
 
 const cleanedUp = (fleet: WorkerFleet, shardId: string) =>
   logs(fleet, undefined, 'Removed the finished leases').some((e) => e.message.includes(shardId));
@@ -163,7 +163,7 @@ async function expectEveryRecord(fleet: WorkerFleet, puts: readonly PutResult[],
     async () => {
       const rows = await scanRaw(dynamo, appName);
       return [...last].every(([shardId, seq]) => {
-        const row = rows.find((r) => r.leaseKey!.S === shardId);
+        const row = rows.find((r) => r.leaseKey.S === shardId);
         // A finished parent's lease is deleted once its children have started (lease cleanup).
         if (!row) return cleanedUp(fleet, shardId);
         const checkpoint = row.checkpoint?.S;
@@ -255,7 +255,7 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     expect(await fleet.stop('native-1')).toBe(0);
     expect(logs(fleet, 'native-1', 'Released the KCL 3.x leader lock')).toHaveLength(1);
     await waitFor(() => becameLeader(fleet).length === 2, 'a second leader', 30_000);
-    const second = becameLeader(fleet)[1]!;
+    const second = becameLeader(fleet)[1];
     expect(second.worker).not.toBe('native-1');
     // Taken because nobody held it (deleted), not after the dead holder's lease duration.
     expect(second.message).toContain('no worker held it');
@@ -277,7 +277,7 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     const killedAt = Date.now();
     fleet.kill(leader);
     await waitFor(() => becameLeader(fleet).length === 3, 'a third leader', 60_000);
-    const third = becameLeader(fleet)[2]!;
+    const third = becameLeader(fleet)[2];
     expect(third.worker).toBe(last);
     expect(third.message).toContain(`${leader} had not renewed it`);
     expect(third.at - killedAt).toBeGreaterThanOrEqual(LOCK_MS - 1000);
@@ -309,28 +309,28 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
     );
     await waitFor(() => fleet.deliveredSequenceNumbers().size >= 20, 'records flowing');
     const [parent] = await listShards(kinesis, stream);
-    await splitShard(kinesis, stream, parent!.ShardId!);
+    await splitShard(kinesis, stream, parent.ShardId!);
     const children = (await listShards(kinesis, stream))
-      .filter((shard) => shard.ParentShardId === parent!.ShardId)
+      .filter((shard) => shard.ParentShardId === parent.ShardId)
       .map((shard) => shard.ShardId!);
     expect(children).toHaveLength(2);
     await waitFor(() => producer.puts.filter((p) => children.includes(p.shardId)).length >= 40, 'records in the children', 60_000);
     await producer.stop();
     await expectEveryRecord(fleet, producer.puts, appName);
 
-    const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
-    const parentRow = rows.get(parent!.ShardId!);
-    expect(parentRow ? parentRow.checkpoint?.S === 'SHARD_END' : cleanedUp(fleet, parent!.ShardId!)).toBe(true);
+    const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row]));
+    const parentRow = rows.get(parent.ShardId!);
+    expect(parentRow ? parentRow.checkpoint?.S === 'SHARD_END' : cleanedUp(fleet, parent.ShardId!)).toBe(true);
     for (const child of children) {
-      expect(rows.get(child)?.parentShardId?.SS).toEqual([parent!.ShardId!]);
+      expect(rows.get(child)?.parentShardId?.SS).toEqual([parent.ShardId!]);
       expect(['native-1', 'native-2']).toContain(rows.get(child)?.leaseOwner?.S);
     }
     // The leader assigned the children (no worker takes in 3.x mode).
-    const leader = becameLeader(fleet)[0]!.worker;
+    const leader = becameLeader(fleet)[0].worker;
     for (const child of children) expect(logs(fleet, leader, `${child} assigned to`).length).toBeGreaterThan(0);
     const events = fleet.events();
     const batches = events.filter((e): e is Extract<WorkerFileEvent, { kind: 'batch' }> => e.kind === 'batch');
-    const lastParent = Math.max(...batches.filter((b) => b.shardId === parent!.ShardId).map((b) => b.end));
+    const lastParent = Math.max(...batches.filter((b) => b.shardId === parent.ShardId).map((b) => b.end));
     for (const child of children) {
       const childBatches = batches.filter((b) => b.shardId === child);
       expect(childBatches.length).toBeGreaterThan(0);

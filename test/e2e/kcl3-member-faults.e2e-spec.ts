@@ -71,7 +71,7 @@ async function startFollower(stream: string, appName: string, logger: CapturingL
     logger,
   });
   apps.push(app);
-  return { recorder, worker: app.get(KinesisWorkerService).workers()[0]! };
+  return { recorder, worker: app.get(KinesisWorkerService).workers()[0] };
 }
 
 /** The leader's assignLease of an unowned lease. */
@@ -106,13 +106,13 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     const logger = new CapturingLogger();
     const { worker } = await startFollower(stream, appName, logger);
     await waitFor(async () => (await scanRaw(dynamo, appName)).length === 2, 'the leases created by shard sync');
-    const [first, second] = (await scanRaw(dynamo, appName)).map((row) => row.leaseKey!.S!);
-    await assign(appName, first!, 'native-1');
+    const [first, second] = (await scanRaw(dynamo, appName)).map((row) => row.leaseKey.S!);
+    await assign(appName, first, 'native-1');
     await waitFor(() => worker.describe().shards.some((s) => s.shardId === first), 'the first assigned lease processed');
 
     const hang = proxy.set('Query', 'blackhole');
-    await assign(appName, second!, 'native-1');
-    const counter = async () => Number((await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === first)?.leaseCounter?.N);
+    await assign(appName, second, 'native-1');
+    const counter = async () => Number((await scanRaw(dynamo, appName)).find((r) => r.leaseKey.S === first)?.leaseCounter?.N);
     const before = await counter();
     // failoverTimeMs is 3000 (FAST): a hung query must be given up, and renewals go on meanwhile.
     await waitFor(() => logger.lines.some((line) => line.startsWith('WARN Lease taker failed')), 'a follower pass cut off', 30_000);

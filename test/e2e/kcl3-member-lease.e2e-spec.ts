@@ -93,7 +93,7 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     const leases = await table();
     await putLease(leases, 'shardId-0', 'native-1');
     const [found] = await new AssignedLeaseFollower(leases, config, silent).discover(() => false);
-    const held = found!.held as Kcl3HeldLease;
+    const held = found.held as Kcl3HeldLease;
     held.noteBytesRead(4096);
     await held.renew();
     expect(Number((await readKcl3Lease(dynamo, leases.tableName, 'shardId-0'))!.throughputKBps)).toBeGreaterThan(0);
@@ -120,7 +120,7 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     const leases = await table();
     await putLease(leases, 'shardId-0', 'native-1');
     const [found] = await new AssignedLeaseFollower(leases, config, silent).discover(() => false);
-    const held = found!.held as Kcl3HeldLease;
+    const held = found.held as Kcl3HeldLease;
     await leaderMoves(leases, 'shardId-0', 'native-1', 'java-1', true);
     await held.update(
       (lease) => leases.updateCheckpoint(lease, { sequenceNumber: '777', subSequenceNumber: 0 }),
@@ -135,7 +135,7 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     const leases = await table();
     await putLease(leases, 'shardId-0', 'native-1');
     const [found] = await new AssignedLeaseFollower(leases, config, silent).discover(() => false);
-    const held = found!.held;
+    const held = found.held;
     await leaderMoves(leases, 'shardId-0', 'native-1', 'java-1', false);
     await expect(held.renew()).rejects.toBeInstanceOf(LeaseLostError);
     expect(held.lost).toBe(true);

@@ -66,7 +66,7 @@ async function leaderItem(table: string) {
   return Item;
 }
 
-const rowsOf = async (table: string) => new Map((await scanRaw(dynamo, table)).map((row) => [row.leaseKey!.S!, row]));
+const rowsOf = async (table: string) => new Map((await scanRaw(dynamo, table)).map((row) => [row.leaseKey.S!, row]));
 
 describe('the native engine follows the KCL 3.x migration state at run time', () => {
   it('UPGRADE_FROM_2X -> 3X_WITH_ROLLBACK -> 2X, with table-name overrides: publishes metrics, stops taking in 3.x mode, holds what is assigned, takes again after the rollback', async () => {
@@ -96,7 +96,7 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
       logger,
     });
     apps.push(app);
-    const worker = app.get(KinesisWorkerService).workers()[0]!;
+    const worker = app.get(KinesisWorkerService).workers()[0];
 
     // Compatible mode: the 2.x rules (it takes both leases) and worker metrics for the migration monitor.
     await waitFor(
@@ -107,7 +107,7 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
       const { Items } = await dynamo.send(new ScanCommand({ TableName: workerMetricsTableName }));
       const item = Items?.find((i) => i.wid?.S === 'native-1');
       return (
-        item !== undefined && Number(item.lut!.N) > 0 && (item.sts?.M?.CPU?.L?.length ?? 0) > 0 && item.opr?.M?.CPU?.L?.[0]?.N === '100'
+        item !== undefined && Number(item.lut.N) > 0 && (item.sts?.M?.CPU?.L?.length ?? 0) > 0 && item.opr?.M?.CPU?.L?.[0]?.N === '100'
       );
     }, 'the WorkerMetricStats item in the overridden table');
     expect(worker.describe().kcl3).toMatchObject({ rules: '2.x', clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X' });
@@ -121,28 +121,28 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     expect(logger.lines.some((line) => line.startsWith('WARN No KCL 3.x leader') && line.includes('kcl3LeaderEligible: false'))).toBe(true);
     expect(await leaderItem(coordinatorStateTableName)).toBeUndefined();
     const [moved, kept] = [...(await rowsOf(appName)).keys()];
-    await assign(appName, moved!, 'native-1', 'java-1');
+    await assign(appName, moved, 'native-1', 'java-1');
     await waitFor(() => !worker.describe().shards.some((s) => s.shardId === moved), 'the processor of the moved lease to stop (ZOMBIE)');
     expect(recorder.events.some((e) => e.type === 'shutdown' && e.shardId === moved && e.reason === 'ZOMBIE')).toBe(true);
     // 'java-1' never renews it: by the 2.x rules it would be taken back after failoverTimeMs; in 3.x mode it is not.
     // Long enough for the 2.x taker to have taken it: the kept lease renewed 8 times (every ~1 s; failoverTimeMs 3000).
     const counterOf = async (key: string) => Number((await rowsOf(appName)).get(key)?.leaseCounter?.N);
-    const keptCounter = await counterOf(kept!);
-    await waitFor(async () => (await counterOf(kept!)) >= keptCounter + 8, 'two failover periods of renewals');
-    expect((await rowsOf(appName)).get(moved!)?.leaseOwner?.S).toBe('java-1');
-    expect((await rowsOf(appName)).get(kept!)?.leaseOwner?.S).toBe('native-1');
-    await assign(appName, moved!, 'java-1', 'native-1');
+    const keptCounter = await counterOf(kept);
+    await waitFor(async () => (await counterOf(kept)) >= keptCounter + 8, 'two failover periods of renewals');
+    expect((await rowsOf(appName)).get(moved)?.leaseOwner?.S).toBe('java-1');
+    expect((await rowsOf(appName)).get(kept)?.leaseOwner?.S).toBe('native-1');
+    await assign(appName, moved, 'java-1', 'native-1');
     await waitFor(() => worker.describe().shards.some((s) => s.shardId === moved), 'the lease assigned back to be processed');
     const puts = await putRecords(kinesis, stream, records('flip', 20));
     await waitFor(() => puts.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'every record');
-    await waitFor(async () => (await rowsOf(appName)).get(moved!)?.throughputKBps?.N !== undefined, 'throughputKBps written at renewal');
+    await waitFor(async () => (await rowsOf(appName)).get(moved)?.throughputKBps?.N !== undefined, 'throughputKBps written at renewal');
 
     // Rollback: the 2.x rules again; a lease left to a dead worker is taken once expired.
     await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_2X');
     await waitFor(() => worker.describe().kcl3?.rules === '2.x', 'the switch back to the 2.x rules');
-    await assign(appName, moved!, 'native-1', 'java-1');
+    await assign(appName, moved, 'native-1', 'java-1');
     await waitFor(
-      async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1',
+      async () => (await rowsOf(appName)).get(moved)?.leaseOwner?.S === 'native-1',
       'the expired lease taken back by the 2.x rules',
       60_000,
     );
@@ -183,7 +183,7 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
       logger,
     });
     apps.push(app);
-    const worker = app.get(KinesisWorkerService).workers()[0]!;
+    const worker = app.get(KinesisWorkerService).workers()[0];
     await waitFor(
       async () => [...(await rowsOf(appName)).values()].filter((row) => row.leaseOwner?.S === 'native-1').length === 2,
       'both leases taken by the 2.x rules',
@@ -209,9 +209,9 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     // Another leader's assignment to a worker that never renews (no metrics, no renewals): expired after
     // failoverTimeMs on the leader's clock, the lease goes to the only live worker.
     const [moved] = [...(await rowsOf(appName)).keys()];
-    await assign(appName, moved!, 'native-1', 'java-1');
+    await assign(appName, moved, 'native-1', 'java-1');
     await waitFor(
-      async () => (await rowsOf(appName)).get(moved!)?.leaseOwner?.S === 'native-1',
+      async () => (await rowsOf(appName)).get(moved)?.leaseOwner?.S === 'native-1',
       "the dead worker's lease assigned back",
       30_000,
     );

@@ -1,11 +1,4 @@
-import {
-  CreateTableCommand,
-  GetItemCommand,
-  PutItemCommand,
-  ScanCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import type { KinesisWorkerOptions } from '../../lib';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
@@ -84,7 +77,7 @@ async function setUp(shards: number) {
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
   // dynalite cannot add the GSI later (docs/kcl-engine.md); the Java fleet's table has it.
-  await createKcl3LeaseTable(dynamo as DynamoDBClient, appName);
+  await createKcl3LeaseTable(dynamo, appName);
   await writeMigrationState(appName, 'CLIENT_VERSION_3X');
   const fleet = new WorkerFleet({
     streamName: stream,
@@ -125,7 +118,7 @@ async function leaderOf(appName: string): Promise<string | undefined> {
   return Item?.ownerName?.S;
 }
 
-const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row.leaseOwner?.S]));
+const ownersOf = async (appName: string) => new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row.leaseOwner?.S]));
 const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
 
 describe('the native engine in a KCL 3.x application (3.x mode)', () => {
@@ -134,7 +127,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const native = fleet.start('native-1');
     const java = new Recorder();
     const javaApp = await startJava(java, stream, appName);
-    const javaId = kclWorkers(javaApp)[0]!.workerId;
+    const javaId = kclWorkers(javaApp)[0].workerId;
     expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
     await waitFor(async () => (await leaderOf(appName)) === javaId, 'the Java worker to hold the Leader lock', 60_000);
 
@@ -147,7 +140,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       async () => {
         const rows = await scanRaw(dynamo, appName);
         const last = lastPerShard(first);
-        return rows.every((row) => !last.has(row.leaseKey!.S!) || row.checkpoint?.S === last.get(row.leaseKey!.S!));
+        return rows.every((row) => !last.has(row.leaseKey.S!) || row.checkpoint?.S === last.get(row.leaseKey.S!));
       },
       'checkpoints at the last record of each shard',
       60_000,
@@ -183,14 +176,14 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     const native = fleet.start('native-1');
     const java = new Recorder();
     const javaApp = await startJava(java, stream, appName);
-    const javaId = kclWorkers(javaApp)[0]!.workerId;
+    const javaId = kclWorkers(javaApp)[0].workerId;
     await waitFor(async () => (await leaderOf(appName)) === javaId, 'the Java worker to hold the Leader lock', 60_000);
     await waitFor(
       async () => [...(await ownersOf(appName)).values()].filter((owner) => owner !== undefined).length === 2,
       'both leases assigned',
       90_000,
     );
-    const [leaseKey, firstOwner] = [...(await ownersOf(appName))][0]!;
+    const [leaseKey, firstOwner] = [...(await ownersOf(appName))][0];
     const other = firstOwner === native ? javaId : native;
     const sides = {
       [native]: {
@@ -214,7 +207,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
             .at(-1),
       },
     };
-    const deliveredAnywhere = (seq: string) => sides[native]!.delivered(seq) || sides[javaId]!.delivered(seq);
+    const deliveredAnywhere = (seq: string) => sides[native].delivered(seq) || sides[javaId].delivered(seq);
 
     // Each way in turn: the first owner hands the lease to the other, then gets it back.
     for (const [from, to] of [
@@ -226,11 +219,11 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       const lastBefore = lastPerShard(before).get(leaseKey);
       if (lastBefore)
         await waitFor(
-          async () => (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey)?.checkpoint?.S === lastBefore,
+          async () => (await scanRaw(dynamo, appName)).find((r) => r.leaseKey.S === leaseKey)?.checkpoint?.S === lastBefore,
           `${from} to checkpoint`,
           60_000,
         );
-      const shutdownsBefore = sides[from]!.shutdownRequested();
+      const shutdownsBefore = sides[from].shutdownRequested();
 
       // What the leader's initiateGracefulLeaseHandoff writes (docs/kcl3-protocol.md, section 4).
       await handOver(appName, leaseKey, from, to);
@@ -239,19 +232,19 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
       // native new owner then starts after gracefulLeaseHandoffTimeoutMs and clears it.
       await waitFor(
         async () => {
-          const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey!.S === leaseKey);
+          const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey.S === leaseKey);
           return row?.leaseOwner?.S === to && row.checkpointOwner === undefined;
         },
         `${from} to finish and checkpointOwner to clear`,
         90_000,
       );
-      expect(sides[from]!.shutdownRequested()).toBeGreaterThan(shutdownsBefore);
+      expect(sides[from].shutdownRequested()).toBeGreaterThan(shutdownsBefore);
 
       const after = await putRecords(kinesis, stream, records(`after-${to}`, 20));
       await waitFor(() => after.every((p) => deliveredAnywhere(p.sequenceNumber)), 'the records after the move', 90_000);
-      for (const p of after.filter((p) => p.shardId === leaseKey)) expect(sides[to]!.delivered(p.sequenceNumber)).toBe(true);
+      for (const p of after.filter((p) => p.shardId === leaseKey)) expect(sides[to].delivered(p.sequenceNumber)).toBe(true);
       // The new owner started where the old one checkpointed.
-      if (lastBefore) expect(sides[to]!.lastInit()).toBe(lastBefore);
+      if (lastBefore) expect(sides[to].lastInit()).toBe(lastBefore);
     }
   });
 
@@ -265,7 +258,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     };
     const javaApp = await startJava(java, stream, appName);
     await waitFor(
-      async () => (await leaderOf(appName)) === kclWorkers(javaApp)[0]!.workerId,
+      async () => (await leaderOf(appName)) === kclWorkers(javaApp)[0].workerId,
       'the Java worker to hold the Leader lock',
       60_000,
     );
@@ -276,7 +269,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     );
     const before = await putRecords(kinesis, stream, records('parent', 30));
     const [parent] = await listShards(kinesis, stream);
-    await splitShard(kinesis, stream, parent!.ShardId!);
+    await splitShard(kinesis, stream, parent.ShardId!);
     await waitFor(async () => (await listShards(kinesis, stream)).length === 4, 'the two children');
     const after = await putRecords(kinesis, stream, records('child', 30));
     const all = [...before, ...after];
@@ -290,15 +283,15 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
     await waitFor(() => all.every((p) => firstSeen().has(p.sequenceNumber)), 'every record, parents and children', 180_000);
     const times = firstSeen();
     const childShards = (await listShards(kinesis, stream))
-      .filter((shard) => shard.ParentShardId === parent!.ShardId)
+      .filter((shard) => shard.ParentShardId === parent.ShardId)
       .map((shard) => shard.ShardId!);
     expect(childShards).toHaveLength(2);
-    const lastParentRecord = Math.max(...before.filter((p) => p.shardId === parent!.ShardId).map((p) => times.get(p.sequenceNumber)!));
+    const lastParentRecord = Math.max(...before.filter((p) => p.shardId === parent.ShardId).map((p) => times.get(p.sequenceNumber)!));
     const firstChildRecord = Math.min(...after.filter((p) => childShards.includes(p.shardId)).map((p) => times.get(p.sequenceNumber)!));
     expect(firstChildRecord).toBeGreaterThanOrEqual(lastParentRecord);
     await waitFor(
       async () => {
-        const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row]));
+        const rows = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row]));
         const last = lastPerShard(after);
         return childShards.every((child) => !last.has(child) || rows.get(child)?.checkpoint?.S === last.get(child));
       },

@@ -166,7 +166,7 @@ describe('the native engine and KCL 3.x applications', () => {
       const before = await write3xLeaseTable(appName);
 
       const app = await start('native', new Recorder(), stream, appName, FOLLOWER);
-      const worker = app.get(KinesisWorkerService).workers()[0]!;
+      const worker = app.get(KinesisWorkerService).workers()[0];
       expect(worker.describe().kcl3).toMatchObject({ rules: '3.x', clientVersion });
       // 8 reports a second apart: well past failoverTimeMs (3000), after which the 2.x rules would take the
       // lease nobody renews; a follower leaves it to the leader.
@@ -213,11 +213,11 @@ describe('the native engine and KCL 3.x applications', () => {
     expect(await readKcl3Mode(dynamo, appName)).toMatchObject({ kind: '3.x', clientVersion: 'CLIENT_VERSION_3X' });
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return rows.every((row) => row.checkpoint?.S === lastPerShard(puts).get(row.leaseKey!.S!));
+      return rows.every((row) => row.checkpoint?.S === lastPerShard(puts).get(row.leaseKey.S!));
     }, '3.x checkpoints at the last record of each shard');
     const before = (await scanRaw(dynamo, appName)).map(({ leaseKey, leaseOwner, checkpoint }) => ({ leaseKey, leaseOwner, checkpoint }));
     const nativeApp = await start('native', new Recorder(), stream, appName, FOLLOWER);
-    expect(nativeApp.get(KinesisWorkerService).workers()[0]!.describe().kcl3).toMatchObject({
+    expect(nativeApp.get(KinesisWorkerService).workers()[0].describe().kcl3).toMatchObject({
       rules: '3.x',
       clientVersion: 'CLIENT_VERSION_3X',
     });
@@ -240,7 +240,7 @@ describe('the native engine and KCL 3.x applications', () => {
     await waitFor(() => java.deliveries.length >= 30, '30 records on the 3.x daemon');
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey!.S!));
+      return rows.length === 3 && rows.every((row) => row.checkpoint?.S === lastPerShard(first).get(row.leaseKey.S!));
     }, '3.x checkpoints at the last record of each shard');
     // The state a COMPATIBLE_WITH_2X worker starts an application in: the 2.x lease rules.
     expect((await readKcl3Mode(dynamo, appName)).kind).toBe('compatible');
@@ -252,7 +252,7 @@ describe('the native engine and KCL 3.x applications', () => {
     await waitFor(() => native.deliveries.length >= 30, '30 new records on the native worker');
     await waitFor(async () => {
       const rows = await scanRaw(dynamo, appName);
-      return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey!.S!));
+      return rows.every((row) => row.checkpoint?.S === lastPerShard(second).get(row.leaseKey.S!));
     }, 'native checkpoints at the last record of each shard');
     expect(native.deliveries.filter((d) => d.data.startsWith('first'))).toEqual([]);
     for (const init of native.events.filter((e) => e.type === 'initialize'))

@@ -1,11 +1,4 @@
-import {
-  CreateTableCommand,
-  ListTablesCommand,
-  PutItemCommand,
-  type AttributeValue,
-  waitUntilTableExists,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError } from '../../lib';
 import { createStream } from '../../lib/testing';
@@ -37,7 +30,7 @@ it('a lease table holding the KCL 3.5 single-table Migration3.0 row: a bootstrap
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  await waitUntilTableExists({ client: dynamo as DynamoDBClient, maxWaitTime: 30, minDelay: 0.1 }, { TableName: appName });
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: appName });
   const rows: Record<string, AttributeValue>[] = [
     {
       leaseKey: { S: 'shardId-000000000000' },

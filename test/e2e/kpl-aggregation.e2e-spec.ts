@@ -43,8 +43,8 @@ describe('KPL-aggregated records (native engine)', () => {
     expect(new Set(recorder.deliveries.slice(0, 10).map((d) => d.sequenceNumber))).toEqual(new Set([first]));
 
     const [item] = await scanRaw(dynamo, appName);
-    expect(item!.checkpoint!.S).toBe(second);
-    expect(item!.checkpointSubSequenceNumber!.N).toBe('4');
+    expect(item.checkpoint.S).toBe(second);
+    expect(item.checkpointSubSequenceNumber.N).toBe('4');
 
     const again = new Recorder();
     const app2 = await startApp(again, recordingProcessor(stream), { appName });

@@ -25,15 +25,15 @@ describe('the lease table and the operator view (native engine, kinesis-local + 
       const lastByShard = new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
       const service = app.get(KinesisWorkerService);
       await waitFor(
-        () => service.status()[0]!.shards.every((s) => s.checkpoint.sequenceNumber === lastByShard.get(s.shardId)),
+        () => service.status()[0].shards.every((s) => s.checkpoint.sequenceNumber === lastByShard.get(s.shardId)),
         'checkpoints in the status',
       );
       const [status] = service.status();
       expect(status).toMatchObject({ streamName: stream, engine: 'native', running: true });
-      expect(status!.shards.map((s) => s.shardId).sort()).toEqual([...lastByShard.keys()].sort());
-      expect(status!.shards.every((s) => s.state === 'PROCESSING' && s.millisBehindLatest !== undefined)).toBe(true);
-      expect(status!.leases).toHaveLength(4);
-      expect(status!.leases.every((l) => l.leaseOwner === status!.workerId)).toBe(true);
+      expect(status.shards.map((s) => s.shardId).sort()).toEqual([...lastByShard.keys()].sort());
+      expect(status.shards.every((s) => s.state === 'PROCESSING' && s.millisBehindLatest !== undefined)).toBe(true);
+      expect(status.leases).toHaveLength(4);
+      expect(status.leases.every((l) => l.leaseOwner === status.workerId)).toBe(true);
     } finally {
       await app.close();
     }
@@ -52,7 +52,7 @@ describe('the lease table and the operator view (native engine, kinesis-local + 
       const lastByShard = new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
       await waitFor(async () => {
         items = await scanRaw(dynamo, appName);
-        return items.every((item) => item.checkpoint?.S === lastByShard.get(item.leaseKey!.S!));
+        return items.every((item) => item.checkpoint?.S === lastByShard.get(item.leaseKey.S!));
       }, 'checkpoints at the last record of each shard');
       for (const item of items!) {
         expect(Object.keys(item).sort()).toEqual(

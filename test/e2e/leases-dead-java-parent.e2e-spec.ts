@@ -62,7 +62,7 @@ function killJavaWorker(worker: ChildProcess): void {
   const jvm = ps
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .find((m) => m !== null && Number(m[2]) === worker.pid && m[4]!.includes('MultiLangDaemon'));
+    .find((m) => m !== null && Number(m[2]) === worker.pid && m[4].includes('MultiLangDaemon'));
   expect(jvm).toBeDefined();
   worker.kill('SIGKILL');
   process.kill(-Number(jvm![3]), 'SIGKILL');
@@ -104,7 +104,7 @@ describe('a dead Java worker left a finished parent lease', () => {
     );
 
     const [parent] = await listShards(kinesis, streamName);
-    const parentId = parent!.ShardId!;
+    const parentId = parent.ShardId!;
     await splitShard(kinesis, streamName, parentId);
     await waitFor(
       async () => {

@@ -98,16 +98,16 @@ it('onFailedBatch takes a batch that failed every attempt; the engine checkpoint
   await w.start();
   await waitFor(() => delivered.includes('dlq-14'), 'the records after the poison batch');
   expect(deadLetters).toHaveLength(1);
-  expect(deadLetters[0]!.records.map((r) => r.data.toString())).toContain('dlq-7');
-  expect(deadLetters[0]!).toMatchObject({ shardId: SHARD, streamName: stream, attempts: 2 });
-  expect(String(deadLetters[0]!.error)).toContain('poison record');
+  expect(deadLetters[0].records.map((r) => r.data.toString())).toContain('dlq-7');
+  expect(deadLetters[0]).toMatchObject({ shardId: SHARD, streamName: stream, attempts: 2 });
+  expect(String(deadLetters[0].error)).toContain('poison record');
   // Each record reached processRecords; the poison batch twice (its two attempts), the others once.
-  const poisonBatch = deadLetters[0]!.records.map((r) => r.data.toString());
+  const poisonBatch = deadLetters[0].records.map((r) => r.data.toString());
   expect(delivered.filter((d) => !poisonBatch.includes(d))).toEqual(sent(puts).filter((d) => !poisonBatch.includes(d)));
   expect(events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
   expect(logger.lines.filter((l) => l.includes('went to onFailedBatch after 2 failed attempts'))).toHaveLength(1);
   // The processor checkpoints nothing itself: the stored checkpoint is the one past the dead-lettered batch.
-  expect(await checkpointOf(appName)).toBe(deadLetters[0]!.records.at(-1)!.sequenceNumber);
+  expect(await checkpointOf(appName)).toBe(deadLetters[0].records.at(-1)!.sequenceNumber);
 });
 
 it('an onFailedBatch that throws: the lease is given up as without it, and the batch is delivered again', async () => {

@@ -97,7 +97,7 @@ it('the native engine reports records, bytes, batches, processing errors, proces
 
     const consumed = points(m, 'messaging.client.consumed.messages');
     expect(sum(consumed)).toBe(30);
-    expect(consumed[0]!.attributes).toMatchObject({
+    expect(consumed[0].attributes).toMatchObject({
       'messaging.system': 'aws_kinesis',
       'messaging.destination.name': stream,
       'messaging.consumer.group.name': appName,
@@ -123,7 +123,7 @@ it('the native engine reports records, bytes, batches, processing errors, proces
     expect(points(m, 'kinesis.worker.millis_behind_latest')).toHaveLength(2);
     const taken = points(m, 'kinesis.worker.lease.events').filter((p) => p.attributes['kinesis.lease.event'] === 'leaseTaken');
     expect(sum(taken)).toBe(2);
-    expect(taken[0]!.attributes['kinesis.lease.how']).toBe('unowned');
+    expect(taken[0].attributes['kinesis.lease.how']).toBe('unowned');
 
     // A graceful stop releases both leases: every lease event onEvent saw is counted, no more.
     await worker.stop();

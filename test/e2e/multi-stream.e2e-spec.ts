@@ -39,7 +39,7 @@ const batches = (events: WorkerFileEvent[]) => events.filter((e): e is Batch => 
 /** `<account>:<stream>:<creationEpochSeconds>` from the stream's ARN and creation time, as the Java KCL's users build it. */
 async function javaStreamIdentifier(client: KinesisClient, stream: string): Promise<string> {
   const { StreamDescriptionSummary: summary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
-  const account = summary!.StreamARN!.split(':')[4]!;
+  const account = summary!.StreamARN!.split(':')[4];
   return `${account}:${stream}:${Math.floor(summary!.StreamCreationTimestamp!.getTime() / 1000)}`;
 }
 
@@ -91,15 +91,15 @@ describe('several streams in one application and one lease table (native engine)
     // The rows are the Java KCL's multi-stream rows: key = identifier:shardId, plus streamName and shardId.
     const ids = { [orders]: await javaStreamIdentifier(kinesis, orders), [payments]: await javaStreamIdentifier(kinesis, payments) };
     const rows = await scanRaw(dynamo, appName);
-    expect(rows.map((row) => row.leaseKey!.S).sort()).toEqual(
+    expect(rows.map((row) => row.leaseKey.S).sort()).toEqual(
       [orders, payments]
         .flatMap((stream) => ['shardId-000000000000', 'shardId-000000000001'].map((shard) => `${ids[stream]}:${shard}`))
         .sort(),
     );
-    for (const row of rows) expect(row.leaseKey!.S).toBe(`${row.streamName!.S}:${row.shardId!.S}`);
+    for (const row of rows) expect(row.leaseKey.S).toBe(`${row.streamName.S}:${row.shardId.S}`);
     // Each worker holds shards of both streams or two of one: what counts is the total.
     const perStream = new Map<string, Set<string>>();
-    for (const row of rows) perStream.set(row.streamName!.S!, new Set([...(perStream.get(row.streamName!.S!) ?? []), row.leaseOwner!.S!]));
+    for (const row of rows) perStream.set(row.streamName.S!, new Set([...(perStream.get(row.streamName.S!) ?? []), row.leaseOwner.S!]));
     expect([...perStream.keys()].sort()).toEqual([ids[orders], ids[payments]].sort());
     // Lease events name the stream and the plain shard id, not the multi-stream key.
     const taken = fleet
@@ -113,7 +113,7 @@ describe('several streams in one application and one lease table (native engine)
 
     // Graceful stop: the final checkpoints are stored; the restarted workers start from them.
     await fleet.stopAll();
-    const checkpoints = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey!.S!, row.checkpoint!.S!]));
+    const checkpoints = new Map((await scanRaw(dynamo, appName)).map((row) => [row.leaseKey.S!, row.checkpoint.S!]));
     expect([...checkpoints.values()].every((checkpoint) => /^\d+$/.test(checkpoint))).toBe(true);
     const before = fleet.events().length;
     const second = [...(await put(orders, 20, 'o2')), ...(await put(payments, 20, 'p2'))];
@@ -214,9 +214,9 @@ describe('several streams in one application and one lease table (native engine)
     expect(childStart).toBeGreaterThanOrEqual((terminate as { at: number }).at);
     // The steady stream's shard id is the split parent's too: its lease was never finished.
     const rows = await scanRaw(dynamo, appName);
-    const steadyRow = rows.find((row) => row.streamName!.S!.split(':')[1] === steady && row.shardId!.S === 'shardId-000000000000');
+    const steadyRow = rows.find((row) => row.streamName.S!.split(':')[1] === steady && row.shardId.S === 'shardId-000000000000');
     expect(steadyRow?.checkpoint?.S).not.toBe('SHARD_END');
-    const childRows = rows.filter((row) => row.streamName!.S!.split(':')[1] === split && children.includes(row.shardId!.S!));
+    const childRows = rows.filter((row) => row.streamName.S!.split(':')[1] === split && children.includes(row.shardId.S!));
     expect(childRows).toHaveLength(2);
     for (const row of childRows) expect(row.parentShardId?.SS).toEqual(['shardId-000000000000']);
     await fleet.stopAll();
@@ -327,8 +327,8 @@ describe('several streams in one application and one lease table (native engine)
       expect(workers).toHaveLength(1);
       const rows = await scanRaw(dynamo, appName);
       expect(rows).toHaveLength(3);
-      expect(rows.every((row) => row.leaseKey!.S === `${row.streamName!.S}:${row.shardId!.S}`)).toBe(true);
-      const status = moduleRef.get(KinesisWorkerService).status()[0]!;
+      expect(rows.every((row) => row.leaseKey.S === `${row.streamName.S}:${row.shardId.S}`)).toBe(true);
+      const status = moduleRef.get(KinesisWorkerService).status()[0];
       expect(status.shards.map((s) => s.streamName).sort()).toEqual([orders, orders, payments].sort());
     } finally {
       await moduleRef.close();

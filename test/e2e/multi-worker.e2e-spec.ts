@@ -113,8 +113,8 @@ describe('many workers, one application (real processes on the emulators)', () =
       expect([lastCheckpoint?.seq ?? 'TRIM_HORIZON', lastBatchEnd]).toContain(init.checkpoint);
       const firstAfter = batches(events).find((b) => b.worker === 'worker-2' && b.shardId === shardId && b.start > killedAt)!;
       const seqs = byShard.get(shardId)!.map((p) => p.sequenceNumber);
-      const expectedFirst = init.checkpoint === 'TRIM_HORIZON' ? seqs[0] : seqs[seqs.indexOf(init.checkpoint!) + 1];
-      expect(firstAfter.records[0]!.seq).toBe(expectedFirst);
+      const expectedFirst = init.checkpoint === 'TRIM_HORIZON' ? seqs[0] : seqs[seqs.indexOf(init.checkpoint) + 1];
+      expect(firstAfter.records[0].seq).toBe(expectedFirst);
     }
     console.log(`failover: lease taken ${failoverMs.join(', ')} ms after kill -9 (failoverTimeMs 3000, taker every 500 ms)`);
     await fleet.stopAll();

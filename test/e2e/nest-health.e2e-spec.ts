@@ -70,7 +70,7 @@ it('up while the worker runs; down before start (autoStart: false) and after sto
   expect(before.status).toBe('error');
   expect(JSON.stringify(before)).toContain('no worker is running');
   await moduleRef.get(KinesisWorkerService).start();
-  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0].shards.length === 1, 'the shard leased');
   expect((await check(moduleRef)).status).toBe('ok');
   await moduleRef.get(KinesisWorkerService).stop();
   expect((await check(moduleRef)).status).toBe('error');
@@ -80,7 +80,7 @@ it('down when lease renewals fail for longer than the threshold, up again once D
   const stream = uniqueName('health');
   await createStream(kinesis, stream, 1);
   const moduleRef = await boot(stream, new Recorder());
-  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0].shards.length === 1, 'the shard leased');
   expect((await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status).toBe('ok');
   const rule = proxy.set('UpdateItem', 'http500');
   await waitFor(async () => (await check(moduleRef, { maxMsSinceLeaseRenewal: 3_000 })).status === 'error', 'the check to go down', 20_000);
@@ -98,13 +98,13 @@ it("without a limit, renewals are judged by the worker's own lease timing: up ac
   await createStream(kinesis, stream, 1);
   // failoverTimeMs 18000: renewals every 5975 ms, so the default limit is (5975 + 18000) / 2 = 11988 ms.
   const moduleRef = await boot(stream, new Recorder(), true, {}, 18_000);
-  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0]!.shards.length === 1, 'the shard leased');
+  await waitFor(() => moduleRef.get(KinesisWorkerService).status()[0].shards.length === 1, 'the shard leased');
   type Details = { status: string; details: { kinesis: { workers: { msSinceLeaseRenewal?: number }[] } } };
   let late: Details | undefined;
   await waitFor(
     async () => {
       const result = (await check(moduleRef)) as unknown as Details;
-      if ((result.details.kinesis.workers[0]!.msSinceLeaseRenewal ?? 0) <= 5_500) return false;
+      if ((result.details.kinesis.workers[0].msSinceLeaseRenewal ?? 0) <= 5_500) return false;
       late = result;
       return true;
     },
@@ -123,11 +123,11 @@ it('a DynamoDB outage long enough to lose every lease: still down (DynamoDB has 
   // failoverTimeMs 6000: the taker scans every 12050 ms, so the default DynamoDB limit is 12050 + 6000 = 18050 ms.
   const moduleRef = await boot(stream, new Recorder());
   const service = moduleRef.get(KinesisWorkerService);
-  await waitFor(() => service.status()[0]!.shards.length === 1, 'the shard leased');
+  await waitFor(() => service.status()[0].shards.length === 1, 'the shard leased');
   expect((await check(moduleRef)).status).toBe('ok');
   const outage = proxy.set('*', 'http500');
   await waitFor(
-    () => service.status()[0]!.shards.length === 0 && service.status()[0]!.msSinceLeaseRenewal === undefined,
+    () => service.status()[0].shards.length === 0 && service.status()[0].msSinceLeaseRenewal === undefined,
     'the lease lost: nothing left to renew',
     30_000,
   );
@@ -137,7 +137,7 @@ it('a DynamoDB outage long enough to lose every lease: still down (DynamoDB has 
   expect(down).not.toMatch(/lease renewals of/);
   outage.remove();
   await waitFor(async () => (await check(moduleRef)).status === 'ok', 'the check back up once DynamoDB answers', 30_000);
-  await waitFor(() => service.status()[0]!.shards.length === 1, 'the lease taken back');
+  await waitFor(() => service.status()[0].shards.length === 1, 'the lease taken back');
 });
 
 it('down when a shard is further behind than maxMillisBehindLatest', async () => {
@@ -151,9 +151,9 @@ it('down when a shard is further behind than maxMillisBehindLatest', async () =>
   const held = new Promise<void>((resolve) => (release = resolve));
   recorder.beforeBatch = () => held; // the processor is stuck on the first (oldest) record
   const moduleRef = await boot(stream, recorder, true, { maxRecords: 1 });
-  const shard = () => moduleRef.get(KinesisWorkerService).status()[0]!.shards[0];
+  const shard = () => moduleRef.get(KinesisWorkerService).status()[0].shards[0];
   await waitFor(() => shard()?.millisBehindLatest !== undefined, 'the first batch read');
-  const behind = shard()!.millisBehindLatest!;
+  const behind = shard().millisBehindLatest!;
   expect(behind).toBeGreaterThan(1_000);
   const down = await check(moduleRef, { maxMillisBehindLatest: 1_000 });
   expect(down.status).toBe('error');

@@ -102,7 +102,7 @@ describe('KinesisWorkerModule wiring', () => {
       expect(instancesByShard.size).toBe(2);
       const perShard = [...instancesByShard.values()];
       expect(perShard.every((set) => set.size === 1)).toBe(true);
-      expect([...perShard[0]!][0]).not.toBe([...perShard[1]!][0]);
+      expect([...perShard[0]][0]).not.toBe([...perShard[1]][0]);
     } finally {
       await moduleRef.close();
     }

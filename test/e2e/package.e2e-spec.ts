@@ -264,8 +264,8 @@ beforeAll(async () => {
   const pack = lastJson<{ filename: string; files: { path: string }[] }[]>(
     ok(await run('npm', ['pack', '--json', '--pack-destination', workDir], ROOT), 'npm pack'),
   );
-  packedFiles = pack[0]!.files.map((file) => file.path).sort();
-  tarball = join(workDir, pack[0]!.filename);
+  packedFiles = pack[0].files.map((file) => file.path).sort();
+  tarball = join(workDir, pack[0].filename);
 
   writeFileSync(
     join(appDir, 'package.json'),
@@ -275,7 +275,7 @@ beforeAll(async () => {
         version: '1.0.0',
         private: true,
         dependencies: {
-          'nestjs-kinesis-worker': `file:${join(workDir, pack[0]!.filename)}`,
+          'nestjs-kinesis-worker': `file:${join(workDir, pack[0].filename)}`,
           '@nestjs/common': manifest.devDependencies['@nestjs/common'],
           '@nestjs/core': manifest.devDependencies['@nestjs/core'],
           'reflect-metadata': manifest.devDependencies['reflect-metadata'],

@@ -75,7 +75,7 @@ function spawnNode(args: string[], inNamespace: boolean): ChildProcess {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
   });
-  child.stdout!.on('data', () => undefined);
+  child.stdout.on('data', () => undefined);
   processes.push(child);
   return child;
 }

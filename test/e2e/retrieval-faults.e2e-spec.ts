@@ -149,15 +149,15 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const calls = proxy.requests.filter((r) => r.operation === 'GetRecords').map((r) => r.at);
     let busiest = 0;
     for (let i = 0, j = 0; i < calls.length; i++) {
-      while (calls[i]! - calls[j]! >= 800) j++;
+      while (calls[i] - calls[j] >= 800) j++;
       busiest = Math.max(busiest, i - j + 1);
     }
     expect(busiest).toBeLessThanOrEqual(5);
     // The SDK's retries come within tens of ms when they bypass the pacing; half the interval leaves
     // room for the arrival jitter described above.
-    const gaps = calls.slice(1).map((t, i) => t - calls[i]!);
+    const gaps = calls.slice(1).map((t, i) => t - calls[i]);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
-    expect((calls.length - 1) / ((calls.at(-1)! - calls[0]!) / 1_000)).toBeLessThanOrEqual(5);
+    expect((calls.length - 1) / ((calls.at(-1)! - calls[0]) / 1_000)).toBeLessThanOrEqual(5);
     expect(proxy.requests.some((r) => r.fault === 'throttle')).toBe(true);
     // The SDK retries (3 attempts) absorb most faults; what reaches the engine is logged once per kind
     // (throttling, 503), not once per failed call.
@@ -186,13 +186,13 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const { worker, delivered, logger } = await startWorker(stream);
     const puts = await putRecords(kinesis, stream, records('r', 5));
     await waitFor(() => worker.describe().shards[0]?.error !== undefined, 'the shard reports the error');
-    expect(worker.describe().shards[0]!.error).toContain('kinesis:GetRecords');
+    expect(worker.describe().shards[0].error).toContain('kinesis:GetRecords');
     await waitFor(() => rule.applied >= 3, 'three denied calls');
     const errors = logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('kinesis:GetRecords'));
     expect(errors).toHaveLength(1);
     rule.remove();
     await waitFor(() => delivered.length >= 5, 'the records, once the permission is granted', 30_000);
     expect(delivered.map((d) => d.data)).toEqual(sent(puts));
-    expect(worker.describe().shards[0]!.error).toBeUndefined();
+    expect(worker.describe().shards[0].error).toBeUndefined();
   });
 });

@@ -80,7 +80,7 @@ it('the stream is deleted under a reading worker: the shard is not ended, status
   );
   expect(events.filter((e) => e.type === 'shardEnded')).toEqual([]);
   const [lease] = await scanRaw(dynamo, appName);
-  expect(lease!.checkpoint!.S).not.toBe('SHARD_END');
+  expect(lease.checkpoint.S).not.toBe('SHARD_END');
   expect(logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('the stream is not found'))).toHaveLength(1);
 });
 
@@ -88,7 +88,7 @@ it('a closed shard past retention (ResourceNotFoundException, no longer listed) 
   const stream = uniqueName('retention');
   await createStream(kinesis, stream, 1);
   const [parent] = await listShards(kinesis, stream);
-  const parentId = parent!.ShardId!;
+  const parentId = parent.ShardId!;
   let release!: () => void;
   const { delivered, events, logger, batches, hold } = await startWorker(stream);
   hold(new Promise<void>((resolve) => (release = resolve)));

@@ -44,7 +44,7 @@ async function captureOutput(run: (logger: WorkerLogger & { debug(message: strin
     void lines.push(args.map((a) => (a instanceof Error ? `${a.stack}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
   const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) => jest.spyOn(console, method).mockImplementation(keep));
   const writes = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown) => (keep(String(chunk)), true)) as never),
+    jest.spyOn(stream, 'write').mockImplementation((chunk: unknown) => (keep(String(chunk)), true)),
   );
   const logger = { log: keep, warn: keep, error: keep, debug: keep };
   try {
@@ -85,7 +85,7 @@ function signatureMismatch(request: ProxiedRequest) {
 
 /** A GetRecords body that breaks off right after the first record's data, as a cut connection or a broken proxy would leave it. */
 function unparsableGetRecords() {
-  return { status: 200, body: `{"Records":[{"Data":"${Buffer.from(payloads[0]!).toString('base64')}"},}],"NextShardIterator":"x"}` };
+  return { status: 200, body: `{"Records":[{"Data":"${Buffer.from(payloads[0]).toString('base64')}"},}],"NextShardIterator":"x"}` };
 }
 
 const isCheckpointWrite = (request: ProxiedRequest) =>

@@ -29,5 +29,5 @@ export function uniqueName(prefix: string): string {
 
 export async function scanRaw(dynamo: DynamoDBClient, tableName: string) {
   const { Items } = await dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
-  return (Items ?? []).sort((a, b) => a.leaseKey!.S!.localeCompare(b.leaseKey!.S!));
+  return (Items ?? []).sort((a, b) => a.leaseKey.S!.localeCompare(b.leaseKey.S!));
 }

@@ -21,9 +21,9 @@ export function processesMentioning(text: string): ProcessInfo[] {
   return out
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null && !m[3]!.startsWith('Z') && m[5]!.includes(text))
-    .filter((m) => !m[5]!.startsWith('ps -eo'))
-    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), rssKb: Number(m[4]), args: m[5]! }));
+    .filter((m): m is RegExpExecArray => m !== null && !m[3].startsWith('Z') && m[5].includes(text))
+    .filter((m) => !m[5].startsWith('ps -eo'))
+    .map((m) => ({ pid: Number(m[1]), pgid: Number(m[2]), rssKb: Number(m[4]), args: m[5] }));
 }
 
 /** Proportional set size in kB (shared pages split between the processes sharing them); Linux only. */

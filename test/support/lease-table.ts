@@ -16,9 +16,9 @@ export async function readLeases(dynamo: DynamoDBClient, table: string): Promise
     throw error;
   });
   return items.map((item) => ({
-    shardId: item.leaseKey!.S!,
+    shardId: item.leaseKey.S!,
     owner: item.leaseOwner?.S,
-    counter: Number(item.leaseCounter!.N),
+    counter: Number(item.leaseCounter.N),
     checkpoint: item.checkpoint?.S,
     parents: item.parentShardId?.SS ?? [],
   }));

@@ -117,7 +117,7 @@ export function shutdownAppModule(config: ShutdownAppConfig, journal: Journal) {
 }
 
 async function main() {
-  const { journalFile, ...config } = JSON.parse(process.argv[2]!) as ShutdownAppConfig & { journalFile: string };
+  const { journalFile, ...config } = JSON.parse(process.argv[2]) as ShutdownAppConfig & { journalFile: string };
   const journal: Journal = (entry) => appendFileSync(journalFile, `${JSON.stringify(entry)}\n`);
   const app = await NestFactory.createApplicationContext(shutdownAppModule(config, journal), { logger: ['log', 'warn', 'error'] });
   app.enableShutdownHooks();

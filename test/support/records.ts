@@ -29,7 +29,7 @@ export async function putAggregated(kinesis: KinesisClient, stream: string, pref
   await new Promise<void>((resolve, reject) => agg.aggregate(users, (record, done) => (encoded.push(record), done()), resolve, reject));
   if (encoded.length !== 1) throw new Error(`expected one aggregated record, got ${encoded.length}`);
   const out = await kinesis.send(
-    new PutRecordCommand({ StreamName: stream, PartitionKey: encoded[0]!.partitionKey, Data: encoded[0]!.data }),
+    new PutRecordCommand({ StreamName: stream, PartitionKey: encoded[0].partitionKey, Data: encoded[0].data }),
   );
   return out.SequenceNumber!;
 }

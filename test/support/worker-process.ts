@@ -35,7 +35,7 @@ export type WorkerFileEvent =
   | { kind: 'started' | 'stopped'; worker: string; at: number };
 
 function main() {
-  const config = JSON.parse(process.argv[2]!) as WorkerProcessConfig;
+  const config = JSON.parse(process.argv[2]) as WorkerProcessConfig;
   const worker = config.options.workerId!;
   const write = (event: WorkerFileEvent) => appendFileSync(config.eventsFile, `${JSON.stringify(event)}\n`);
   const log = (level: string) => (message: string) => write({ kind: 'log', worker, at: Date.now(), level, message });

@@ -75,8 +75,8 @@ function importsOf(path: string): Import[] {
   const file = relative(LIB, path).split(sep).join('/');
   return [...withoutComments(readFileSync(path, 'utf8')).matchAll(SPECIFIER)].map(([, , specifier]) => ({
     file,
-    specifier: specifier!,
-    target: specifier!.startsWith('.') ? resolveRelative(path, specifier!) : undefined,
+    specifier: specifier,
+    target: specifier.startsWith('.') ? resolveRelative(path, specifier) : undefined,
   }));
 }
 

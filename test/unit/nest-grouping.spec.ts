@@ -12,8 +12,8 @@ const entry = (processorName: string, streamName: string, tableName: string, ext
 describe('Nest processors grouped by lease table', () => {
   it('keeps a lone processor on the single-stream format', () => {
     const [binding] = groupByLeaseTable([entry('Orders', 'orders', 'app')]);
-    expect(binding!.options).toMatchObject({ streamName: 'orders' });
-    expect(binding!.options.streams).toBeUndefined();
+    expect(binding.options).toMatchObject({ streamName: 'orders' });
+    expect(binding.options.streams).toBeUndefined();
   });
 
   it('runs the processors of one appName in one worker of several streams and routes each shard by its stream', async () => {
@@ -25,17 +25,17 @@ describe('Nest processors grouped by lease table', () => {
     ]);
     expect(bindings).toHaveLength(2);
     const [shared] = bindings;
-    expect(shared!.processorName).toBe('Orders, Payments');
-    expect(shared!.options).toMatchObject({ streams: ['orders', 'payments'] });
-    expect(shared!.options.streamName).toBeUndefined();
-    expect(await shared!.createProcessor({ streamName: 'payments', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
+    expect(shared.processorName).toBe('Orders, Payments');
+    expect(shared.options).toMatchObject({ streams: ['orders', 'payments'] });
+    expect(shared.options.streamName).toBeUndefined();
+    expect(await shared.createProcessor({ streamName: 'payments', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
       name: 'Payments',
     });
-    expect(await shared!.createProcessor({ streamName: 'orders', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
+    expect(await shared.createProcessor({ streamName: 'orders', shardId: 'shardId-000000000000', workerId: 'w' })).toMatchObject({
       name: 'Orders',
     });
-    shared!.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'payments' });
-    shared!.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'orders' });
+    shared.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'payments' });
+    shared.options.onEvent!({ type: 'shardEnded', shardId: 's', childShardIds: [], workerId: 'w', streamName: 'orders' });
     expect(ordersEvents).toHaveLength(1);
   });
 

@@ -34,13 +34,13 @@ function indicator(...statuses: WorkerStatus[]) {
 }
 
 function problems(result: ReturnType<KinesisWorkerHealthIndicator['isHealthy']>, key = 'kinesis'): string[] {
-  return (result[key]!.problems as string[] | undefined) ?? [];
+  return (result[key].problems as string[] | undefined) ?? [];
 }
 
 it('up for a running worker, under the given key, with what it judged in the details', () => {
   const result = indicator(status()).isHealthy('consumer');
-  expect(result.consumer!.status).toBe('up');
-  expect(result.consumer!.workers).toEqual([
+  expect(result.consumer.status).toBe('up');
+  expect(result.consumer.workers).toEqual([
     {
       stream: 'orders',
       workerId: 'worker-1',
@@ -55,31 +55,31 @@ it('up for a running worker, under the given key, with what it judged in the det
 
 it('down with no worker unless requireRunning is false; down for a worker that is not running', () => {
   expect(problems(indicator().isHealthy())).toEqual(['no worker is running']);
-  expect(indicator().isHealthy('kinesis', { requireRunning: false }).kinesis!.status).toBe('up');
+  expect(indicator().isHealthy('kinesis', { requireRunning: false }).kinesis.status).toBe('up');
   expect(problems(indicator(status({ running: false })).isHealthy())).toEqual(["the worker of 'orders' is not running"]);
 });
 
 it('the default renewal limit sits midway between the renewal interval and failoverTimeMs of each worker', () => {
   // Defaults (3308 / 10000): the limit is 6654 ms.
-  expect(indicator(status({ msSinceLeaseRenewal: 6_654 })).isHealthy().kinesis!.status).toBe('up');
+  expect(indicator(status({ msSinceLeaseRenewal: 6_654 })).isHealthy().kinesis.status).toBe('up');
   expect(problems(indicator(status({ msSinceLeaseRenewal: 6_655 })).isHealthy())).toEqual([
     "lease renewals of 'orders' have failed for 6655 ms (limit 6654 ms)",
   ]);
   // A slow renewer (failoverTimeMs 30000, renewals every 9975 ms) is healthy just before its next renewal...
   const slow = { leaseRenewalIntervalMs: 9_975, failoverTimeMs: 30_000 };
-  expect(indicator(status({ msSinceLeaseRenewal: 9_900, leaseTiming: slow })).isHealthy().kinesis!.status).toBe('up');
+  expect(indicator(status({ msSinceLeaseRenewal: 9_900, leaseTiming: slow })).isHealthy().kinesis.status).toBe('up');
   // ...and down once a round has failed, well before its lease is lost.
-  expect(indicator(status({ msSinceLeaseRenewal: 20_000, leaseTiming: slow })).isHealthy().kinesis!.status).toBe('down');
+  expect(indicator(status({ msSinceLeaseRenewal: 20_000, leaseTiming: slow })).isHealthy().kinesis.status).toBe('down');
 });
 
 it('an explicit maxMsSinceLeaseRenewal wins; a worker that reports no renewals (kcl engine, no lease held) is not judged on them', () => {
-  expect(indicator(status({ msSinceLeaseRenewal: 2_500 })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 2_000 }).kinesis!.status).toBe(
+  expect(indicator(status({ msSinceLeaseRenewal: 2_500 })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 2_000 }).kinesis.status).toBe(
     'down',
   );
-  expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy().kinesis!.status).toBe(
+  expect(indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy().kinesis.status).toBe(
     'up',
   );
-  expect(indicator(status({ msSinceLeaseRenewal: undefined })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 0 }).kinesis!.status).toBe(
+  expect(indicator(status({ msSinceLeaseRenewal: undefined })).isHealthy('kinesis', { maxMsSinceLeaseRenewal: 0 }).kinesis.status).toBe(
     'up',
   );
 });
@@ -96,7 +96,7 @@ it('down when a shard is further behind than maxMillisBehindLatest, or cannot be
       { shardId: 'shardId-000000000001', state: 'PROCESSING', checkpoint: { sequenceNumber: '2', subSequenceNumber: 0 } },
     ],
   });
-  expect(indicator(lagging).isHealthy().kinesis!.status).toBe('up');
+  expect(indicator(lagging).isHealthy().kinesis.status).toBe('up');
   expect(problems(indicator(lagging).isHealthy('kinesis', { maxMillisBehindLatest: 60_000 }))).toEqual([
     "'orders'/shardId-000000000000 is 90000 ms behind (limit 60000 ms)",
   ]);
@@ -115,7 +115,7 @@ it('down when a shard is further behind than maxMillisBehindLatest, or cannot be
 
 it('every worker is judged: one bad stream makes the check down and is named', () => {
   const result = indicator(status(), status({ streamName: 'payments', running: false })).isHealthy();
-  expect(result.kinesis!.status).toBe('down');
+  expect(result.kinesis.status).toBe('down');
   expect(problems(result)).toEqual(["the worker of 'payments' is not running"]);
 });
 
@@ -124,9 +124,9 @@ describe('DynamoDB answers', () => {
 
   it("judged by the worker's own timing by default (taker interval + failover time), even when it holds no lease any more", () => {
     const lost = { msSinceLeaseRenewal: undefined, shards: [], leaseTiming: timing };
-    expect(indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_000 })).isHealthy().kinesis!.status).toBe('up');
+    expect(indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_000 })).isHealthy().kinesis.status).toBe('up');
     const result = indicator(status({ ...lost, msSinceDynamoDbAnswer: 30_051 })).isHealthy();
-    expect(result.kinesis!.status).toBe('down');
+    expect(result.kinesis.status).toBe('down');
     expect(problems(result)).toEqual([
       `DynamoDB has not answered the worker of 'orders' for 30051 ms (limit 30050 ms): it can neither renew nor take leases`,
     ]);
@@ -135,12 +135,12 @@ describe('DynamoDB answers', () => {
   it('maxMsSinceDynamoDbAnswer overrides the default; an engine that does not report it (kcl) is never judged by it', () => {
     expect(
       indicator(status({ leaseTiming: timing, msSinceDynamoDbAnswer: 6_000 })).isHealthy('kinesis', { maxMsSinceDynamoDbAnswer: 5_000 })
-        .kinesis!.status,
+        .kinesis.status,
     ).toBe('down');
     expect(
       indicator(status({ engine: 'kcl', msSinceLeaseRenewal: undefined, leaseTiming: undefined })).isHealthy('kinesis', {
         maxMsSinceDynamoDbAnswer: 1,
-      }).kinesis!.status,
+      }).kinesis.status,
     ).toBe('up');
   });
 });

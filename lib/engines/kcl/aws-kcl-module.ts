@@ -35,7 +35,7 @@ export function isSupportedAwsKclVersion(version: string): boolean {
   const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version.trim());
   if (!match) return false;
   const [wantMajor, wantMinor, wantPatch] = AWS_KCL_VERSION.split('.').map(Number);
-  return Number(match[1]) === wantMajor && Number(match[2]) === wantMinor && Number(match[3]) >= wantPatch!;
+  return Number(match[1]) === wantMajor && Number(match[2]) === wantMinor && Number(match[3]) >= wantPatch;
 }
 
 /** The package root of this library (where scripts/ is), from sources or from dist/. */

@@ -109,7 +109,7 @@ export function checkJava(javaPath: string): Promise<string> {
         );
         return;
       }
-      resolvePromise(`${stderr}${stdout}`.split('\n')[0]!.trim());
+      resolvePromise(`${stderr}${stdout}`.split('\n')[0].trim());
     });
   });
 }

@@ -77,7 +77,7 @@ export class JvmLogRouter {
     const header = HEADER.exec(line);
     if (header) {
       this.flush();
-      this.entry = { level: header[1]!, lines: [header[2]!] };
+      this.entry = { level: header[1], lines: [header[2]] };
     } else if (this.entry) {
       this.entry.lines.push(line);
     } else if (line.trim() !== '') {

@@ -163,7 +163,7 @@ const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '
 function escapeProperty(text: string, isKey: boolean): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text[i];
     const code = ch.charCodeAt(0);
     if (ESCAPES[ch]) out += ESCAPES[ch];
     // A leading space would be dropped; in a key, any space, = or : would end it.

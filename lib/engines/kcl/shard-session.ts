@@ -181,7 +181,7 @@ export class ShardSession {
     try {
       const started = performance.now();
       const outcome = await this.withRetries(
-        `processRecords for ${records.length} records ${records[0]!.sequenceNumber}..${last.sequenceNumber}`,
+        `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
           this.deps.metrics.countingErrors(this.shardId!, () =>
             this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),

@@ -35,7 +35,7 @@ describe('timing options that cannot work are refused, naming the option', () =>
     [{ leaseAssignmentIntervalMs: 0 }, 'leaseAssignmentIntervalMs', /whole number > 0/],
     [{ staleWorkerMetricsCleanupMs: -1 }, 'staleWorkerMetricsCleanupMs', /whole number > 0/],
   ])('%j', (options, option, message) => {
-    const error = rejection(options as Partial<StreamWorkerOptions>);
+    const error = rejection(options);
     expect(error.option).toBe(option);
     expect(error.message).toMatch(message);
   });

@@ -6,7 +6,7 @@ const base = { appName: 'app', region: 'eu-west-1' };
 
 function optionError(options: Partial<StreamWorkerOptions>): KinesisWorkerConfigError {
   try {
-    resolveWorkerOptions({ ...base, ...options } as StreamWorkerOptions);
+    resolveWorkerOptions({ ...base, ...options });
   } catch (error) {
     return error as KinesisWorkerConfigError;
   }
@@ -36,7 +36,7 @@ describe('streams: several streams on one lease table', () => {
     [{}, 'stream', /expected a Kinesis stream name/],
     [{ streams: ['orders', 'payments'], engine: 'kcl' }, 'streams', /MultiLangDaemon reads a single streamName .* Use engine: 'native'/],
   ] as const)('refuses %j naming %s', (options, option, message) => {
-    const error = optionError(options as Partial<StreamWorkerOptions>);
+    const error = optionError(options);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect(error.option).toBe(option);
     expect(error.message).toMatch(message);

@@ -214,7 +214,7 @@ describe('ShardSync of one stream in a multi-stream table', () => {
       parentShardId: undefined as never,
       checkpoint: { S: 'SHARD_END' },
       childShardIds: { SS: ['shardId-000000000003', 'shardId-000000000004'] },
-    } as never);
+    });
     const child = leaseFromItem(javaMultiStreamRow);
     // Another stream of the application with the same shard ids: never confused with this one's.
     const otherStream = leaseFromItem({

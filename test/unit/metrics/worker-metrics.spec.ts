@@ -210,13 +210,13 @@ describe('WorkerMetrics with an SDK', () => {
     const collected = await collect(reader);
     for (const name of ['messaging.process.duration', 'kinesis.worker.checkpoint.duration']) {
       const [point] = metric(collected, name).dataPoints as { value: { buckets: { boundaries: number[]; counts: number[] } } }[];
-      expect(point!.value.buckets.boundaries).toEqual(SECONDS_BUCKETS);
+      expect(point.value.buckets.boundaries).toEqual(SECONDS_BUCKETS);
     }
     const [process] = metric(collected, 'messaging.process.duration').dataPoints as {
       value: { buckets: { counts: number[] }; sum: number };
     }[];
-    expect(process!.value.sum).toBeCloseTo(0.02);
-    expect(process!.value.buckets.counts[SECONDS_BUCKETS.indexOf(0.025)]).toBe(1);
+    expect(process.value.sum).toBeCloseTo(0.02);
+    expect(process.value.buckets.counts[SECONDS_BUCKETS.indexOf(0.025)]).toBe(1);
     await provider.shutdown();
   });
 

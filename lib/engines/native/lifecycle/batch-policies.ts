@@ -38,7 +38,7 @@ export class BatchPolicies {
   async deadLetter(records: readonly KinesisRecord[], end: ExtendedSequenceNumber, error: unknown, attempts: number): Promise<boolean> {
     const { onFailedBatch, streamName, logger } = this.options;
     if (!onFailedBatch) return false;
-    const range = `${records[0]!.sequenceNumber}..${end.sequenceNumber}`;
+    const range = `${records[0].sequenceNumber}..${end.sequenceNumber}`;
     try {
       await onFailedBatch({ streamName, shardId: this.checkpointer.shardId, records, error, attempts });
     } catch (hookError) {

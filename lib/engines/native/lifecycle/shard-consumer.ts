@@ -221,7 +221,7 @@ export class ShardConsumer {
     checkpointer: ShardCheckpointer,
     onGaveUp: (error: unknown, attempts: number) => void,
   ): Promise<Delivery> {
-    const first = batch.records[0]!.sequenceNumber;
+    const first = batch.records[0].sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
     const timeoutMs = this.deps.options.processingTimeoutMs;
     const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };

@@ -39,7 +39,7 @@ let reusedBody = Buffer.allocUnsafeSlow(0);
  * (Node 20's UTF-8 decoder has a SIMD fast path for ASCII).
  */
 function bodyText(chunks: readonly Buffer[]): string {
-  if (chunks.length === 1) return chunks[0]!.toString('utf8');
+  if (chunks.length === 1) return chunks[0].toString('utf8');
   let length = 0;
   for (const chunk of chunks) length += chunk.length;
   if (length > MAX_REUSED_BODY_BYTES) return Buffer.concat(chunks, length).toString('utf8');

@@ -68,7 +68,7 @@ class Reader {
     let scale = 1;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) throw new KplFormatError('truncated varint');
-      const byte = this.buf[this.pos++]!;
+      const byte = this.buf[this.pos++];
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) {
         if (value > Number.MAX_SAFE_INTEGER) throw new KplFormatError('varint out of range');
@@ -194,7 +194,7 @@ export function decodeAggregated(record: KinesisRecord): KinesisRecord[] {
   // The tables may legally come after the records: indices are resolved once everything is read.
   const users = new Array<KinesisRecord>(slots.length);
   for (let i = 0; i < slots.length; i++) {
-    const slot = slots[i]!;
+    const slot = slots[i];
     const partitionKey = partitionKeys[slot.partitionKeyIndex];
     if (partitionKey === undefined) {
       throw new KplFormatError(`user record ${i} points at partition key ${slot.partitionKeyIndex} of ${partitionKeys.length}`);

@@ -63,7 +63,7 @@ export class ShardSubscription {
       }),
       { abortSignal: this.cancel.signal },
     );
-    const stream = out.EventStream as AsyncIterable<SubscribeToShardEventStream> | undefined;
+    const stream = out.EventStream;
     if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') throw new NotStreamingError();
     this.events = stream[Symbol.asyncIterator]();
   }

@@ -5,7 +5,6 @@ import { KinesisWorkerConfigError } from '../../../../lib';
 import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../../../lib/engines/kcl/jars';
 import { AWS_KCL_POM_LINE, KCL_3_LINE, defaultJarsDir } from '../../../../lib/engines/kcl/kcl-lines';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } =
   require('../../../../scripts/provision-kcl-jars.js') as {
     pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ afterAll(async () => {
 afterEach(() => (connections = []));
 
 function relay(env: Record<string, string | undefined> = { NESTJS_KINESIS_KCL_SOCKET: socketPath }) {
-  const child = spawn(process.execPath, [RELAY], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv });
+  const child = spawn(process.execPath, [RELAY], { env: { PATH: process.env.PATH, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -36,7 +36,7 @@ function relay(env: Record<string, string | undefined> = { NESTJS_KINESIS_KCL_SO
 async function connection(): Promise<Socket> {
   for (let i = 0; i < 200 && connections.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(connections).toHaveLength(1);
-  return connections[0]!;
+  return connections[0];
 }
 
 const received = (socket: Socket) => {
@@ -54,7 +54,7 @@ describe('the relay', () => {
     const r = relay();
     const socket = await connection();
     const fromDaemon = received(socket);
-    (r.child as ChildProcessWithoutNullStreams).stdin.write('{"action":"initialize","shardId":"s"}\n');
+    r.child.stdin.write('{"action":"initialize","shardId":"s"}\n');
     await until(() => fromDaemon().includes('initialize'));
     socket.write('\n{"action":"status","responseFor":"initialize"}\n');
     await until(() => r.out().includes('status'));

@@ -184,9 +184,9 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'processRecords' });
 
     const [input] = seen;
-    expect(input!.shardId).toBe('shardId-000000000001');
-    expect(input!.millisBehindLatest).toBe(42);
-    expect(input!.records).toEqual([
+    expect(input.shardId).toBe('shardId-000000000001');
+    expect(input.millisBehindLatest).toBe(42);
+    expect(input.records).toEqual([
       { data: Buffer.from('r2'), partitionKey: 'pk2', sequenceNumber: SEQ(2), approximateArrivalTimestamp: new Date(1_700_000_000_002) },
       {
         data: Buffer.from('r3'),
@@ -388,7 +388,7 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
       (calls) => ({
         ...recording(calls),
         processRecords: async ({ records, checkpointer }) => {
-          if (records[0]!.sequenceNumber === SEQ(2)) throw new Error('still failing');
+          if (records[0].sequenceNumber === SEQ(2)) throw new Error('still failing');
           await checkpointer.checkpoint();
         },
         shutdown: async (input) => {

@@ -115,13 +115,13 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     await election.tick();
     expect(election.isLeader).toBe(true);
     expect(election.state).toEqual({ kind: 'live', leader: 'native-1' });
-    const put = table.writes()[0]!;
+    const put = table.writes()[0];
     expect(put.op).toBe('PutItem');
     expect(put.input.ConditionExpression).toBe('attribute_not_exists(#pk)');
     expect(Object.keys(table.item!).sort()).toEqual(['key', 'leaseDuration', 'ownerName', 'recordVersionNumber']);
     expect(table.item!.ownerName).toEqual({ S: 'native-1' });
     expect(table.item!.leaseDuration).toEqual({ S: '10000' });
-    expect(table.item!.recordVersionNumber!.S).toMatch(/^[0-9a-f-]{36}$/);
+    expect(table.item!.recordVersionNumber.S).toMatch(/^[0-9a-f-]{36}$/);
     expect(logger.log).toHaveBeenCalledWith(expect.stringContaining('no worker held it'));
   });
 
@@ -149,13 +149,13 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     advance(1);
     await election.tick();
     expect(election.isLeader).toBe(true);
-    const put = table.writes()[0]!;
+    const put = table.writes()[0];
     expect(put.op).toBe('PutItem');
     expect(put.input.ConditionExpression).toBe('attribute_exists(#pk) AND #rvn = :rvn');
     expect(put.input.ExpressionAttributeValues).toEqual({ ':rvn': { S: 'dead-rvn' } });
-    expect(table.item!.ownerName).toEqual({ S: 'native-1' });
+    expect(table.item.ownerName).toEqual({ S: 'native-1' });
     // Our own lease duration goes into the item, not the one we found.
-    expect(table.item!.leaseDuration).toEqual({ S: '10000' });
+    expect(table.item.leaseDuration).toEqual({ S: '10000' });
     expect(logger.log).toHaveBeenCalledWith(expect.stringMatching(/java-x had not renewed it for 30 s/));
   });
 
@@ -176,7 +176,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     table.item = javaLock('released-rvn', { isReleased: { S: '1' } });
     await election.tick();
     expect(election.isLeader).toBe(true);
-    expect(table.writes()[0]!.input.ExpressionAttributeValues).toEqual({ ':rvn': { S: 'released-rvn' } });
+    expect(table.writes()[0].input.ExpressionAttributeValues).toEqual({ ':rvn': { S: 'released-rvn' } });
   });
 
   it('takes at once a lock held under its own worker id by an earlier run', async () => {
@@ -189,10 +189,10 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
   it('heartbeats with SET leaseDuration and a new rvn on (previous rvn, ownerName)', async () => {
     const { table, election, advance } = setup();
     await election.tick();
-    const first = table.item!.recordVersionNumber!.S;
+    const first = table.item!.recordVersionNumber.S;
     advance(2_500);
     await election.tick();
-    const update = table.writes()[1]!;
+    const update = table.writes()[1];
     expect(update.op).toBe('UpdateItem');
     expect(update.input.UpdateExpression).toBe('SET #ld = :ld, #rvn = :newRvn');
     expect(update.input.ConditionExpression).toBe('attribute_exists(#pk) AND #rvn = :rvn AND #on = :on');
@@ -205,7 +205,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(update.input.ExpressionAttributeValues[':rvn']).toEqual({ S: first });
     expect(update.input.ExpressionAttributeValues[':on']).toEqual({ S: 'native-1' });
     expect(update.input.ExpressionAttributeValues[':ld']).toEqual({ S: '10000' });
-    expect(table.item!.recordVersionNumber!.S).not.toBe(first);
+    expect(table.item!.recordVersionNumber.S).not.toBe(first);
     expect(election.isLeader).toBe(true);
   });
 
@@ -325,7 +325,7 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
   it('standDown releases (DeleteItem on rvn and ownerName) and does not contend for one lease duration', async () => {
     const { table, election, advance } = setup();
     await election.tick();
-    const rvn = table.item!.recordVersionNumber!.S;
+    const rvn = table.item!.recordVersionNumber.S;
     await election.standDown();
     expect(election.isLeader).toBe(false);
     expect(table.item).toBeUndefined();

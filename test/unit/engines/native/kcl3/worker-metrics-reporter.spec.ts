@@ -91,7 +91,7 @@ describe('WorkerMetricsReporter', () => {
       100,
     );
     await reporter.report();
-    expect(calls[0]!.aborted).toBe(true);
+    expect(calls[0].aborted).toBe(true);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('AbortError'));
   });
 

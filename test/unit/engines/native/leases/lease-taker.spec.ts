@@ -45,9 +45,9 @@ describe('LeaseTaker (the KCL DynamoDBLeaseTaker)', () => {
     table.onTake = () => clock.advance(4_000); // a slow answer
     const taker = new LeaseTaker(table.asTable(), config, silentLogger().logger, clock);
     const [taken] = await taker.takeLeases(notHeld);
-    expect(taken!.held.msUntilExpiry()).toBe(6_000);
+    expect(taken.held.msUntilExpiry()).toBe(6_000);
     clock.advance(6_000);
-    expect(taken!.held.isHeld()).toBe(false);
+    expect(taken.held.isHeld()).toBe(false);
   });
 
   it('waits for expiry on a lease under its own workerId held by another process, and names the clash', async () => {

@@ -118,7 +118,7 @@ describe('FanoutReader', () => {
     expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r3']);
     expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(2) });
     const [a, b] = clients.calls.filter((c) => c.name === 'SubscribeToShard');
-    expect(b!.at - a!.at).toBeGreaterThanOrEqual(999);
+    expect(b.at - a.at).toBeGreaterThanOrEqual(999);
     expect(logger.lines.some((l) => /Fan-out subscription on s\/shardId-000000000000 failed: .*InternalFailureException/.test(l))).toBe(
       true,
     );
@@ -189,7 +189,7 @@ describe('FanoutReader', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     abort.abort();
     await expect(pending).rejects.toBeInstanceOf(FetchAbortedError);
-    expect(clients.calls[0]!.signal!.aborted).toBe(true);
+    expect(clients.calls[0].signal!.aborted).toBe(true);
   });
 
   it('a subscription silent for the idle timeout is cancelled and replaced from the last position', async () => {

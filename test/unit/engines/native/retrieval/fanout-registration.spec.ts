@@ -38,7 +38,7 @@ describe('ensureStreamConsumer', () => {
       'DescribeStreamConsumer',
       'DescribeStreamConsumer',
     ]);
-    expect(calls[1]!.input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
+    expect(calls[1].input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
   });
 
   it('reuses a consumer registered already (ResourceInUseException) by name', async () => {
@@ -50,7 +50,7 @@ describe('ensureStreamConsumer', () => {
     await expect(
       ensureStreamConsumer({ kinesis: client, streamName: 's', consumerName: 'app', logger: new CapturingLogger() }),
     ).resolves.toBe(ARN);
-    expect(calls[2]!.input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
+    expect(calls[2].input).toEqual({ StreamARN: STREAM_ARN, ConsumerName: 'app' });
   });
 
   it('registers the name again once a DELETING consumer is gone', async () => {

@@ -69,7 +69,7 @@ function decodeCorrupt(data: Buffer): Error {
   expect(records[0]).toBe(record);
   expect(errors).toHaveLength(1);
   expect(errors[0]).toBeInstanceOf(KplFormatError);
-  return errors[0]!;
+  return errors[0];
 }
 
 // A minimal protobuf writer, for aggregates the reference encoder cannot produce.
@@ -122,7 +122,7 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
       { partitionKey: 'a', data: Buffer.from('one') },
       { partitionKey: 'b', data: Buffer.from('two') },
     ]);
-    expect(decodeOk(data!)).toEqual([
+    expect(decodeOk(data)).toEqual([
       {
         data: Buffer.from('one'),
         partitionKey: 'a',
@@ -147,7 +147,7 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
       { partitionKey: 'a', explicitHashKey: '123', data: Buffer.from('with') },
       { partitionKey: 'a', data: Buffer.from('without') },
     ]);
-    expect(decodeOk(data!).map((r) => r.explicitHashKey)).toEqual(['123', undefined]);
+    expect(decodeOk(data).map((r) => r.explicitHashKey)).toEqual(['123', undefined]);
   });
 
   it('a plain record comes back as it is, without a copy, including one too short to be an aggregate', () => {
@@ -165,10 +165,10 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
 
   it('a bad checksum: the record is delivered whole, and reported', async () => {
     const [data] = await referenceEncode([{ partitionKey: 'a', data: Buffer.from('one') }]);
-    const tampered = Buffer.from(data!);
+    const tampered = Buffer.from(data);
     tampered[6] ^= 1;
     expect(decodeCorrupt(tampered).message).toContain('MD5');
-    const badDigest = Buffer.from(data!);
+    const badDigest = Buffer.from(data);
     badDigest[badDigest.length - 1] ^= 1;
     expect(decodeCorrupt(badDigest).message).toContain('MD5');
   });
@@ -225,7 +225,7 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
     const [data] = await referenceEncode(
       Array.from({ length: 20 }, (_, i) => ({ partitionKey: `pk-${i}`, data: Buffer.from(`data-${i}`) })),
     );
-    const body = data!.subarray(4, data!.length - 16);
+    const body = data.subarray(4, data.length - 16);
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     let decoded = 0;
