@@ -1,5 +1,8 @@
+import { rmSync } from 'node:fs';
 import type { LocalEmulators } from '../../lib/testing';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __emulators?: LocalEmulators }).__emulators?.stop();
+  const state = globalThis as { __emulators?: LocalEmulators[]; __testRoot?: string };
+  await Promise.all((state.__emulators ?? []).map((emulators) => emulators.stop()));
+  if (state.__testRoot) rmSync(state.__testRoot, { recursive: true, force: true });
 }

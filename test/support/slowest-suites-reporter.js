@@ -1,0 +1,29 @@
+// Prints the slowest suites of the run at its end, so that the next person sees where the time goes.
+// With TEST_RECORD_DURATIONS=1 it also rewrites suite-durations.json, which orders a fresh clone's run
+// (slow-first-sequencer.js). Plain JavaScript: jest loads reporters before any transform.
+'use strict';
+const { writeFileSync } = require('node:fs');
+const { join, relative } = require('node:path');
+
+class SlowestSuitesReporter {
+  constructor(globalConfig, options = {}) {
+    this.rootDir = globalConfig.rootDir;
+    this.count = options.count ?? 10;
+  }
+
+  onRunComplete(_contexts, results) {
+    const suites = results.testResults
+      .map((r) => ({ path: relative(this.rootDir, r.testFilePath), seconds: (r.perfStats.end - r.perfStats.start) / 1000 }))
+      .sort((a, b) => b.seconds - a.seconds);
+    if (suites.length === 0) return;
+    const wall = (Date.now() - results.startTime) / 1000;
+    const lines = suites.slice(0, this.count).map((s) => `  ${s.seconds.toFixed(1).padStart(7)} s  ${s.path}`);
+    process.stderr.write(`\nThe ${Math.min(this.count, suites.length)} slowest suites (the run: ${wall.toFixed(0)} s wall time):\n${lines.join('\n')}\n`);
+    if (process.env.TEST_RECORD_DURATIONS === '1' && results.numFailedTestSuites === 0) {
+      const durations = Object.fromEntries(suites.map((s) => [s.path, Math.round(s.seconds * 10) / 10]));
+      writeFileSync(join(__dirname, 'suite-durations.json'), `${JSON.stringify(durations, null, 2)}\n`);
+    }
+  }
+}
+
+module.exports = SlowestSuitesReporter;
