@@ -18,7 +18,9 @@ class SlowestSuitesReporter {
     if (suites.length === 0) return;
     const wall = (Date.now() - results.startTime) / 1000;
     const lines = suites.slice(0, this.count).map((s) => `  ${s.seconds.toFixed(1).padStart(7)} s  ${s.path}`);
-    process.stderr.write(`\nThe ${Math.min(this.count, suites.length)} slowest suites (the run: ${wall.toFixed(0)} s wall time):\n${lines.join('\n')}\n`);
+    process.stderr.write(
+      `\nThe ${Math.min(this.count, suites.length)} slowest suites (the run: ${wall.toFixed(0)} s wall time):\n${lines.join('\n')}\n`,
+    );
     if (process.env.TEST_RECORD_DURATIONS === '1' && results.numFailedTestSuites === 0) {
       const durations = Object.fromEntries(suites.map((s) => [s.path, Math.round(s.seconds * 10) / 10]));
       writeFileSync(join(__dirname, 'suite-durations.json'), `${JSON.stringify(durations, null, 2)}\n`);
