@@ -12,7 +12,7 @@ import {
   type StreamWorkerOptions,
 } from '../../lib';
 import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
-import { dynamoClient, endpoints, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { dynamoClient, endpoints, kinesisClient, uniqueName, workerClientOptions, tableActive } from '../support/aws';
 import { Recorder, recordingProcessor } from '../support/recording-processor';
 
 const kinesis = kinesisClient();
@@ -125,6 +125,7 @@ describe('an existing table that is not a KCL lease table', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    await tableActive(dynamo, TableName);
     return TableName;
   }
 

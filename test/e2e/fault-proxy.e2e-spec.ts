@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import { createStream, faults, putRecords, startFaultProxy, type FaultProxy } from '../../lib/testing';
-import { endpoints, uniqueName } from '../support/aws';
+import { endpoints, uniqueName, tableActive } from '../support/aws';
 
 // The SDK v3 clients against the real emulators (started once for the run by the global setup), with
 // the fault proxy in between: the errors the code under test sees must be the ones AWS would cause.
@@ -72,6 +72,7 @@ beforeAll(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await tableActive(d, table);
   await d.send(new PutItemCommand({ TableName: table, Item: { ...key, leaseCounter: { N: '1' } } }));
 });
 afterEach(() => {

@@ -3,7 +3,7 @@ import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, startFaultProxy, type FaultProxy } from '../../lib/testing';
-import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
@@ -47,6 +47,7 @@ async function fleetInThreeXMode(shards: number) {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    await tableActive(dynamo, table);
   }
   await dynamo.send(
     new PutItemCommand({

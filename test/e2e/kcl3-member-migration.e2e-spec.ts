@@ -3,7 +3,7 @@ import type { TestingModule } from '@nestjs/testing';
 import { createWorker, KinesisWorkerConfigError, KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, putRecords } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions, tableActive } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -45,6 +45,7 @@ async function createTable(name: string, key: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await tableActive(dynamo, name);
 }
 
 /** The leader's assignLease: a conditional move of leaseOwner. */

@@ -5,7 +5,7 @@ import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { readKcl3Mode } from '../../lib/leases/kcl3-application';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, tableActive, uniqueName } from '../support/aws';
 import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -63,6 +63,7 @@ async function writeMigrationState(appName: string, clientVersion: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await tableActive(dynamo, `${appName}-CoordinatorState`);
   const now = String(Date.now());
   await dynamo.send(
     new PutItemCommand({

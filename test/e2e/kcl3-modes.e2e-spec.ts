@@ -6,7 +6,7 @@ import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
 import { LEASE_OWNER_INDEX } from '../../lib/engines/kcl/kcl3-lease-table';
 import { readKcl3Mode } from '../../lib/leases/kcl3-application';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
 import { closeAndCheck } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -71,6 +71,7 @@ async function createWorkerMetricsTable(appName: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await tableActive(dynamo, `${appName}-WorkerMetricStats`);
 }
 
 /**
@@ -97,6 +98,7 @@ async function writeMigrationState(appName: string, clientVersion: string) {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await tableActive(dynamo, `${appName}-CoordinatorState`);
   const now = String(Date.now());
   await dynamo.send(
     new PutItemCommand({
@@ -135,6 +137,7 @@ async function write3xLeaseTable(appName: string): Promise<Record<string, Attrib
       ],
     }),
   );
+  await tableActive(dynamo, appName);
   await dynamo.send(
     new PutItemCommand({
       TableName: appName,

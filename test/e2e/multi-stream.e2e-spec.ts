@@ -14,7 +14,7 @@ import {
   type StreamWorkerOptions,
 } from '../../lib';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions, tableActive } from '../support/aws';
 import { BackgroundProducer } from '../support/producer';
 import { listShards, splitShard } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
@@ -143,6 +143,7 @@ describe('several streams in one application and one lease table (native engine)
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    await tableActive(dynamo, appName);
     // A Java worker that processed the first 10 records of each stream and died: its lease is owned, idle.
     for (const stream of [orders, payments]) {
       const streamIdentifier = await javaStreamIdentifier(kinesis, stream);

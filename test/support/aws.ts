@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -30,4 +30,9 @@ export function uniqueName(prefix: string): string {
 export async function scanRaw(dynamo: DynamoDBClient, tableName: string) {
   const { Items } = await dynamo.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
   return (Items ?? []).sort((a, b) => a.leaseKey.S!.localeCompare(b.leaseKey.S!));
+}
+
+/** dynalite answers CreateTable while the table is CREATING; a write right after can meet ResourceNotFound. */
+export async function tableActive(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: tableName });
 }
