@@ -111,6 +111,32 @@ async function startJava(recorder: Recorder, stream: string, appName: string): P
   return app;
 }
 
+/**
+ * Starts a native member and waits until its metrics item is in the WorkerMetricStats table (the native
+ * reporter creates the table when missing). A Java leader that makes its first assignment before it
+ * can see the native worker gives every lease to itself, and its utilisation-based balancing never
+ * moves one to a worker that reports CPU while it reports none: on a loaded machine that made the
+ * suite wait for an assignment that never came.
+ */
+async function startNativeMember(fleet: WorkerFleet, appName: string, workerId = 'native-1'): Promise<string> {
+  const native = fleet.start(workerId);
+  await waitFor(
+    async () => {
+      try {
+        const { Item } = await dynamo.send(
+          new GetItemCommand({ TableName: `${appName}-WorkerMetricStats`, Key: { wid: { S: native } }, ConsistentRead: true }),
+        );
+        return Item !== undefined;
+      } catch {
+        return false;
+      }
+    },
+    `the metrics item of ${native}`,
+    60_000,
+  );
+  return native;
+}
+
 /** The ownerName of the application's Leader lock item. */
 async function leaderOf(appName: string): Promise<string | undefined> {
   const { Item } = await dynamo.send(
@@ -125,7 +151,7 @@ const lastPerShard = (puts: readonly PutResult[]) => new Map(puts.map((p) => [p.
 describe('the native engine in a KCL 3.x application (3.x mode)', () => {
   it('mixed fleet: the Java leader assigns leases to the native worker, every record is delivered, checkpoints kept; after kill -9 of the native worker the leader gives its leases to the Java worker', async () => {
     const { stream, appName, fleet } = await setUp(4);
-    const native = fleet.start('native-1');
+    const native = await startNativeMember(fleet, appName);
     const java = new Recorder();
     const javaApp = await startJava(java, stream, appName);
     const javaId = kclWorkers(javaApp)[0].workerId;
@@ -174,7 +200,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
 
   it('graceful hand-over both ways: the old owner shuts its processor down (REQUESTED), checkpoints and clears checkpointOwner; the new owner starts from that checkpoint, and no record is lost', async () => {
     const { stream, appName, fleet } = await setUp(2);
-    const native = fleet.start('native-1');
+    const native = await startNativeMember(fleet, appName);
     const java = new Recorder();
     const javaApp = await startJava(java, stream, appName);
     const javaId = kclWorkers(javaApp)[0].workerId;
@@ -251,7 +277,7 @@ describe('the native engine in a KCL 3.x application (3.x mode)', () => {
 
   it('a split in a mixed fleet: both children start only after their parent finished, wherever each shard runs, and every record is delivered', async () => {
     const { stream, appName, fleet } = await setUp(2);
-    fleet.start('native-1');
+    await startNativeMember(fleet, appName);
     const java = new Recorder();
     const javaFirstSeen = new Map<string, number>();
     java.beforeBatch = ({ records }) => {
