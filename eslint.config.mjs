@@ -50,7 +50,13 @@ export default tseslint.config(
     // would flag every line and find nothing. The async rules still apply.
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },
-    rules: { ...noUnsafeAny, '@typescript-eslint/no-require-imports': 'off' },
+    rules: {
+      ...noUnsafeAny,
+      '@typescript-eslint/no-require-imports': 'off',
+      // A CommonJS file's top level is its module's scope: `const crypto = require('node:crypto')` there does not replace
+      // the global crypto, though the parser, which knows scripts and modules only, sees a global redeclaration.
+      'no-redeclare': ['error', { builtinGlobals: false }],
+    },
   },
   {
     // Tests and the bench read JSON from the emulators, raw DynamoDB items and stubbed SDK commands: `any` is the honest
