@@ -39,4 +39,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   );
   await stopChild(synthetic.child);
   await stopChild(dynamo.child);
-})();
+})().catch((error: unknown) => {
+  console.error('profile-engine:', error);
+  process.exit(1);
+});

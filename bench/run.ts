@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { startLocalEmulators } from '../lib/testing';
 import type { BenchRow } from './lib/stats';
 import { failoverBenchmarks } from './scenarios/failover';
@@ -66,7 +67,7 @@ async function main() {
   console.log(table);
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const report = { at: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, rows };
+  const report = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
   writeFileSync(join(dir, `bench-${report.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
   writeFileSync(join(dir, 'latest.md'), `${table}\n`);

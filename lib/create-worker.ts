@@ -22,9 +22,11 @@ export function createWorker(options: StreamWorkerOptions, processorFactory: Pro
   // Validated whatever the engine, so that a typo in the kcl section fails at bootstrap.
   const kcl = resolveKclOptions(options, resolved);
   if (resolved.engine === 'kcl') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only the chosen engine is loaded; kcl needs the optional peer aws-kcl
     const { KclWorker } = require('./engines/kcl/kcl-worker') as typeof KclEngine;
     return new KclWorker(resolved, processorFactory, kcl);
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: a kcl worker does not load the native engine
   const { NativeWorker } = require('./engines/native/coordinator/native-worker') as typeof NativeEngine;
   return new NativeWorker(resolved, processorFactory);
 }

@@ -60,7 +60,7 @@ export class KinesisEventHandlers {
         const method = (prototype as Record<string, unknown>)[name] as object;
         const registrations = Reflect.getMetadata(KINESIS_EVENT_HANDLER_METADATA, method) as KinesisEventHandlerMetadata[] | undefined;
         if (!registrations) continue;
-        const owner = `${wrapper.name?.toString() ?? prototype.constructor.name}.${name}`;
+        const owner = `${(wrapper.name as string | symbol | undefined)?.toString() ?? prototype.constructor.name}.${name}`;
         if (!wrapper.isDependencyTreeStatic()) {
           logger.warn(
             `@OnKinesisEvent on ${owner} is ignored: its provider is request-scoped or transient; put the handler on a singleton provider.`,

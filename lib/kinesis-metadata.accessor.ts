@@ -7,7 +7,7 @@ import { KINESIS_PROCESSOR_METADATA } from './kinesis-worker.constants';
 export class KinesisMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
-  processorOptions(target: Type | Function | undefined): Omit<KinesisProcessorOptions, 'scope' | 'durable'> | undefined {
+  processorOptions(target: Type | undefined): Omit<KinesisProcessorOptions, 'scope' | 'durable'> | undefined {
     return target ? this.reflector.get(KINESIS_PROCESSOR_METADATA, target) : undefined;
   }
 }

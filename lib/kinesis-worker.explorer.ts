@@ -62,7 +62,7 @@ export class KinesisWorkerExplorer {
 
   private findProcessors(): { wrapper: InstanceWrapper; settings: ProcessorSettings }[] {
     const found: { wrapper: InstanceWrapper; settings: ProcessorSettings }[] = [];
-    const seen = new Set<Function>();
+    const seen = new Set<Type>();
     for (const wrapper of this.discovery.getProviders()) {
       const metatype = wrapper.metatype as Type | undefined;
       if (!metatype || wrapper.isAlias || wrapper.inject) continue;

@@ -78,7 +78,8 @@ function multiStream(group: readonly ProcessorEntry[]): ProcessorBinding {
 }
 
 function differingOptions(a: StreamWorkerOptions, b: StreamWorkerOptions): string[] {
-  const [left, right] = [a as unknown as Record<string, unknown>, b as unknown as Record<string, unknown>];
+  const left: Record<string, unknown> = { ...a };
+  const right: Record<string, unknown> = { ...b };
   const keys = new Set([...Object.keys(left), ...Object.keys(right)].filter((key) => !PER_STREAM.has(key)));
   return [...keys].filter((key) => !sameValue(left[key], right[key]));
 }

@@ -1,3 +1,4 @@
+import type { InjectionToken } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 
 /**
@@ -19,7 +20,7 @@ export const KINESIS_MODULE_DISTANCE = -Number.MAX_VALUE;
  * Moves the module(s) that provide `provider` to KINESIS_MODULE_DISTANCE. Returns false when no
  * module was found or Nest no longer orders modules by distance, so the caller can say so.
  */
-export function runHooksOutermost(modules: ModulesContainer, provider: Function): boolean {
+export function runHooksOutermost(modules: ModulesContainer, provider: InjectionToken): boolean {
   let moved = false;
   for (const module of modules.values()) {
     if (!module.providers.has(provider) || typeof module.distance !== 'number') continue;

@@ -58,8 +58,8 @@ function processesIn(runDir: string): { pid: number; args: string }[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8', maxBuffer: 1 << 26 })
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => !!m && m[2]!.includes(runDir) && !m[2]!.startsWith('ps '))
-    .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
+    .filter((m): m is RegExpExecArray => !!m && m[2].includes(runDir) && !m[2].startsWith('ps '))
+    .map((m) => ({ pid: Number(m[1]), args: m[2] }));
 }
 
 /** The worker process: one worker, counting records, reporting times to the parent. */
@@ -93,12 +93,19 @@ async function child(): Promise<void> {
   );
   await worker.start();
   send({ type: 'started', ms: Date.now() - t0, runDir: (worker as { runDirectory?: string }).runDirectory });
-  process.on('message', async (message) => {
+  process.on('message', (message) => {
     if (message !== 'stop') return;
     const s = Date.now();
-    await worker.stop();
-    send({ type: 'stopped', ms: Date.now() - s });
-    process.exit(0);
+    worker.stop().then(
+      () => {
+        send({ type: 'stopped', ms: Date.now() - s });
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(`kcl-footprint: the ${config.engine} worker did not stop cleanly:`, error);
+        process.exit(1);
+      },
+    );
   });
 }
 
@@ -170,7 +177,7 @@ async function main(): Promise<void> {
         console.log(JSON.stringify(sample));
       }
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(`\n${shards} shards, ${total} records of ~120 bytes, ${runs} runs each, medians:`);
     for (const engine of ['native', 'kcl'] as const) {
       const of = samples.filter((s) => s.engine === engine);

@@ -333,7 +333,7 @@ function multilangPom(kclVersion) {
 }
 
 /** KCL 3.x (any line without a pom in aws-kcl): amazon-kinesis-client-multilang and its runtime dependencies, through Maven. */
-async function provisionFromMaven(kclVersion, dir, args) {
+function provisionFromMaven(kclVersion, dir, args) {
   if (!args.force && lineUpToDate(dir, kclVersion)) {
     console.log(`KCL ${kclVersion} jars are already in ${dir}.`);
     return;
@@ -409,7 +409,7 @@ async function main() {
       console.warn(
         `KCL ${line.version} not provisioned: it needs Maven (mvn) on the PATH. kcl.version: '${line.version}' will say so until then.`,
       );
-    } else await provisionFromMaven(line.version, dir, args);
+    } else provisionFromMaven(line.version, dir, args);
   }
 }
 

@@ -132,7 +132,9 @@ async function measure(shards: number, recordBytes: number, mode: 'engine' | 'ba
         measureMs: MEASURE_MS,
         initialPosition: 'LATEST',
       },
-      (state) => (counters[state] = server.stats()),
+      (state) => {
+        counters[state] = server.stats(); // awaited once the frame is done
+      },
       profileDir,
     );
     const [open, closed] = await Promise.all([counters.open!, counters.closed!]);

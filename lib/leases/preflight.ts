@@ -99,7 +99,7 @@ export interface DescribedStream {
 
 async function describeStream(kinesis: KinesisClient, streamName: string, options: ResolvedWorkerOptions): Promise<DescribedStream> {
   const { region } = options;
-  const endpoint = options.kinesis.endpoint ? ` at ${String(options.kinesis.endpoint)}` : '';
+  const endpoint = options.kinesis.endpoint ? ` at ${endpointInMessage(options.kinesis.endpoint)}` : '';
   const describe: Call = {
     service: 'kinesis',
     actions: ['kinesis:DescribeStreamSummary'],
@@ -117,6 +117,30 @@ async function describeStream(kinesis: KinesisClient, streamName: string, option
     }
     throw bootstrapError(describe, error, options);
   }
+}
+
+/**
+ * An SDK v3 `endpoint` setting as a message shows it: its URL when it is a string, a URL, an Endpoint or an
+ * EndpointV2; a provider function (resolved by the SDK per request) is named as one, not printed as its source.
+ */
+export function endpointInMessage(endpoint: unknown): string {
+  if (typeof endpoint === 'string') return endpoint;
+  if (endpoint instanceof URL) return endpoint.href;
+  if (endpoint && typeof endpoint === 'object') {
+    const { url, protocol, hostname, port, path } = endpoint as {
+      url?: unknown;
+      protocol?: unknown;
+      hostname?: unknown;
+      port?: unknown;
+      path?: unknown;
+    };
+    if (typeof url === 'string' || url instanceof URL) return endpointInMessage(url);
+    if (typeof hostname === 'string') {
+      const scheme = (typeof protocol === 'string' ? protocol : 'https:').replace(/:?$/, ':');
+      return `${scheme}//${hostname}${typeof port === 'number' ? `:${port}` : ''}${typeof path === 'string' ? path : ''}`;
+    }
+  }
+  return typeof endpoint === 'function' ? 'the endpoint the kinesis.endpoint provider gives' : 'the kinesis.endpoint given';
 }
 
 /** The multi-stream lease identity of each stream: account from the ARN, creation epoch from the summary. */

@@ -15,7 +15,7 @@ export interface StreamLeaseScope {
   /** Set in the multi-stream format: the serialized StreamIdentifier. */
   readonly streamIdentifier?: string;
   /** The key, and the attributes that go with it, of this stream's lease for a shard. */
-  identity(shardId: string): LeaseIdentity;
+  readonly identity: (shardId: string) => LeaseIdentity;
   /** True when the lease belongs to this stream. */
   owns(lease: Pick<Lease, 'streamIdentifier'>): boolean;
   /** The shard id a lease key of this stream stands for; undefined for another stream's key. */

@@ -17,6 +17,7 @@ export async function startLocalDynamoDb(options: { port?: number } = {}): Promi
   // dynalite throws from its request 'error' listener: a client gone mid-request (a JVM that exits)
   // would crash this process. A dropped request is the client's business, not the emulator's.
   server.prependListener('request', (req) => {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with .call(this), this being the request
     const on = req.on;
     req.on = function (this: typeof req, event: string, listener: (...args: unknown[]) => void) {
       return on.call(this, event, event === 'error' ? () => undefined : listener);

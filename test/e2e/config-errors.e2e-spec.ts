@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => kinesis.destroy());
 
-async function bootstrap(options: Partial<KinesisWorkerOptions>, processor: Function): Promise<unknown> {
+async function bootstrap(options: Partial<KinesisWorkerOptions>, processor: new (...args: never[]) => object): Promise<unknown> {
   const moduleRef = await Test.createTestingModule({
     imports: [KinesisWorkerModule.forRoot({ ...workerClientOptions(), ...options } as KinesisWorkerOptions)],
     providers: [Recorder, processor as never],
@@ -242,6 +242,7 @@ describe('region and credentials', () => {
   });
 
   it('a credentials provider that throws the way the default chain does', async () => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async credentials provider that rejects, as the default chain does
     const noCredentials = async () => {
       throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
     };

@@ -181,7 +181,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       readonly seqs: readonly string[];
     }
 
-    async function runPair(stream: string, appName: string, extra: { maxLeasesForWorker?: number }) {
+    function runPair(stream: string, appName: string, extra: { maxLeasesForWorker?: number }) {
       const batches: Batch[] = [];
       const processor =
         (worker: EngineName) =>
@@ -227,7 +227,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
 
     function expectEveryRecordDelivered(producer: BackgroundProducer, batches: readonly Batch[]) {
       const delivered = new Set(batches.flatMap((b) => b.seqs));
-      expect(producer.puts.filter((p) => !delivered.has(p.sequenceNumber)).map((p) => `${p.shardId}/${p.data}`)).toEqual([]);
+      expect(producer.puts.filter((p) => !delivered.has(p.sequenceNumber)).map((p) => `${p.shardId}/${p.data.toString()}`)).toEqual([]);
     }
 
     it('split 4 shards 2/2 (maxLeasesForWorker 2): each shard is processed by one worker only, every record once', async () => {
@@ -236,7 +236,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       await createStream(kinesis, stream, 4);
       const producer = new BackgroundProducer(kinesis, stream, 8, 100);
       producer.start();
-      const pair = await runPair(stream, appName, { maxLeasesForWorker: 2 });
+      const pair = runPair(stream, appName, { maxLeasesForWorker: 2 });
       try {
         await pair.native.start();
         await waitFor(
@@ -288,7 +288,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       await createStream(kinesis, stream, 4);
       const producer = new BackgroundProducer(kinesis, stream, 8, 100);
       producer.start();
-      const pair = await runPair(stream, appName, {});
+      const pair = runPair(stream, appName, {});
       try {
         await pair.native.start();
         await waitFor(

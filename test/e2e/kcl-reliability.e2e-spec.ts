@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- processors that answer at once */
 import { createStream, putRecords } from '../../lib/testing';
 import { createWorker, type KinesisRecordProcessor, type KinesisWorker, type StreamWorkerOptions, type WorkerEvent } from '../../lib';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- processors and onFailedBatch hooks that answer at once or throw, as rejections */
 import { createWorker, type FailedBatch, type KinesisWorker, type StreamWorkerOptions, type WorkerEvent } from '../../lib';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';

@@ -52,7 +52,7 @@ function missing(puts: readonly { stream: string; put: PutResult }[], events: Wo
   const seen = delivered(events);
   return puts
     .filter(({ stream, put }) => !seen.has(`${stream}/${put.sequenceNumber}`))
-    .map(({ stream, put }) => `${stream}/${put.shardId}/${put.data}`);
+    .map(({ stream, put }) => `${stream}/${put.shardId}/${put.data.toString()}`);
 }
 
 async function put(stream: string, count: number, tag: string) {

@@ -32,7 +32,7 @@ const leaseEvents = (events: WorkerFileEvent[], type: string) =>
 function expectAllDelivered(producer: BackgroundProducer, events: WorkerFileEvent[]) {
   const delivered = new Set(batches(events).flatMap((b) => b.records.map((r) => r.seq)));
   const missing = producer.puts.filter((p) => !delivered.has(p.sequenceNumber));
-  expect(missing.map((p) => `${p.shardId}/${p.data}`)).toEqual([]);
+  expect(missing.map((p) => `${p.shardId}/${p.data.toString()}`)).toEqual([]);
 }
 
 describe('many workers, one application (real processes on the emulators)', () => {

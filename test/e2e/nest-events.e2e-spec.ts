@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- event handlers that answer at once or throw, as rejections */
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { KinesisWorkerModule, OnKinesisEvent, type WorkerEvent } from '../../lib';

@@ -46,7 +46,7 @@ afterAll(async () => {
   await BackgroundProducer.stopAll();
   // Workers first, gracefully, so that nothing is still talking to the emulators when they stop.
   const stop = (child: ChildProcess) =>
-    child.exitCode !== null ? undefined : new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
+    child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
   const [bridge, ...workers] = processes;
   await Promise.all(workers.map(stop));
   if (bridge) await stop(bridge);

@@ -116,7 +116,7 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const shapes: string[] = [];
     proxy.set(
       'GetShardIterator',
-      faults.respond((r) => void shapes.push(`${r.body?.ShardIteratorType} ${r.body?.StartingSequenceNumber}`)),
+      faults.respond((r) => void shapes.push(`${String(r.body?.ShardIteratorType)} ${String(r.body?.StartingSequenceNumber)}`)),
     );
     proxy.set('GetRecords', 'expiredIterator', { times: 2 });
     const second = await putRecords(kinesis, stream, records('b', 10));

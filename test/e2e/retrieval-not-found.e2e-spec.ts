@@ -62,7 +62,7 @@ async function startWorker(stream: string, options: Partial<StreamWorkerOptions>
   );
   workers.add(worker);
   await worker.start();
-  return { worker, delivered, events, logger, batches, hold: (until: Promise<void>) => (gate = until) };
+  return { worker, delivered, events, logger, batches, hold: (until: Promise<void>) => void (gate = until) };
 }
 
 it('the stream is deleted under a reading worker: the shard is not ended, status() says the stream is not found', async () => {

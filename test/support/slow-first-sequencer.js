@@ -4,7 +4,7 @@
 // rewritten by `TEST_RECORD_DURATIONS=1 npm test`) stand in for it. Plain JavaScript: jest loads the
 // sequencer before any transform.
 'use strict';
-const { relative } = require('node:path');
+const path = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 const measured = require('./suite-durations.json');
 
@@ -12,7 +12,7 @@ class SlowFirstSequencer extends Sequencer {
   time(test) {
     const cached = super.time(test);
     if (cached != null) return cached;
-    const seconds = measured[relative(test.context.config.rootDir, test.path)];
+    const seconds = measured[path.relative(test.context.config.rootDir, test.path)];
     return seconds == null ? undefined : seconds * 1000;
   }
 }

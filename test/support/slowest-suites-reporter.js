@@ -2,8 +2,8 @@
 // With TEST_RECORD_DURATIONS=1 it also rewrites suite-durations.json, which orders a fresh clone's run
 // (slow-first-sequencer.js). Plain JavaScript: jest loads reporters before any transform.
 'use strict';
-const { writeFileSync } = require('node:fs');
-const { join, relative } = require('node:path');
+const fs = require('node:fs');
+const path = require('node:path');
 
 class SlowestSuitesReporter {
   constructor(globalConfig, options = {}) {
@@ -13,7 +13,7 @@ class SlowestSuitesReporter {
 
   onRunComplete(_contexts, results) {
     const suites = results.testResults
-      .map((r) => ({ path: relative(this.rootDir, r.testFilePath), seconds: (r.perfStats.end - r.perfStats.start) / 1000 }))
+      .map((r) => ({ path: path.relative(this.rootDir, r.testFilePath), seconds: (r.perfStats.end - r.perfStats.start) / 1000 }))
       .sort((a, b) => b.seconds - a.seconds);
     if (suites.length === 0) return;
     const wall = (Date.now() - results.startTime) / 1000;
@@ -23,7 +23,7 @@ class SlowestSuitesReporter {
     );
     if (process.env.TEST_RECORD_DURATIONS === '1' && results.numFailedTestSuites === 0) {
       const durations = Object.fromEntries(suites.map((s) => [s.path, Math.round(s.seconds * 10) / 10]));
-      writeFileSync(join(__dirname, 'suite-durations.json'), `${JSON.stringify(durations, null, 2)}\n`);
+      fs.writeFileSync(path.join(__dirname, 'suite-durations.json'), `${JSON.stringify(durations, null, 2)}\n`);
     }
   }
 }

@@ -38,6 +38,7 @@ class Audit {
   }
 
   @OnKinesisEvent('leaseLost')
+  // eslint-disable-next-line @typescript-eslint/require-await -- a handler that rejects: what is tested
   async rejects() {
     throw new Error('async failure');
   }

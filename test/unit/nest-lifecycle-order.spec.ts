@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- async lifecycle hooks mocked by ones that answer at once */
 /**
  * Where KinesisWorkerModule's hooks fall among the application's, across the module shapes an app
  * has: the root module, a feature module, a module it imports, and a user's own global module.

@@ -81,8 +81,8 @@ export class KclDaemon {
       env: { ...process.env, ...launch.env },
     });
     this.child.stdin!.on('error', () => undefined);
-    this.child.stdout!.on('data', (chunk) => this.log.write(chunk));
-    this.child.stderr!.on('data', (chunk) => this.log.write(chunk));
+    this.child.stdout!.on('data', (chunk: Buffer) => this.log.write(chunk));
+    this.child.stderr!.on('data', (chunk: Buffer) => this.log.write(chunk));
     this.exited = new Promise((resolve) => {
       const done = (exit: DaemonExit) => {
         if (this.exit) return;

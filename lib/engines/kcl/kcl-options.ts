@@ -8,6 +8,7 @@ import {
   type KclRetrievalMode,
   type ResolvedKclEngineOptions,
   type ResolvedWorkerOptions,
+  type RetrievalMode,
   type StreamWorkerOptions,
 } from '../../core/options';
 import { positiveInt } from '../../core/resolve-options';
@@ -120,13 +121,13 @@ function extraProperties(extra: unknown): Record<string, string> {
 }
 
 /** kcl.retrievalMode, else what the common retrieval.mode says; the two must not disagree. */
-function kclRetrievalMode(value: unknown, common: unknown): KclRetrievalMode {
+function kclRetrievalMode(value: unknown, common: RetrievalMode | undefined): KclRetrievalMode {
   const fromCommon: KclRetrievalMode = common === 'fanout' ? 'FANOUT' : 'POLLING';
   const mode = oneOf('kcl.retrievalMode', value, KCL_RETRIEVAL_MODES, fromCommon);
   if (value !== undefined && common !== undefined && mode !== fromCommon) {
     throw new KinesisWorkerConfigError(
       'kcl.retrievalMode',
-      `is ${mode}, but retrieval.mode is '${String(common)}'; set only retrieval.mode (the kcl engine maps 'fanout' to FANOUT and 'polling' to POLLING).`,
+      `is ${mode}, but retrieval.mode is '${common}'; set only retrieval.mode (the kcl engine maps 'fanout' to FANOUT and 'polling' to POLLING).`,
     );
   }
   return mode;

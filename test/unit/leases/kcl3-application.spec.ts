@@ -7,6 +7,7 @@ import { readLeaderLockItem } from '../../../lib/leases/kcl3-leader-lock';
 function fakeClient(answer: unknown) {
   const requests: unknown[] = [];
   const client = {
+    // eslint-disable-next-line @typescript-eslint/require-await -- a stubbed DynamoDB send
     send: async (command: { input: unknown }) => {
       requests.push(command.input);
       if (answer instanceof Error) throw answer;

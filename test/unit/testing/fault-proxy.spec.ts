@@ -299,6 +299,7 @@ describe('fault proxy: faults', () => {
     const seen: string[] = [];
     proxy.set(
       '*',
+      // eslint-disable-next-line @typescript-eslint/require-await -- an async responder on purpose: respond() must await it
       faults.respond(async (req) => {
         seen.push(`${req.service}.${req.operation}:${String(req.body?.StreamName)}`);
         return req.body?.StreamName === 'mine' ? { status: 200, body: { Shards: [] }, headers: { 'X-Extra': '1' } } : undefined;

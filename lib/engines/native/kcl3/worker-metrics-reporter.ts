@@ -88,7 +88,7 @@ export class WorkerMetricsReporter {
    * table, must not be invisible to the leader because of it. True when the table exists or is being
    * created (the next report writes into it); otherwise the error, which the failed write's warning names.
    */
-  private async createTable(): Promise<true | unknown> {
+  private async createTable(): Promise<true | { error: unknown }> {
     const { tableName } = this.config;
     try {
       if (await createWorkerMetricsTable(this.client, tableName, AbortSignal.timeout(this.config.intervalMs))) {
@@ -96,7 +96,7 @@ export class WorkerMetricsReporter {
       }
       return true;
     } catch (error) {
-      return error;
+      return { error };
     }
   }
 
@@ -133,7 +133,7 @@ export class WorkerMetricsReporter {
       // Said once, then every tenth time: a missing table or permission fails every interval.
       if (this.failures === 1 || this.failures % 10 === 0) {
         const fix = isResourceNotFound(error)
-          ? ` The table does not exist and could not be created (${describeError(created)}): allow dynamodb:CreateTable on it (docs/iam.md) or create it (partition key wid, a string), or set workerMetricsTableName if the fleet uses another name.`
+          ? ` The table does not exist and could not be created (${describeError(created?.error)}): allow dynamodb:CreateTable on it (docs/iam.md) or create it (partition key wid, a string), or set workerMetricsTableName if the fleet uses another name.`
           : ` Allow dynamodb:PutItem on ${tableName} (docs/iam.md).`;
         this.logger.warn(
           `Could not write the worker metrics of ${workerId} to ${tableName} (${describeError(error)}; ${this.failures} failure(s) in a row); ` +

@@ -84,7 +84,7 @@ export class FanoutReader {
           this.recovered();
           const batch = this.toBatch(event);
           if (batch.shardEnded) this.endSubscription();
-          if (!batch.shardEnded && batch.caughtUp && (await this.shardEndedMeanwhile())) return await this.endOfShard();
+          if (!batch.shardEnded && batch.caughtUp && (await this.shardEndedMeanwhile())) return this.endOfShard();
           return batch;
         } catch (error) {
           if (signal.aborted) throw new FetchAbortedError();
@@ -196,7 +196,7 @@ export class FanoutReader {
     }
   }
 
-  private async endOfShard(): Promise<RecordBatch> {
+  private endOfShard(): RecordBatch {
     this.endSubscription();
     this.config.logger.log(`${this.where} is closed and read to its end (shard-end check after an empty fan-out event): SHARD_END.`);
     return { records: [], shardEnded: true, childShards: this.shardEndChildren, caughtUp: true };

@@ -105,7 +105,7 @@ export class ShardSubscription {
 
 /** An error member of the event stream (the SDK usually throws these itself), as an error of that name. */
 function errorEventOf(event: SubscribeToShardEventStream): Error {
-  const [name, detail] = Object.entries(event).find(([, value]) => value !== undefined) ?? ['UnknownEvent', undefined];
+  const [name, detail] = Object.entries<unknown>({ ...event }).find(([, value]) => value !== undefined) ?? ['UnknownEvent', undefined];
   const error = new Error((detail as { message?: string } | undefined)?.message ?? `SubscribeToShard sent ${name}`);
   error.name = name;
   return error;

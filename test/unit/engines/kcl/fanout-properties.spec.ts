@@ -37,7 +37,7 @@ describe('kcl engine: retrieval mode passthrough', () => {
     expect((await properties({ retrieval: { mode: 'polling' } })).retrievalMode).toBe('POLLING');
   });
 
-  it('refuses kcl.retrievalMode and retrieval.mode that disagree, and kcl.properties that set the consumer', async () => {
+  it('refuses kcl.retrievalMode and retrieval.mode that disagree, and kcl.properties that set the consumer', () => {
     const resolve = (options: Partial<StreamWorkerOptions>) => () => {
       const all = { ...base, ...options };
       resolveKclOptions(all, resolveWorkerOptions(all));

@@ -6,6 +6,7 @@ import { awsKclVersion, checkJava, locateJars, provisionCommand } from '../../..
 import { AWS_KCL_POM_LINE, KCL_3_LINE, defaultJarsDir } from '../../../../lib/engines/kcl/kcl-lines';
 
 const { pomDependencies, correctedPom, lineDir, selectedLines, multilangPom, KCL_LINES } =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the provisioning script is plain CommonJS
   require('../../../../scripts/provision-kcl-jars.js') as {
     pomDependencies: (pom: string) => { groupId: string; artifactId: string; version: string }[];
     correctedPom: (pom: string, awsKclVersion: string) => string;

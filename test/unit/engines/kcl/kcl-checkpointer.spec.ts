@@ -15,6 +15,7 @@ function setup(
   const checkpointer = new KclCheckpointer(
     'shardId-000000000001',
     initial,
+    // eslint-disable-next-line @typescript-eslint/require-await -- a stubbed daemon checkpoint answer, given at once
     async (position) => {
       sent.push(position);
       return answers.length > 0 ? answers.shift()! : null;

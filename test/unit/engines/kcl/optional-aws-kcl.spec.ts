@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- processors that answer at once */
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ function withoutAwsKcl<T>(body: () => T): T {
 describe('without aws-kcl installed', () => {
   it('the library loads, and the native engine is built', () => {
     const worker = withoutAwsKcl(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside jest.isolateModules, with aws-kcl mocked away
       const lib = require('../../../../lib') as typeof import('../../../../lib');
       return lib.createWorker(options, () => ({ processRecords: async () => undefined }));
     });
@@ -42,6 +44,7 @@ describe('without aws-kcl installed', () => {
 
   it("engine 'kcl': createWorker throws a config error naming engine: 'kcl', npm install aws-kcl@2.3.2 and the jar provisioning", () => {
     const error = withoutAwsKcl(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside jest.isolateModules, with aws-kcl mocked away
       const lib = require('../../../../lib') as typeof import('../../../../lib');
       try {
         lib.createWorker({ ...options, engine: 'kcl' }, () => ({ processRecords: async () => undefined }));

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- async credential and endpoint providers that answer at once */
 import { KinesisWorkerConfigError } from '../../../../lib';
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';

@@ -41,7 +41,7 @@ async function connection(): Promise<Socket> {
 
 const received = (socket: Socket) => {
   let text = '';
-  socket.on('data', (chunk) => (text += chunk));
+  socket.on('data', (chunk) => (text += chunk.toString()));
   return () => text;
 };
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- stubbed daemon calls and processors answer at once */
 import { WorkerMetrics } from '../../../../lib/core/metrics';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';

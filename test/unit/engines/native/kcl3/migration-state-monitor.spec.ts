@@ -6,6 +6,7 @@ function monitorWith(answers: unknown[], initial: Kcl3Mode = { kind: 'none' }) {
   const changes: [string, string][] = [];
   const warn = jest.fn();
   const client = {
+    // eslint-disable-next-line @typescript-eslint/require-await -- a stubbed DynamoDB send
     send: async () => {
       const answer = answers.shift();
       if (answer instanceof Error) throw answer;

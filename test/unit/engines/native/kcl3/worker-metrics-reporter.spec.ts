@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- stubbed DynamoDB sends answer at once */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CpuUtilisation } from '../../../../../lib/engines/native/kcl3/cpu-utilisation';
 import { PERSISTED_SAMPLES, WorkerMetricsReporter } from '../../../../../lib/engines/native/kcl3/worker-metrics-reporter';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- an in-memory LeaseTable: its async methods answer at once */
 import type { Lease } from '../../../../../lib/leases/lease';
 import type { LeaseTable } from '../../../../../lib/leases/lease-table';
 

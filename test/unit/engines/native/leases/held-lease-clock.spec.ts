@@ -5,7 +5,7 @@ import { FakeLeaseTable, lease, silentLogger } from './fake-lease-table';
 afterEach(() => jest.restoreAllMocks());
 
 describe('HeldLease and LeaseRenewer timing', () => {
-  it('a wall-clock step neither ends a hold early nor keeps a lost one alive', async () => {
+  it('a wall-clock step neither ends a hold early nor keeps a lost one alive', () => {
     const table = new FakeLeaseTable([lease('shard-0', 'me')]);
     const forward = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 10_000);
     const wall = Date.now();

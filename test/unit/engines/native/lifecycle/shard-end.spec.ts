@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- stubbed findChildShards answers at once */
 import type { KinesisRecordProcessor, ShutdownInput } from '../../../../../lib';
 import type { ResolvedWorkerOptions } from '../../../../../lib/core/options';
 import { ShardCheckpointer } from '../../../../../lib/engines/native/checkpoint/shard-checkpointer';

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- a stubbed subscription client that answers at once */
 import type { KinesisClient, SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
 import { FanoutReader, type FanoutReaderConfig } from '../../../../../lib/engines/native/retrieval/fanout-reader';
 import { FetchAbortedError } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';

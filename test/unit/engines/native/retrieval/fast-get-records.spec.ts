@@ -42,6 +42,7 @@ let server: Server;
 let endpoint: string;
 let answer: { status: number; body: unknown; splitAt?: number[] } = { status: 200, body: BODY };
 beforeAll(async () => {
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- node:http ignores the handler's promise; a failed write fails the test's request
   server = createServer(async (_, res) => {
     res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' });
     const body = Buffer.from(JSON.stringify(answer.body));

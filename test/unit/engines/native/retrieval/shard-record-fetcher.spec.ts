@@ -7,6 +7,7 @@ import { CapturingLogger } from '../../../../support/capturing-logger';
 function fakeKinesis(script: Record<string, Array<() => unknown>>) {
   const calls: { name: string; input: Record<string, unknown> }[] = [];
   const client = {
+    // eslint-disable-next-line @typescript-eslint/require-await -- a stubbed Kinesis send
     send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       const name = command.constructor.name.replace(/Command$/, '');
       calls.push({ name, input: command.input });
