@@ -10,7 +10,7 @@ const STRETCH_HALF_LIFE_MS = 1_000;
 
 /** Where the pacer reads the time and waits: the real clock and timers, or a test's fake ones. */
 export interface PacerClock {
-  /** Milliseconds on a clock that only moves forward. */
+  /** The time now, in milliseconds (CallPacer uses performance.now: it only moves forward). */
   now(): number;
   /** Waits ms, or less when the signal aborts; false when aborted (see pause). */
   pause(ms: number, signal?: AbortSignal): Promise<boolean>;
