@@ -150,6 +150,28 @@ describe('FanoutReader', () => {
     );
   });
 
+  it('refused subscriptions (throttling, ResourceInUse, a 500, a reset) are retried one second apart at the earliest, on the reader clock', async () => {
+    const time = fakeClock();
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const clients = fakeClients(
+      [
+        awsError('LimitExceededException'),
+        awsError('LimitExceededException'),
+        awsError('ResourceInUseException'),
+        Object.assign(awsError('InternalFailure'), { $metadata: { httpStatusCode: 500 } }),
+        reset,
+        new FakeStream([event(1, 1)]),
+      ],
+      {},
+      time.now,
+    );
+    const { r } = reader(clients, { clock: time.clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+    const at = clients.calls.filter((c) => c.name === 'SubscribeToShard').map((c) => c.at);
+    expect(at).toHaveLength(6);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(1_000);
+  });
+
   it('ResourceInUseException and LimitExceededException on subscribe are retried with a clear log line; throttling counts in the metrics', async () => {
     let throttled = 0;
     const clients = fakeClients([awsError('ResourceInUseException'), awsError('LimitExceededException'), new FakeStream([event(1, 1)])]);
