@@ -22,7 +22,8 @@ describe('pacedBy (every HTTP attempt, the SDK retries included, waits for its t
   };
 
   /** A client whose HTTP layer answers attempt n with answers[n] (then 200 with no records), on the fake clock. */
-  function kinesisAnswering(answers: Array<'throttle' | 'http500' | 'ok'>) {
+  type Answer = 'throttle' | 'http500' | 'ok';
+  function kinesisAnswering(answers: Answer[]) {
     const arrivals: number[] = [];
     const client = new KinesisClient({
       region: 'us-east-1',
@@ -85,7 +86,7 @@ describe('pacedBy (every HTTP attempt, the SDK retries included, waits for its t
 
   it('over many calls with SDK retries and throttling, no second sees more than 5 attempts at the service', async () => {
     // A deterministic mix (no flakiness): every third attempt throttled, every fifth a 500.
-    const answers = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 'throttle' : i % 5 === 0 ? 'http500' : 'ok') as const);
+    const answers = Array.from({ length: 200 }, (_, i): Answer => (i % 3 === 0 ? 'throttle' : i % 5 === 0 ? 'http500' : 'ok'));
     const { client, arrivals } = kinesisAnswering(answers);
     const pacer = new CallPacer(5, clock);
     const signal = new AbortController().signal;
