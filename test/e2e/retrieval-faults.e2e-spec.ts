@@ -121,7 +121,10 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     proxy.set('GetRecords', 'expiredIterator', { times: 2 });
     const second = await putRecords(kinesis, stream, records('b', 10));
     await waitFor(() => delivered.length >= 20, '20 records');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // room for a replay to show, if there were one
+    // Room for a replay to show, if there were one: the reader goes on past the batch that completed the
+    // 20 (one batch is prefetched while the processor works, so 3 more GetRecords mean the next ones were handed over).
+    const getRecordsAt20 = proxy.count('GetRecords');
+    await waitFor(() => proxy.count('GetRecords') >= getRecordsAt20 + 3, '3 more GetRecords after the 20th record');
     expect(delivered.map((d) => d.data)).toEqual([...sent(first), ...sent(second)]);
     expect(shapes).toEqual([
       `AFTER_SEQUENCE_NUMBER ${first.at(-1)!.sequenceNumber}`,
@@ -129,7 +132,7 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     ]);
   });
 
-  it('sustained throttling and 5xx bursts: no loss, order kept, never more GetRecords per second than maxGetRecordsPerSecond', async () => {
+  it('sustained throttling and 5xx bursts: no loss, order kept, one warning per fault kind (the pacing is proved in paced-command.spec)', async () => {
     const stream = uniqueName('throttle');
     await createStream(kinesis, stream, 1);
     proxy.set('GetRecords', 'throttle', { probability: 0.5, forMs: 4_000 });
@@ -143,21 +146,10 @@ describe('reading a shard through faults (native engine, fault proxy in front of
     const puts = await putOver(stream, 'r', 60, 4_000);
     await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
     expect(delivered.map((d) => d.data)).toEqual(sent(puts));
-    // The engine spaces its calls 200 ms apart when it sends them; the proxy sees them arrive, a send
-    // delayed by a busy event loop arriving late. So: no 6 arrivals within 800 ms (200 ms of jitter
-    // allowed), and no more than 5 per second over the whole run.
-    const calls = proxy.requests.filter((r) => r.operation === 'GetRecords').map((r) => r.at);
-    let busiest = 0;
-    for (let i = 0, j = 0; i < calls.length; i++) {
-      while (calls[i] - calls[j] >= 800) j++;
-      busiest = Math.max(busiest, i - j + 1);
-    }
-    expect(busiest).toBeLessThanOrEqual(5);
-    // The SDK's retries come within tens of ms when they bypass the pacing; half the interval leaves
-    // room for the arrival jitter described above.
-    const gaps = calls.slice(1).map((t, i) => t - calls[i]);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
-    expect((calls.length - 1) / ((calls.at(-1)! - calls[0]) / 1_000)).toBeLessThanOrEqual(5);
+    // The pacing itself (no more than maxGetRecordsPerSecond attempts in any second, the SDK's retries
+    // included) is proved on a fake clock in test/unit/engines/native/retrieval/paced-command.spec.ts;
+    // arrival times at the proxy depend on the machine's speed, so they are not asserted here (the bench
+    // measures throttles against a rate-limited endpoint). Here: the faults did reach the engine.
     expect(proxy.requests.some((r) => r.fault === 'throttle')).toBe(true);
     // The SDK retries (3 attempts) absorb most faults; what reaches the engine is logged once per kind
     // (throttling, 503), not once per failed call.

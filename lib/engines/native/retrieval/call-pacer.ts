@@ -8,6 +8,16 @@ const STRETCH_ON_THROTTLE = 2;
 /** ... and the stretch halves every this many ms without one: back to the configured rate in ~3 s. */
 const STRETCH_HALF_LIFE_MS = 1_000;
 
+/** Where the pacer reads the time and waits: the real clock and timers, or a test's fake ones. */
+export interface PacerClock {
+  /** The time now, in milliseconds (CallPacer uses performance.now: it only moves forward). */
+  now(): number;
+  /** Waits ms, or less when the signal aborts; false when aborted (see pause). */
+  pause(ms: number, signal?: AbortSignal): Promise<boolean>;
+}
+
+const realClock: PacerClock = { now: () => performance.now(), pause };
+
 /**
  * Spaces the calls of one kind on one shard: Kinesis allows 5 GetRecords (and 5 GetShardIterator) per
  * second per shard, shared by every application reading the stream. Every HTTP attempt goes through
@@ -35,7 +45,10 @@ export class CallPacer {
   private stretch = 1;
   private stretchedAt = 0;
 
-  constructor(callsPerSecond: number) {
+  constructor(
+    callsPerSecond: number,
+    private readonly clock: PacerClock = realClock,
+  ) {
     this.floorMs = 1000 / callsPerSecond;
   }
 
@@ -46,7 +59,7 @@ export class CallPacer {
 
   /** How long from now until the next turn may be granted (0: at once). */
   get waitMs(): number {
-    return Math.max(0, this.nextAt - performance.now());
+    return Math.max(0, this.nextAt - this.clock.now());
   }
 
   /**
@@ -60,26 +73,26 @@ export class CallPacer {
   async turn(signal?: AbortSignal): Promise<boolean> {
     const wait = this.waitMs;
     // Timers count whole ms from the event loop's cached clock and may fire up to a ms early: round up.
-    if (wait > 0 && !(await pause(Math.ceil(wait) + 1, signal))) return false;
-    this.nextAt = performance.now() + this.intervalMs;
+    if (wait > 0 && !(await this.clock.pause(Math.ceil(wait) + 1, signal))) return false;
+    this.nextAt = this.clock.now() + this.intervalMs;
     return !signal?.aborted;
   }
 
   /** The call granted last was answered (successfully or not): the next one waits an interval from now. */
   answered(): void {
-    this.nextAt = Math.max(this.nextAt, performance.now() + this.intervalMs);
+    this.nextAt = Math.max(this.nextAt, this.clock.now() + this.intervalMs);
   }
 
   /** The service said ProvisionedThroughputExceeded: space the calls further apart, from now on. */
   throttled(): void {
     this.stretch = Math.min(MAX_STRETCH, this.currentStretch() * STRETCH_ON_THROTTLE);
-    this.stretchedAt = performance.now();
-    this.nextAt = Math.max(this.nextAt, performance.now() + this.intervalMs);
+    this.stretchedAt = this.clock.now();
+    this.nextAt = Math.max(this.nextAt, this.clock.now() + this.intervalMs);
   }
 
   private currentStretch(): number {
     if (this.stretch === 1) return 1;
-    const faded = this.stretch * 0.5 ** ((performance.now() - this.stretchedAt) / STRETCH_HALF_LIFE_MS);
+    const faded = this.stretch * 0.5 ** ((this.clock.now() - this.stretchedAt) / STRETCH_HALF_LIFE_MS);
     return faded <= 1.01 ? 1 : faded;
   }
 }

@@ -6,6 +6,7 @@ import { pause } from '../../../core/retry';
 import { backoffDelay, type RetryPolicy } from '../../../core/retry-policy';
 import { compareExtended, positionOf } from '../../../core/sequence-number';
 import { listAllShards, type ChildShard } from '../../../leases/shard-lister';
+import type { PacerClock } from './call-pacer';
 import { deaggregate } from './kpl-deaggregate';
 import { classifyReadError, missingPermission } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
@@ -34,7 +35,11 @@ export interface FanoutReaderConfig extends ReadStart {
   readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
+  /** Where the reader reads the time and waits (pacing, backoff): the wall clock and timers unless a test injects its own. */
+  readonly clock?: PacerClock;
 }
+
+const wallClock: PacerClock = { now: () => Date.now(), pause };
 
 /**
  * Reads one shard through enhanced fan-out (the KCL's FanOutRecordsPublisher): one SubscribeToShard at a
@@ -54,13 +59,17 @@ export class FanoutReader {
   private delivered: ExtendedSequenceNumber | undefined;
   private lastSubscribeAt = 0;
   private failures = 0;
-  private lastShardEndCheck = Date.now();
+  private readonly clock: PacerClock;
+  private lastShardEndCheck: number;
   /** The children the shard-end check found (kinesis-local's closed shards send no ChildShards event). */
   private shardEndChildren: ChildShard[] | undefined;
   private lastProblem: string | undefined;
   private readonly warnings = new Map<string, number>();
 
-  constructor(private readonly config: FanoutReaderConfig) {}
+  constructor(private readonly config: FanoutReaderConfig) {
+    this.clock = config.clock ?? wallClock;
+    this.lastShardEndCheck = this.clock.now();
+  }
 
   /** A problem no retry solves by itself (a missing permission, an unreadable checkpoint), until it is gone. */
   get problem(): string | undefined {
@@ -93,7 +102,7 @@ export class FanoutReader {
           if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error)))
             return { records: [], shardEnded: true, caughtUp: true };
           this.onFailure(error);
-          if (!(await pause(backoffDelay(RESUBSCRIBE_RETRY, ++this.failures), signal))) throw new FetchAbortedError();
+          if (!(await this.clock.pause(backoffDelay(RESUBSCRIBE_RETRY, ++this.failures), signal))) throw new FetchAbortedError();
         }
       }
     } catch (error) {
@@ -110,9 +119,9 @@ export class FanoutReader {
   private async subscribe(): Promise<void> {
     const { signal } = this.config;
     const position = this.position();
-    const wait = this.lastSubscribeAt + SUBSCRIBE_INTERVAL_MS - Date.now();
-    if (wait > 0 && !(await pause(wait, signal))) throw new FetchAbortedError();
-    this.lastSubscribeAt = Date.now();
+    const wait = this.lastSubscribeAt + SUBSCRIBE_INTERVAL_MS - this.clock.now();
+    if (wait > 0 && !(await this.clock.pause(wait, signal))) throw new FetchAbortedError();
+    this.lastSubscribeAt = this.clock.now();
     const subscription = new ShardSubscription({
       client: this.config.subscriber,
       consumerArn: this.config.consumerArn,
@@ -169,8 +178,8 @@ export class FanoutReader {
    * a caught-up shard only.
    */
   private async shardEndedMeanwhile(): Promise<boolean> {
-    if (Date.now() - this.lastShardEndCheck < this.config.shardEndCheckIntervalMs || !this.resumeAfter) return false;
-    this.lastShardEndCheck = Date.now();
+    if (this.clock.now() - this.lastShardEndCheck < this.config.shardEndCheckIntervalMs || !this.resumeAfter) return false;
+    this.lastShardEndCheck = this.clock.now();
     const { kinesis, streamName, shardId, signal } = this.config;
     try {
       const { ShardIterator } = await kinesis.send(
@@ -221,7 +230,7 @@ export class FanoutReader {
       this.lastProblem = text;
       return;
     }
-    const now = Date.now();
+    const now = this.clock.now();
     if (now - (this.warnings.get(name) ?? 0) < REPEAT_WARN_MS) return;
     this.warnings.set(name, now);
     this.config.logger.warn(

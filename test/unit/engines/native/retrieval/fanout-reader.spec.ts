@@ -3,7 +3,9 @@ import type { KinesisClient, SubscribeToShardEvent } from '@aws-sdk/client-kines
 import { FanoutReader, type FanoutReaderConfig } from '../../../../../lib/engines/native/retrieval/fanout-reader';
 import { FetchAbortedError } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
 import { NotStreamingError } from '../../../../../lib/engines/native/retrieval/shard-subscription';
+import type { PacerClock } from '../../../../../lib/engines/native/retrieval/call-pacer';
 import { CapturingLogger } from '../../../../support/capturing-logger';
+import { waitFor } from '../../../../support/wait-for';
 
 const seq = (n: number) => `4968064262957964619552409976618518528699811806203766${String(n).padStart(4, '0')}`;
 const record = (n: number) => ({
@@ -43,14 +45,33 @@ class FakeStream {
   }
 }
 
-/** A subscriber client that answers SubscribeToShard with the next scripted stream (or rejection), and logs every call. */
-function fakeClients(subscriptions: Array<FakeStream | Error | 'no-stream'>, kinesisScript: Record<string, Array<() => unknown>> = {}) {
+/** A clock for the reader that moves only when the reader waits (its pacing and backoff): no real time passes. */
+function fakeClock() {
+  let now = 1_000_000;
+  const waits: number[] = [];
+  const clock: PacerClock = {
+    now: () => now,
+    pause: (ms) => {
+      waits.push(ms);
+      now += ms;
+      return Promise.resolve(true);
+    },
+  };
+  return { clock, waits, now: () => now };
+}
+
+/** A subscriber client that answers SubscribeToShard with the next scripted stream (or rejection), and logs every call (at: on `now`). */
+function fakeClients(
+  subscriptions: Array<FakeStream | Error | 'no-stream'>,
+  kinesisScript: Record<string, Array<() => unknown>> = {},
+  now: () => number = Date.now,
+) {
   const calls: { name: string; input: Record<string, unknown>; at: number; signal?: AbortSignal }[] = [];
   const make = (handle: (name: string, input: Record<string, unknown>, signal?: AbortSignal) => unknown) =>
     ({
       send: async (command: { constructor: { name: string }; input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }) => {
         const name = command.constructor.name.replace(/Command$/, '');
-        calls.push({ name, input: command.input, at: Date.now(), signal: options?.abortSignal });
+        calls.push({ name, input: command.input, at: now(), signal: options?.abortSignal });
         return handle(name, command.input, options?.abortSignal);
       },
     }) as unknown as KinesisClient;
@@ -113,16 +134,43 @@ describe('FanoutReader', () => {
   });
 
   it('an error event (InternalFailure, a reset) ends the subscription; the next one starts after the last event delivered, one second later at the earliest', async () => {
-    const clients = fakeClients([new FakeStream([event(1, 2), awsError('InternalFailureException')]), new FakeStream([event(3, 3)])]);
-    const { r, logger } = reader(clients);
+    const time = fakeClock();
+    const clients = fakeClients(
+      [new FakeStream([event(1, 2), awsError('InternalFailureException')]), new FakeStream([event(3, 3)])],
+      {},
+      time.now,
+    );
+    const { r, logger } = reader(clients, { clock: time.clock });
     await r.next();
     expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r3']);
     expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(2) });
     const [a, b] = clients.calls.filter((c) => c.name === 'SubscribeToShard');
-    expect(b.at - a.at).toBeGreaterThanOrEqual(999);
+    expect(b.at - a.at).toBeGreaterThanOrEqual(1_000); // on the reader's clock, which moved only by its own waits
     expect(logger.lines.some((l) => /Fan-out subscription on s\/shardId-000000000000 failed: .*InternalFailureException/.test(l))).toBe(
       true,
     );
+  });
+
+  it('refused subscriptions (throttling, ResourceInUse, a 500, a reset) are retried one second apart at the earliest, on the reader clock', async () => {
+    const time = fakeClock();
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const clients = fakeClients(
+      [
+        awsError('LimitExceededException'),
+        awsError('LimitExceededException'),
+        awsError('ResourceInUseException'),
+        Object.assign(awsError('InternalFailure'), { $metadata: { httpStatusCode: 500 } }),
+        reset,
+        new FakeStream([event(1, 1)]),
+      ],
+      {},
+      time.now,
+    );
+    const { r } = reader(clients, { clock: time.clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+    const at = clients.calls.filter((c) => c.name === 'SubscribeToShard').map((c) => c.at);
+    expect(at).toHaveLength(6);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(1_000);
   });
 
   it('ResourceInUseException and LimitExceededException on subscribe are retried with a clear log line; throttling counts in the metrics', async () => {
@@ -187,7 +235,7 @@ describe('FanoutReader', () => {
     const clients = fakeClients([stream]);
     const { r, abort } = reader(clients);
     const pending = r.next();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => stream.pulled === 1, 'the reader to wait on the open subscription', 5_000);
     abort.abort();
     await expect(pending).rejects.toBeInstanceOf(FetchAbortedError);
     expect(clients.calls[0].signal!.aborted).toBe(true);
