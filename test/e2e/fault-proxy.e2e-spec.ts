@@ -148,12 +148,10 @@ describe('fault proxy in front of kinesis-local: what the SDK v3 KinesisClient s
 
   it('blackhole: a TimeoutError once requestTimeout (with throwOnRequestTimeout) or socketTimeout runs out', async () => {
     kinesisProxy.set('GetRecords', 'blackhole');
-    const started = Date.now();
     await expect(getRecords(kinesis({}, { requestTimeout: 300, throwOnRequestTimeout: true }))).rejects.toMatchObject({
       name: 'TimeoutError',
     });
     await expect(getRecords(kinesis({}, { socketTimeout: 300 }))).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(kinesisProxy.requests.filter((r) => r.fault === 'blackhole')).toHaveLength(2);
   });
 

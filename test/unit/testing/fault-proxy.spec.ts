@@ -193,9 +193,8 @@ describe('fault proxy: pass-through', () => {
 describe('fault proxy: faults', () => {
   it('blackhole: reads the request, never answers, keeps the socket open', async () => {
     proxy.set('GetRecords', 'blackhole');
-    const started = Date.now();
+    // The client's own timeout is what ends the call: the proxy never answered.
     await expect(call('GetRecords', {}, { timeoutMs: 200 })).rejects.toMatchObject({ code: 'CLIENT_TIMEOUT' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(targetRequests).toBe(0);
     expect(proxy.requests).toEqual([expect.objectContaining({ operation: 'GetRecords', fault: 'blackhole', status: undefined })]);
     expect((await call('ListShards')).status).toBe(200);
@@ -468,11 +467,12 @@ describe('fault proxy: robustness and close()', () => {
     const pending = [call('GetRecords'), call('GetRecords'), call('ListShards')];
     const settled = Promise.allSettled(pending);
     while (proxy.count() < 3) await sleep(10);
-    const started = Date.now();
     await Promise.all([proxy.close(), proxy.close()]);
     const results = await settled;
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    // Ended by close() destroying the sockets, not by the clients' own timeouts running out.
+    const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'fulfilled'));
+    expect(codes.filter((code) => code === 'CLIENT_TIMEOUT')).toEqual([]);
     await proxy.close();
     await expect(call('GetRecords')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
