@@ -15,6 +15,11 @@ export interface Lease {
   /** Multi-stream mode only: the shard id alone (attribute `shardId`). */
   readonly shardId?: string;
   readonly leaseOwner?: string;
+  /**
+   * KCL 3.x only, present during a graceful hand-over: the previous owner, which still processes the
+   * shard (and may checkpoint) until it removes this attribute; `leaseOwner` is then the next owner.
+   */
+  readonly checkpointOwner?: string;
   readonly leaseCounter: number;
   readonly ownerSwitchesSinceCheckpoint: number;
   readonly checkpoint: ExtendedSequenceNumber;
@@ -79,10 +84,12 @@ export function leaseFromItem(item: Item): Lease {
   const startingHashKey = str(item, 'startingHashKey');
   const endingHashKey = str(item, 'endingHashKey');
   const streamIdentifier = str(item, 'streamName');
+  const checkpointOwner = str(item, 'checkpointOwner');
   return {
     leaseKey: str(item, 'leaseKey')!,
     ...(streamIdentifier === undefined ? {} : { streamIdentifier, shardId: str(item, 'shardId')! }),
     leaseOwner: str(item, 'leaseOwner'),
+    ...(checkpointOwner === undefined ? {} : { checkpointOwner }),
     leaseCounter: num(item, 'leaseCounter')!,
     ownerSwitchesSinceCheckpoint: num(item, 'ownerSwitchesSinceCheckpoint') ?? 0,
     checkpoint: {

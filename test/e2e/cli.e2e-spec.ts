@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createWorker, type KinesisWorker } from '../../lib';
-import { createStream } from '../../lib/testing';
-import { dynamoClient, endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
+import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
+import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { readLeases } from '../support/lease-table';
 import { waitFor } from '../support/wait-for';
 
@@ -11,9 +13,12 @@ const root = join(__dirname, '..', '..');
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
 let worker: KinesisWorker | undefined;
+let proxy: FaultProxy | undefined;
 afterEach(async () => {
   await worker?.stop();
   worker = undefined;
+  await proxy?.close();
+  proxy = undefined;
 });
 afterAll(() => {
   kinesis.destroy();
@@ -45,14 +50,15 @@ function cli(
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-async function runningApp() {
+async function runningApp(streams: Partial<StreamWorkerOptions> = {}) {
   const stream = uniqueName('cli');
   const appName = uniqueName('app');
-  await createStream(kinesis, stream, 2);
+  const names = streams.streams ?? [stream];
+  for (const name of names) await createStream(kinesis, name, 2);
   worker = createWorker(
     {
       appName,
-      streamName: stream,
+      ...(streams.streams ? { streams: streams.streams } : { streamName: stream }),
       kinesis: { endpoint: endpoints().kinesis },
       dynamodb: { endpoint: endpoints().dynamodb },
       logger: { log() {}, warn() {}, error() {} },
@@ -62,9 +68,20 @@ async function runningApp() {
     }),
   );
   await worker.start();
-  await waitFor(async () => (await readLeases(dynamo, appName)).filter((l) => l.owner).length === 2, 'both leases owned');
+  const leases = 2 * names.length;
+  await waitFor(async () => (await readLeases(dynamo, appName)).filter((l) => l.owner).length === leases, 'every lease owned');
   return { appName, stream };
 }
+
+/** An application whose worker has stopped: its leases are released (no owner). */
+async function stoppedApp(options: Partial<StreamWorkerOptions> = {}) {
+  const app = await runningApp(options);
+  await worker!.stop();
+  worker = undefined;
+  return app;
+}
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/^\s+at /m);
 
 it('leases <appName> prints the lease table (and --json), the endpoint from a flag or from AWS_ENDPOINT_URL_DYNAMODB', async () => {
   const { appName } = await runningApp();
@@ -101,16 +118,248 @@ it('reset refuses while leases are owned, resets with --force --yes, and asks fo
   expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['TRIM_HORIZON', 'TRIM_HORIZON']);
 });
 
-it('usage errors exit 2 with the usage; AWS errors exit 1 with one line', async () => {
-  for (const args of [['bogus'], ['leases'], ['reset', 'app', '--to', 'YESTERDAY'], ['leases', 'app', '--nope']]) {
+it('usage errors exit 2 with the usage on stderr; help asked for goes to stdout with exit 0; --version prints the package version', async () => {
+  for (const args of [
+    ['bogus'],
+    ['leases'],
+    ['reset', 'app', '--to', 'YESTERDAY'],
+    ['leases', 'app', '--nope'],
+    ['reset', 'app', '--request-timeout', 'soon'],
+    [],
+  ]) {
     const run = await cli(args);
     expect([args.join(' '), run.code]).toEqual([args.join(' '), 2]);
     expect(run.stderr).toContain('Usage: kinesis-worker');
+    expect(run.stdout).toBe('');
   }
-  const missing = await cli(['leases', uniqueName('no-such-app'), '--dynamodb-endpoint', endpoints().dynamodb]);
+  // A subcommand's usage error shows that subcommand's usage.
+  expect((await cli(['reset', 'app', '--nope'])).stderr).toContain('Usage: kinesis-worker reset <appName>');
+  for (const [args, usage] of [
+    [['leases', '--help'], 'Usage: kinesis-worker leases <appName>'],
+    [['reset', 'app', '-h'], 'Usage: kinesis-worker reset <appName>'],
+    [['local', '--help'], 'Usage: kinesis-worker local'],
+    [['help', 'reset'], 'Usage: kinesis-worker reset <appName>'],
+    [['--help'], 'Usage: kinesis-worker <command>'],
+    [['help'], 'Usage: kinesis-worker <command>'],
+  ] as const) {
+    const run = await cli([...args]);
+    expect([args.join(' '), run.code, run.stderr]).toEqual([args.join(' '), 0, '']);
+    expect(run.stdout).toContain(usage);
+    expect(run.stdout).toContain('Exit codes:');
+  }
+  const version = await cli(['--version']);
+  expect(version.code).toBe(0);
+  expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
+});
+
+it('--kinesis-endpoint is refused with the reason (leases and reset never call Kinesis)', async () => {
+  for (const args of [
+    ['leases', 'app', '--kinesis-endpoint', 'http://127.0.0.1:1'],
+    ['reset', 'app', '--kinesis-endpoint=http://127.0.0.1:1'],
+  ]) {
+    const run = await cli(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--kinesis-endpoint is gone: leases and reset read and write only the lease table (DynamoDB)');
+  }
+});
+
+it('a missing lease table: exit 1, naming the table, the application, the region and the endpoint, and what to check', async () => {
+  const app = uniqueName('no-such-app');
+  const missing = await cli(['leases', app, '--dynamodb-endpoint', endpoints().dynamodb]);
   expect(missing.code).toBe(1);
-  expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-  expect(missing.stderr).toContain('ResourceNotFoundException');
+  expect(missing.stderr).toContain(
+    `lease table ${app} of application ${app} was not found in region us-east-1 at ${endpoints().dynamodb}.`,
+  );
+  expect(missing.stderr).toContain('Check: the application name');
+  expect(missing.stderr).not.toContain('ResourceNotFoundException');
+  noStackTrace(missing.stderr);
+  // --table, and the endpoint from AWS_ENDPOINT_URL_DYNAMODB.
+  const table = uniqueName('no-such-table');
+  const reset = await cli(['reset', app, '--table', table, '--yes'], { env: { AWS_ENDPOINT_URL_DYNAMODB: endpoints().dynamodb } });
+  expect(reset.code).toBe(1);
+  expect(reset.stderr).toContain(
+    `lease table ${table} of application ${app} was not found in region us-east-1 at ${endpoints().dynamodb}.`,
+  );
+});
+
+it('leases --watch --json: one JSON document per line per refresh, no escape codes; --watch without a terminal: no escape codes either', async () => {
+  const { appName } = await runningApp();
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  const stopAfterTwo = (pattern: RegExp) => (text: string, child: ReturnType<typeof spawn>) => {
+    if ((text.match(pattern) ?? []).length >= 2) child.kill('SIGINT');
+  };
+  const json = await cli(['leases', appName, '--watch', '--json', ...dynamodb], { onStdout: stopAfterTwo(/\]\n/g) });
+  expect(json.code).toBe(0);
+  expect(json.stdout).not.toContain('\x1b');
+  const lines = json.stdout.trim().split('\n');
+  expect(lines.length).toBeGreaterThanOrEqual(2);
+  for (const line of lines) {
+    const rows = JSON.parse(line) as { shardId: string; owner: string }[];
+    expect(rows.map((r) => r.owner)).toEqual([worker!.workerId, worker!.workerId]);
+  }
+  const text = await cli(['leases', appName, '--watch', ...dynamodb], { onStdout: stopAfterTwo(/^Lease table /gm) });
+  expect(text.code).toBe(0);
+  expect(text.stdout).not.toContain('\x1b');
+  expect(text.stdout.match(/^Lease table .*: 2 leases, 1 workers\.$/gm)!.length).toBeGreaterThanOrEqual(2);
+});
+
+it('reset --dry-run prints what it would reset and changes nothing (refusing as the real run would while leases are owned)', async () => {
+  const { appName } = await runningApp();
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  const before = await scanRaw(dynamo, appName);
+  const refused = await cli(['reset', appName, '--to', 'LATEST', '--dry-run', ...dynamodb]);
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toContain(`Dry run: would reset 2 checkpoints of ${appName} to LATEST; nothing was changed.`);
+  expect(refused.stdout).toContain(`shardId-000000000000: TRIM_HORIZON -> LATEST (owner ${worker!.workerId})`);
+  expect(refused.stderr).toContain('Refusing: 2 of 2 leases');
+  const forced = await cli(['reset', appName, '--to', 'LATEST', '--dry-run', '--force', '--json', ...dynamodb]);
+  expect(forced.code).toBe(0);
+  const plan = JSON.parse(forced.stdout) as { dryRun: boolean; to: string; reset: { shardId: string; previousCheckpoint: string }[] };
+  expect(plan).toMatchObject({ dryRun: true, to: 'LATEST' });
+  expect(plan.reset.map((r) => [r.shardId, r.previousCheckpoint])).toEqual([
+    ['shardId-000000000000', 'TRIM_HORIZON'],
+    ['shardId-000000000001', 'TRIM_HORIZON'],
+  ]);
+  // Nothing was written: not a checkpoint, not a counter (the worker renews, so only the checkpoints and owners are compared).
+  const after = await scanRaw(dynamo, appName);
+  expect(after.map((i) => [i.leaseKey.S, i.checkpoint.S, i.leaseOwner?.S])).toEqual(
+    before.map((i) => [i.leaseKey.S, i.checkpoint.S, i.leaseOwner?.S]),
+  );
+});
+
+it('reset --shard resets only that shard and prints the checkpoint it overwrote; --json; a --shard or --stream that matches nothing is an error', async () => {
+  const { appName } = await stoppedApp();
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  const one = await cli(['reset', appName, '--to', 'LATEST', '--shard', 'shardId-000000000001', '--yes', ...dynamodb]);
+  expect([one.code, one.stderr]).toEqual([0, '']);
+  expect(one.stdout).toContain('shardId-000000000001: TRIM_HORIZON -> LATEST');
+  expect(one.stdout).toContain(`Reset 1 checkpoints of ${appName} to LATEST.`);
+  expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['TRIM_HORIZON', 'LATEST']);
+  const json = await cli(['reset', appName, '--to', 'TRIM_HORIZON', '--shard', 'shardId-000000000001', '--yes', '--json', ...dynamodb]);
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    dryRun: false,
+    to: 'TRIM_HORIZON',
+    reset: [{ shardId: 'shardId-000000000001', previousCheckpoint: 'LATEST' }],
+    changedMeanwhile: [],
+  });
+  const noShard = await cli(['reset', appName, '--shard', 'shardId-000000000007', '--yes', ...dynamodb]);
+  expect(noShard.code).toBe(1);
+  expect(noShard.stderr).toContain('--shard shardId-000000000007: no lease of');
+  const noStream = await cli(['reset', appName, '--stream', 'orders', '--yes', ...dynamodb]);
+  expect(noStream.code).toBe(1);
+  expect(noStream.stderr).toContain('name no stream (a single-stream application');
+  expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['TRIM_HORIZON', 'TRIM_HORIZON']);
+});
+
+it('reset --stream resets the leases of one stream of a multi-stream application; --shard alone is ambiguous there', async () => {
+  const orders = uniqueName('orders');
+  const payments = uniqueName('payments');
+  const { appName } = await stoppedApp({ streams: [orders, payments] });
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  const run = await cli(['reset', appName, '--to', 'LATEST', '--stream', payments, '--yes', '--json', ...dynamodb]);
+  expect([run.code, run.stderr]).toEqual([0, '']);
+  expect((JSON.parse(run.stdout) as { reset: { leaseKey: string }[] }).reset.map((r) => r.leaseKey.split(':')[1])).toEqual([
+    payments,
+    payments,
+  ]);
+  const rows = await scanRaw(dynamo, appName);
+  const checkpoints = rows.map((row) => `${row.leaseKey.S!.split(':')[1]} ${row.checkpoint.S}`).sort();
+  expect(checkpoints).toEqual([`${orders} TRIM_HORIZON`, `${orders} TRIM_HORIZON`, `${payments} LATEST`, `${payments} LATEST`].sort());
+  const ambiguous = await cli(['reset', appName, '--shard', 'shardId-000000000000', '--yes', ...dynamodb]);
+  expect(ambiguous.code).toBe(1);
+  expect(ambiguous.stderr).toContain('--shard shardId-000000000000 is a shard of 2 streams');
+  const both = await cli(['reset', appName, '--to', 'LATEST', '--stream', orders, '--shard', 'shardId-000000000000', '--yes', ...dynamodb]);
+  expect(both.code).toBe(0);
+  expect(both.stdout).toContain(`Reset 1 checkpoints of ${appName} to LATEST.`);
+});
+
+it('a lease with only checkpointOwner (KCL 3.x hand-over whose previous owner still processes the shard) counts as owned', async () => {
+  const { appName } = await stoppedApp();
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  // What a KCL 3.x leader's hand-over leaves when the new owner let go before the previous owner finished:
+  // checkpointOwner names the worker still processing the shard, leaseOwner is gone.
+  await dynamo.send(
+    new UpdateItemCommand({
+      TableName: appName,
+      Key: { leaseKey: { S: 'shardId-000000000000' } },
+      UpdateExpression: 'SET checkpointOwner = :previous',
+      ExpressionAttributeValues: { ':previous': { S: 'worker-finishing' } },
+    }),
+  );
+  const refused = await cli(['reset', appName, '--to', 'LATEST', '--yes', ...dynamodb]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('Refusing: 1 of 2 leases');
+  expect(refused.stderr).toContain('worker-finishing');
+  const leases = await cli(['leases', appName, ...dynamodb]);
+  expect(leases.stdout).toMatch(/shardId-000000000000\s+\(none\) <- worker-finishing/);
+  expect(leases.stdout).toContain('2 leases, 1 workers.');
+  const json = JSON.parse((await cli(['leases', appName, '--json', ...dynamodb])).stdout) as { checkpointOwner: string | null }[];
+  expect(json.map((r) => r.checkpointOwner)).toEqual(['worker-finishing', null]);
+  // Only the other shard: nothing owned among the picked leases.
+  const other = await cli(['reset', appName, '--to', 'LATEST', '--shard', 'shardId-000000000001', '--yes', ...dynamodb]);
+  expect(other.code).toBe(0);
+  const forced = await cli(['reset', appName, '--to', 'LATEST', '--force', '--yes', ...dynamodb]);
+  expect(forced.code).toBe(0);
+  expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['LATEST', 'LATEST']);
+});
+
+describe('AWS failures through the fault proxy: a message that says what failed and what to check, exit 1, no stack trace', () => {
+  it('throttling (after the SDK retried)', async () => {
+    const { appName } = await stoppedApp();
+    proxy = await startFaultProxy({ target: endpoints().dynamodb });
+    proxy.set('Scan', 'throttle');
+    const run = await cli(['leases', appName, '--dynamodb-endpoint', proxy.url]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `DynamoDB throttled dynamodb:Scan after \\d+ attempts on table ${appName} \\(application ${appName}\\), region us-east-1, endpoint ${proxy.url}`,
+      ),
+    );
+    expect(proxy.count('Scan')).toBeGreaterThan(1);
+    noStackTrace(run.stderr);
+  });
+
+  it('a timeout (--request-timeout, AWS_MAX_ATTEMPTS)', async () => {
+    const { appName } = await stoppedApp();
+    proxy = await startFaultProxy({ target: endpoints().dynamodb });
+    proxy.set('Scan', 'blackhole');
+    const run = await cli(['leases', appName, '--dynamodb-endpoint', proxy.url, '--request-timeout', '1'], {
+      env: { AWS_MAX_ATTEMPTS: '2' },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`no answer from DynamoDB within 1 s after 2 attempts (dynamodb:Scan) on table ${appName}`);
+    expect(run.stderr).toContain('--request-timeout SECONDS waits longer');
+    expect(proxy.count('Scan')).toBe(2);
+    noStackTrace(run.stderr);
+  });
+
+  it('a reset that fails for good half-way says which checkpoints it reset and which not', async () => {
+    const { appName } = await stoppedApp();
+    proxy = await startFaultProxy({ target: endpoints().dynamodb });
+    proxy.set(
+      (request) => request.operation === 'UpdateItem' && JSON.stringify(request.body).includes('shardId-000000000001'),
+      faults.error(400, 'AccessDeniedException', 'User is not authorized to perform: dynamodb:UpdateItem'),
+    );
+    const run = await cli(['reset', appName, '--to', 'LATEST', '--yes', '--dynamodb-endpoint', proxy.url]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('shardId-000000000000: TRIM_HORIZON -> LATEST');
+    expect(run.stderr).toContain(`dynamodb:UpdateItem was denied on table ${appName}`);
+    expect(run.stderr).toContain('Reset 1 of 2 checkpoints before the failure (shardId-000000000000); not reset: shardId-000000000001.');
+    expect(run.stderr).toContain('must allow dynamodb:UpdateItem');
+    noStackTrace(run.stderr);
+    expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['LATEST', 'TRIM_HORIZON']);
+  });
+
+  it('connections reset', async () => {
+    const { appName } = await stoppedApp();
+    proxy = await startFaultProxy({ target: endpoints().dynamodb });
+    proxy.set('Scan', 'reset');
+    const run = await cli(['leases', appName, '--dynamodb-endpoint', proxy.url], { env: { AWS_MAX_ATTEMPTS: '2' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`the connection to DynamoDB failed (ECONNRESET) after 2 attempts for dynamodb:Scan on table ${appName}`);
+    noStackTrace(run.stderr);
+  });
 });
 
 it('local starts the emulators, prints the options, and stops them on Ctrl+C', async () => {
@@ -130,6 +379,23 @@ it('local starts the emulators, prints the options, and stops them on Ctrl+C', a
   expect(run.stderr).toContain('Emulators stopped.');
   // Nothing answers on the kinesis-local port any more.
   await expect(fetch(kinesisEndpoint)).rejects.toThrow();
+});
+
+it('local --json prints one JSON document with the endpoints and options, and no escape codes', async () => {
+  let dynamodbEndpoint = '';
+  const run = await cli(['local', '--stream', 'demo-json', '--shards', '1', '--json'], {
+    onStdout: (text, child) => {
+      if (text.endsWith('\n') && !dynamodbEndpoint) {
+        dynamodbEndpoint = (JSON.parse(text) as { dynamodbEndpoint: string }).dynamodbEndpoint;
+        child.kill('SIGINT');
+      }
+    },
+  });
+  expect(run.code).toBe(0);
+  expect(run.stdout).not.toContain('\x1b');
+  const printed = JSON.parse(run.stdout) as { stream: string; shards: number; options: { appName: string }; env: Record<string, string> };
+  expect(printed).toMatchObject({ stream: 'demo-json', shards: 1, options: { appName: 'my-app' } });
+  expect(printed.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(dynamodbEndpoint);
 });
 
 it('kcl-jars runs the jar provisioning script (cached jars: a quick no-op)', async () => {

@@ -310,9 +310,9 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(manifest.devDependencies['aws-kcl']).toBe(AWS_KCL_VERSION);
   });
 
-  it('the tarball holds the compiled library (with the kcl relay), the jar script, README and package.json: no tests, bench or sample', () => {
+  it('the tarball holds the compiled library (with the kcl relay), the jar script, README, CHANGELOG, LICENSE and package.json: no tests, bench or sample', () => {
     const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/'));
-    expect(outside).toEqual(['README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
+    expect(outside).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
     expect(
       packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path)),
     ).toEqual([]);
@@ -441,9 +441,24 @@ describe('the published package, installed in a fresh consumer app', () => {
     }, 300_000);
   });
 
+  it("require('nestjs-kinesis-worker/package.json') works from the installed tarball (the exports map lists it)", async () => {
+    const script = "process.stdout.write(JSON.stringify(require('nestjs-kinesis-worker/package.json')))";
+    const loaded = JSON.parse(ok(await run(process.execPath, ['-e', script], appDir), 'require package.json')) as {
+      name: string;
+      version: string;
+      license: string;
+    };
+    expect(loaded).toMatchObject({ name: 'nestjs-kinesis-worker', version: manifest.version, license: 'MIT' });
+  });
+
   it('the kinesis-worker bin is installed and runs from the consumer app', async () => {
     const help = ok(await run(join(appDir, 'node_modules', '.bin', 'kinesis-worker'), ['--help'], appDir, 60_000), 'kinesis-worker --help');
     expect(help).toContain('Usage: kinesis-worker <command>');
+    const version = ok(
+      await run(join(appDir, 'node_modules', '.bin', 'kinesis-worker'), ['--version'], appDir, 60_000),
+      'kinesis-worker --version',
+    );
+    expect(version.trim()).toBe(manifest.version);
     const unknown = await run(join(appDir, 'node_modules', '.bin', 'kinesis-worker'), ['bogus'], appDir, 60_000);
     expect(unknown.code).toBe(2);
   });

@@ -29,6 +29,11 @@ describe('lease rows that are not usable leases', () => {
     expect(rowProblem({ ...valid, entityType: { S: 'LEASE' } })).toBeUndefined();
   });
 
+  it('reads checkpointOwner (a KCL 3.x graceful hand-over), and has no such key when the row has none', () => {
+    expect(leaseFromItem({ ...valid, checkpointOwner: { S: 'w0' } })).toMatchObject({ leaseOwner: 'w1', checkpointOwner: 'w0' });
+    expect('checkpointOwner' in leaseFromItem(valid)).toBe(false);
+  });
+
   it('warns once per row, then again only after the quiet period', () => {
     const warnings: string[] = [];
     let now = 0;
