@@ -1,4 +1,4 @@
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { KinesisWorkerService } from '../../lib';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError, type EngineName, type KinesisWorkerOptions } from '../../lib';
@@ -6,7 +6,7 @@ import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
 import { LEASE_OWNER_INDEX } from '../../lib/engines/kcl/kcl3-lease-table';
 import { readKcl3Mode } from '../../lib/leases/kcl3-application';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, tableActive, tableExists, uniqueName } from '../support/aws';
 import { closeAndCheck } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -190,8 +190,7 @@ describe('the native engine and KCL 3.x applications', () => {
     expect(error.message).toContain('Migration3.0 = CLIENT_VERSION_3X, set by worker java-host:4242:0f8808b8');
     expect(error.message).toContain(`there is no lease table '${appName}'`);
     expect(error.message).toContain('LeaseOwnerToLeaseKeyIndex');
-    const { TableNames } = await dynamo.send(new ListTablesCommand({}));
-    expect(TableNames).not.toContain(appName);
+    expect(await tableExists(dynamo, appName)).toBe(false);
   });
 
   it('migration state CLIENT_VERSION_UPGRADE_FROM_2X (compatible mode): the native worker starts and consumes', async () => {

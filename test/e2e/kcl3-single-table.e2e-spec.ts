@@ -1,8 +1,8 @@
-import { CreateTableCommand, ListTablesCommand, PutItemCommand, type AttributeValue, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, PutItemCommand, type AttributeValue, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
 import { KinesisWorkerConfigError } from '../../lib';
 import { createStream } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, tableExists, uniqueName } from '../support/aws';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 
 /**
@@ -73,7 +73,6 @@ it('a lease table holding the KCL 3.5 single-table Migration3.0 row: a bootstrap
   expect((error as Error).message).toMatch(/KCL 3\.5 single-table coordinator state .*Nothing was written/);
 
   expect(await scanRaw(dynamo, appName)).toEqual(before);
-  const { TableNames } = await dynamo.send(new ListTablesCommand({}));
-  expect(TableNames).not.toContain(`${appName}-CoordinatorState`);
-  expect(TableNames).not.toContain(`${appName}-WorkerMetricStats`);
+  expect(await tableExists(dynamo, `${appName}-CoordinatorState`)).toBe(false);
+  expect(await tableExists(dynamo, `${appName}-WorkerMetricStats`)).toBe(false);
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, ScanCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -35,4 +35,18 @@ export async function scanRaw(dynamo: DynamoDBClient, tableName: string) {
 /** dynalite answers CreateTable while the table is CREATING; a write right after can meet ResourceNotFound. */
 export async function tableActive(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 0.1 }, { TableName: tableName });
+}
+
+/**
+ * Whether a DynamoDB table exists, by DescribeTable: ResourceNotFoundException means absent, any other error is thrown.
+ * (ListTables returns at most 100 names a page, so a name missing from one page proves nothing.)
+ */
+export async function tableExists(dynamo: DynamoDBClient, tableName: string): Promise<boolean> {
+  try {
+    await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
 }
