@@ -19,7 +19,7 @@ export class RecordingCheckpointer implements Checkpointer {
   private stored: ExtendedSequenceNumber;
   private ended = false;
   private readonly history: ExtendedSequenceNumber[] = [];
-  private failures: unknown[] = [];
+  private failures: Error[] = [];
 
   constructor(
     readonly shardId = 'shardId-000000000000',
@@ -43,7 +43,7 @@ export class RecordingCheckpointer implements Checkpointer {
   }
 
   /** The next checkpoint() rejects with this error (say a LeaseLostError), once. */
-  failNext(error: unknown): this {
+  failNext(error: Error): this {
     this.failures.push(error);
     return this;
   }
@@ -53,7 +53,8 @@ export class RecordingCheckpointer implements Checkpointer {
   checkpoint(sequenceNumber: string, subSequenceNumber?: number): Promise<void>;
   checkpoint(...args: unknown[]): Promise<void> {
     try {
-      if (this.failures.length > 0) throw this.failures.shift();
+      const failure = this.failures.shift();
+      if (failure) throw failure;
       const target = checkpointTarget(args as CheckpointArgs, {
         shardId: this.shardId,
         largestDelivered: this.largestDelivered,
@@ -64,7 +65,7 @@ export class RecordingCheckpointer implements Checkpointer {
       this.history.push(target);
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
