@@ -12,7 +12,7 @@ export interface TestRecordInput {
 }
 
 /** A sequence number as Kinesis writes them: 56 decimal digits. Positions of one factory compare as the real ones (BigInt). */
-const FIRST_SEQUENCE = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_002n;
+const FIRST_SEQUENCE = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_002n;
 const STEP = 1_000_000_000_000n;
 
 /** Encodes test data the way a producer would. */
