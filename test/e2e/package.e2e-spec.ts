@@ -111,8 +111,6 @@ import { KinesisWorkerHealthIndicator, type KinesisHealthResult } from 'nestjs-k
 import { RecordingCheckpointer, TestRecordFactory, type KinesisTestStreamsOptions } from 'nestjs-kinesis-worker/testing';
 import { KinesisTestStreams, KinesisWorkerTestingModule } from 'nestjs-kinesis-worker/testing/nest';
 
-@Module({ imports: [KinesisWorkerTestingModule.forRoot({ streams: { orders: 2 }, worker: { autoCheckpoint: 'batch' } })], providers: [Totals, OrdersProcessor] })
-export class TestAppModule {}
 export const testStreamsOptions: KinesisTestStreamsOptions = { streams: { orders: 1 }, timeoutMs: 5_000 };
 export const awaitProcessed = (streams: KinesisTestStreams): Promise<void> => streams.processed({ timeoutMs: 1_000 });
 export async function unitCheckpoint(): Promise<string | undefined> {
@@ -150,6 +148,9 @@ const workerOptions: KinesisWorkerOptions = moduleOptions;
 
 @Module({ imports: [KinesisWorkerModule.forRoot(workerOptions)], providers: [Totals, OrdersProcessor] })
 export class AppModule {}
+
+@Module({ imports: [KinesisWorkerTestingModule.forRoot({ streams: { orders: 2 }, worker: { autoCheckpoint: 'batch' } })], providers: [Totals, OrdersProcessor] })
+export class TestAppModule {}
 
 export function plainWorker(options: StreamWorkerOptions): KinesisWorker {
   return createWorker(options, () => ({ processRecords: async () => undefined }));
