@@ -8,8 +8,8 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-/** Starts dynalite in this process, in memory, on a loopback port. Its conditional writes are atomic. */
-export async function startLocalDynamoDb(options: { port?: number } = {}): Promise<LocalDynamoDb> {
+/** Starts dynalite in this process, in memory, on a loopback port. Its conditional writes are atomic. `unref`: it does not keep the process alive. */
+export async function startLocalDynamoDb(options: { port?: number; unref?: boolean } = {}): Promise<LocalDynamoDb> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require(optionalResolve('dynalite')) as (opts: object) => Server;
   const port = options.port ?? (await freePort());
@@ -27,6 +27,8 @@ export async function startLocalDynamoDb(options: { port?: number } = {}): Promi
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  // unref: the emulator does not keep this process alive by itself (shared emulators that no test stops).
+  if (options.unref) server.unref();
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,

@@ -31,14 +31,25 @@ export interface LocalKinesisOptions {
    * where the previous one stopped, which is how the tests kill and restart Kinesis mid-run.
    */
   persistDir?: string;
+  /**
+   * Let this process exit while kinesis-local runs, and end kinesis-local when this process ends, however
+   * it ends (kinesis-local watches its stdin, which closes with this process). For emulators shared by the
+   * tests of one process (sharedEmulators()), that no test stops.
+   */
+  exitWithParent?: boolean;
 }
+
+/** Runs kinesis-local's main in a process that exits once its stdin closes, i.e. when its parent is gone. */
+const WATCH_PARENT =
+  "process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume(); require(process.argv[1]);";
 
 export async function startLocalKinesis(options: LocalKinesisOptions = {}): Promise<LocalKinesis> {
   const main = optionalResolve('kinesis-local', '/main.js');
   const port = options.port ?? (await freePort());
   const tlsPort = options.tlsPort ?? (await freePort());
   const quick = '20ms';
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  const args = options.exitWithParent ? ['-e', WATCH_PARENT, main] : [main];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       ...process.env,
       KINESIS_MOCK_PLAIN_PORT: String(port),
@@ -60,7 +71,7 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
         ? { SHOULD_PERSIST_DATA: 'true', PERSIST_PATH: options.persistDir, PERSIST_INTERVAL: '200ms', LOAD_DATA_IF_EXISTS: 'true' }
         : {}),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: [options.exitWithParent ? 'pipe' : 'ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
@@ -90,6 +101,10 @@ export async function startLocalKinesis(options: LocalKinesisOptions = {}): Prom
     throw error;
   } finally {
     client.destroy();
+  }
+  if (options.exitWithParent) {
+    child.unref();
+    for (const stream of [child.stdin, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
   return {
     endpoint,

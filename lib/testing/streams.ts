@@ -34,18 +34,30 @@ export interface PutResult {
 export async function putRecords(
   kinesis: KinesisClient,
   streamName: string,
-  entries: readonly { partitionKey: string; data: Buffer | string }[],
+  entries: readonly { partitionKey: string; data: Buffer | string; explicitHashKey?: string }[],
 ): Promise<PutResult[]> {
   const results: PutResult[] = [];
   for (let offset = 0; offset < entries.length; offset += 500) {
-    let pending = entries.slice(offset, offset + 500).map((entry) => ({ ...entry, data: Buffer.from(entry.data) }));
+    let pending = entries
+      .slice(offset, offset + 500)
+      .map(({ partitionKey, data, explicitHashKey }) => ({ partitionKey, data: Buffer.from(data), explicitHashKey }));
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const requests: PutRecordsRequestEntry[] = pending.map((entry) => ({ PartitionKey: entry.partitionKey, Data: entry.data }));
+      const requests: PutRecordsRequestEntry[] = pending.map((entry) => ({
+        PartitionKey: entry.partitionKey,
+        Data: entry.data,
+        ...(entry.explicitHashKey !== undefined ? { ExplicitHashKey: entry.explicitHashKey } : {}),
+      }));
       const out = await kinesis.send(new PutRecordsCommand({ StreamName: streamName, Records: requests }));
       const failed: typeof pending = [];
       out.Records!.forEach((result, i) => {
         if (result.ErrorCode) failed.push(pending[i]);
-        else results.push({ ...pending[i], shardId: result.ShardId!, sequenceNumber: result.SequenceNumber! });
+        else
+          results.push({
+            partitionKey: pending[i].partitionKey,
+            data: pending[i].data,
+            shardId: result.ShardId!,
+            sequenceNumber: result.SequenceNumber!,
+          });
       });
       if (failed.length > 0 && attempt >= 20) throw new Error(`PutRecords kept failing for ${failed.length} records.`);
       if (failed.length > 0) await sleep(50 * attempt);

@@ -108,6 +108,17 @@ import {
 import { createWorker as createStandaloneWorker, type KinesisWorker as StandaloneWorker, type StreamWorkerOptions as StandaloneOptions } from 'nestjs-kinesis-worker/standalone';
 import { createStream, putRecords, startLocalEmulators, type LocalEmulators } from 'nestjs-kinesis-worker/testing';
 import { KinesisWorkerHealthIndicator, type KinesisHealthResult } from 'nestjs-kinesis-worker/health';
+import { RecordingCheckpointer, TestRecordFactory, type KinesisTestStreamsOptions } from 'nestjs-kinesis-worker/testing';
+import { KinesisTestStreams, KinesisWorkerTestingModule } from 'nestjs-kinesis-worker/testing/nest';
+
+export const testStreamsOptions: KinesisTestStreamsOptions = { streams: { orders: 1 }, timeoutMs: 5_000 };
+export const awaitProcessed = (streams: KinesisTestStreams): Promise<void> => streams.processed({ timeoutMs: 1_000 });
+export async function unitCheckpoint(): Promise<string | undefined> {
+  const checkpointer = new RecordingCheckpointer();
+  checkpointer.deliver(new TestRecordFactory().records(2));
+  await checkpointer.checkpoint();
+  return checkpointer.last?.sequenceNumber;
+}
 
 @Injectable()
 export class Totals {
@@ -137,6 +148,9 @@ const workerOptions: KinesisWorkerOptions = moduleOptions;
 
 @Module({ imports: [KinesisWorkerModule.forRoot(workerOptions)], providers: [Totals, OrdersProcessor] })
 export class AppModule {}
+
+@Module({ imports: [KinesisWorkerTestingModule.forRoot({ streams: { orders: 2 }, worker: { autoCheckpoint: 'batch' } })], providers: [Totals, OrdersProcessor] })
+export class TestAppModule {}
 
 export function plainWorker(options: StreamWorkerOptions): KinesisWorker {
   return createWorker(options, () => ({ processRecords: async () => undefined }));
@@ -171,6 +185,7 @@ try {
   const lib = require('nestjs-kinesis-worker');
   result.mainExports = Object.keys(lib).sort();
   result.testingExports = Object.keys(require('nestjs-kinesis-worker/testing')).sort();
+  result.testingNestExports = Object.keys(require('nestjs-kinesis-worker/testing/nest')).sort();
   // The health entry loads without @nestjs/terminus, which this app does not install.
   result.healthExports = Object.keys(require('nestjs-kinesis-worker/health')).sort();
   const kclError = (error) => finish({ kclError: { name: error.name, option: error.option, message: error.message } });
@@ -325,6 +340,8 @@ describe('the published package, installed in a fresh consumer app', () => {
         'dist/lib/standalone.d.ts',
         'dist/lib/testing/index.js',
         'dist/lib/testing/index.d.ts',
+        'dist/lib/testing/nest/index.js',
+        'dist/lib/testing/nest/index.d.ts',
         'dist/lib/health/index.js',
         'dist/lib/health/index.d.ts',
         'dist/lib/engines/kcl/relay.js',
@@ -364,6 +381,7 @@ describe('the published package, installed in a fresh consumer app', () => {
       loadError?: string;
       mainExports?: string[];
       testingExports?: string[];
+      testingNestExports?: string[];
       healthExports?: string[];
       kclError?: { name: string; option: string; message: string };
     };
@@ -371,7 +389,18 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(outcome.mainExports).toEqual(
       expect.arrayContaining(['KinesisWorkerModule', 'KinesisProcessor', 'createWorker', 'KinesisWorkerConfigError']),
     );
-    expect(outcome.testingExports).toEqual(expect.arrayContaining(['startLocalEmulators', 'createStream']));
+    expect(outcome.testingExports).toEqual(
+      expect.arrayContaining([
+        'startLocalEmulators',
+        'createStream',
+        'sharedEmulators',
+        'KinesisTestStreams',
+        'TestRecordFactory',
+        'RecordingCheckpointer',
+        'localKinesisClient',
+      ]),
+    );
+    expect(outcome.testingNestExports).toEqual(['KinesisTestStreams', 'KinesisWorkerTestingModule']);
     expect(outcome.healthExports).toEqual(['KinesisWorkerHealthIndicator']);
     expect(outcome.kclError).toMatchObject({ name: 'KinesisWorkerConfigError', option: 'engine' });
     expect(outcome.kclError!.message).toContain(`npm install aws-kcl@${AWS_KCL_VERSION}`);

@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 
 const LIB = resolve(__dirname, '..', '..', 'lib');
 
-type Layer = 'core' | 'leases' | 'native' | 'kcl' | 'create-worker' | 'standalone' | 'nest' | 'testing' | 'cli';
+type Layer = 'core' | 'leases' | 'native' | 'kcl' | 'create-worker' | 'standalone' | 'nest' | 'testing' | 'testing-nest' | 'cli';
 
 /** Which layer a file under lib/ belongs to, from its path relative to lib/ ('/'-separated). */
 function layerOf(path: string): Layer {
@@ -15,6 +15,7 @@ function layerOf(path: string): Layer {
   if (path.startsWith('leases/')) return 'leases';
   if (path.startsWith('engines/native/')) return 'native';
   if (path.startsWith('engines/kcl/')) return 'kcl';
+  if (path.startsWith('testing/nest/')) return 'testing-nest';
   if (path.startsWith('testing/')) return 'testing';
   if (path.startsWith('cli/')) return 'cli';
   if (path === 'create-worker.ts') return 'create-worker';
@@ -34,7 +35,11 @@ const ALLOWED: Record<Layer, readonly Layer[]> = {
   standalone: ['core', 'create-worker', 'standalone'],
   // The Nest layer reaches the engines only through createWorker (the package root re-exports the standalone entry).
   nest: ['core', 'leases', 'create-worker', 'standalone', 'nest'],
+  // Nest-free (nestjs-kinesis-worker/testing): standalone users and apps without @nestjs installed load it.
   testing: ['core', 'testing'],
+  // The Nest testing module (nestjs-kinesis-worker/testing/nest, its own entry so that ./testing stays Nest-free):
+  // it configures the real KinesisWorkerModule on the emulators, so it needs the Nest layer and the Nest-free helpers.
+  'testing-nest': ['core', 'standalone', 'nest', 'testing', 'testing-nest'],
   // The operator's CLI reads and writes the lease table and starts the embedded emulators.
   cli: ['core', 'leases', 'testing', 'cli'],
 };
@@ -93,6 +98,11 @@ describe('lib/ import rules', () => {
     });
     expect(imports).toContainEqual({ file: 'kinesis-worker.explorer.ts', specifier: '@nestjs/core', target: undefined });
     expect(imports).toContainEqual({ file: 'standalone.ts', specifier: './create-worker', target: 'create-worker.ts' });
+    expect(imports).toContainEqual({
+      file: 'testing/nest/kinesis-worker-testing.module.ts',
+      specifier: '../../kinesis-worker.module',
+      target: 'kinesis-worker.module.ts',
+    });
   });
 
   it('every relative import names a file under lib/', () => {
@@ -107,8 +117,10 @@ describe('lib/ import rules', () => {
     expect(offending.map((i) => `${describeImport(i)}: ${layer} may import only ${allowed.join(', ')}`)).toEqual([]);
   });
 
-  it('nothing outside the Nest layer (lib/*.ts, lib/decorators, lib/health) imports @nestjs/*', () => {
-    const offending = imports.filter((i) => /^@nestjs\//.test(i.specifier) && layerOf(i.file) !== 'nest');
+  it('nothing outside the Nest layer (lib/*.ts, lib/decorators, lib/health) and the Nest testing module (lib/testing/nest) imports @nestjs/*', () => {
+    const offending = imports.filter(
+      (i) => /^@nestjs\//.test(i.specifier) && layerOf(i.file) !== 'nest' && layerOf(i.file) !== 'testing-nest',
+    );
     expect(offending.map(describeImport)).toEqual([]);
   });
 });

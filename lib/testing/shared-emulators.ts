@@ -1,0 +1,55 @@
+import * as os from 'node:os';
+import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKinesis, type LocalKinesis } from './local-kinesis';
+import type { LocalEmulators } from './local-emulators';
+
+/**
+ * Where the process keeps its shared emulators. Jest gives every spec file its own globals and module
+ * registry, so a module-level variable would start a set per file; Node's core modules are the
+ * process's own in every spec file, and the global symbol registry is shared across them.
+ */
+const REGISTRY = Symbol.for('nestjs-kinesis-worker/testing/shared-emulators');
+type Holder = { [REGISTRY]?: Promise<LocalEmulators> };
+
+/**
+ * The emulators of this process (one set per jest worker), started on the first call on free loopback
+ * ports and shared by every later call: kinesis-local in a child process that ends with this process,
+ * dynalite in this process. Neither keeps the process alive, and stop() is a no-op: the set lives as
+ * long as the process. Tests that share it use their own stream and application names.
+ */
+export function sharedEmulators(): Promise<LocalEmulators> {
+  const holder = os as unknown as Holder;
+  const existing = holder[REGISTRY];
+  if (existing) return existing;
+  const starting = start();
+  holder[REGISTRY] = starting;
+  // A failed start is not cached: the next call tries again (and reports its own error).
+  starting.catch(() => {
+    if (holder[REGISTRY] === starting) delete holder[REGISTRY];
+  });
+  return starting;
+}
+
+async function start(): Promise<LocalEmulators> {
+  const started = await Promise.allSettled([startLocalKinesis({ exitWithParent: true }), startLocalDynamoDb({ unref: true })]);
+  const [kinesis, dynamodb] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
+    LocalKinesis | undefined,
+    LocalDynamoDb | undefined,
+  ];
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure || !kinesis || !dynamodb) {
+    await Promise.allSettled([kinesis?.stop(), dynamodb?.stop()]);
+    throw failure?.reason;
+  }
+  return {
+    kinesis,
+    dynamodb,
+    region: LOCAL_REGION,
+    workerOptions: {
+      region: LOCAL_REGION,
+      kinesis: { endpoint: kinesis.endpoint, credentials: LOCAL_CREDENTIALS },
+      dynamodb: { endpoint: dynamodb.endpoint, credentials: LOCAL_CREDENTIALS },
+    },
+    stop: () => Promise.resolve(),
+  };
+}
