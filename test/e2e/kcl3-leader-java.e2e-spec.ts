@@ -12,7 +12,7 @@ import { processGroupAlive } from '../../lib/engines/kcl/daemon';
 import { KCL_3_LINE } from '../../lib/engines/kcl/kcl-lines';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
 import { closeAndCheck, kclWorkers } from '../support/kcl-processes';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -99,7 +99,7 @@ async function setUp(shards: number, extra: Partial<StreamWorkerOptions> = {}) {
   const stream = uniqueName('kcl3-lead');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo, appName);
+  await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
   await writeMigrationState(appName);
   const fleet = new WorkerFleet({
     streamName: stream,

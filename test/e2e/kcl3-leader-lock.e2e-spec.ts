@@ -12,7 +12,7 @@ import { KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { LeaderElection } from '../../lib/engines/native/kcl3/leader-election';
 import { createStream, putRecords, startFaultProxy, type FaultProxy } from '../../lib/testing';
-import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
 import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -295,7 +295,7 @@ async function threeXApplication(shards: number) {
   const stream = uniqueName('kcl3-lead');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo, appName);
+  await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
   await createTable(`${appName}-CoordinatorState`, 'key');
   await createTable(`${appName}-WorkerMetricStats`, 'wid');
   await dynamo.send(

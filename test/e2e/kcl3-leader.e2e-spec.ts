@@ -1,7 +1,7 @@
 import { CreateTableCommand, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
 import { createStream, type PutResult } from '../../lib/testing';
-import { dynamoClient, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { dynamoClient, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
 import { ownerCounts, readLeases } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { listShards, splitShard } from '../support/reshard';
@@ -54,7 +54,7 @@ async function setUp(shards: number, extra: object = {}, { metricsTable = true }
   const stream = uniqueName('kcl3-leader');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo, appName);
+  await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
   await createTable(`${appName}-CoordinatorState`, 'key');
   if (metricsTable) await createTable(`${appName}-WorkerMetricStats`, 'wid');
   await dynamo.send(

@@ -34,7 +34,7 @@ async function fleetInThreeXMode(shards: number) {
   const stream = uniqueName('kcl3-faults');
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
-  await createKcl3LeaseTable(dynamo, appName);
+  await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
   for (const [table, key] of [
     [`${appName}-CoordinatorState`, 'key'],
     [`${appName}-WorkerMetricStats`, 'wid'],

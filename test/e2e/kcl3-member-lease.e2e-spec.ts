@@ -5,7 +5,7 @@ import { AssignedLeaseFollower } from '../../lib/engines/native/kcl3/assigned-le
 import { Kcl3HeldLease } from '../../lib/engines/native/kcl3/kcl3-held-lease';
 import { readKcl3Lease } from '../../lib/leases/kcl3-tables';
 import { LeaseTable } from '../../lib/leases/lease-table';
-import { dynamoClient, uniqueName } from '../support/aws';
+import { dynamoClient, uniqueName, tableActive } from '../support/aws';
 
 /**
  * The 3.x lease writes on dynalite, with the Java leader's writes played by the test (docs/kcl3-protocol.md,
@@ -18,7 +18,7 @@ const silent = { log: () => undefined, warn: () => undefined, error: () => undef
 
 async function table(): Promise<LeaseTable> {
   const name = uniqueName('kcl3-lease');
-  await createKcl3LeaseTable(dynamo, name);
+  await createKcl3LeaseTable(dynamo, name).then(() => tableActive(dynamo, name));
   return new LeaseTable(dynamo, name);
 }
 

@@ -76,7 +76,7 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     const coordinatorStateTableName = uniqueName('fleet-coordination');
     const workerMetricsTableName = uniqueName('fleet-metrics');
     await createStream(kinesis, stream, 2);
-    await createKcl3LeaseTable(dynamo, appName);
+    await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
     await createTable(coordinatorStateTableName, 'key');
     await createTable(workerMetricsTableName, 'wid');
     await setMigrationState(coordinatorStateTableName, 'CLIENT_VERSION_UPGRADE_FROM_2X');
@@ -156,7 +156,7 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     const coordinatorState = `${appName}-CoordinatorState`;
     const workerMetrics = `${appName}-WorkerMetricStats`;
     await createStream(kinesis, stream, 2);
-    await createKcl3LeaseTable(dynamo, appName);
+    await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
     await createTable(coordinatorState, 'key');
     await createTable(workerMetrics, 'wid');
     await setMigrationState(coordinatorState, 'CLIENT_VERSION_UPGRADE_FROM_2X');

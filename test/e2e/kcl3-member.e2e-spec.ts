@@ -78,7 +78,7 @@ async function setUp(shards: number) {
   const appName = uniqueName('app');
   await createStream(kinesis, stream, shards);
   // dynalite cannot add the GSI later (docs/kcl-engine.md); the Java fleet's table has it.
-  await createKcl3LeaseTable(dynamo, appName);
+  await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
   await writeMigrationState(appName, 'CLIENT_VERSION_3X');
   const fleet = new WorkerFleet({
     streamName: stream,

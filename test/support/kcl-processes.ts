@@ -7,6 +7,7 @@ import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
 import { processGroupAlive } from '../../lib/engines/kcl/daemon';
 import { KCL_DEFAULT_VERSION, isKcl3 } from '../../lib/engines/kcl/kcl-lines';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
+import { tableActive } from './aws';
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -86,5 +87,5 @@ export function testedKclVersion(): string {
  * does not (docs/kcl-engine.md, "KCL 3.x"). On a 2.x line it does nothing.
  */
 export async function prepareSharedLeaseTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
-  if (isKcl3(testedKclVersion())) await createKcl3LeaseTable(dynamo, tableName);
+  if (isKcl3(testedKclVersion())) await createKcl3LeaseTable(dynamo, tableName).then(() => tableActive(dynamo, tableName));
 }
