@@ -1,4 +1,5 @@
-import { createStream, putRecords, startFaultProxy } from '../../lib/testing';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { createStream, faults, putRecords, startFaultProxy, type ProxiedRequest } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, uniqueName } from '../support/aws';
 import { readLeases } from '../support/lease-table';
 import { records } from '../support/records';
@@ -21,6 +22,19 @@ afterAll(() => {
 
 const checkpointOf = async (appName: string, shardId: string) =>
   (await readLeases(dynamo, appName)).find((l) => l.shardId === shardId)?.checkpoint;
+
+/** The lease-table writes of a shard's end, told apart by their body. */
+const SHARD_END_WRITES = ['child lease', 'childShardIds', 'SHARD_END checkpoint'] as const;
+function shardEndWrite(request: ProxiedRequest): (typeof SHARD_END_WRITES)[number] | undefined {
+  const body = request.body as
+    | { Item?: Record<string, AttributeValue>; UpdateExpression?: string; ExpressionAttributeValues?: Record<string, AttributeValue> }
+    | undefined;
+  if (request.operation === 'PutItem' && body?.Item?.parentShardId?.SS?.includes(PARENT)) return 'child lease';
+  if (request.operation !== 'UpdateItem') return undefined;
+  if (body?.UpdateExpression?.includes('childShardIds =')) return 'childShardIds';
+  if (body?.ExpressionAttributeValues?.[':checkpoint']?.S === 'SHARD_END') return 'SHARD_END checkpoint';
+  return undefined;
+}
 
 /** One shard with records, consumed by one worker, then split with more records put into the children. */
 async function splitWhileConsumed(makeWorker: (appName: string, stream: string) => ObservedWorker, beforeSplit?: () => void) {
@@ -141,13 +155,25 @@ describe('SHARD_END and shutdown(TERMINATE) (native engine)', () => {
           // From just before the split, DynamoDB fails every write and read of the lease table for 5 s:
           // the child-lease creation, the parent lookups, childShardIds and SHARD_END all meet it.
           faultsOn = true;
+          // Lowest precedence: once no fault answers them, the shard-end writes are logged under their own name.
+          for (const write of SHARD_END_WRITES) proxy.set((r) => shardEndWrite(r) === write, { ...faults.pass(), name: `pass ${write}` });
           proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'http500', { forMs: 5_000 });
           proxy.set(['PutItem', 'UpdateItem', 'GetItem'], 'throttle', { forMs: 5_000, probability: 0.5 });
+          // Whenever they come (the window above may be over by then), the first of each shard-end write fails.
+          for (const write of SHARD_END_WRITES)
+            proxy.set((r) => shardEndWrite(r) === write, { ...faults.http500(), name: `http500 ${write}` }, { times: 1 });
         },
       );
       await waitFor(() => observed.delivered(childPuts), 'every child record after the outage', 60_000);
       expect(faultsOn).toBe(true);
       expect(proxy.requests.filter((r) => r.fault === 'http500' || r.fault === 'throttle').length).toBeGreaterThan(0);
+      // Each shard-end write was itself answered 500, then written (the proxy log names them).
+      for (const write of SHARD_END_WRITES) {
+        const log = proxy.requests.filter((r) => r.fault === `http500 ${write}` || r.fault === `pass ${write}`);
+        expect({ write, first: log.at(0) }).toMatchObject({ write, first: { fault: `http500 ${write}`, status: 500 } });
+        // A later one succeeded (a child lease also meets 400s: the conditional put of a lease that exists by then).
+        expect({ write, succeeded: log.some((r) => r.fault === `pass ${write}` && r.status === 200) }).toEqual({ write, succeeded: true });
+      }
       expect(observed.firstDeliveries(PARENT)).toEqual(expectedData(parentPuts, PARENT));
       for (const child of children) expect(observed.firstDeliveries(child)).toEqual(expectedData(childPuts, child));
       expect([undefined, 'SHARD_END']).toContain(await checkpointOf(appName, PARENT));

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
 import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type PutResult } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -75,11 +76,24 @@ describe('reading a shard through faults (native engine, fault proxy in front of
   it('LATEST start, then GetRecords answers HTTP 500 for 3 s: every record put in those seconds is delivered, in order', async () => {
     const stream = uniqueName('latest500');
     await createStream(kinesis, stream, 1);
-    proxy.set('GetRecords', 'http500', { forMs: 3_000 });
+    // The window opens at the worker's first GetRecords, not when the rule is set: a slow start() cannot let it expire unseen.
+    let firstGetRecords: number | undefined;
+    const WINDOW_MS = 3_000;
+    proxy.set((request) => {
+      if (request.operation !== 'GetRecords') return false;
+      firstGetRecords ??= performance.now();
+      return performance.now() - firstGetRecords < WINDOW_MS;
+    }, 'http500');
     const { delivered } = await startWorker(stream, { initialPosition: 'LATEST' });
+    const putsFrom = performance.now();
     const puts = await putOver(stream, 'during', 30, 2_500);
     await waitFor(() => delivered.length >= puts.length, `${puts.length} records`);
     expect(delivered.map((d) => d.data)).toEqual(sent(puts));
+    // The fault did hit: the proxy answered GetRecords 500 itself (kinesis-local's own stale-iterator 500s are logged as
+    // 'pass'), and still did after the puts had begun.
+    const served500 = proxy.requests.filter((r) => r.operation === 'GetRecords' && r.fault === 'http500' && r.status === 500);
+    expect(served500.length).toBeGreaterThan(0);
+    expect(served500.at(-1)!.at).toBeGreaterThan(putsFrom);
     // Kept across the 500s: no new iterator was needed, and none was ever a fresh LATEST.
     const iteratorTypes = proxy.requests.filter((r) => r.operation === 'GetShardIterator');
     expect(iteratorTypes.length).toBe(1);
