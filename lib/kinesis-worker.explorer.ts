@@ -5,6 +5,7 @@ import { KinesisWorkerConfigError } from './core/errors';
 import type { StreamWorkerOptions } from './core/options';
 import type { KinesisRecordProcessor, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
+import { STREAM_OPTION_KEYS, WORKER_OPTION_KEYS, checkOptionKeys } from './core/option-keys';
 import { assertProcessor } from './core/assert-processor';
 import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { groupByLeaseTable, type ProcessorBinding, type ProcessorEntry } from './kinesis-worker.grouping';
@@ -33,10 +34,18 @@ export class KinesisWorkerExplorer {
 
   /** Throws KinesisWorkerConfigError naming the class and the option when something is wrong. */
   explore(logger: StreamWorkerOptions['logger']): ProcessorBinding[] {
-    const { autoStart: _moduleOnly, ...workerOptions } = this.moduleOptions;
+    checkModuleOptionKeys(this.moduleOptions);
+    const {
+      autoStart: _moduleOnly,
+      isGlobal: _builderExtra,
+      ...workerOptions
+    } = this.moduleOptions as KinesisWorkerModuleOptions & {
+      isGlobal?: unknown;
+    };
     const workerIds = new Map<string, string>();
     const entries = this.findProcessors().map(({ wrapper, settings }): ProcessorEntry => {
       const processorName = wrapper.metatype!.name;
+      checkProcessorOptionKeys(processorName, settings);
       const { stream, ...overrides } = settings;
       const options: StreamWorkerOptions & { streamName: string } = {
         ...workerOptions,
@@ -101,6 +110,44 @@ export class KinesisWorkerExplorer {
     const hostRef = wrapper.host?.providers.get(ModuleRef)?.instance as ModuleRef | undefined;
     return (hostRef ?? this.moduleRef).create(metatype);
   }
+}
+
+/** The keys forRoot / forRootAsync take: the worker options but the stream, and the module's own. */
+const MODULE_OPTION_KEYS = [...WORKER_OPTION_KEYS.filter((key) => !STREAM_OPTION_KEYS.includes(key)), 'autoStart', 'isGlobal'];
+
+const STREAM_HINT =
+  "the stream of each processor is the one of its @KinesisProcessor('stream'); for several streams on one lease table, write one @KinesisProcessor per stream and set multiStream: true.";
+
+function checkModuleOptionKeys(options: object): void {
+  if (options === null || typeof options !== 'object') return;
+  checkOptionKeys(options, {
+    known: MODULE_OPTION_KEYS,
+    where: 'in the KinesisWorkerModule options (forRoot / forRootAsync)',
+    hints: { streamName: STREAM_HINT, streams: STREAM_HINT },
+  });
+}
+
+/** Set once for the module: its clients, engine and logger serve every processor. */
+const MODULE_WIDE_KEYS = ['engine', 'kcl', 'logger', 'kinesis', 'dynamodb', 'region', 'autoStart'];
+
+/** The keys @KinesisProcessor({ ... }) takes: its stream and the per-processor worker options. */
+const PROCESSOR_OPTION_KEYS = [
+  'stream',
+  ...WORKER_OPTION_KEYS.filter((key) => !STREAM_OPTION_KEYS.includes(key) && !MODULE_WIDE_KEYS.includes(key)),
+];
+
+function checkProcessorOptionKeys(processorName: string, settings: object): void {
+  const moduleWide = `is module-wide (one worker serves every processor of an appName with one set of clients): set it in KinesisWorkerModule.forRoot, not on ${processorName}.`;
+  checkOptionKeys(settings, {
+    known: PROCESSOR_OPTION_KEYS,
+    where: `in @KinesisProcessor({ ... }) on ${processorName}`,
+    hints: {
+      ...Object.fromEntries(MODULE_WIDE_KEYS.map((key) => [key, moduleWide])),
+      streamName: `the stream of a processor is its 'stream' option: @KinesisProcessor({ stream: 'orders' }).`,
+      streams:
+        'a processor consumes one stream: write one @KinesisProcessor per stream (they share a worker and lease table with multiStream: true).',
+    },
+  });
 }
 
 function resolveFor(processorName: string, options: StreamWorkerOptions) {

@@ -23,9 +23,10 @@ const PER_STREAM = new Set<string>(['streamName', 'onEvent']);
 
 /**
  * One worker per lease table: processors of one appName (or tableName) share one worker and one lease
- * table. A single processor keeps the single-stream lease format (existing tables keep working); two or
- * more use the multi-stream format, with each shard's processor chosen by its stream. Their worker
- * options must agree (one worker has one failover time, one position...), and no two may read one stream.
+ * table. Two or more need the option multiStream: true (the multi-stream lease format, which a
+ * single-stream table cannot hold), and each shard's processor is chosen by its stream. A lone
+ * processor keeps the single-stream format unless multiStream is true. The processors of one worker must
+ * agree on its options (one worker has one failover time, one position...), and no two may read one stream.
  */
 export function groupByLeaseTable(entries: readonly ProcessorEntry[]): ProcessorBinding[] {
   const groups = new Map<string, ProcessorEntry[]>();
@@ -50,6 +51,18 @@ function multiStream(group: readonly ProcessorEntry[]): ProcessorBinding {
       );
     }
     byStream.set(entry.options.streamName, entry);
+  }
+  if (group.some((entry) => entry.options.multiStream !== true)) {
+    const names = group.map((entry) => `${entry.processorName} (stream '${entry.options.streamName}')`);
+    throw new KinesisWorkerConfigError(
+      'multiStream',
+      `${names.slice(0, -1).join(', ')} and ${names.at(-1)} share the lease table '${first.tableName}' (one appName or tableName), so they would run in one worker of several streams, ` +
+        `in the multi-stream lease format; a table written by an application of one stream (single-stream format) cannot hold that, and such a worker fails at start. ` +
+        `Set multiStream: true in KinesisWorkerModule.forRoot to say this table holds several streams (a new table, or one already in the multi-stream format), ` +
+        `or give each processor its own appName: @KinesisProcessor({ stream, appName }).`,
+    );
+  }
+  for (const entry of group) {
     for (const option of differingOptions(first.options, entry.options)) {
       throw new KinesisWorkerConfigError(
         option,

@@ -234,6 +234,15 @@ export interface KinesisWorkerOptions {
   leaseAssignmentIntervalMs?: number;
   /** KCL 3.x mode, on the leader: worker metrics not written for this long are deleted. Default 86400000 (1 day, the Java staleWorkerMetricsEntryCleanupDuration). */
   staleWorkerMetricsCleanupMs?: number;
+  /**
+   * Says that this lease table holds several streams: the Java KCL's multi-stream lease format (lease key
+   * `<account>:<streamName>:<creationEpoch>:<shardId>`), even while one stream is consumed, so adding a
+   * stream later keeps the table's format. Default false: one stream, the single-stream format (lease key =
+   * shard id) every KCL application uses by default. A table holds one format: opening a table of the other
+   * format fails at start. Nest: required for two or more @KinesisProcessor classes of one appName (one
+   * lease table). createWorker: `streams` implies it. Native engine only (docs/leases.md).
+   */
+  multiStream?: boolean;
   /** Settings of the `kcl` engine; ignored by the native engine. */
   kcl?: KclEngineOptions;
 }
@@ -259,6 +268,8 @@ export interface StreamWorkerOptions extends KinesisWorkerOptions {
    * (lease key `<account>:<streamName>:<creationEpoch>:<shardId>`, KCL 2.3+). Leases are balanced over
    * all the streams together. Native engine only. A table holds one format: opening a single-stream
    * table with `streams` (or a multi-stream table with `streamName`) fails at start (docs/leases.md).
+   * `streams` implies `multiStream: true`; `streamName` with `multiStream: true` is one stream in the
+   * multi-stream format, like `streams: [streamName]`.
    */
   streams?: readonly string[];
 }
@@ -272,7 +283,7 @@ export interface ResolvedWorkerOptions {
   readonly streamName: string;
   /** Every stream this worker consumes (one for streamName). */
   readonly streams: readonly string[];
-  /** True when `streams` was given: the multi-stream lease format. */
+  /** True when `streams` or `multiStream: true` was given: the multi-stream lease format. */
   readonly multiStream: boolean;
   readonly region: string;
   readonly initialPosition: InitialPosition;

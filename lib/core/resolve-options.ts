@@ -4,6 +4,7 @@ import { KinesisWorkerConfigError } from './errors';
 import { consoleLogger } from './logger';
 import { resolveInitialPosition } from './initial-position';
 import { resolveRetrieval } from './retrieval-options';
+import { checkOptionKeys } from './option-keys';
 import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
@@ -121,13 +122,27 @@ function checkStreamName(option: string, value: unknown): string {
   return value;
 }
 
-/** streamName (one stream, single-stream lease format) or streams (the multi-stream format), never both. */
-function resolveStreams(options: StreamWorkerOptions, engine: EngineName): string[] {
-  if (options.streams === undefined) return [checkStreamName('stream', options.streamName)];
+/**
+ * streamName (one stream) or streams (several), never both; the lease format is multi-stream with
+ * `streams` or `multiStream: true`, single-stream otherwise.
+ */
+function resolveStreams(options: StreamWorkerOptions, engine: EngineName): { streams: string[]; multiStream: boolean } {
+  const multiStream = booleanOption('multiStream', options.multiStream, options.streams !== undefined);
+  if (options.streams === undefined) {
+    const streams = [checkStreamName('stream', options.streamName)];
+    if (multiStream) refuseKclMultiStream('multiStream', engine);
+    return { streams, multiStream };
+  }
   if (options.streamName !== undefined) {
     throw new KinesisWorkerConfigError(
       'streams',
       `give either streamName (one stream, single-stream lease table) or streams (several streams on one multi-stream lease table), not both; got streamName ${JSON.stringify(options.streamName)} and streams ${JSON.stringify(options.streams)}.`,
+    );
+  }
+  if (!multiStream) {
+    throw new KinesisWorkerConfigError(
+      'multiStream',
+      'is false, but streams always uses the multi-stream lease format; remove multiStream: false, or give one stream as streamName for the single-stream format.',
     );
   }
   if (!Array.isArray(options.streams) || options.streams.length === 0) {
@@ -139,14 +154,17 @@ function resolveStreams(options: StreamWorkerOptions, engine: EngineName): strin
   const streams = options.streams.map((stream, i) => checkStreamName(`streams[${i}]`, stream));
   const duplicate = streams.find((stream, i) => streams.indexOf(stream) !== i);
   if (duplicate !== undefined) throw new KinesisWorkerConfigError('streams', `'${duplicate}' is listed twice; list each stream once.`);
-  if (engine === 'kcl') {
-    throw new KinesisWorkerConfigError(
-      'streams',
-      "the kcl engine cannot consume several streams in one application: the Java KCL's MultiLangDaemon reads a single streamName (or streamArn) from its properties and has no multi-stream tracker. " +
-        "Use engine: 'native' for a multi-stream application, or run one kcl worker per stream, each with its own appName (its own lease table) and streamName.",
-    );
-  }
-  return streams;
+  refuseKclMultiStream('streams', engine);
+  return { streams, multiStream };
+}
+
+function refuseKclMultiStream(option: 'streams' | 'multiStream', engine: EngineName): void {
+  if (engine !== 'kcl') return;
+  throw new KinesisWorkerConfigError(
+    option,
+    "the kcl engine cannot consume several streams in one application: the Java KCL's MultiLangDaemon reads a single streamName (or streamArn) from its properties and has no multi-stream tracker. " +
+      "Use engine: 'native' for a multi-stream application, or run one kcl worker per stream, each with its own appName (its own lease table) and streamName.",
+  );
 }
 
 /** Validates every option and fills in the defaults. Throws KinesisWorkerConfigError naming the option. */
@@ -154,6 +172,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
   if (!options || typeof options !== 'object') {
     throw new KinesisWorkerConfigError('options', 'expected an object with at least appName and streamName (or streams).');
   }
+  checkOptionKeys(options);
   const engine = options.engine ?? 'native';
   if (!ENGINES.includes(engine)) {
     throw new KinesisWorkerConfigError('engine', `unknown engine ${JSON.stringify(options.engine)}; use one of ${ENGINES.join(', ')}.`);
@@ -164,8 +183,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
       'is required: the KCL application name, shared by every worker of the application and used as the lease table name. Example: forRoot({ appName: "orders-consumer", ... }).',
     );
   }
-  const streams = resolveStreams(options, engine);
-  const multiStream = options.streams !== undefined;
+  const { streams, multiStream } = resolveStreams(options, engine);
   const streamName = streams.join(',');
   const tableName = options.tableName ?? options.appName;
   if (!TABLE_NAME.test(tableName)) {

@@ -1,4 +1,5 @@
 import { KinesisWorkerConfigError } from './errors';
+import { RETRIEVAL_KEYS, rejectUnknownKeys } from './option-keys';
 import { RETRIEVAL_MODES, type ResolvedRetrievalOptions, type RetrievalOptions } from './options';
 
 /** Kinesis' rule for consumer names. */
@@ -19,10 +20,7 @@ export function resolveRetrieval(
       `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`,
     );
   }
-  const known = ['mode', 'consumerName', 'consumerArn', 'requestHandler'];
-  const unknown = Object.keys(value).filter((key) => !known.includes(key));
-  if (unknown.length > 0)
-    throw new KinesisWorkerConfigError(`retrieval.${unknown[0]}`, `unknown setting; the retrieval settings are ${known.join(', ')}.`);
+  rejectUnknownKeys('retrieval', value, RETRIEVAL_KEYS);
   const mode = value.mode ?? 'polling';
   if (!RETRIEVAL_MODES.includes(mode)) {
     throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);

@@ -29,16 +29,16 @@ export function checkLeaseFormat(leases: readonly Lease[], choice: LeaseFormatCh
     throw new KinesisWorkerConfigError(
       'streams',
       `the lease table '${choice.tableName}' holds single-stream leases (keys such as ${examples}, written by an application of one stream), ` +
-        `but this worker was given streams ${JSON.stringify(choice.streams)} and uses the multi-stream lease format (keys account:stream:creationEpoch:shardId). ` +
+        `but this worker was given streams ${JSON.stringify(choice.streams)} and uses the multi-stream lease format (keys account:stream:creationEpoch:shardId; chosen by streams or multiStream: true). ` +
         `Their keys do not match, so the existing checkpoints would be ignored. Give the multi-stream application its own ${tableOption} (its shards start at initialPosition), ` +
-        `or consume the table's one stream with streamName instead of streams.`,
+        `or consume the table's one stream with streamName instead of streams, without multiStream: true.`,
     );
   }
   throw new KinesisWorkerConfigError(
     'streamName',
     `the lease table '${choice.tableName}' holds multi-stream leases (keys such as ${examples}, written by an application of several streams), ` +
       `but this worker was given streamName '${choice.streams[0]}' and uses the single-stream lease format (key = shard id). ` +
-      `Their keys do not match, so the existing checkpoints would be ignored. Use streams: ['${choice.streams[0]}'] (and the application's other streams) to join that application, ` +
+      `Their keys do not match, so the existing checkpoints would be ignored. Use streams: ['${choice.streams[0]}'] (and the application's other streams), or with Nest multiStream: true, to join that application, ` +
       `or give this worker its own ${tableOption}.`,
   );
 }

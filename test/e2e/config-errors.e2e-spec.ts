@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, ListTablesCommand, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
+import { Injectable, Module, type ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   createWorker,
@@ -76,8 +77,33 @@ describe('bad configuration fails at bootstrap with a message naming the option'
     expect((error as Error).message).toMatch(/NotAProcessor has no processRecords/);
   });
 
-  // Processors of two streams and one appName share one multi-stream worker (multi-stream.e2e-spec.ts);
-  // two processors of one stream in one application are a mistake.
+  // Processors of two streams and one appName share one multi-stream worker once multiStream: true says
+  // so (multi-stream.e2e-spec.ts); without it, nothing is started and no table is touched.
+  it('two processors of two streams on one lease table without multiStream: true', async () => {
+    const appName = uniqueName('app');
+    const other = uniqueName('other');
+    const moduleRef = await Test.createTestingModule({
+      imports: [KinesisWorkerModule.forRoot({ ...workerClientOptions(), appName })],
+      providers: [Recorder, recordingProcessor(stream), recordingProcessor(other)],
+    }).compile();
+    moduleRef.useLogger(false);
+    const error = await moduleRef.init().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    await moduleRef.close().catch(() => undefined);
+    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+    expect((error as KinesisWorkerConfigError).option).toBe('multiStream');
+    expect((error as Error).message).toContain(
+      `RecordingProcessor (stream '${stream}') and RecordingProcessor (stream '${other}') share the lease table '${appName}'`,
+    );
+    expect((error as Error).message).toMatch(/Set multiStream: true in KinesisWorkerModule\.forRoot/);
+    const dynamo = dynamoClient();
+    const tables = await dynamo.send(new ListTablesCommand({})).finally(() => dynamo.destroy());
+    expect(tables.TableNames).not.toContain(appName);
+  });
+
+  // Two processors of one stream in one application are a mistake.
   it('two processors of one stream in one application', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [KinesisWorkerModule.forRoot({ ...workerClientOptions(), appName: uniqueName('app') })],
@@ -86,6 +112,111 @@ describe('bad configuration fails at bootstrap with a message naming the option'
     moduleRef.useLogger(false);
     await expect(moduleRef.init()).rejects.toThrow(/both consume '.*' in the application of lease table/);
     await moduleRef.close().catch(() => undefined);
+  });
+});
+
+/** Boots an app with these imports and providers; returns the error its init() failed with, or undefined once it started (and closed). */
+async function boot(imports: ModuleMetadata['imports'], providers: ModuleMetadata['providers'] = []): Promise<unknown> {
+  const moduleRef = await Test.createTestingModule({ imports, providers: [Recorder, ...(providers ?? [])] }).compile();
+  moduleRef.useLogger(false);
+  try {
+    await moduleRef.init();
+  } catch (error) {
+    await moduleRef.close().catch(() => undefined);
+    return error;
+  }
+  await moduleRef.close();
+  return undefined;
+}
+
+function expectConfigError(error: unknown, option: string, message: RegExp): void {
+  expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+  expect((error as KinesisWorkerConfigError).option).toBe(option);
+  expect((error as Error).message).toMatch(message);
+}
+
+describe('a misspelt option key fails at bootstrap with the nearest valid name', () => {
+  const moduleOptions = () => ({ ...workerClientOptions(), appName: uniqueName('keys-app') });
+
+  it('forRoot, at the top level and in kcl (even with autoStart: false and the native engine)', async () => {
+    const top = await boot(
+      [KinesisWorkerModule.forRoot({ ...moduleOptions(), failovertimeMs: 5_000 } as KinesisWorkerOptions)],
+      [recordingProcessor(stream)],
+    );
+    expectConfigError(
+      top,
+      'failovertimeMs',
+      /unknown option in the KinesisWorkerModule options \(forRoot \/ forRootAsync\); did you mean failoverTimeMs\?/,
+    );
+    const kcl = await boot(
+      [KinesisWorkerModule.forRoot({ ...moduleOptions(), autoStart: false, kcl: { verison: '3.1.3' } } as KinesisWorkerOptions)],
+      [recordingProcessor(stream)],
+    );
+    expectConfigError(kcl, 'kcl.verison', /did you mean kcl\.version\?/);
+    const retry = await boot([KinesisWorkerModule.forRoot({ ...moduleOptions(), processingRetry: { maxAttempt: 3 } } as never)]);
+    expectConfigError(retry, 'processingRetry.maxAttempt', /did you mean processingRetry\.maxAttempts\?/);
+  });
+
+  it('forRootAsync with useFactory, useClass and useExisting', async () => {
+    @Injectable()
+    class TypoOptions {
+      create() {
+        return { ...moduleOptions(), shardSyncIntervalMillis: 1_000 } as KinesisWorkerOptions;
+      }
+    }
+    @Module({ providers: [TypoOptions], exports: [TypoOptions] })
+    class TypoOptionsModule {}
+
+    const factory = await boot(
+      [KinesisWorkerModule.forRootAsync({ useFactory: () => ({ ...moduleOptions(), idleTimeBetweenReadMs: 50 }) as KinesisWorkerOptions })],
+      [recordingProcessor(stream)],
+    );
+    expectConfigError(factory, 'idleTimeBetweenReadMs', /did you mean idleTimeBetweenReadsMs\?/);
+    const useClass = await boot([KinesisWorkerModule.forRootAsync({ useClass: TypoOptions })], [recordingProcessor(stream)]);
+    expectConfigError(useClass, 'shardSyncIntervalMillis', /did you mean shardSyncIntervalMs\?/);
+    const useExisting = await boot(
+      [KinesisWorkerModule.forRootAsync({ imports: [TypoOptionsModule], useExisting: TypoOptions })],
+      [recordingProcessor(stream)],
+    );
+    expectConfigError(useExisting, 'shardSyncIntervalMillis', /did you mean shardSyncIntervalMs\?/);
+  });
+
+  it('@KinesisProcessor({ ... }) options, naming the class; module-wide options there are refused with the fix', async () => {
+    const typo = await boot([KinesisWorkerModule.forRoot(moduleOptions())], [recordingProcessor(stream, { maxRecord: 5 } as never)]);
+    expectConfigError(typo, 'maxRecord', /in @KinesisProcessor\(\{ \.\.\. \}\) on RecordingProcessor; did you mean maxRecords\?/);
+    const moduleWide = await boot([KinesisWorkerModule.forRoot(moduleOptions())], [recordingProcessor(stream, { region: 'eu-west-1' })]);
+    expectConfigError(moduleWide, 'region', /is module-wide .*set it in KinesisWorkerModule\.forRoot, not on RecordingProcessor/);
+  });
+
+  it('createWorker (standalone)', () => {
+    let error: unknown;
+    try {
+      createWorker(
+        { ...workerClientOptions(), appName: 'keys-app', streamName: stream, leaseTakerInterval: 500 } as StreamWorkerOptions,
+        () => ({
+          processRecords() {},
+        }),
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expectConfigError(error, 'leaseTakerInterval', /did you mean leaseTakerIntervalMs\?/);
+  });
+
+  it("the module's own keys are accepted: isGlobal (forRoot, and returned by a forRootAsync factory) and autoStart", async () => {
+    expect(
+      await boot([KinesisWorkerModule.forRoot({ ...moduleOptions(), isGlobal: false, autoStart: false })], [recordingProcessor(stream)]),
+    ).toBe(undefined);
+    const fromFactory = await boot(
+      [
+        KinesisWorkerModule.forRootAsync({
+          isGlobal: true,
+          useFactory: () => ({ ...moduleOptions(), isGlobal: true, autoStart: false }) as KinesisWorkerOptions,
+        }),
+      ],
+      [recordingProcessor(stream)],
+    );
+    expect(fromFactory).toBeUndefined();
   });
 });
 

@@ -261,7 +261,7 @@ describe('several streams in one application and one lease table (native engine)
     expect(intoMulti!.message).toMatch(/holds multi-stream leases .* streams: \['/);
   });
 
-  it('a Nest app with two @KinesisProcessor classes on two streams and one appName runs one worker on one multi-stream table', async () => {
+  it('a Nest app with two @KinesisProcessor classes on two streams, one appName and multiStream: true runs one worker on one multi-stream table', async () => {
     const [orders, payments] = [uniqueName('ms-nest-o'), uniqueName('ms-nest-p')];
     await Promise.all([createStream(kinesis, orders, 2), createStream(kinesis, payments, 1)]);
     const appName = uniqueName('ms-nest');
@@ -305,6 +305,7 @@ describe('several streams in one application and one lease table (native engine)
         KinesisWorkerModule.forRoot({
           ...workerClientOptions(),
           appName,
+          multiStream: true,
           idleTimeBetweenReadsMs: 50,
           failoverTimeMs: 3_000,
           shardSyncIntervalMs: 1_000,

@@ -28,6 +28,16 @@ describe('streams: several streams on one lease table', () => {
     });
   });
 
+  it('multiStream: true with streamName is one stream in the multi-stream format, as streams: [streamName]', () => {
+    expect(resolveWorkerOptions({ ...base, streamName: 'orders', multiStream: true })).toMatchObject({
+      streams: ['orders'],
+      multiStream: true,
+      streamName: 'orders',
+    });
+    expect(resolveWorkerOptions({ ...base, streams: ['orders'], multiStream: true })).toMatchObject({ multiStream: true });
+    expect(resolveWorkerOptions({ ...base, streamName: 'orders', multiStream: false })).toMatchObject({ multiStream: false });
+  });
+
   it.each([
     [{ streamName: 'orders', streams: ['payments'] }, 'streams', /either streamName .* or streams/],
     [{ streams: [] }, 'streams', /non-empty array/],
@@ -35,6 +45,9 @@ describe('streams: several streams on one lease table', () => {
     [{ streams: ['orders', 'bad name'] }, 'streams[1]', /expected a Kinesis stream name/],
     [{}, 'stream', /expected a Kinesis stream name/],
     [{ streams: ['orders', 'payments'], engine: 'kcl' }, 'streams', /MultiLangDaemon reads a single streamName .* Use engine: 'native'/],
+    [{ streamName: 'orders', multiStream: true, engine: 'kcl' }, 'multiStream', /MultiLangDaemon reads a single streamName/],
+    [{ streams: ['orders', 'payments'], multiStream: false }, 'multiStream', /streams always uses the multi-stream lease format/],
+    [{ streamName: 'orders', multiStream: 'yes' as never }, 'multiStream', /true or false/],
   ] as const)('refuses %j naming %s', (options, option, message) => {
     const error = optionError(options);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);

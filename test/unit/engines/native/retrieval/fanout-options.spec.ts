@@ -51,7 +51,11 @@ describe('retrieval option (fan-out)', () => {
     [{ mode: 'fanout', consumerArn: 'orders-app' }, 'retrieval.consumerArn', /stream consumer ARN such as arn:aws:kinesis/],
     [{ mode: 'fanout', requestHandler: {} }, 'retrieval.requestHandler', /new NodeHttp2Handler\(\).*NodeHttpHandler\(\)/],
     [{ mode: 'polling', consumerName: 'x' }, 'retrieval.consumerName', /fan-out setting, but retrieval.mode is 'polling'/],
-    [{ mode: 'fanout', consumer: 'x' }, 'retrieval.consumer', /unknown setting/],
+    [
+      { mode: 'fanout', consumer: 'x' },
+      'retrieval.consumer',
+      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler/,
+    ],
     ['fanout', 'retrieval', /expected \{ mode/],
   ])('refuses %j at bootstrap, naming %s and the fix', (value, option, message) => {
     const error = failure(value);
