@@ -54,6 +54,9 @@ beforeAll(async () => {
     }
     res.end(body.subarray(from));
   });
+  // Node closes an idle keep-alive socket after 5 s; a client that reuses it just then reads ECONNRESET
+  // (seen on a loaded machine, where parsing 3000 records with the SDK's own deserializer took that long).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
