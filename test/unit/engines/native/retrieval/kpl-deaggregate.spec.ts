@@ -236,16 +236,22 @@ describe('KPL de-aggregation without aws-kinesis-agg', () => {
         mangled[Math.floor(random() * mangled.length)] = Math.floor(random() * 256);
       const cut = random() < 0.3 ? mangled.subarray(0, Math.floor(random() * mangled.length)) : mangled;
       const errors: Error[] = [];
-      const records = deaggregate(kinesisRecord(frame(cut)), (_, error) => errors.push(error));
+      const source = kinesisRecord(frame(cut));
+      const records = deaggregate(source, (_, error) => errors.push(error));
       if (errors.length > 0) {
         expect(errors[0]).toBeInstanceOf(KplFormatError);
         expect(records).toHaveLength(1);
         corrupt++;
       } else {
+        // A mangled body that still parses yields user records of the one Kinesis record, numbered in order,
+        // or (too short to be an aggregate) the record itself, unchanged.
+        const whole = records.length === 1 && records[0] === source;
+        expect(whole || records.every((r, index) => r.sequenceNumber === SEQUENCE && r.subSequenceNumber === index)).toBe(true);
         decoded++;
       }
     }
+    // Both outcomes were met: the loop proved something about each.
     expect(corrupt).toBeGreaterThan(0);
-    expect(decoded + corrupt).toBe(2000);
+    expect(decoded).toBeGreaterThan(0);
   });
 });
