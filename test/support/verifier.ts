@@ -67,6 +67,8 @@ export interface DuplicateReport {
  * ended without a checkpoint covering it (killed, or its lease lost): that is the at-least-once window.
  */
 export function duplicateReport(puts: readonly PutResult[], events: readonly WorkerFileEvent[]): DuplicateReport {
+  // With nothing put, "nothing missing" would hold whatever the workers did (a producer whose every put failed).
+  if (puts.length === 0) throw new Error('duplicateReport: no record was put, so the report would prove nothing (did the producer fail?)');
   const sessions = sessionsOf(events);
   const firstSeenIn = new Map<string, Session>();
   const missing: string[] = [];
