@@ -52,7 +52,7 @@ describe('the lease table and the operator view (native engine, kinesis-local + 
       const lastByShard = new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
       await waitFor(async () => {
         items = await scanRaw(dynamo, appName);
-        return items.every((item) => item.checkpoint?.S === lastByShard.get(item.leaseKey.S!));
+        return items.length === lastByShard.size && items.every((item) => item.checkpoint?.S === lastByShard.get(item.leaseKey.S!));
       }, 'checkpoints at the last record of each shard');
       for (const item of items!) {
         expect(Object.keys(item).sort()).toEqual(
