@@ -1,5 +1,6 @@
 import { HeldLease } from '../../../../../lib/engines/native/leases/held-lease';
 import { LeaseRenewer } from '../../../../../lib/engines/native/leases/lease-renewer';
+import { waitFor } from '../../../../support/wait-for';
 import { FakeLeaseTable, lease, silentLogger } from './fake-lease-table';
 
 afterEach(() => jest.restoreAllMocks());
@@ -29,13 +30,12 @@ describe('HeldLease and LeaseRenewer timing', () => {
     renewer.add(slow);
     renewer.add(fast);
     renewer.renewAll();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor(() => table.rows.get('fast')!.leaseCounter === 6, 'the first renewal of fast');
     renewer.renewAll(); // the slow renewal is still in flight: no second one is queued behind it
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(table.rows.get('fast')!.leaseCounter).toBe(7); // two rounds, both renewed
+    await waitFor(() => table.rows.get('fast')!.leaseCounter === 7, 'the second renewal of fast'); // two rounds, both renewed
     expect(table.renewSignals.filter(Boolean)).toHaveLength(3);
     renewer.start(); // every 50 ms from now on
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await waitFor(() => slow.lost, 'the hung lease to expire locally', 5_000);
     renewer.stop();
     expect(slow.lost).toBe(true);
     expect(warnings.join('\n')).toMatch(/slow expired locally; last renewal error: .*aborted/i);
@@ -43,17 +43,23 @@ describe('HeldLease and LeaseRenewer timing', () => {
   });
 
   it('is lost the moment its hold runs out, without waiting for the renewer', async () => {
-    const table = new FakeLeaseTable([lease('shard-0', 'me')]);
-    const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 100);
-    const reasons: string[] = [];
-    held.onLost((reason) => reasons.push(reason));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(held.lost).toBe(false);
-    await held.renew(); // the hold now runs 100 ms from this renewal's send time
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(reasons).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(reasons).toEqual(['not renewed within failoverTimeMs (100 ms)']);
+    // Fake timers and a fake performance.now (the lease's monotonic clock): the steps are exact, whatever the machine's load.
+    jest.useFakeTimers();
+    try {
+      const table = new FakeLeaseTable([lease('shard-0', 'me')]);
+      const held = new HeldLease(table.rows.get('shard-0')!, table.asTable(), 100);
+      const reasons: string[] = [];
+      held.onLost((reason) => reasons.push(reason));
+      await jest.advanceTimersByTimeAsync(60);
+      expect(held.lost).toBe(false);
+      await held.renew(); // the hold now runs 100 ms from this renewal's send time
+      await jest.advanceTimersByTimeAsync(99);
+      expect(reasons).toEqual([]);
+      await jest.advanceTimersByTimeAsync(2);
+      expect(reasons).toEqual(['not renewed within failoverTimeMs (100 ms)']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('reads as lost once the clock passes the hold, even before any timer ran', () => {
