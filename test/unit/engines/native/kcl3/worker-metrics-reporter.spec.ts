@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/require-await -- stubbed DynamoDB sends answer at once */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CpuUtilisation } from '../../../../../lib/engines/native/kcl3/cpu-utilisation';
+import { waitFor } from '../../../../support/wait-for';
 import { PERSISTED_SAMPLES, WorkerMetricsReporter } from '../../../../../lib/engines/native/kcl3/worker-metrics-reporter';
 
 const awsError = (name: string) => Object.assign(new Error(name), { name });
@@ -101,11 +102,11 @@ describe('WorkerMetricsReporter', () => {
     const { reporter } = reporterWith(async (input) => void items.push(input), 20);
     await reporter.start();
     expect(items).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 70));
+    await waitFor(() => items.length >= 3, 'two reports on the timer');
     await reporter.stop();
     const count = items.length;
-    expect(count).toBeGreaterThan(1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Negative check: no event marks "the timer would have fired"; 5 periods without a report is the proof.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(items).toHaveLength(count);
   });
 

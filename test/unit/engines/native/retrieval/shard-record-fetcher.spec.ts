@@ -1,6 +1,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { ShardRecordFetcher, type ShardRecordFetcherConfig } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
 import { classifyReadError } from '../../../../../lib/engines/native/retrieval/read-errors';
+import { waitFor } from '../../../../support/wait-for';
 import { CapturingLogger } from '../../../../support/capturing-logger';
 
 /** A Kinesis client that answers each command with the next scripted outcome for its name. */
@@ -186,7 +187,7 @@ describe('ShardRecordFetcher', () => {
     const abort = new AbortController();
     const { f, logger } = fetcher(client, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, signal: abort.signal });
     const pending = f.fetch().catch((error: Error) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => f.problem !== undefined, "the shard's problem");
     expect(f.problem).toContain('AT_TIMESTAMP');
     expect(f.problem).toContain('initialPosition');
     abort.abort();
