@@ -1,4 +1,4 @@
-import { DescribeStreamConsumerCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamConsumerCommand, DescribeStreamSummaryCommand, ListStreamConsumersCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createStream, putRecords } from '../../lib/testing';
 import type { StreamWorkerOptions } from '../../lib';
@@ -104,7 +104,7 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     expect(observed.deliveries).toHaveLength(parentPuts.length + childPuts.length);
   });
 
-  it('two workers share the shards, one subscription per shard, and together deliver every record in order', async () => {
+  it('two workers share the shards through one registered consumer, and together deliver every record in order', async () => {
     const stream = uniqueName('fanout-two');
     const appName = uniqueName('app');
     await createStream(kinesis, stream, 4);
@@ -142,6 +142,10 @@ describe('enhanced fan-out (native engine, kinesis-local)', () => {
     }
     // Each worker subscribes with the same consumer: a lease that moved may meet the previous subscription still open (ResourceInUse), never a lost record.
     expect([...a.lines(/Enhanced fan-out through/), ...b.lines(/Enhanced fan-out through/)]).toHaveLength(2);
+    // One consumer registered for the stream, not one per worker (the service allows 20 a stream).
+    const { StreamDescriptionSummary } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+    const { Consumers } = await kinesis.send(new ListStreamConsumersCommand({ StreamARN: StreamDescriptionSummary!.StreamARN }));
+    expect((Consumers ?? []).map((c) => c.ConsumerName)).toEqual([appName]);
   });
 
   it('a slow processor (1.2 s per batch) gets every record once, in order', async () => {
