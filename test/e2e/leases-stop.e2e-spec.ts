@@ -1,3 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisWorkerConfigError } from '../../lib/core/errors';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName } from '../support/aws';
 import { readLeases } from '../support/lease-table';
@@ -84,9 +87,27 @@ describe('stopping the native worker', () => {
 
   it('a failed start() destroys its clients and a later stop() resolves', async () => {
     const events: WorkerFileEvent[] = [];
-    const recorded = recordingWorker({ streamName: uniqueName('missing'), appName: uniqueName('app'), workerId: 'w', events });
-    await expect(recorded.worker.start()).rejects.toThrow();
-    await recorded.worker.stop();
-    expect(recorded.worker.describe().running).toBe(false);
+    const kinesisDestroy = jest.spyOn(KinesisClient.prototype, 'destroy');
+    const dynamoDestroy = jest.spyOn(DynamoDBClient.prototype, 'destroy');
+    try {
+      const missing = uniqueName('missing');
+      const recorded = recordingWorker({ streamName: missing, appName: uniqueName('app'), workerId: 'w', events });
+      const error = await recorded.worker.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(KinesisWorkerConfigError);
+      expect((error as KinesisWorkerConfigError).option).toBe('stream');
+      expect((error as Error).message).toContain(`'${missing}' does not exist`);
+      // The worker's own clients (white box: they are private) were destroyed by the failed start.
+      const own = recorded.worker as unknown as { kinesis: KinesisClient; dynamodb: DynamoDBClient };
+      expect(kinesisDestroy.mock.contexts).toContain(own.kinesis);
+      expect(dynamoDestroy.mock.contexts).toContain(own.dynamodb);
+      await recorded.worker.stop();
+      expect(recorded.worker.describe().running).toBe(false);
+    } finally {
+      kinesisDestroy.mockRestore();
+      dynamoDestroy.mockRestore();
+    }
   });
 });
