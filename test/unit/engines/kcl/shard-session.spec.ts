@@ -14,6 +14,7 @@ import {
 import { resolveWorkerOptions } from '../../../../lib/core/resolve-options';
 import type { StreamWorkerOptions } from '../../../../lib/core/options';
 import { ShardSession } from '../../../../lib/engines/kcl/shard-session';
+import { waitFor } from '../../../support/wait-for';
 import { toKinesisRecords } from '../../../../lib/engines/kcl/kcl-records';
 
 /**
@@ -249,7 +250,7 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'shardEnded' });
     expect(h.calls).toContain('shutdown TERMINATE');
     expect(h.session.checkpoint.sequenceNumber).toBe('SHARD_END');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => h.events.some((e) => (e as { type?: string }).type === 'shardEnded'), 'the shardEnded event');
     expect(h.events).toContainEqual(
       expect.objectContaining({
         type: 'shardEnded',
@@ -385,11 +386,15 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
 
   it('a graceful stop ends the retries of a failing batch; its records are not covered by the REQUESTED checkpoint', async () => {
     const shutdowns: ShutdownInput[] = [];
+    let failures = 0;
     const h = await connect(
       (calls) => ({
         ...recording(calls),
         processRecords: async ({ records, checkpointer }) => {
-          if (records[0].sequenceNumber === SEQ(2)) throw new Error('still failing');
+          if (records[0].sequenceNumber === SEQ(2)) {
+            failures++;
+            throw new Error('still failing');
+          }
           await checkpointer.checkpoint();
         },
         shutdown: async (input) => {
@@ -405,7 +410,7 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     h.peer.send({ action: 'checkpoint', sequenceNumber: SEQ(1), error: null });
     await h.peer.next();
     h.peer.send({ action: 'processRecords', records: [record(2)] });
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await waitFor(() => failures >= 2, 'the failing batch retried');
     h.session.requestStop();
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'processRecords' });
     h.peer.send({ action: 'processRecords', records: [record(3)] });
