@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -70,12 +70,20 @@ it('kinesis-local killed (SIGKILL) and restarted on the same port: the worker re
   await worker.start();
   const before: PutResult[] = await putRecords(kinesis, stream, records('before', 15));
   await waitFor(() => delivered.length >= 15, 'the records put before the outage');
-  await new Promise((resolve) => setTimeout(resolve, 600)); // kinesis-local persists every 200 ms
+  // kinesis-local persists to kinesis-data.json every 200 ms: wait until the file holds every record put so far.
+  const persisted = () => {
+    try {
+      return readFileSync(join(dir, 'kinesis-data.json'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  await waitFor(() => before.every((p) => persisted().includes(p.sequenceNumber)), 'kinesis-local to persist the records');
 
   process.kill(kinesisLocal.pid, 'SIGKILL');
   kinesis.destroy();
   await waitFor(() => logger.lines.some((l) => l.includes('GetRecords on') && l.includes('failed')), 'the worker to notice the outage');
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await new Promise((resolve) => setTimeout(resolve, 3_000)); // the outage itself: 3 s without Kinesis
   kinesisLocal = await startLocalKinesis({ port, persistDir: dir });
   kinesis = client();
   const after = await putRecords(kinesis, stream, records('after', 15));
