@@ -1,6 +1,6 @@
 // Local development and tests: embedded emulators, no AWS account. Needs kinesis-local and dynalite.
 // Nothing here loads @nestjs/*: the Nest testing module is nestjs-kinesis-worker/testing/nest.
-export { startLocalEmulators, type LocalEmulators } from './local-emulators';
+export { startLocalEmulators, type LocalEmulators, type LocalEmulatorsOptions } from './local-emulators';
 export { sharedEmulators } from './shared-emulators';
 export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, type LocalKinesisOptions } from './local-kinesis';
 export { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';

@@ -11,12 +11,33 @@ export interface LocalEmulators {
   stop(): Promise<void>;
 }
 
-/** kinesis-local (child process) and dynalite (in-process) on free loopback ports. No AWS account needed. */
-export async function startLocalEmulators(options: { kinesisPort?: number; dynamoDbPort?: number } = {}): Promise<LocalEmulators> {
-  const [kinesis, dynamodb] = await Promise.all([
-    startLocalKinesis({ port: options.kinesisPort }),
-    startLocalDynamoDb({ port: options.dynamoDbPort }),
+export interface LocalEmulatorsOptions {
+  kinesisPort?: number;
+  dynamoDbPort?: number;
+  /** kinesis-local ends with this process, even a killed one. */
+  exitWithParent?: boolean;
+  /** dynalite does not keep this process alive. */
+  unref?: boolean;
+}
+
+/**
+ * kinesis-local (child process) and dynalite (in-process) on free loopback ports. No AWS account needed.
+ * When one of them fails to start, the other is stopped before the error is thrown.
+ */
+export async function startLocalEmulators(options: LocalEmulatorsOptions = {}): Promise<LocalEmulators> {
+  const started = await Promise.allSettled([
+    startLocalKinesis({ port: options.kinesisPort, exitWithParent: options.exitWithParent }),
+    startLocalDynamoDb({ port: options.dynamoDbPort, unref: options.unref }),
   ]);
+  const [kinesis, dynamodb] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
+    LocalKinesis | undefined,
+    LocalDynamoDb | undefined,
+  ];
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure || !kinesis || !dynamodb) {
+    await Promise.allSettled([kinesis?.stop(), dynamodb?.stop()]);
+    throw failure?.reason;
+  }
   return {
     kinesis,
     dynamodb,

@@ -1,7 +1,5 @@
 import * as os from 'node:os';
-import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalKinesis, type LocalKinesis } from './local-kinesis';
-import type { LocalEmulators } from './local-emulators';
+import { startLocalEmulators, type LocalEmulators } from './local-emulators';
 
 /**
  * Where the process keeps its shared emulators. Jest gives every spec file its own globals and module
@@ -31,25 +29,6 @@ export function sharedEmulators(): Promise<LocalEmulators> {
 }
 
 async function start(): Promise<LocalEmulators> {
-  const started = await Promise.allSettled([startLocalKinesis({ exitWithParent: true }), startLocalDynamoDb({ unref: true })]);
-  const [kinesis, dynamodb] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
-    LocalKinesis | undefined,
-    LocalDynamoDb | undefined,
-  ];
-  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failure || !kinesis || !dynamodb) {
-    await Promise.allSettled([kinesis?.stop(), dynamodb?.stop()]);
-    throw failure?.reason;
-  }
-  return {
-    kinesis,
-    dynamodb,
-    region: LOCAL_REGION,
-    workerOptions: {
-      region: LOCAL_REGION,
-      kinesis: { endpoint: kinesis.endpoint, credentials: LOCAL_CREDENTIALS },
-      dynamodb: { endpoint: dynamodb.endpoint, credentials: LOCAL_CREDENTIALS },
-    },
-    stop: () => Promise.resolve(),
-  };
+  const emulators = await startLocalEmulators({ exitWithParent: true, unref: true });
+  return { ...emulators, stop: () => Promise.resolve() };
 }
