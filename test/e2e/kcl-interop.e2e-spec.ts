@@ -3,7 +3,7 @@ import { createWorker, type EngineName, type KinesisRecordProcessor, type Kinesi
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { dynamoClient, kinesisClient, scanRaw, uniqueName, workerClientOptions } from '../support/aws';
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
-import { closeAndCheck, expectNoOrphans, prepareSharedLeaseTable, testedKclVersion } from '../support/kcl-processes';
+import { closeAndCheck, expectNoOrphans, prepareSharedLeaseTable, testedKclVersion, traceKclWorker } from '../support/kcl-processes';
 import { isKcl3 } from '../../lib/engines/kcl/kcl-lines';
 import { readLeases, ownerCounts } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
@@ -207,7 +207,7 @@ describe('one lease table, both engines (kinesis-local + dynalite)', () => {
       const java = createWorker({ ...base, engine: 'kcl', workerId: 'kcl-worker' }, processor('kcl'));
       workers.push(java);
       const stopAll = async () => {
-        const trace = { runDirs: [(java as KclWorker).runDirectory!], pgids: [(java as KclWorker).daemonPid!] };
+        const trace = traceKclWorker(java as KclWorker);
         await Promise.all(workers.map((w) => w.stop()));
         expectNoOrphans(trace);
       };

@@ -4,7 +4,7 @@ import { createWorker, type KinesisRecordProcessor, type KinesisWorker, type Str
 import { KclWorker } from '../../lib/engines/kcl/kcl-worker';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
-import { expectNoOrphans, processesMentioning } from '../support/kcl-processes';
+import { expectNoOrphans, processesMentioning, traceKclWorker } from '../support/kcl-processes';
 import { readLeases } from '../support/lease-table';
 import { FAST } from '../support/recording-processor';
 import { records } from '../support/records';
@@ -34,7 +34,7 @@ function kclWorker(
 }
 
 async function stopAndCheck(worker: KclWorker): Promise<void> {
-  const trace = { runDirs: [worker.runDirectory!], pgids: [worker.daemonPid!] };
+  const trace = traceKclWorker(worker);
   await worker.stop();
   expectNoOrphans(trace);
 }
@@ -155,7 +155,7 @@ describe('stopping the kcl worker', () => {
     const worker = kclWorker({ appName, streamName: stream }, () => ({ processRecords: async () => undefined }));
     const starting = worker.start();
     await waitFor(() => worker.daemonPid !== undefined, 'the JVM to be spawned');
-    const trace = { runDirs: [worker.runDirectory!], pgids: [worker.daemonPid!] };
+    const trace = traceKclWorker(worker);
     const first = worker.stop();
     const second = worker.stop();
     expect(second).toBe(first);
@@ -187,7 +187,7 @@ describe('stopping the kcl worker', () => {
     }));
     await worker.start();
     await waitFor(() => hung.length === 2, 'both shards stuck in processRecords');
-    const trace = { runDirs: [worker.runDirectory!], pgids: [worker.daemonPid!] };
+    const trace = traceKclWorker(worker);
     expect(processesMentioning(trace.runDirs[0]).filter((p) => p.args.includes('relay.js'))).toHaveLength(2);
     await worker.stop();
     expectNoOrphans(trace);

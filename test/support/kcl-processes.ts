@@ -50,22 +50,37 @@ export interface KclRunTrace {
   readonly pgids: number[];
 }
 
-/** What identifies the processes of the app's kcl workers: their run directories and the JVMs' process groups. */
+/**
+ * What identifies the processes of one started kcl worker: its run directory and its JVM's process group.
+ * A worker with neither has no JVM to check, and a trace of it would pass whatever survived, so that is an error.
+ */
+export function traceKclWorker(worker: KclWorker): KclRunTrace {
+  const { runDirectory, daemonPid } = worker;
+  if (runDirectory === undefined || daemonPid === undefined)
+    throw new Error(
+      `kcl worker ${worker.workerId} has no ${runDirectory === undefined ? 'run directory' : 'JVM'}: nothing to check for orphans (trace it after start(), before stop())`,
+    );
+  return { runDirs: [runDirectory], pgids: [daemonPid] };
+}
+
+/** The traces of every kcl worker of the app; an app without kcl workers (native engine) has an empty trace. */
 export function traceKclRuns(app: TestingModule): KclRunTrace {
-  const workers = kclWorkers(app);
-  return {
-    runDirs: workers.map((worker) => worker.runDirectory).filter((dir): dir is string => dir !== undefined),
-    pgids: workers.map((worker) => worker.daemonPid).filter((pid): pid is number => pid !== undefined),
-  };
+  const traces = kclWorkers(app).map(traceKclWorker);
+  return { runDirs: traces.flatMap((t) => t.runDirs), pgids: traces.flatMap((t) => t.pgids) };
 }
 
 /** After stop: no JVM, relay or watchdog of those runs is left, and their run directories are gone. */
 export function expectNoOrphans(trace: KclRunTrace): void {
+  expect(trace.runDirs.length).toBe(trace.pgids.length);
   for (const dir of trace.runDirs) {
+    expect(dir).toMatch(/\S/);
     expect(processesMentioning(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
   }
-  for (const pgid of trace.pgids) expect(processGroupAlive(pgid)).toBe(false);
+  for (const pgid of trace.pgids) {
+    expect(Number.isInteger(pgid) && pgid > 0).toBe(true);
+    expect(processGroupAlive(pgid)).toBe(false);
+  }
 }
 
 /** app.close(), then the check that nothing of its kcl workers survived. */

@@ -1,7 +1,17 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { putRecords, type PutResult } from '../../lib/testing';
 
-/** Puts records in the background until stopped, remembering where each one landed. */
+/** Errors a scenario causes on purpose, with the reason they are expected there. */
+export interface ExpectedPutErrors {
+  readonly pattern: RegExp;
+  readonly why: string;
+}
+
+/**
+ * Puts records in the background until stopped, remembering where each one landed. A put that fails is
+ * put again; `stop()` rejects if any failure did not match the scenario's `expectedErrors`, so that a
+ * producer that failed quietly (and so put fewer records than the test believes) cannot pass a test.
+ */
 export class BackgroundProducer {
   readonly puts: PutResult[] = [];
   readonly errors: string[] = [];
@@ -16,6 +26,7 @@ export class BackgroundProducer {
     private readonly stream: string,
     private readonly batchSize = 10,
     private readonly pauseMs = 150,
+    private readonly expectedErrors?: ExpectedPutErrors,
   ) {}
 
   start(): void {
@@ -39,14 +50,25 @@ export class BackgroundProducer {
     })();
   }
 
+  /** Stops putting; rejects with every put error the scenario did not expect. */
   async stop(): Promise<void> {
+    await this.halt();
+    const unexpected = this.errors.filter((error) => !this.expectedErrors?.pattern.test(error));
+    if (unexpected.length > 0)
+      throw new Error(
+        `${unexpected.length} puts to '${this.stream}' failed unexpectedly (each was put again)${this.expectedErrors ? `; expected only ${String(this.expectedErrors.pattern)} because ${this.expectedErrors.why}` : ''}:\n${[...new Set(unexpected)].join('\n')}`,
+      );
+  }
+
+  private async halt(): Promise<void> {
     BackgroundProducer.active.delete(this);
     this.running = false;
     await this.loop;
   }
 
+  /** The clean-up after a test: stops every producer still running, without judging its errors. */
   static async stopAll(): Promise<void> {
-    await Promise.all([...BackgroundProducer.active].map((producer) => producer.stop().catch(() => undefined)));
+    await Promise.all([...BackgroundProducer.active].map((producer) => producer.halt()));
   }
 
   /** Records per shard in sequence order. */
