@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AWS_KCL_RANGE, AWS_KCL_VERSION } from '../../lib/engines/kcl/aws-kcl-module';
@@ -325,9 +325,12 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(manifest.devDependencies['aws-kcl']).toBe(AWS_KCL_VERSION);
   });
 
-  it('the tarball holds the compiled library (with the kcl relay), the jar script, README, CHANGELOG, LICENSE and package.json: no tests, bench or sample', () => {
-    const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/'));
+  it('the tarball holds the compiled library (with the kcl relay), the jar script, the guides, README, CHANGELOG, LICENSE and package.json: no tests, bench or sample', () => {
+    const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/') && !path.startsWith('docs/'));
     expect(outside).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
+    // The README links the guides inside the published package (test/unit/docs/doc-links.spec.ts).
+    const guides = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md'));
+    expect(packedFiles.filter((path) => path.startsWith('docs/'))).toEqual(guides.map((name) => `docs/${name}`).sort());
     expect(
       packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path)),
     ).toEqual([]);
