@@ -3,6 +3,7 @@ import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError, errorTrace } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
+import { withLogFields } from '../../../core/logger';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
 import type { ExtendedSequenceNumber } from '../../../core/record';
@@ -63,7 +64,12 @@ export class ShardConsumer {
   private timedOut = false;
   private policies: BatchPolicies | undefined;
 
-  constructor(private readonly deps: ShardConsumerDeps) {
+  private readonly deps: ShardConsumerDeps;
+
+  constructor(deps: ShardConsumerDeps) {
+    // Every line of this consumer, and of the reader and policies it builds from its options, names the shard.
+    const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
+    this.deps = { ...deps, options: { ...deps.options, logger } };
     deps.held.onLost(() => this.abort.abort());
     this.done = this.run().catch((error) =>
       this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
