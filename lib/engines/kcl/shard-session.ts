@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
 import { describeError, errorTrace } from '../../core/aws-errors';
@@ -190,16 +189,15 @@ export class ShardSession {
     checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
-      const started = performance.now();
+      const bytes = records.reduce((total, record) => total + record.data.length, 0);
       const outcome = await this.withRetries(
         `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
-          this.deps.metrics.countingErrors(this.shardId!, () =>
+          this.deps.metrics.delivery(this.shardId!, records.length, bytes, () =>
             this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
           ),
       );
-      const bytes = records.reduce((total, record) => total + record.data.length, 0);
-      this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+      this.deps.metrics.batch(this.shardId!, outcome === 'delivered');
       if (outcome !== 'delivered') {
         // The batch did not succeed: a checkpoint() at shutdown must not cover it.
         checkpointer.rollBackDelivered(previous);

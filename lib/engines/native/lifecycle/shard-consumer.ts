@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError, errorTrace } from '../../../core/aws-errors';
@@ -200,10 +199,9 @@ export class ShardConsumer {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
         let failure: { error: unknown; attempts: number } | undefined;
-        const started = performance.now();
-        const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
         const bytes = bytesOf(batch);
-        this.deps.metrics.batch(this.shardId, batch.records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+        const outcome = await this.deliver(processor, batch, bytes, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        this.deps.metrics.batch(this.shardId, outcome === 'delivered');
         held.noteBytesRead(bytes);
         const deadLettered =
           outcome === 'gave-up' &&
@@ -224,6 +222,7 @@ export class ShardConsumer {
   private deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
+    bytes: number,
     checkpointer: ShardCheckpointer,
     onGaveUp: (error: unknown, attempts: number) => void,
   ): Promise<Delivery> {
@@ -234,14 +233,17 @@ export class ShardConsumer {
     return this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
-        withProcessingTimeout(
-          () => this.deps.metrics.countingErrors(this.shardId, () => processor.processRecords(input)),
-          timeoutMs,
-          () => {
-            // Before anything else: a late checkpoint of the abandoned call must not move past its records.
-            this.timedOut = true;
-            checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
-          },
+        // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
+        this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
+          withProcessingTimeout(
+            () => processor.processRecords(input),
+            timeoutMs,
+            () => {
+              // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+              this.timedOut = true;
+              checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+            },
+          ),
         ),
       { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
