@@ -2,6 +2,7 @@ import { Inject, Injectable, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { KinesisWorkerConfigError } from './core/errors';
+import type { WorkerLogger } from './core/logger';
 import type { StreamWorkerOptions } from './core/options';
 import type { KinesisRecordProcessor, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
@@ -33,7 +34,8 @@ export class KinesisWorkerExplorer {
   ) {}
 
   /** Throws KinesisWorkerConfigError naming the class and the option when something is wrong. */
-  explore(logger: StreamWorkerOptions['logger']): ProcessorBinding[] {
+  /** `logger`: where every worker logs, the module's `logger` option or Nest's Logger, as the registrar chose it. */
+  explore(logger: WorkerLogger): ProcessorBinding[] {
     checkModuleOptionKeys(this.moduleOptions);
     const {
       autoStart: _moduleOnly,
@@ -51,9 +53,9 @@ export class KinesisWorkerExplorer {
         ...workerOptions,
         ...overrides,
         streamName: stream,
-        logger: workerOptions.logger ?? logger,
+        logger,
       };
-      options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, options.logger ?? console);
+      options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, logger);
       const resolved = resolveFor(processorName, options);
       // The worker id is fixed here so that a worker restarted by the service keeps its identity; the
       // processors of one lease table share one worker, hence one id.

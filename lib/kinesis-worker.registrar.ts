@@ -3,6 +3,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { createWorker } from './create-worker';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { KinesisWorker } from './core/worker';
+import { nestWorkerLogger } from './kinesis-worker.logger';
 import { KinesisWorkerExplorer, type ProcessorBinding } from './kinesis-worker.explorer';
 import { runHooksOutermost } from './kinesis-worker.lifecycle-order';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
@@ -82,7 +83,7 @@ export class KinesisWorkerRegistrar implements OnApplicationBootstrap, OnModuleD
 
   /** Explored once: the processors and options do not change while the app runs. */
   private discover(): ProcessorBinding[] {
-    this.bindings ??= this.explorer.explore(this.options.logger ?? this.logger);
+    this.bindings ??= this.explorer.explore(nestWorkerLogger(this.options.logger ?? this.logger));
     return this.bindings;
   }
 

@@ -26,7 +26,7 @@ export type {
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetrievalOptions, RetrievalMode } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
-export type { WorkerLogger } from './core/logger';
+export type { WorkerLogger, LogFields } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';

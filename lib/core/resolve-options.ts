@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
-import { consoleLogger } from './logger';
+import { consoleLogger, withLogFields } from './logger';
 import { resolveInitialPosition } from './initial-position';
 import { resolveRetrieval } from './retrieval-options';
 import { checkOptionKeys } from './option-keys';
@@ -245,7 +245,13 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     throw new KinesisWorkerConfigError('onEvent', 'expected a function (event) => void.');
   }
   const workerId = options.workerId ?? defaultWorkerId();
-  const logger = options.logger ?? consoleLogger;
+  // Every line of the worker names its application and worker id, and its stream when it has only one
+  // (a worker of several streams names the stream where a line is about one: consumed-streams.ts).
+  const logger = withLogFields(options.logger ?? consoleLogger, {
+    app: options.appName,
+    worker: workerId,
+    stream: streams.length === 1 ? streamName : undefined,
+  });
   const listener = options.onEvent;
   return {
     engine,

@@ -42,13 +42,13 @@ export class ProcessorFailures {
   /** The logger to give the worker: every line goes on to `next`; processor failures are also kept. */
   logger(next: WorkerLogger = quietTestLogger): WorkerLogger {
     return {
-      log: (message) => next.log(message),
-      warn: (message) => next.warn(message),
-      error: (message, stack) => {
+      log: (message, fields) => next.log(message, fields),
+      warn: (message, fields) => next.warn(message, fields),
+      error: (message, stack, fields) => {
         if (PROCESSOR_CALL.test(message)) this.found.push(new ProcessorFailedError(message, stack));
-        next.error(message, stack);
+        next.error(message, stack, fields);
       },
-      debug: (message) => next.debug?.(message),
+      debug: (message, fields) => next.debug?.(message, fields),
     };
   }
 

@@ -26,6 +26,8 @@ declare global {
     constructor(shard: import('nestjs-kinesis-worker').ShardContext);
     processRecords(input: import('nestjs-kinesis-worker').ProcessRecordsInput): Promise<void>;
   }
+  /** The root module of the reader's app, for examples of main.ts. */
+  class AppModule {}
   /** The Nest application (or testing module) an example's own main.ts or spec created. */
   const app: import('@nestjs/common').INestApplicationContext;
 }
@@ -44,5 +46,25 @@ declare module '@nestjs/config' {
 }
 declare module '@opentelemetry/exporter-metrics-otlp-http' {
   export const OTLPMetricExporter: new (config?: object) => import('@opentelemetry/sdk-metrics').PushMetricExporter;
+}
+declare module 'pino' {
+  interface Logger {
+    info(fields: object | undefined, message: string): void;
+    warn(fields: object | undefined, message: string): void;
+    error(fields: object | undefined, message: string): void;
+    debug(fields: object | undefined, message: string): void;
+  }
+  function pino(): Logger;
+  export default pino;
+}
+declare module 'nestjs-pino' {
+  export class Logger implements import('@nestjs/common').LoggerService {
+    log(message: unknown): void;
+    error(message: unknown): void;
+    warn(message: unknown): void;
+  }
+  export class LoggerModule {
+    static forRoot(options?: object): import('@nestjs/common').DynamicModule;
+  }
 }
 `;

@@ -1,7 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
 import { describeError, errorTrace } from '../../core/aws-errors';
+import { withLogFields, type WorkerLogger } from '../../core/logger';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
@@ -61,15 +61,23 @@ export class ShardSession {
   private readonly requestCheckpoint: KclCheckpointRequest;
   private pendingCheckpoint: ((error: string) => void) | undefined;
   private actionInFlight: Promise<void> = Promise.resolve();
+  private shardLogger: WorkerLogger | undefined;
 
   constructor(private readonly deps: ShardSessionDeps) {
     const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
-    const input = new ActionLineFilter(this.logger, describe);
+    // These outlive the moment the shard becomes known: they log through whatever logger is current.
+    const current: WorkerLogger = {
+      log: (message, fields) => this.logger.log(message, fields),
+      warn: (message, fields) => this.logger.warn(message, fields),
+      error: (message, stack, fields) => this.logger.error(message, stack, fields),
+      debug: (message, fields) => this.logger.debug?.(message, fields),
+    };
+    const input = new ActionLineFilter(current, describe);
     deps.socket.pipe(input);
     this.requestCheckpoint = runKclProtocol(this.adapter(), {
       input,
       output: new ProtocolOutput(deps.socket),
-      error: errorChannel(this.logger, describe),
+      error: errorChannel(current, describe),
     });
     this.closed = new Promise((resolve) => {
       deps.socket.once('close', () => void this.onDisconnect().finally(resolve));
@@ -87,8 +95,9 @@ export class ShardSession {
     this.abort.abort();
   }
 
-  private get logger() {
-    return this.deps.options.logger;
+  /** The options' logger; once the daemon has named the shard, with the shard in every line's fields. */
+  private get logger(): WorkerLogger {
+    return this.shardLogger ?? this.deps.options.logger;
   }
 
   private get where() {
@@ -139,6 +148,7 @@ export class ShardSession {
   private async onInitialize(input: KclInitializeInput): Promise<void> {
     const { options } = this.deps;
     this.shardId = input.shardId;
+    this.shardLogger = withLogFields(options.logger, { shard: input.shardId });
     this.state = 'INITIALIZING';
     // The daemon starts a child for each lease its worker took: from here on this worker holds it.
     options.emit({ type: 'leaseTaken', shardId: input.shardId, how: 'assigned' });
@@ -179,16 +189,15 @@ export class ShardSession {
     checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
-      const started = performance.now();
+      const bytes = records.reduce((total, record) => total + record.data.length, 0);
       const outcome = await this.withRetries(
         `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
-          this.deps.metrics.countingErrors(this.shardId!, () =>
+          this.deps.metrics.delivery(this.shardId!, records.length, bytes, () =>
             this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
           ),
       );
-      const bytes = records.reduce((total, record) => total + record.data.length, 0);
-      this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+      this.deps.metrics.batch(this.shardId!, outcome === 'delivered');
       if (outcome !== 'delivered') {
         // The batch did not succeed: a checkpoint() at shutdown must not cover it.
         checkpointer.rollBackDelivered(previous);

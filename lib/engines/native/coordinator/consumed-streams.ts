@@ -1,5 +1,6 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
+import { withLogFields } from '../../../core/logger';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { WorkerEvent } from '../../../core/worker';
@@ -36,6 +37,7 @@ export class ConsumedStreams {
       const options: ResolvedWorkerOptions = {
         ...resolved,
         streamName: scope.streamName,
+        logger: withLogFields(resolved.logger, { stream: scope.streamName }),
         // Every lease event is counted, wherever in the engine it is emitted.
         emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
       };
@@ -45,7 +47,7 @@ export class ConsumedStreams {
         scope,
         resolved.initialPosition,
         resolved.cleanupLeasesUponShardCompletion,
-        resolved.logger,
+        options.logger,
       );
       return { scope, options, metrics, shardSync };
     });

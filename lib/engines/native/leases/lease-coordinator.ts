@@ -1,7 +1,7 @@
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { WorkerEvent } from '../../../core/worker';
-import type { Lease } from '../../../leases/lease';
+import { shardIdOf, type Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from './clock';
 import { RELEASED, type HeldLease } from './held-lease';
@@ -95,6 +95,7 @@ export class LeaseCoordinator {
     for (const { held, how, previousOwner, target } of taken) {
       this.logger.log(
         `Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`,
+        { shard: shardIdOf(held.lease) },
       );
       this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
       this.renewer.add(held);

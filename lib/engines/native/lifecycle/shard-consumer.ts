@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError, errorTrace } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
+import { withLogFields } from '../../../core/logger';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
 import type { ExtendedSequenceNumber } from '../../../core/record';
@@ -63,7 +63,12 @@ export class ShardConsumer {
   private timedOut = false;
   private policies: BatchPolicies | undefined;
 
-  constructor(private readonly deps: ShardConsumerDeps) {
+  private readonly deps: ShardConsumerDeps;
+
+  constructor(deps: ShardConsumerDeps) {
+    // Every line of this consumer, and of the reader and policies it builds from its options, names the shard.
+    const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
+    this.deps = { ...deps, options: { ...deps.options, logger } };
     deps.held.onLost(() => this.abort.abort());
     this.done = this.run().catch((error) =>
       this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
@@ -194,10 +199,9 @@ export class ShardConsumer {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
         let failure: { error: unknown; attempts: number } | undefined;
-        const started = performance.now();
-        const outcome = await this.deliver(processor, batch, checkpointer, (error, attempts) => (failure = { error, attempts }));
         const bytes = bytesOf(batch);
-        this.deps.metrics.batch(this.shardId, batch.records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+        const outcome = await this.deliver(processor, batch, bytes, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        this.deps.metrics.batch(this.shardId, outcome === 'delivered');
         held.noteBytesRead(bytes);
         const deadLettered =
           outcome === 'gave-up' &&
@@ -218,6 +222,7 @@ export class ShardConsumer {
   private deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
+    bytes: number,
     checkpointer: ShardCheckpointer,
     onGaveUp: (error: unknown, attempts: number) => void,
   ): Promise<Delivery> {
@@ -228,14 +233,17 @@ export class ShardConsumer {
     return this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
-        withProcessingTimeout(
-          () => this.deps.metrics.countingErrors(this.shardId, () => processor.processRecords(input)),
-          timeoutMs,
-          () => {
-            // Before anything else: a late checkpoint of the abandoned call must not move past its records.
-            this.timedOut = true;
-            checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
-          },
+        // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
+        this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
+          withProcessingTimeout(
+            () => processor.processRecords(input),
+            timeoutMs,
+            () => {
+              // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+              this.timedOut = true;
+              checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+            },
+          ),
         ),
       { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
     );
