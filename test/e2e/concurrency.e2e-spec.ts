@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import {
   createWorker,
@@ -441,5 +441,90 @@ describe('concurrency: processRecord with several records of a shard at once', (
     expect(
       logger.lines.some((line) => /^ERROR processRecord for .* \(partition key poison\) on .* failed \(attempt 1\), retrying/.test(line)),
     ).toBe(true);
+  });
+
+  it('the fencing token: a sink that keeps the highest lease counter per shard refuses the late write of a worker that gave the lease up', async () => {
+    const stream = uniqueName('conc-fence');
+    const appName = uniqueName('conc-fence-app');
+    const sinkTable = uniqueName('conc-sink');
+    await createStream(kinesis, stream, 1);
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: sinkTable,
+        KeySchema: [{ AttributeName: 'shardId', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'shardId', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await waitFor(
+      async () => (await dynamo.send(new DescribeTableCommand({ TableName: sinkTable }))).Table?.TableStatus === 'ACTIVE',
+      'the sink table',
+    );
+    // The documented pattern (docs/concurrency.md): one conditional write, accepted only under a counter at least the highest seen.
+    const sinkWrite = (record: KinesisRecord, context: RecordContext) =>
+      dynamo.send(
+        new UpdateItemCommand({
+          TableName: sinkTable,
+          Key: { shardId: { S: context.shardId } },
+          UpdateExpression: 'SET fence = :counter, lastWriter = :owner ADD records :seq',
+          ConditionExpression: 'attribute_not_exists(fence) OR fence <= :counter',
+          ExpressionAttributeValues: {
+            ':counter': { N: String(context.lease.counter) },
+            ':owner': { S: context.lease.owner },
+            ':seq': { SS: [record.sequenceNumber] },
+          },
+        }),
+      );
+    const puts = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 10 }, (_, i) => ({ partitionKey: i === 9 ? 'slow' : `key-${i}`, data: `r-${i}` })),
+    );
+    const slow = puts.find((put) => put.partitionKey === 'slow')!;
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const outcomes: string[] = [];
+    const tokens = new Map<string, number>();
+    const processorOf = (name: string) => (): KinesisPerRecordProcessor => ({
+      processRecord: async (record, context) => {
+        tokens.set(name, context.lease.counter);
+        if (name === 'a' && record.partitionKey === 'slow') {
+          outcomes.push('a: slow started');
+          await gate;
+        }
+        try {
+          await sinkWrite(record, context);
+          outcomes.push(`${name}: ${record.partitionKey} written`);
+        } catch (error) {
+          if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+          outcomes.push(`${name}: ${record.partitionKey} refused`);
+        }
+      },
+    });
+    const options = {
+      ...workerClientOptions(),
+      ...FAST,
+      appName,
+      streamName: stream,
+      concurrency: { maxInFlightPerShard: 4 },
+      logger: new CapturingLogger(),
+    };
+    // Worker a: its stop gives up waiting for the slow record after shutdownTimeoutMs and gives the lease up.
+    const a = createWorker({ ...options, shutdownTimeoutMs: 1_000 }, processorOf('a'));
+    await a.start();
+    await waitFor(() => outcomes.filter((o) => o.startsWith('a:')).length === puts.length, 'worker a wrote all but the slow record');
+    await a.stop();
+    worker = createWorker(options, processorOf('b'));
+    await worker.start();
+    await waitFor(() => outcomes.includes('b: slow written'), 'worker b wrote the slow record again');
+    expect(tokens.get('b')).toBeGreaterThan(tokens.get('a')!);
+    openGate();
+    await waitFor(() => outcomes.includes('a: slow refused') || outcomes.includes('a: slow written'), "worker a's late write");
+    expect(outcomes.filter((o) => o.includes('slow'))).toEqual(['a: slow started', 'b: slow written', 'a: slow refused']);
+    const item = await dynamo.send(
+      new GetItemCommand({ TableName: sinkTable, Key: { shardId: { S: slow.shardId } }, ConsistentRead: true }),
+    );
+    expect(Number(item.Item!.fence.N)).toBe(tokens.get('b'));
+    expect(item.Item!.records.SS).toContain(slow.sequenceNumber);
   });
 });
