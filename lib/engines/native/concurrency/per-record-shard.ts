@@ -233,7 +233,9 @@ export class PerRecordShard {
     const { checkpointer, options, where } = this.deps;
     const mark = this.watermark.watermark;
     const stored = checkpointer.lastCheckpoint;
-    if (!mark || (isSequenceNumber(stored.sequenceNumber) && compareExtended(mark, stored) <= 0)) return;
+    // A finished shard's SHARD_END is never overwritten; nor is a checkpoint at or past the watermark.
+    if (!mark || stored.sequenceNumber === 'SHARD_END' || (isSequenceNumber(stored.sequenceNumber) && compareExtended(mark, stored) <= 0))
+      return;
     this.batchesPassed = 0;
     this.schedule?.checkpointed();
     try {

@@ -132,6 +132,8 @@ export class ShardConsumer {
     try {
       await this.consume();
     } catch (error) {
+      // Records still running: this worker must not run the shard's records twice at once if it takes the lease again.
+      await this.perRecord?.settle('ZOMBIE');
       await this.giveUpAfterFailure(error);
     } finally {
       this.reader?.close();
