@@ -20,6 +20,7 @@ import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '..
 import { CapturingLogger } from '../support/capturing-logger';
 import { KeyOrderWatch } from '../support/key-order';
 import { waitFor } from '../support/wait-for';
+import { splitShard } from '../support/reshard';
 import type { PerRecordWorkerConfig, PerRecordWorkerEvent } from '../support/per-record-worker-process';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -526,5 +527,58 @@ describe('concurrency: processRecord with several records of a shard at once', (
     );
     expect(Number(item.Item!.fence.N)).toBe(tokens.get('b'));
     expect(item.Item!.records.SS).toContain(slow.sequenceNumber);
+  });
+
+  it('shard end: every record of the parent finishes before SHARD_END, and the children start only after', async () => {
+    const stream = uniqueName('conc-split');
+    const appName = uniqueName('conc-split-app');
+    await createStream(kinesis, stream, 1);
+    const parentPuts = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 80 }, (_, i) => ({ partitionKey: `key-${i % 16}`, data: `parent-${i}` })),
+    );
+    const parentId = parentPuts[0].shardId;
+    const log: { shardId: string; event: 'start' | 'done'; seq: string }[] = [];
+    const next = random(7);
+    const watch = new KeyOrderWatch();
+    worker = createWorker(
+      {
+        ...workerClientOptions(),
+        ...FAST,
+        appName,
+        streamName: stream,
+        concurrency: { maxInFlightPerShard: 8 },
+        logger: new CapturingLogger(),
+      },
+      (): KinesisPerRecordProcessor => ({
+        processRecord: async (record, context) => {
+          // Keys repeat across parent and children: the order per key must hold across the split too.
+          watch.started(record);
+          log.push({ shardId: context.shardId, event: 'start', seq: record.sequenceNumber });
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(next() * 15)));
+          log.push({ shardId: context.shardId, event: 'done', seq: record.sequenceNumber });
+          watch.finished(record);
+        },
+      }),
+    );
+    await worker.start();
+    await splitShard(kinesis, stream, parentId);
+    const childPuts = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 40 }, (_, i) => ({ partitionKey: `key-${i % 16}`, data: `child-${i}` })),
+    );
+    const all = [...parentPuts, ...childPuts];
+    await waitFor(
+      () => all.every((p) => log.some((e) => e.event === 'done' && e.seq === p.sequenceNumber)),
+      'every record, parent and children',
+    );
+    await waitFor(async () => (await storedCheckpoint(appName, parentId))?.sequenceNumber === 'SHARD_END', 'SHARD_END on the parent');
+    const lastParentDone = log.map((e) => e.shardId === parentId && e.event === 'done').lastIndexOf(true);
+    const firstChildStart = log.findIndex((e) => e.shardId !== parentId && e.event === 'start');
+    expect(childPuts.every((p) => p.shardId !== parentId)).toBe(true);
+    expect(lastParentDone).toBeLessThan(firstChildStart);
+    expect(watch.violations).toEqual([]);
   });
 });
