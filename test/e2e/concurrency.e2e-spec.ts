@@ -21,6 +21,7 @@ import { CapturingLogger } from '../support/capturing-logger';
 import { KeyOrderWatch } from '../support/key-order';
 import { waitFor } from '../support/wait-for';
 import { splitShard } from '../support/reshard';
+import { writeLeaseOwner } from './fanout-support/steal-lease';
 import type { PerRecordWorkerConfig, PerRecordWorkerEvent } from '../support/per-record-worker-process';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -580,5 +581,55 @@ describe('concurrency: processRecord with several records of a shard at once', (
     expect(childPuts.every((p) => p.shardId !== parentId)).toBe(true);
     expect(lastParentDone).toBeLessThan(firstChildStart);
     expect(watch.violations).toEqual([]);
+  });
+
+  it('lease lost mid-flight (ZOMBIE): the records waiting never start, nothing more is checkpointed, shutdown(ZOMBIE) comes once the running records finished', async () => {
+    const stream = uniqueName('conc-zombie');
+    const appName = uniqueName('conc-zombie-app');
+    await createStream(kinesis, stream, 1);
+    const puts = await putRecords(
+      kinesis,
+      stream,
+      Array.from({ length: 30 }, (_, i) => ({ partitionKey: i < 5 ? 'slow' : `key-${i % 3}`, data: `r-${i}` })),
+    );
+    const shardId = puts[0].shardId;
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const log: string[] = [];
+    const events: string[] = [];
+    worker = createWorker(
+      {
+        ...workerClientOptions(),
+        ...FAST,
+        appName,
+        streamName: stream,
+        // The first 'slow' record is held; the four after it wait for it (same key) when the lease is lost.
+        concurrency: { maxInFlightPerShard: 2 },
+        onEvent: (event) => void events.push(event.type),
+        logger: new CapturingLogger(),
+      },
+      (): KinesisPerRecordProcessor => ({
+        processRecord: async (record) => {
+          log.push(`start ${record.partitionKey}`);
+          if (record.partitionKey === 'slow') await gate;
+          else await new Promise((resolve) => setImmediate(resolve));
+          log.push(`done ${record.partitionKey}`);
+        },
+        shutdown: ({ reason, checkpointer }) => void log.push(`shutdown ${reason}${checkpointer ? ' with checkpointer' : ''}`),
+      }),
+    );
+    await worker.start();
+    await waitFor(() => log.includes('start slow'), 'the slow record running');
+    // Another worker takes the lease: a new owner and a higher counter, so this worker's next renewal fails.
+    await writeLeaseOwner(dynamo, appName, shardId, 'thief');
+    const stolen = await storedCheckpoint(appName, shardId);
+    await waitFor(() => events.includes('leaseLost'), 'the loss seen by the worker');
+    openGate();
+    await waitFor(() => log.some((line) => line.startsWith('shutdown')), 'the shutdown call');
+    // The slow key's other records were waiting at the loss: they never start on this worker.
+    expect(log.filter((line) => line === 'start slow')).toHaveLength(1);
+    expect(log.at(-1)).toBe('shutdown ZOMBIE');
+    expect(log.indexOf('done slow')).toBeLessThan(log.indexOf('shutdown ZOMBIE'));
+    expect(await storedCheckpoint(appName, shardId)).toEqual(stolen);
   });
 });

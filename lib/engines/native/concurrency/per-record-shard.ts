@@ -82,7 +82,8 @@ export class PerRecordShard {
       ordering === 'partitionKey' ? (item) => item.record.partitionKey : () => undefined,
       (item) => this.run(item),
     );
-    deps.signal.addEventListener('abort', () => this.notifyProgress(), { once: true });
+    // A lost lease or a stop: no record starts from this moment on (the running ones finish).
+    deps.signal.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   /** Records read and not finished. */
