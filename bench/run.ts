@@ -13,6 +13,7 @@ import { frameBenchmarks } from './scenarios/frame';
 import { loadLatencyBenchmarks } from './scenarios/load-latency';
 import { soakBenchmarks } from './scenarios/soak';
 import { fanoutLatencyBenchmarks } from './scenarios/fanout-latency';
+import { concurrencyBenchmarks } from './scenarios/concurrency';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   'latency-under-load': () => loadLatencyBenchmarks(),
   soak: () => soakBenchmarks(),
   'fanout-latency': fanoutLatencyBenchmarks,
+  concurrency: concurrencyBenchmarks,
 };
 
 function format(value: number | undefined, digits = 2): string {

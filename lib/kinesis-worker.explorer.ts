@@ -4,10 +4,10 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { WorkerLogger } from './core/logger';
 import type { StreamWorkerOptions } from './core/options';
-import type { KinesisRecordProcessor, ShardContext } from './core/processor';
+import type { AnyRecordProcessor, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
 import { STREAM_OPTION_KEYS, WORKER_OPTION_KEYS, checkOptionKeys } from './core/option-keys';
-import { assertProcessor } from './core/assert-processor';
+import { assertBatchProcessor, assertProcessor } from './core/assert-processor';
 import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { groupByLeaseTable, type ProcessorBinding, type ProcessorEntry } from './kinesis-worker.grouping';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
@@ -57,6 +57,8 @@ export class KinesisWorkerExplorer {
       };
       options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, logger);
       const resolved = resolveFor(processorName, options);
+      if (resolved.engine === 'kcl')
+        assertBatchProcessor(wrapper.metatype!.prototype as AnyRecordProcessor, `@KinesisProcessor class ${processorName}`);
       // The worker id is fixed here so that a worker restarted by the service keeps its identity; the
       // processors of one lease table share one worker, hence one id.
       const workerId = workerIds.get(resolved.tableName) ?? resolved.workerId;
@@ -102,8 +104,8 @@ export class KinesisWorkerExplorer {
    * One instance per shard, built in the module that declares the processor. A processor that
    * injects request-scoped providers (KINESIS_SHARD among them) gets its own DI context per shard.
    */
-  private async instantiate(wrapper: InstanceWrapper, shard: ShardContext): Promise<KinesisRecordProcessor> {
-    const metatype = wrapper.metatype as Type<KinesisRecordProcessor>;
+  private async instantiate(wrapper: InstanceWrapper, shard: ShardContext): Promise<AnyRecordProcessor> {
+    const metatype = wrapper.metatype as Type<AnyRecordProcessor>;
     if (!wrapper.isDependencyTreeStatic()) {
       const contextId = ContextIdFactory.create();
       this.moduleRef.registerRequestByContextId(shard, contextId);

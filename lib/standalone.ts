@@ -14,6 +14,11 @@ export type {
   ShutdownReason,
   ShardContext,
   ProcessorFactory,
+  ProcessorLifecycle,
+  KinesisPerRecordProcessor,
+  AnyRecordProcessor,
+  RecordContext,
+  LeaseFencingToken,
 } from './core/processor';
 export type {
   KinesisWorkerOptions,
@@ -22,6 +27,8 @@ export type {
   TimestampPosition,
   EngineName,
   FailedBatch,
+  ConcurrencyOptions,
+  RecordOrdering,
 } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
 export type { RetrievalOptions, RetrievalMode } from './core/options';

@@ -20,6 +20,11 @@ export interface LimitedKinesisConfig {
   readonly enforceLimits: boolean;
   /** Shards per ListShards page, NextToken beyond. Default 100; the bench passes 10, so that 16 to 64 shards span several pages. */
   readonly listShardsPageSize?: number;
+  /**
+   * Partition keys over the whole stream: record i of shard s gets pk-((i * shards + s) mod partitionKeys),
+   * so each shard has its own keys and a key recurs every partitionKeys / shards records. Default: a new key per record.
+   */
+  readonly partitionKeys?: number;
 }
 
 export interface LimitedKinesisStats {
@@ -58,6 +63,9 @@ const byId = new Map(shards.map((shard) => [shard.shardId, shard]));
 const served = new Map<string, number>();
 const payload = Buffer.from(Buffer.alloc(config.recordBytes, 'k').toString('base64'));
 const pageSize = config.listShardsPageSize ?? 100;
+const indexById = new Map(shards.map((shard, index) => [shard.shardId, index]));
+const keyOf = (shardIndex: number, i: number) =>
+  config.partitionKeys ? `pk-${(i * config.shards + shardIndex) % config.partitionKeys}` : `pk-${i}`;
 const streamArn = `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${config.streamName}`;
 let getRecordsCalls = 0;
 let recordsServed = 0;
@@ -152,7 +160,7 @@ function getRecords(res: ServerResponse, input: { ShardIterator: string; Limit?:
     const arrival = (shard.arrivalOf(i) / 1000).toFixed(3);
     parts.push(
       Buffer.from(
-        `${i > slice.from ? ',' : ''}{"SequenceNumber":"${shard.sequenceNumber(i)}","ApproximateArrivalTimestamp":${arrival},"PartitionKey":"pk-${i}","Data":"`,
+        `${i > slice.from ? ',' : ''}{"SequenceNumber":"${shard.sequenceNumber(i)}","ApproximateArrivalTimestamp":${arrival},"PartitionKey":"${keyOf(indexById.get(shard.shardId)!, i)}","Data":"`,
       ),
       payload,
       Buffer.from('"}'),

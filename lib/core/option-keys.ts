@@ -1,5 +1,5 @@
 import { KinesisWorkerConfigError } from './errors';
-import type { KclEngineOptions, RetrievalOptions, StreamWorkerOptions } from './options';
+import type { ConcurrencyOptions, KclEngineOptions, RetrievalOptions, StreamWorkerOptions } from './options';
 import type { RetryPolicy } from './retry-policy';
 
 /**
@@ -36,6 +36,7 @@ const WORKER_KEYS: Record<keyof StreamWorkerOptions, true> = {
   maxGetRecordsPerSecond: true,
   autoCheckpoint: true,
   onFailedBatch: true,
+  concurrency: true,
   meterProvider: true,
   logger: true,
   onEvent: true,
@@ -82,6 +83,13 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   consumerArn: true,
   requestHandler: true,
 } satisfies Record<keyof RetrievalOptions, true>);
+
+export const CONCURRENCY_KEYS: readonly string[] = Object.keys({
+  maxInFlightPerShard: true,
+  ordering: true,
+  maxInFlightRecords: true,
+  maxInFlightBytes: true,
+} satisfies Record<keyof ConcurrencyOptions, true>);
 
 const AUTO_CHECKPOINT_KEYS = ['everyRecords', 'everyMs'];
 const TIMESTAMP_POSITION_KEYS = ['timestamp'];
@@ -143,7 +151,7 @@ export function rejectUnknownKeys(
 
 /**
  * Every key of the worker options, at every level with a closed set of keys: the options themselves,
- * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint and a timestamp initialPosition.
+ * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint, concurrency and a timestamp initialPosition.
  * `known` replaces the top-level set (the Nest module adds its own keys, a processor has fewer).
  */
 export function checkOptionKeys(
@@ -161,5 +169,6 @@ export function checkOptionKeys(
   rejectUnknownKeys('processingRetry', values.processingRetry, Object.keys(RETRY_KEYS), { where });
   rejectUnknownKeys('retrieval', values.retrieval, RETRIEVAL_KEYS, { where });
   rejectUnknownKeys('autoCheckpoint', values.autoCheckpoint, AUTO_CHECKPOINT_KEYS, { where });
+  rejectUnknownKeys('concurrency', values.concurrency, CONCURRENCY_KEYS, { where });
   rejectUnknownKeys('initialPosition', values.initialPosition, TIMESTAMP_POSITION_KEYS, { where });
 }

@@ -7,6 +7,38 @@ import type { KinesisRecord } from './record';
 import type { RetryPolicy } from './retry-policy';
 import type { WorkerEvent, WorkerEventListener } from './worker';
 
+/** How records of one shard may overlap under `concurrency`: per partition key in sequence order, or not at all. */
+export type RecordOrdering = 'partitionKey' | 'none';
+export const RECORD_ORDERINGS: readonly RecordOrdering[] = ['partitionKey', 'none'];
+
+/**
+ * Several records of one shard at once, for processors that implement processRecord (docs/concurrency.md).
+ * Native engine. The default is one record at a time per shard.
+ */
+export interface ConcurrencyOptions {
+  /** Records of one shard whose processRecord runs at the same time, at most. Default 1. */
+  maxInFlightPerShard?: number;
+  /**
+   * 'partitionKey' (default): records with the same partition key run one after another, in sequence
+   * order; different keys run side by side. 'none': any records of the shard may run side by side.
+   */
+  ordering?: RecordOrdering;
+  /**
+   * Records read but not finished, across all the shards of this worker, at most (running or waiting for
+   * their turn). When reached, the shards stop reading until records finish. Default 10000.
+   */
+  maxInFlightRecords?: number;
+  /** The same bound on their data bytes. Default 67108864 (64 MiB). A single larger record is still let in alone. */
+  maxInFlightBytes?: number;
+}
+
+export interface ResolvedConcurrencyOptions {
+  readonly maxInFlightPerShard: number;
+  readonly ordering: RecordOrdering;
+  readonly maxInFlightRecords: number;
+  readonly maxInFlightBytes: number;
+}
+
 /** Start at the first record that arrived at or after this time (GetShardIterator AT_TIMESTAMP). */
 export interface TimestampPosition {
   readonly timestamp: Date;
@@ -195,6 +227,12 @@ export interface KinesisWorkerOptions {
    * the hook the engine never skips a record. Native engine.
    */
   onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  /**
+   * For processors that implement processRecord: how many records of one shard run at once, in which
+   * order, and how much a worker reads ahead of what finished (docs/concurrency.md). Native engine.
+   * Default: one record at a time per shard.
+   */
+  concurrency?: ConcurrencyOptions;
   /** Where the metrics go. Default: the global MeterProvider of @opentelemetry/api (a no-op until the app registers an SDK). */
   meterProvider?: MeterProvider;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
@@ -310,6 +348,8 @@ export interface ResolvedWorkerOptions {
   /** Undefined: manual checkpoints. */
   readonly autoCheckpoint?: AutoCheckpointPolicy;
   readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  /** Used by processors that implement processRecord; defaults filled in. */
+  readonly concurrency: ResolvedConcurrencyOptions;
   readonly meterProvider?: MeterProvider;
   readonly logger: WorkerLogger;
   /** Reports an event to onEvent; `streamName` is the event's stream (default: the worker's streamName). */

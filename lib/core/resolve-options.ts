@@ -5,6 +5,7 @@ import { consoleLogger, withLogFields } from './logger';
 import { resolveInitialPosition } from './initial-position';
 import { resolveRetrieval } from './retrieval-options';
 import { checkOptionKeys } from './option-keys';
+import { resolveConcurrency } from './concurrency-options';
 import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
@@ -287,6 +288,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
     autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
     meterProvider: options.meterProvider,
+    concurrency: resolveConcurrency(options.concurrency, engine),
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     coordinatorStateTableName,
     workerMetricsTableName,

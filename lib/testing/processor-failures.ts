@@ -21,7 +21,7 @@ export class ProcessorFailedError extends Error {
 
 /** The engines' log lines for a processor call that threw (lib/core/processing-retry.ts, processor-calls.ts, shard-consumer.ts). */
 const PROCESSOR_CALL =
-  /^(processRecords for |initialize at |the processor factory |shutdown\((?:TERMINATE|REQUESTED|ZOMBIE)\) of the processor for )/;
+  /^(processRecords for |processRecord for |initialize at |the processor factory |shutdown\((?:TERMINATE|REQUESTED|ZOMBIE)\) of the processor for )/;
 
 /**
  * Where the worker logs by default in tests: errors only (a processor that threw, a shard that failed),

@@ -74,7 +74,34 @@ describe('bad configuration fails at bootstrap with a message naming the option'
     }
     const error = await bootstrap({ appName: uniqueName('app') }, NotAProcessor);
     expect((error as KinesisWorkerConfigError).option).toBe('processor');
-    expect((error as Error).message).toMatch(/NotAProcessor has no processRecords/);
+    expect((error as Error).message).toMatch(/NotAProcessor has neither processRecords.* nor processRecord\(record, context\)/);
+  });
+
+  it('a processor class with both processRecords and processRecord', async () => {
+    @KinesisProcessor(stream)
+    class BothProcessor {
+      processRecords() {}
+      processRecord() {}
+    }
+    const error = await bootstrap({ appName: uniqueName('app') }, BothProcessor);
+    expect((error as KinesisWorkerConfigError).option).toBe('processor');
+    expect((error as Error).message).toMatch(/BothProcessor has both processRecords and processRecord/);
+  });
+
+  it('a processRecord processor, or concurrency, with the kcl engine', async () => {
+    @KinesisProcessor(stream)
+    class PerRecordProcessor {
+      processRecord() {}
+    }
+    const perRecord = await bootstrap({ appName: uniqueName('app'), engine: 'kcl' }, PerRecordProcessor);
+    expect((perRecord as KinesisWorkerConfigError).option).toBe('processor');
+    expect((perRecord as Error).message).toMatch(/PerRecordProcessor implements processRecord, which the kcl engine does not run/);
+    const concurrency = await bootstrap(
+      { appName: uniqueName('app'), engine: 'kcl', concurrency: { maxInFlightPerShard: 8 } },
+      PerRecordProcessor,
+    );
+    expect((concurrency as KinesisWorkerConfigError).option).toBe('concurrency');
+    expect((concurrency as Error).message).toMatch(/not supported by the kcl engine/);
   });
 
   // Processors of two streams and one appName share one multi-stream worker once multiStream: true says

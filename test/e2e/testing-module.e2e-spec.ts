@@ -3,7 +3,10 @@ import { Test } from '@nestjs/testing';
 import {
   InjectShard,
   KinesisProcessor,
+  type KinesisPerRecordProcessor,
+  type KinesisRecord,
   type KinesisRecordProcessor,
+  type RecordContext,
   type ProcessRecordsInput,
   type ShardContext,
   type ShutdownInput,
@@ -59,6 +62,25 @@ class OrdersProcessor implements KinesisRecordProcessor {
 
   async shutdown({ reason, checkpointer }: ShutdownInput) {
     if (reason === 'TERMINATE') await checkpointer!.checkpoint();
+  }
+}
+
+/** The per-record contract, several records at once: the engine checkpoints for it. */
+@KinesisProcessor({ stream: 'payments', concurrency: { maxInFlightPerShard: 8 } })
+class PaymentsProcessor implements KinesisPerRecordProcessor {
+  constructor(
+    private readonly totals: Totals,
+    private readonly poison: Poison,
+  ) {}
+
+  async processRecord(record: KinesisRecord, context: RecordContext) {
+    const payment = JSON.parse(record.data.toString()) as { customer: string; total: number };
+    await new Promise((resolve) => setImmediate(resolve));
+    if (payment.customer === 'poison' && this.poison.remaining > 0) {
+      this.poison.remaining--;
+      throw new RangeError(`cannot total payment of ${payment.customer}`);
+    }
+    this.totals.add(context.shardId, payment);
   }
 }
 
@@ -118,6 +140,21 @@ describe('KinesisWorkerTestingModule', () => {
     // Reported once: the engine retries the same batch, and the next wait sees it through.
     await kinesis.processed();
     expect(totals.of('poison')).toBe(1);
+  });
+
+  it("a processRecord processor with concurrency: processed() waits for the engine's checkpoints; a throwing record fails the wait with its error", async () => {
+    const { kinesis, totals, poison } = await start({ streams: { payments: 2 } }, [PaymentsProcessor, Totals, Poison]);
+    await kinesis.put('payments', [order('a', 5), order('b', 7), order('a', 3), order('c', 1)]);
+    await kinesis.processed();
+    expect(totals.of('a')).toBe(8);
+    expect(totals.of('b')).toBe(7);
+    poison.remaining = 1;
+    await kinesis.put('payments', [order('poison', 2)]);
+    const failure = (await kinesis.processed().catch((error: unknown) => error)) as Error;
+    expect(failure).toBeInstanceOf(ProcessorFailedError);
+    expect(failure.message).toMatch(/processRecord for \d+ \(partition key poison\).*RangeError: cannot total payment of poison/);
+    await kinesis.processed();
+    expect(totals.of('poison')).toBe(2);
   });
 
   it('a processor that never checkpoints: the timeout says which records and that no checkpoint was stored', async () => {

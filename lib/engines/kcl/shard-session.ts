@@ -6,7 +6,7 @@ import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
 import { callWithRetries, type Delivery } from '../../core/processing-retry';
-import { assertProcessor } from '../../core/assert-processor';
+import { assertBatchProcessor, assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
 import { positionOf } from '../../core/sequence-number';
@@ -165,6 +165,7 @@ export class ShardSession {
     const built = await this.withRetries('building the processor', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
       assertProcessor(processor, `the processor built for ${options.streamName}`);
+      assertBatchProcessor(processor, `the processor built for ${options.streamName}`);
       this.processor = processor;
     });
     if (built === 'gave-up') return this.giveUp();

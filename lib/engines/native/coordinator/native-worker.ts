@@ -12,6 +12,7 @@ import { createClients } from '../../../core/aws-clients';
 import type { HeldLease } from '../leases/held-lease';
 import { LeaseCoordinator } from '../leases/lease-coordinator';
 import { LeaseTable } from '../../../leases/lease-table';
+import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
@@ -53,6 +54,8 @@ export class NativeWorker implements KinesisWorker {
   private running = false;
 
   private readonly options: ResolvedWorkerOptions;
+  /** Records read but not finished across the shards of this worker (processRecord processors): concurrency.maxInFlightRecords/Bytes. */
+  private readonly inFlight: InFlightBudget;
   /** Per stream name: each stream's metrics carry its own messaging.destination.name. */
   private readonly metrics: ReadonlyMap<string, WorkerMetrics>;
 
@@ -75,6 +78,7 @@ export class NativeWorker implements KinesisWorker {
       ...resolved,
       emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)),
     });
+    this.inFlight = new InFlightBudget(options.concurrency.maxInFlightRecords, options.concurrency.maxInFlightBytes);
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis);
     this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
@@ -306,6 +310,7 @@ export class NativeWorker implements KinesisWorker {
         onShardEnded: () => void this.coordinator.runTaker(),
         scope: stream.scope,
         fanout: this.fanout.get(stream.scope.streamName),
+        inFlight: this.inFlight,
       });
       this.consumers.set(held.leaseKey, consumer);
       // KCL 3.x graceful hand-over: the processor is shut down as at a requested stop (it may checkpoint), then checkpointOwner is cleared.

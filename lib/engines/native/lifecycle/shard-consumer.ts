@@ -4,7 +4,15 @@ import { describeError, errorTrace } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import { withLogFields } from '../../../core/logger';
 import type { ResolvedWorkerOptions } from '../../../core/options';
-import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../../core/processor';
+import {
+  isPerRecordProcessor,
+  type AnyRecordProcessor,
+  type KinesisPerRecordProcessor,
+  type KinesisRecordProcessor,
+  type ProcessorFactory,
+  type ProcessorLifecycle,
+  type ShutdownReason,
+} from '../../../core/processor';
 import type { ExtendedSequenceNumber } from '../../../core/record';
 import { positionOf } from '../../../core/sequence-number';
 import { callShutdown } from '../../../core/processor-calls';
@@ -24,6 +32,8 @@ import { waitForParents } from './parent-wait';
 import { ProcessingTimeoutError, withProcessingTimeout } from './processing-timeout';
 import { finishShard } from './shard-end';
 import { BatchPolicies } from './batch-policies';
+import { InFlightBudget } from '../concurrency/in-flight-budget';
+import { PerRecordShard } from '../concurrency/per-record-shard';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -42,6 +52,8 @@ export interface ShardConsumerDeps {
   readonly scope?: StreamLeaseScope;
   /** retrieval.mode 'fanout': the registered consumer and the streaming client. */
   readonly fanout?: FanoutChannel;
+  /** The worker's bound on records read but not finished, shared by its shards (processRecord processors). Default: this consumer's own. */
+  readonly inFlight?: InFlightBudget;
 }
 
 /**
@@ -56,7 +68,9 @@ export class ShardConsumer {
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
-  private processor: KinesisRecordProcessor | undefined;
+  private processor: AnyRecordProcessor | undefined;
+  /** Set for a processRecord processor: its records, run side by side as `concurrency` allows. */
+  private perRecord: PerRecordShard | undefined;
   /** Set once the processor has had its shutdown call (whatever the reason): it gets no second one. */
   private shutdownCalled = false;
   /** Set when processRecords overran processingTimeoutMs: the processor may still be busy. */
@@ -118,9 +132,12 @@ export class ShardConsumer {
     try {
       await this.consume();
     } catch (error) {
+      // Records still running: this worker must not run the shard's records twice at once if it takes the lease again.
+      await this.perRecord?.settle('ZOMBIE');
       await this.giveUpAfterFailure(error);
     } finally {
       this.reader?.close();
+      this.perRecord?.stop();
       // Whatever happened above, a consumer that ended must not leave its lease held and renewed.
       if (!held.lost) await held.release().catch(() => undefined);
       this.state = 'SHUT_DOWN';
@@ -156,14 +173,17 @@ export class ShardConsumer {
     );
     if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
     this.state = 'PROCESSING';
-    const { reason, children } = await this.processUntilExit(processor, checkpointer, start);
+    const exit = await this.processUntilExit(processor, checkpointer, start);
     this.state = 'SHUTTING_DOWN';
+    const { children } = exit;
+    // Records still in flight: waited for (or not, ZOMBIE) before the final checkpoint and the shutdown call.
+    const reason = this.perRecord ? await this.perRecord.settle(exit.reason) : exit.reason;
     if (reason === 'TERMINATE') await this.finishShard(processor, checkpointer, children);
     else await this.leave(reason, processor, checkpointer);
   }
 
   private async processUntilExit(
-    processor: KinesisRecordProcessor,
+    processor: AnyRecordProcessor,
     checkpointer: ShardCheckpointer,
     start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
@@ -180,6 +200,7 @@ export class ShardConsumer {
       signal: this.abort.signal,
     }));
     const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
+    const perRecord = isPerRecordProcessor(processor) ? (this.perRecord = this.perRecordShard(processor, checkpointer)) : undefined;
     let delivered: ExtendedSequenceNumber | undefined;
     for (;;) {
       if (this.stopRequested || held.lost) return { reason: this.exitReason() };
@@ -195,7 +216,12 @@ export class ShardConsumer {
         return { reason: 'ZOMBIE' };
       }
       this.millisBehindLatest = batch.millisBehindLatest;
-      if (batch.records.length > 0) {
+      if (perRecord) {
+        // An empty batch too: a record whose retries ran out ends the shard even while nothing new arrives.
+        const admitted = await perRecord.admit(batch);
+        held.noteBytesRead(bytesOf(batch));
+        if (admitted !== 'admitted') return { reason: admitted === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
+      } else if (batch.records.length > 0 && !isPerRecordProcessor(processor)) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
         let failure: { error: unknown; attempts: number } | undefined;
@@ -217,6 +243,23 @@ export class ShardConsumer {
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
     }
+  }
+
+  private perRecordShard(processor: KinesisPerRecordProcessor, checkpointer: ShardCheckpointer): PerRecordShard {
+    const { options } = this.deps;
+    const { maxInFlightRecords, maxInFlightBytes } = options.concurrency;
+    return new PerRecordShard({
+      processor,
+      held: this.deps.held,
+      checkpointer,
+      options,
+      budget: this.deps.inFlight ?? new InFlightBudget(maxInFlightRecords, maxInFlightBytes),
+      metrics: this.deps.metrics,
+      shardId: this.shardId,
+      where: this.where,
+      signal: this.abort.signal,
+      abandoned: () => this.stopRequested || this.deps.held.lost,
+    });
   }
 
   private deliver(
@@ -271,7 +314,7 @@ export class ShardConsumer {
   }
 
   /** REQUESTED or ZOMBIE: tell the processor, then hand the lease over (a ZOMBIE has none to hand). */
-  private async leave(reason: ShutdownReason, processor?: KinesisRecordProcessor, checkpointer?: ShardCheckpointer): Promise<void> {
+  private async leave(reason: ShutdownReason, processor?: ProcessorLifecycle, checkpointer?: ShardCheckpointer): Promise<void> {
     const { held } = this.deps;
     // A processor still busy past processingTimeoutMs: the lease goes first, so the next owner need not wait for it.
     if (this.timedOut) await this.release('GAVE_UP');
@@ -294,7 +337,7 @@ export class ShardConsumer {
   }
 
   /** Every shutdown call of this consumer; a processor past processingTimeoutMs gets as long again for it. */
-  private async callShutdown(processor: KinesisRecordProcessor, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<void> {
+  private async callShutdown(processor: ProcessorLifecycle, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<void> {
     if (this.shutdownCalled) return;
     this.shutdownCalled = true;
     const call = callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
@@ -307,11 +350,7 @@ export class ShardConsumer {
   }
 
   /** The shard ended: finish it (children, childShardIds, TERMINATE, SHARD_END), or give it to a next owner. */
-  private async finishShard(
-    processor: KinesisRecordProcessor,
-    checkpointer: ShardCheckpointer,
-    named?: readonly ChildShard[],
-  ): Promise<void> {
+  private async finishShard(processor: ProcessorLifecycle, checkpointer: ShardCheckpointer, named?: readonly ChildShard[]): Promise<void> {
     this.shutdownCalled = true;
     const outcome = await finishShard({
       held: this.deps.held,

@@ -1,5 +1,5 @@
 import type { ResolvedWorkerOptions } from '../../../core/options';
-import type { KinesisRecordProcessor } from '../../../core/processor';
+import type { ProcessorLifecycle } from '../../../core/processor';
 import { callShutdownWithRetries } from '../../../core/processor-calls';
 import type { Delivery } from '../../../core/processing-retry';
 import { isFinished, shardIdOf } from '../../../leases/lease';
@@ -14,7 +14,7 @@ export interface ShardEnd {
   readonly held: HeldLease;
   readonly table: LeaseTable;
   readonly options: ResolvedWorkerOptions;
-  readonly processor: KinesisRecordProcessor;
+  readonly processor: ProcessorLifecycle;
   readonly checkpointer: ShardCheckpointer;
   /** The children GetRecords named at the end of the shard; looked up when it named none. */
   readonly namedChildren: readonly ChildShard[] | undefined;
