@@ -157,7 +157,12 @@ export interface KinesisWorkerOptions {
   appName: string;
   /** DynamoDB lease table. Default: appName. */
   tableName?: string;
-  /** AWS region; default AWS_REGION / AWS_DEFAULT_REGION. */
+  /**
+   * AWS region. Default, as the AWS SDK finds it, at start: kinesis.region, AWS_REGION, AWS_DEFAULT_REGION,
+   * then the region of the profile (kinesis.profile, else AWS_PROFILE, else default) in the shared config
+   * files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE). Never
+   * the EC2 instance metadata. Found nowhere: start() rejects with an error naming each place.
+   */
   region?: string;
   /**
    * Where a shard with no checkpoint starts. Default TRIM_HORIZON. A stored checkpoint always wins.
@@ -323,7 +328,11 @@ export interface ResolvedWorkerOptions {
   readonly streams: readonly string[];
   /** True when `streams` or `multiStream: true` was given: the multi-stream lease format. */
   readonly multiStream: boolean;
-  readonly region: string;
+  /**
+   * The region, found at start (worker-region.ts): the SDK clients' region provider, which the engines
+   * await before their first call. Rejects with a KinesisWorkerConfigError naming where it looked.
+   */
+  readonly region: () => Promise<string>;
   readonly initialPosition: InitialPosition;
   readonly failoverTimeMs: number;
   readonly maxRecords: number;

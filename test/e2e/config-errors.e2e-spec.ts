@@ -355,15 +355,32 @@ describe('region and credentials', () => {
     return started;
   }
 
-  it('no region anywhere, with endpoints given: a bootstrap error naming region and AWS_REGION', async () => {
-    const restore = withEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined });
+  it('no region anywhere, with endpoints given: a bootstrap error naming each place looked at, and nothing sent', async () => {
+    const kinesis = await proxy(endpoints().kinesis);
+    const dynamodb = await proxy(endpoints().dynamodb);
+    const home = mkdtempSync(join(tmpdir(), 'no-region-'));
+    const restore = withEnv({
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: undefined,
+      AWS_SHARED_CREDENTIALS_FILE: undefined,
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     try {
-      const error = await bootstrap({ appName: uniqueName('app') }, recordingProcessor(stream));
-      expect(error).toBeInstanceOf(KinesisWorkerConfigError);
-      expect((error as KinesisWorkerConfigError).option).toBe('region');
-      expect((error as Error).message).toMatch(/AWS_REGION/);
+      const error = await bootstrap(
+        { appName: uniqueName('app'), kinesis: { endpoint: kinesis.url }, dynamodb: { endpoint: dynamodb.url } },
+        recordingProcessor(stream),
+      );
+      expectConfigError(error, 'region', /no AWS region was found/);
+      expect((error as Error).message).toContain(
+        `the region option, kinesis.region, the environment variables AWS_REGION and AWS_DEFAULT_REGION (none set), and the region of profile 'default' (AWS_PROFILE is not set) in ${join(home, '.aws', 'config')} (not found)`,
+      );
+      expect(kinesis.count() + dynamodb.count()).toBe(0);
     } finally {
       restore();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 

@@ -123,6 +123,8 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
+    // The region first: not found, it is a config error before any call (and the clients use it).
+    await this.options.region();
     const { streams: described, kcl3Mode } = await preflight(this.kinesis, this.table, this.options);
     const streams = (this.streams = new ConsumedStreams(
       streamScopesOf(described, this.options),
