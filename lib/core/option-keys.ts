@@ -81,6 +81,7 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   consumerName: true,
   consumerArn: true,
   requestHandler: true,
+  subscribeTimeoutMs: true,
 } satisfies Record<keyof RetrievalOptions, true>);
 
 const AUTO_CHECKPOINT_KEYS = ['everyRecords', 'everyMs'];
