@@ -75,6 +75,12 @@ export interface RetrievalOptions {
    * (from @smithy/node-http-handler) there. Every other call keeps kinesis.requestHandler.
    */
   requestHandler?: KinesisClientConfig['requestHandler'];
+  /**
+   * Fan-out, native engine: how long SubscribeToShard may take to answer, and then to send its first event,
+   * before the request is cancelled and made again (with backoff, logged). Default 10000. A blackholed or
+   * half-open connection would otherwise hold the shard's lease while nothing is read.
+   */
+  subscribeTimeoutMs?: number;
 }
 
 export type ResolvedRetrievalOptions =
@@ -84,6 +90,7 @@ export type ResolvedRetrievalOptions =
       readonly consumerName: string;
       readonly consumerArn?: string;
       readonly requestHandler?: KinesisClientConfig['requestHandler'];
+      readonly subscribeTimeoutMs: number;
     };
 
 export type KclMetricsLevel = 'NONE' | 'SUMMARY' | 'DETAILED';

@@ -2,6 +2,14 @@ import { KinesisWorkerConfigError } from './errors';
 import { RETRIEVAL_KEYS, rejectUnknownKeys } from './option-keys';
 import { RETRIEVAL_MODES, type ResolvedRetrievalOptions, type RetrievalOptions } from './options';
 
+/**
+ * Default of retrieval.subscribeTimeoutMs: how long SubscribeToShard may take to answer, and then to send
+ * its first event. Kinesis answers at once and sends the first event right after; without a bound a
+ * blackholed or half-open connection would hold the lease while nothing is read (the default HTTP/2
+ * handler's session timeout is 10 minutes, a user's handler may have none).
+ */
+export const SUBSCRIBE_TIMEOUT_MS = 10_000;
+
 /** Kinesis' rule for consumer names. */
 const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 /** arn:aws:kinesis:region:account:stream/name/consumer/consumer-name:creation-epoch */
@@ -17,7 +25,7 @@ export function resolveRetrieval(
   if (value === null || typeof value !== 'object') {
     throw new KinesisWorkerConfigError(
       'retrieval',
-      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`,
+      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler?, subscribeTimeoutMs? }, got ${JSON.stringify(value)}.`,
     );
   }
   rejectUnknownKeys('retrieval', value, RETRIEVAL_KEYS);
@@ -26,7 +34,9 @@ export function resolveRetrieval(
     throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);
   }
   if (mode === 'polling') {
-    const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler'] as const).find((key) => value[key] !== undefined);
+    const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler', 'subscribeTimeoutMs'] as const).find(
+      (key) => value[key] !== undefined,
+    );
     if (fanoutOnly)
       throw new KinesisWorkerConfigError(
         `retrieval.${fanoutOnly}`,
@@ -64,5 +74,17 @@ export function resolveRetrieval(
       `a consumer ARN belongs to one stream, and this worker consumes ${streams.length} (${streams.join(', ')}). Leave it unset: a consumer named retrieval.consumerName (default the appName) is registered, or reused, on each stream.`,
     );
   }
-  return { mode, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler };
+  const subscribeTimeoutMs = value.subscribeTimeoutMs ?? SUBSCRIBE_TIMEOUT_MS;
+  if (
+    typeof subscribeTimeoutMs !== 'number' ||
+    !Number.isInteger(subscribeTimeoutMs) ||
+    subscribeTimeoutMs < 100 ||
+    subscribeTimeoutMs > 300_000
+  ) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.subscribeTimeoutMs',
+      `expected whole milliseconds from 100 to 300000 (how long SubscribeToShard may take to answer and send its first event; default ${SUBSCRIBE_TIMEOUT_MS}), got ${JSON.stringify(value.subscribeTimeoutMs)}.`,
+    );
+  }
+  return { mode, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler, subscribeTimeoutMs };
 }

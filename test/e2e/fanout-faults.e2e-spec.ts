@@ -108,6 +108,35 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     expect(calls.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('gives up a SubscribeToShard that never answers (blackholed) after retrieval.subscribeTimeoutMs, subscribes again with backoff, says so, and loses nothing', async () => {
+    const stream = uniqueName('fanout-blackhole');
+    await createStream(kinesis, stream, 1);
+    const puts = await putRecords(kinesis, stream, records('b', 20));
+    proxy = await startFaultProxy({ target: endpoints().kinesis });
+    // The proxy reads each request and never answers: a blackholed or half-open connection.
+    const blackhole = proxy.set('SubscribeToShard', faults.blackhole(), { times: 2 });
+    const observed = fanoutWorker(proxy.url, {
+      appName: uniqueName('app'),
+      streamName: stream,
+      retrieval: { mode: 'fanout', requestHandler: new NodeHttpHandler(), subscribeTimeoutMs: 5_000 },
+    });
+    await observed.worker.start();
+    await waitFor(() => observed.delivered(puts), 'every record after two unanswered subscriptions', 30_000);
+    expectExactlyOnceInOrder(observed, puts);
+    expect(blackhole.applied).toBe(2);
+    expect(
+      proxy.requests
+        .filter((r) => r.operation === 'SubscribeToShard')
+        .map((r) => r.fault)
+        .slice(0, 3),
+    ).toEqual(['blackhole', 'blackhole', 'pass']);
+    expect(proxy.count('GetRecords')).toBe(0);
+    // Logged once (the same failure is repeated at most every 30 s), with what it means and the option.
+    expect(observed.lines(/did not answer within 5000 ms \(retrieval\.subscribeTimeoutMs\).*blackholed or half-open/)).toHaveLength(1);
+    // The shard was read by the lease's owner throughout: nothing was lost or handed over.
+    expect(observed.worker.describe().shards.map((s) => s.shardId)).toEqual([puts[0].shardId]);
+  });
+
   it('retries a throttled RegisterStreamConsumer and DescribeStreamConsumer, and refuses to start when registration is denied', async () => {
     const stream = uniqueName('fanout-register');
     await createStream(kinesis, stream, 1);

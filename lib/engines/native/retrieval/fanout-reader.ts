@@ -11,7 +11,7 @@ import { deaggregate } from './kpl-deaggregate';
 import { classifyReadError, missingPermission } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
 import { FetchAbortedError, UnreadablePositionError, type RecordBatch } from './shard-record-fetcher';
-import { NotStreamingError, ShardSubscription } from './shard-subscription';
+import { NotStreamingError, ShardSubscription, SubscribeTimeoutError } from './shard-subscription';
 import { dropNotAfter, readPositionOf, type ReadPosition, type ReadStart } from './start-position';
 
 /** Kinesis allows one SubscribeToShard call per second per shard and consumer. */
@@ -32,6 +32,8 @@ export interface FanoutReaderConfig extends ReadStart {
   /** A caught-up subscription checks at most this often whether its shard was closed (see checkShardEnd). */
   readonly shardEndCheckIntervalMs: number;
   readonly idleTimeoutMs?: number;
+  /** retrieval.subscribeTimeoutMs: the bound on SubscribeToShard's answer and on its first event. */
+  readonly subscribeTimeoutMs?: number;
   readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
@@ -129,6 +131,7 @@ export class FanoutReader {
       position,
       signal,
       idleTimeoutMs: this.config.idleTimeoutMs,
+      subscribeTimeoutMs: this.config.subscribeTimeoutMs,
     });
     try {
       await subscription.open();
@@ -261,6 +264,8 @@ export class FanoutReader {
 
 function hintFor(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  if (error instanceof SubscribeTimeoutError)
+    return 'A blackholed or half-open connection, or an overloaded endpoint: the request was cancelled (its connection closed) and is made again on a new one. Raise retrieval.subscribeTimeoutMs if Kinesis is reached through something this slow. ';
   if (name === 'ResourceInUseException')
     return "Another subscription on this shard and consumer is still open (the previous owner's, or one not yet closed by Kinesis). ";
   if (name === 'LimitExceededException') return 'SubscribeToShard is limited to one call per second per shard and consumer. ';

@@ -53,6 +53,7 @@ export function createRecordReader(config: RecordReaderConfig): RecordReader {
       subscriber: config.fanout.subscriber,
       consumerArn: config.fanout.consumerArn,
       shardEndCheckIntervalMs: options.shardSyncIntervalMs,
+      subscribeTimeoutMs: options.retrieval.subscribeTimeoutMs,
       onThrottled: config.onThrottled,
       logger: config.logger,
       signal: config.signal,

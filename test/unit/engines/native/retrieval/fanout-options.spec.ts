@@ -28,6 +28,11 @@ describe('retrieval option (fan-out)', () => {
     expect(resolve({ mode: 'fanout', consumerArn: arn })).toMatchObject({ consumerArn: arn });
   });
 
+  it('retrieval.subscribeTimeoutMs bounds the answer to SubscribeToShard and its first event: 10000 by default', () => {
+    expect(resolve({ mode: 'fanout' })).toMatchObject({ subscribeTimeoutMs: 10_000 });
+    expect(resolve({ mode: 'fanout', subscribeTimeoutMs: 2_500 })).toMatchObject({ subscribeTimeoutMs: 2_500 });
+  });
+
   it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
     const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
     const attempt = () =>
@@ -51,6 +56,13 @@ describe('retrieval option (fan-out)', () => {
     [{ mode: 'fanout', consumerArn: 'orders-app' }, 'retrieval.consumerArn', /stream consumer ARN such as arn:aws:kinesis/],
     [{ mode: 'fanout', requestHandler: {} }, 'retrieval.requestHandler', /new NodeHttp2Handler\(\).*NodeHttpHandler\(\)/],
     [{ mode: 'polling', consumerName: 'x' }, 'retrieval.consumerName', /fan-out setting, but retrieval.mode is 'polling'/],
+    [{ mode: 'polling', subscribeTimeoutMs: 5000 }, 'retrieval.subscribeTimeoutMs', /fan-out setting, but retrieval.mode is 'polling'/],
+    [
+      { mode: 'fanout', subscribeTimeoutMs: 0 },
+      'retrieval.subscribeTimeoutMs',
+      /whole milliseconds from 100 to 300000.*default 10000\), got 0/,
+    ],
+    [{ mode: 'fanout', subscribeTimeoutMs: '5s' }, 'retrieval.subscribeTimeoutMs', /whole milliseconds from 100 to 300000/],
     [
       { mode: 'fanout', consumer: 'x' },
       'retrieval.consumer',

@@ -62,7 +62,7 @@ function fakeClock() {
 
 /** A subscriber client that answers SubscribeToShard with the next scripted stream (or rejection), and logs every call (at: on `now`). */
 function fakeClients(
-  subscriptions: Array<FakeStream | Error | 'no-stream'>,
+  subscriptions: Array<FakeStream | Error | 'no-stream' | 'no-answer'>,
   kinesisScript: Record<string, Array<() => unknown>> = {},
   now: () => number = Date.now,
 ) {
@@ -80,6 +80,8 @@ function fakeClients(
     if (!next) return new Promise(() => undefined);
     if (next instanceof Error) throw next;
     if (next === 'no-stream') return {};
+    // A blackholed request: no answer ever, whatever happens to the signal.
+    if (next === 'no-answer') return new Promise(() => undefined);
     next.signal = signal;
     return { EventStream: next };
   });
@@ -250,6 +252,30 @@ describe('FanoutReader', () => {
     expect(silent.signal!.aborted).toBe(true);
     expect(positions(clients.calls)[1]).toEqual({ Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(1) });
     expect(logger.lines.some((l) => l.includes('no event from SubscribeToShard'))).toBe(true);
+  });
+
+  it('a SubscribeToShard that never answers is cancelled after subscribeTimeoutMs, logged, and made again (with backoff) from the same position', async () => {
+    const clients = fakeClients(['no-answer', 'no-answer', new FakeStream([event(1, 2)])]);
+    const { clock, waits } = fakeClock();
+    const { r, logger } = reader(clients, { subscribeTimeoutMs: 100, clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1', 'r2']);
+    expect(clients.calls.map((c) => c.name)).toEqual(['SubscribeToShard', 'SubscribeToShard', 'SubscribeToShard']);
+    expect(clients.calls.slice(0, 2).map((c) => c.signal!.aborted)).toEqual([true, true]);
+    expect(positions(clients.calls)).toEqual([{ Type: 'TRIM_HORIZON' }, { Type: 'TRIM_HORIZON' }, { Type: 'TRIM_HORIZON' }]);
+    // The failures back off as any failed subscription (1 s, then 2 s, with jitter), not only the 1 s pacing.
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    const warnings = logger.lines.filter((l) => l.includes('did not answer within 100 ms (retrieval.subscribeTimeoutMs)'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/blackholed or half-open connection.*Raise retrieval\.subscribeTimeoutMs/);
+  });
+
+  it('an answered subscription whose first event never comes is given up after subscribeTimeoutMs, not the idle timeout', async () => {
+    const silent = new FakeStream(['hang']);
+    const clients = fakeClients([silent, new FakeStream([event(1, 1)])]);
+    const { r, logger } = reader(clients, { subscribeTimeoutMs: 100, idleTimeoutMs: 600_000, clock: fakeClock().clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+    expect(silent.signal!.aborted).toBe(true);
+    expect(logger.lines.some((l) => l.includes('answered but sent no event within 100 ms'))).toBe(true);
   });
 
   it('an HTTP/2 failure is logged with the hint for kinesis-local (HTTP/1.1 only: pass NodeHttpHandler)', async () => {
