@@ -16,7 +16,7 @@ export {
   type WorkerStatusSource,
 } from './test-streams';
 export { checkpointProgress, describePending, type PutRecordRef, type ShardProgress } from './checkpoint-progress';
-export { ProcessorFailedError, ProcessorFailures, quietTestLogger } from './processor-failures';
+export { ProcessorFailedError, quietTestLogger } from './processor-failures';
 export { waitUntil, TestWaitTimeoutError, type WaitUntilOptions } from './wait-until';
 export { TestRecordFactory, toRecordData, type TestRecordInput } from './test-records';
 export { RecordingCheckpointer } from './recording-checkpointer';

@@ -13,7 +13,7 @@ import { checkpointProgress, describePending, shardKey, type PutRecordRef } from
 import { localKinesisClient } from './clients';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import type { LocalEmulators } from './local-emulators';
-import { ProcessorFailures, type ProcessorFailedError } from './processor-failures';
+import { ProcessorFailures, quietTestLogger, type ProcessorFailedError } from './processor-failures';
 import { sharedEmulators } from './shared-emulators';
 import { createStream, putRecords, waitForStreamActive, type PutResult } from './streams';
 import { toRecordData } from './test-records';
@@ -152,9 +152,11 @@ export class KinesisTestStreams {
       ...rest,
       kinesis: { ...this.emulators.workerOptions.kinesis, endpoint: this.faults.kinesis.url, ...rest.kinesis },
       dynamodb: { ...this.emulators.workerOptions.dynamodb, endpoint: this.faults.dynamodb.url, ...rest.dynamodb },
-      logger: this.failures.logger(logger ?? this.options.logger),
+      logger: logger ?? this.options.logger ?? quietTestLogger,
       onEvent: (event) => {
         this.seenEvents.push(event);
+        // The engine's own report of a processor call that threw, with the error object: no log line is parsed.
+        if (event.type === 'processorFailed') this.failures.record(event);
         if (event.type === 'shardEnded') this.ended.add(shardKey(event.streamName, event.shardId));
         onEvent?.(event);
       },
@@ -247,12 +249,12 @@ export class KinesisTestStreams {
     return { parent: shard.ShardId!, children: children.map((s) => s.ShardId!) };
   }
 
-  /** The lease events of the workers using workerOptions(), oldest first. */
+  /** The events of the workers using workerOptions() (lease events, processorFailed), oldest first. */
   events(): readonly (WorkerEvent & { streamName: string })[] {
     return this.seenEvents;
   }
 
-  /** The processor failures the workers logged, oldest first. */
+  /** The processor failures the workers reported (processorFailed events), oldest first. */
   processorFailures(): readonly ProcessorFailedError[] {
     return this.failures.all();
   }

@@ -21,10 +21,11 @@ describe('processing failures beyond the retry policy (native engine)', () => {
     const puts = await putRecords(kinesis, stream, records('r', 10));
     const recorder = new Recorder();
     let calls = 0;
+    const thrown: Error[] = [];
     recorder.beforeBatch = () => {
-      if (++calls <= 3) throw new Error(`poison pill (${calls})`);
+      if (++calls <= 3) throw thrown[thrown.push(new Error(`poison pill (${calls})`)) - 1];
     };
-    const events: WorkerEvent[] = [];
+    const events: (WorkerEvent & { streamName: string })[] = [];
     const app = await startApp(recorder, recordingProcessor(stream), {
       appName: uniqueName('app'),
       logger: new CapturingLogger(),
@@ -38,6 +39,16 @@ describe('processing failures beyond the retry policy (native engine)', () => {
       expect(events.filter((e) => e.type === 'leaseReleased').map((e) => (e as { reason: string }).reason)).toContain('GAVE_UP');
       expect(recorder.events.filter((e) => e.type === 'initialize').length).toBeGreaterThanOrEqual(2);
       expect(recorder.events.find((e) => e.type === 'shutdown')).toMatchObject({ reason: 'ZOMBIE', hadCheckpointer: false });
+      // Every throw reached onEvent as it happened, with the processor's own error object: attempts 1 and 2
+      // of the first owner (then it gave up), attempt 1 of the next.
+      const failed = events.filter((e) => e.type === 'processorFailed');
+      expect(failed.map((e) => [e.call, e.attempt, e.streamName, e.shardId])).toEqual([
+        ['processRecords', 1, stream, 'shardId-000000000000'],
+        ['processRecords', 2, stream, 'shardId-000000000000'],
+        ['processRecords', 1, stream, 'shardId-000000000000'],
+      ]);
+      failed.forEach((event, i) => expect(event.error).toBe(thrown[i]));
+      expect(failed[0].description).toMatch(/^processRecords for \d+ records \d+\.\.\d+$/);
     } finally {
       await app.close();
     }

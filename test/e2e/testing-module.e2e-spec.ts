@@ -38,6 +38,8 @@ class Totals {
 @Injectable()
 class Poison {
   remaining = 0;
+  /** What the processor threw, the objects themselves. */
+  readonly thrown: Error[] = [];
 }
 
 @KinesisProcessor('orders')
@@ -53,7 +55,9 @@ class OrdersProcessor implements KinesisRecordProcessor {
       const order = JSON.parse(record.data.toString()) as { customer: string; total: number };
       if (order.customer === 'poison' && this.poison.remaining > 0) {
         this.poison.remaining--;
-        throw new RangeError(`cannot total order of ${order.customer}`);
+        const error = new RangeError(`cannot total order of ${order.customer}`);
+        this.poison.thrown.push(error);
+        throw error;
       }
       this.totals.add(this.shard.shardId, order);
     }
@@ -134,7 +138,10 @@ describe('KinesisWorkerTestingModule', () => {
       () => undefined,
       (error: unknown) => error,
     );
+    // From the engine's processorFailed event, not from a log line: the processor's own error object.
     expect(failure).toBeInstanceOf(ProcessorFailedError);
+    expect((failure as ProcessorFailedError).cause).toBe(poison.thrown[0]);
+    expect(failure).toMatchObject({ processorError: poison.thrown[0], call: 'processRecords', streamName: 'orders', attempt: 1 });
     expect((failure as Error).message).toContain('RangeError: cannot total order of poison');
     expect((failure as Error).stack).toContain('testing-module.e2e-spec.ts');
     // Reported once: the engine retries the same batch, and the next wait sees it through.
