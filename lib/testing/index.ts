@@ -3,7 +3,7 @@
 export { startLocalEmulators, type LocalEmulators, type LocalEmulatorsOptions } from './local-emulators';
 export { sharedEmulators } from './shared-emulators';
 export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, type LocalKinesisOptions } from './local-kinesis';
-export { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+export { startLocalDynamoDb, type LocalDynamoDb, type LocalDynamoDbOptions } from './local-dynamodb';
 export { localKinesisClient, localDynamoDbClient } from './clients';
 export { createStream, waitForStreamActive, putRecords, type PutResult } from './streams';
 export { freePort } from './free-port';

@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { KinesisProcessor, type KinesisRecordProcessor, type ProcessRecordsInput } from '../../lib';
@@ -8,9 +12,11 @@ import { KinesisTestStreams, KinesisWorkerTestingModule } from '../../lib/testin
  * Several specs on one jest worker's emulators (sharedEmulators(): one set per process), each with its
  * own KinesisWorkerTestingModule and the stream names its processors have in production: modules alive
  * at once (two describe blocks whose apps overlap, Promise.all in a beforeAll) and one after the other,
- * and one loaded through another module registry, as a second spec file of the same jest worker is.
+ * one loaded through another module registry, and two real spec files run by a jest of their own.
  * Each sees only its own records, on its own lease table.
  */
+
+const ROOT = resolve(__dirname, '../..');
 
 @Injectable()
 class Seen {
@@ -96,4 +102,55 @@ describe('KinesisWorkerTestingModules sharing one jest worker’s emulators', ()
       await other.close();
     }
   });
+
+  it('two spec files in one jest worker (a jest of their own, in band, as a user runs it): one emulator set, each file its own records', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'two-spec-files-'));
+    try {
+      const report = join(dir, 'report.jsonl');
+      writeFileSync(report, '');
+      const config = join(dir, 'jest.config.json');
+      // A user's jest: Node's environment, no globalSetup; the package names mapped as in this repo's config.
+      writeFileSync(
+        config,
+        JSON.stringify({
+          rootDir: ROOT,
+          roots: ['<rootDir>/test/fixtures/two-spec-files'],
+          testRegex: '\\.fixture-spec\\.ts$',
+          testEnvironment: 'node',
+          transform: { '^.+\\.ts$': 'ts-jest' },
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.config.js is CommonJS
+          moduleNameMapper: (require(join(ROOT, 'jest.config.js')) as { moduleNameMapper: Record<string, string> }).moduleNameMapper,
+          setupFiles: ['reflect-metadata'],
+          // As docs/testing.md says: the first test of a jest worker also starts the emulators.
+          testTimeout: 30_000,
+        }),
+      );
+      const run = await new Promise<{ code: number; output: string }>((done) =>
+        execFile(
+          process.execPath,
+          [join(ROOT, 'node_modules/jest/bin/jest.js'), '--config', config, '--runInBand', '--verbose'],
+          { cwd: ROOT, env: { ...process.env, TWO_SPEC_FILES_REPORT: report }, timeout: 120_000 },
+          (error, stdout, stderr) => done({ code: error ? Number(error.code ?? -1) : 0, output: `${stdout}${stderr}` }),
+        ),
+      );
+      expect([run.code, run.code === 0 ? '' : run.output]).toEqual([0, '']);
+      console.log(
+        `the two spec files, in one jest process:\n${run.output
+          .split('\n')
+          .filter((line) => /PASS|✓|Time:/.test(line))
+          .join('\n')}`,
+      );
+      const files = readFileSync(report, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { file: string; endpoint: string; dynamodb: string; appName: string; seen: string[] });
+      expect(files.map((file) => file.file).sort()).toEqual(['first', 'second']);
+      expect(new Set(files.map((file) => file.endpoint)).size).toBe(1);
+      expect(new Set(files.map((file) => file.dynamodb)).size).toBe(1);
+      expect(new Set(files.map((file) => file.appName)).size).toBe(2);
+      for (const file of files) expect(file.seen.every((data) => data.startsWith(`${file.file}-`))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
