@@ -196,6 +196,8 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     );
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     expect(refusals).toEqual(['LeaseLostError', 'LeaseLostError', 'LeaseLostError']);
+    // The processor let the checkpointer's LeaseLostError out: the engine's own error, not a processorFailed event.
+    expect(observed.events.filter((event) => event.type === 'processorFailed')).toEqual([]);
     expect(observed.lines(/Checkpoint refused: Lease lost for shardId-000000000000/)).toHaveLength(1);
     expect(observed.firstDeliveries(SHARD)).toEqual(expectedData(puts, SHARD));
     expect(observed.orderViolations()).toEqual([]);
@@ -203,6 +205,37 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     expect(storedAtSteal).toMatch(/^\d+$/);
     const afterStored = puts.filter((p) => BigInt(p.sequenceNumber) > BigInt(storedAtSteal!)).map((p) => p.data.toString());
     expect(observed.deliveries.filter((d) => d.instance === 2).map((d) => d.data)).toEqual(afterStored);
+  });
+});
+
+describe('processorFailed events (native engine): every processor call that throws, with its own error', () => {
+  it('a factory that throws once, and a shutdown(REQUESTED) that throws at stop', async () => {
+    const factoryError = new Error('no database connection yet');
+    const shutdownError = new TypeError('flush failed');
+    const { puts, observed } = await consume(
+      'failed-calls',
+      3,
+      {},
+      {
+        build: (_, attempt) => {
+          if (attempt === 1) throw factoryError;
+        },
+        shutdown: (input) => {
+          if (input.reason === 'REQUESTED') throw shutdownError;
+        },
+      },
+    );
+    await waitFor(() => observed.delivered(puts), 'every record once the factory succeeds');
+    await observed.worker.stop();
+    observedWorker = undefined;
+    const failed = observed.events.filter((event) => event.type === 'processorFailed');
+    expect(failed.map((event) => [event.call, event.attempt, event.shardId, event.description])).toEqual([
+      ['factory', 1, SHARD, 'the processor factory'],
+      ['shutdown', 1, SHARD, `shutdown(REQUESTED) of the processor for ${SHARD}`],
+    ]);
+    expect(failed.map((event) => event.error)).toEqual([factoryError, shutdownError]);
+    expect(failed[0].error).toBe(factoryError);
+    expect(failed[1].error).toBe(shutdownError);
   });
 });
 
