@@ -63,6 +63,10 @@ describe('the standalone recipe: createWorker on KinesisTestStreams', () => {
     ]);
     await streams.processed();
     expect([totals.of('a'), totals.of('b')]).toEqual([6, 2]);
+    // One shard's wait, by the shard id put() reported.
+    const [put] = await streams.put('orders', [{ data: { customer: 'b', total: 1 }, partitionKey: 'b' }]);
+    await streams.checkpointed(put.shardId);
+    expect(totals.of('b')).toBe(3);
   });
 
   it("a processor that throws: processed() rejects with the processor's own error as the cause", async () => {
