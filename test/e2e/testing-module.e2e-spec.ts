@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import {
   InjectShard,
   KinesisProcessor,
+  OnKinesisEvent,
+  type WorkerEvent,
   type KinesisPerRecordProcessor,
   type KinesisRecord,
   type KinesisRecordProcessor,
@@ -31,6 +33,17 @@ class Totals {
   }
   of(customer: string): number | undefined {
     return this.byCustomer.get(customer);
+  }
+}
+
+/** The app's own listener of processor failures, the Nest way. */
+@Injectable()
+class FailureAlerts {
+  readonly received: (WorkerEvent & { streamName: string })[] = [];
+
+  @OnKinesisEvent('processorFailed')
+  failed(event: WorkerEvent & { streamName: string }) {
+    this.received.push(event);
   }
 }
 
@@ -97,7 +110,7 @@ class ForgetfulProcessor implements KinesisRecordProcessor {
 
 let app: INestApplicationContext | undefined;
 
-async function start(options: KinesisWorkerTestingOptions, providers: Provider[] = [OrdersProcessor, Totals, Poison]) {
+async function start(options: KinesisWorkerTestingOptions, providers: Provider[] = [OrdersProcessor, Totals, Poison, FailureAlerts]) {
   const moduleRef = await Test.createTestingModule({
     imports: [KinesisWorkerTestingModule.forRoot(options)],
     providers,
@@ -147,6 +160,16 @@ describe('KinesisWorkerTestingModule', () => {
     // Reported once: the engine retries the same batch, and the next wait sees it through.
     await kinesis.processed();
     expect(totals.of('poison')).toBe(1);
+    // The same engine event reaches the app's own @OnKinesisEvent('processorFailed') handler.
+    expect(app!.get(FailureAlerts).received).toEqual([
+      expect.objectContaining({
+        type: 'processorFailed',
+        call: 'processRecords',
+        attempt: 1,
+        streamName: 'orders',
+        error: poison.thrown[0],
+      }),
+    ]);
   });
 
   it("a processRecord processor with concurrency: processed() waits for the engine's checkpoints; a throwing record fails the wait with its error", async () => {
