@@ -180,7 +180,7 @@ export class WorkerMetrics {
     this.throttles.add(1, this.shard(shardId).shard);
   }
 
-  /** A lease event; processorFailed is not one (processRecords failures are counted by countingErrors). */
+  /** A lease event; processorFailed is not one (a failed call is counted as a delivery, with its error.type). */
   lease(event: WorkerEvent): void {
     if (event.type === 'processorFailed') return;
     this.leaseEvents.add(1, {

@@ -70,7 +70,7 @@ function leaseEventLines(collected: ResourceMetrics): string[] {
     )
     .sort();
 }
-/** The lease events among onEvent's, as the lease-events counter has them (processorFailed is not one: the processing errors count those). */
+/** The lease events among onEvent's, as the lease-events counter has them (processorFailed is not one: a failed call is counted as a delivery with its error.type). */
 const eventLines = (events: WorkerEvent[]) =>
   events
     .filter((e) => e.type !== 'processorFailed')
