@@ -183,6 +183,7 @@ describe('KinesisWorkerTestingModule', () => {
     const failure = (await kinesis.processed().catch((error: unknown) => error)) as Error;
     expect(failure).toBeInstanceOf(ProcessorFailedError);
     expect(failure.message).toMatch(/processRecord for \d+ \(partition key poison\).*RangeError: cannot total payment of poison/);
+    expect(failure).toMatchObject({ call: 'processRecord', streamName: 'payments', attempt: 1, cause: expect.any(RangeError) });
     await kinesis.processed();
     expect(totals.of('poison')).toBe(2);
   });
