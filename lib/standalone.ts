@@ -35,5 +35,6 @@ export type { RetrievalOptions, RetrievalMode } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger, LogFields } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';
+export type { ProcessorFailedEvent, ProcessorCallName } from './core/processor-failure';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';

@@ -180,7 +180,9 @@ export class WorkerMetrics {
     this.throttles.add(1, this.shard(shardId).shard);
   }
 
+  /** A lease event; processorFailed is not one (a failed call is counted as a delivery, with its error.type). */
   lease(event: WorkerEvent): void {
+    if (event.type === 'processorFailed') return;
     this.leaseEvents.add(1, {
       ...this.shard(event.shardId).shard,
       'kinesis.lease.event': event.type,
@@ -225,6 +227,8 @@ export function leaseEventHow(event: WorkerEvent): string {
       return 'SHARD_END';
     case 'leaseLost':
       return leaseLostHow(event.reason);
+    case 'processorFailed':
+      return event.call;
   }
 }
 

@@ -249,7 +249,7 @@ export interface KinesisWorkerOptions {
   meterProvider?: MeterProvider;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
-  /** Called on lease events (taken, lost, released, shard ended); must not throw. */
+  /** Called on lease events (taken, lost, released, shard ended) and when a processor call throws (processorFailed); must not throw. */
   onEvent?: WorkerEventListener;
   /**
    * The coordinator state table of a Java KCL 3.x fleet sharing the application (its `coordinatorStateTableName`

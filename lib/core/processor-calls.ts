@@ -8,11 +8,17 @@ import type { ProcessorLifecycle, ShutdownInput } from './processor';
  * with the shard and the reason, never passed on: the engine decides what a failed shutdown means
  * (at TERMINATE it must not record SHARD_END for the processor).
  */
-export async function callShutdown(processor: ProcessorLifecycle, input: ShutdownInput, logger: WorkerLogger): Promise<boolean> {
+export async function callShutdown(
+  processor: ProcessorLifecycle,
+  input: ShutdownInput,
+  logger: WorkerLogger,
+  onFailure?: (error: unknown, attempt: number) => void,
+): Promise<boolean> {
   try {
     await processor.shutdown?.(input);
     return true;
   } catch (error) {
+    onFailure?.(error, 1);
     logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, errorTrace(error));
     return false;
   }

@@ -70,7 +70,12 @@ function leaseEventLines(collected: ResourceMetrics): string[] {
     )
     .sort();
 }
-const eventLines = (events: WorkerEvent[]) => events.map((e) => `${e.type}/${e.shardId}`).sort();
+/** The lease events among onEvent's, as the lease-events counter has them (processorFailed is not one: a failed call is counted as a delivery with its error.type). */
+const eventLines = (events: WorkerEvent[]) =>
+  events
+    .filter((e) => e.type !== 'processorFailed')
+    .map((e) => `${e.type}/${e.shardId}`)
+    .sort();
 
 it('the native engine reports deliveries, bytes, batches, processing and checkpoint durations, leases, lag and throttles, each instrument of the name, unit, kind and attributes the messaging conventions give', async () => {
   const reader = new CollectingReader();
@@ -160,6 +165,8 @@ it('the native engine reports deliveries, bytes, batches, processing and checkpo
     const batches = sum(points(m, 'kinesis.worker.batches'));
     expect(failedWith(points(m, 'kinesis.worker.batches'))).toEqual([]);
     expect(sum(succeeded(process))).toBe(batches);
+    // The same two failed calls reached onEvent as processorFailed events, counted as deliveries above, not as lease events.
+    expect(events.filter((e) => e.type === 'processorFailed').map((e) => (e.error as Error).name)).toEqual(['SyntaxError', 'SyntaxError']);
     expect(sum(points(m, 'kinesis.worker.checkpoint.duration'))).toBe(batches);
     const throttles = points(m, 'kinesis.worker.get_records.throttles');
     expect(sum(throttles)).toBe(3);
@@ -285,7 +292,9 @@ it('the kcl engine reports what this process sees: deliveries, bytes, batches, p
     // The lease events this process learns of (the daemon's assignment of the shard, the release at a
     // graceful stop) are counted as onEvent reports them.
     await worker.stop();
-    expect(events.map((e) => e.type)).toEqual(['leaseTaken', 'leaseReleased']);
+    // The failed first call is reported to onEvent too, and counted as a processing error, not as a lease event.
+    expect(events.map((e) => e.type)).toEqual(['leaseTaken', 'processorFailed', 'leaseReleased']);
+    expect(events[1]).toMatchObject({ type: 'processorFailed', call: 'processRecords', attempt: 1, error: expect.any(RangeError) });
     expect(events[0]).toMatchObject({ type: 'leaseTaken', shardId: 'shardId-000000000000', how: 'assigned' });
     expect(leaseEventLines((await reader.collect()).resourceMetrics)).toEqual(eventLines(events));
   } finally {

@@ -47,6 +47,13 @@ declare module '@nestjs/config' {
 declare module '@opentelemetry/exporter-metrics-otlp-http' {
   export const OTLPMetricExporter: new (config?: object) => import('@opentelemetry/sdk-metrics').PushMetricExporter;
 }
+declare module 'unplugin-swc' {
+  const swc: { vite(options?: object): object };
+  export default swc;
+}
+declare module 'vitest/config' {
+  export function defineConfig(config: { plugins?: object[]; test?: object }): object;
+}
 declare module 'pino' {
   interface Logger {
     info(fields: object | undefined, message: string): void;

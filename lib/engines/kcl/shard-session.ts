@@ -9,6 +9,7 @@ import { callWithRetries, type Delivery } from '../../core/processing-retry';
 import { assertBatchProcessor, assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
+import { reportProcessorFailures, type ProcessorCallName } from '../../core/processor-failure';
 import { positionOf } from '../../core/sequence-number';
 import {
   runKclProtocol,
@@ -162,7 +163,7 @@ export class ShardSession {
       () => (this.abandoned = true),
       (seconds, stored) => this.deps.metrics.checkpoint(input.shardId, seconds, stored),
     );
-    const built = await this.withRetries('building the processor', async () => {
+    const built = await this.withRetries('factory', 'building the processor', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
       assertProcessor(processor, `the processor built for ${options.streamName}`);
       assertBatchProcessor(processor, `the processor built for ${options.streamName}`);
@@ -171,7 +172,7 @@ export class ShardSession {
     if (built === 'gave-up') return this.giveUp();
     if (built !== 'delivered') return;
     const start = this.initial;
-    const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
+    const initialized = await this.withRetries('initialize', `initialize at ${start.sequenceNumber}`, () =>
       this.processor!.initialize?.({ shardId: input.shardId, streamName: options.streamName, checkpoint: start }),
     );
     if (initialized === 'gave-up') return this.giveUp();
@@ -192,6 +193,7 @@ export class ShardSession {
     try {
       const bytes = records.reduce((total, record) => total + record.data.length, 0);
       const outcome = await this.withRetries(
+        'processRecords',
         `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
           this.deps.metrics.delivery(this.shardId!, records.length, bytes, () =>
@@ -245,7 +247,7 @@ export class ShardSession {
     checkpointer.openWindow();
     let outcome: Delivery;
     try {
-      outcome = await this.withRetries('shutdown(TERMINATE)', () =>
+      outcome = await this.withRetries('shutdown', 'shutdown(TERMINATE)', () =>
         this.processor!.shutdown?.({ shardId: this.shardId!, reason: 'TERMINATE', checkpointer }),
       );
       if (outcome === 'delivered' && !checkpointer.finished) await this.checkpointShardEnd(checkpointer);
@@ -290,6 +292,7 @@ export class ShardSession {
         this.processor!,
         { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined },
         this.logger,
+        reportProcessorFailures(this.deps.options.emit, this.shardId!, 'shutdown', `shutdown(${reason})`),
       );
     } finally {
       checkpointer.closeWindow();
@@ -311,9 +314,10 @@ export class ShardSession {
     }
   }
 
-  private withRetries(what: string, call: () => unknown): Promise<Delivery> {
+  private withRetries(name: ProcessorCallName, what: string, call: () => unknown): Promise<Delivery> {
     return callWithRetries({
       what,
+      onFailure: reportProcessorFailures(this.deps.options.emit, this.shardId!, name, what),
       where: this.where,
       call,
       policy: this.deps.options.processingRetry,

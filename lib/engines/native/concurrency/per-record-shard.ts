@@ -4,6 +4,7 @@ import { LeaseLostError } from '../../../core/errors';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import { callWithRetries } from '../../../core/processing-retry';
+import { reportProcessorFailures } from '../../../core/processor-failure';
 import type { KinesisPerRecordProcessor, LeaseFencingToken, ShutdownReason } from '../../../core/processor';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
 import { sleep } from '../../../core/sleep';
@@ -157,9 +158,11 @@ export class PerRecordShard {
     const sub = record.subSequenceNumber === undefined ? '' : `/${record.subSequenceNumber}`;
     let attempt = 0;
     const timeoutMs = options.processingTimeoutMs;
+    const what = `processRecord for ${record.sequenceNumber}${sub} (partition key ${record.partitionKey})`;
     const outcome = await callWithRetries({
-      what: `processRecord for ${record.sequenceNumber}${sub} (partition key ${record.partitionKey})`,
+      what,
       where,
+      onFailure: reportProcessorFailures(options.emit, shardId, 'processRecord', what),
       call: () => {
         attempt++;
         const context = {

@@ -17,6 +17,7 @@ import type { ExtendedSequenceNumber } from '../../../core/record';
 import { positionOf } from '../../../core/sequence-number';
 import { callShutdown } from '../../../core/processor-calls';
 import { callWithRetries, type Delivery, type ProcessorCall } from '../../../core/processing-retry';
+import { reportProcessorFailures, type ProcessorCallName } from '../../../core/processor-failure';
 import { pause } from '../../../core/retry';
 import { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import type { HeldLease } from '../leases/held-lease';
@@ -157,7 +158,7 @@ export class ShardConsumer {
     });
     if (!parentsDone) return await this.leave('REQUESTED');
     this.state = 'INITIALIZING';
-    const built = await this.withRetries('the processor factory', async () => {
+    const built = await this.withRetries('factory', 'the processor factory', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: this.shardId, workerId: options.workerId });
       assertProcessor(processor, `the processor built for ${options.streamName}`);
       this.processor = processor;
@@ -168,7 +169,7 @@ export class ShardConsumer {
       this.deps.metrics.checkpoint(this.shardId, seconds, stored),
     );
     const start = held.lease.checkpoint;
-    const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
+    const initialized = await this.withRetries('initialize', `initialize at ${start.sequenceNumber}`, () =>
       processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
     );
     if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
@@ -274,6 +275,7 @@ export class ShardConsumer {
     const timeoutMs = this.deps.options.processingTimeoutMs;
     const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
     return this.withRetries(
+      'processRecords',
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
         // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
@@ -292,9 +294,15 @@ export class ShardConsumer {
     );
   }
 
-  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
+  private withRetries(
+    name: ProcessorCallName,
+    what: string,
+    call: () => unknown,
+    extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {},
+  ): Promise<Delivery> {
     return callWithRetries({
       what,
+      onFailure: reportProcessorFailures(this.deps.options.emit, this.shardId, name, what),
       where: this.where,
       call,
       policy: this.deps.options.processingRetry,
@@ -340,7 +348,9 @@ export class ShardConsumer {
   private async callShutdown(processor: ProcessorLifecycle, reason: ShutdownReason, checkpointer?: ShardCheckpointer): Promise<void> {
     if (this.shutdownCalled) return;
     this.shutdownCalled = true;
-    const call = callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger);
+    const what = `shutdown(${reason}) of the processor for ${this.shardId}`;
+    const onFailure = reportProcessorFailures(this.deps.options.emit, this.shardId, 'shutdown', what);
+    const call = callShutdown(processor, { shardId: this.shardId, reason, checkpointer }, this.logger, onFailure);
     if (!this.timedOut) return void (await call);
     const returned = await Promise.race([call.then(() => true), pause(this.deps.options.processingTimeoutMs).then(() => false)]);
     if (!returned)
