@@ -287,19 +287,20 @@ export class NativeWorker implements KinesisWorker {
     };
   }
 
-  private onLeaseTaken(held: HeldLease): void {
+  /** Starts the lease's consumer; resolves once its start position is fixed (a LATEST lease's first iterator). */
+  private onLeaseTaken(held: HeldLease): Promise<void> {
     const stream = this.streams?.of(held.lease);
     if (!stream) {
       // The taker takes only the leases of consumed streams; this is a guard, not a path.
       void held.release().catch(() => undefined);
-      return;
+      return Promise.resolve();
     }
-    const startConsumer = () => {
+    const startConsumer = (takenJustNow: boolean): Promise<void> => {
       if (this.stopRequested) {
         void held
           .release()
           .catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
-        return;
+        return Promise.resolve();
       }
       const consumer = new ShardConsumer({
         held,
@@ -313,6 +314,7 @@ export class NativeWorker implements KinesisWorker {
         scope: stream.scope,
         fanout: this.fanout.get(stream.scope.streamName),
         inFlight: this.inFlight,
+        takenJustNow,
       });
       this.consumers.set(held.leaseKey, consumer);
       // KCL 3.x graceful hand-over: the processor is shut down as at a requested stop (it may checkpoint), then checkpointOwner is cleared.
@@ -323,11 +325,16 @@ export class NativeWorker implements KinesisWorker {
         });
       }
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
+      return consumer.startFixed;
     };
-    // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once.
+    // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once. Its
+    // successor's LATEST start is then the take time less the clock margin: the server's LATEST would be later than the take.
     const previous = this.consumers.get(held.leaseKey);
-    if (previous) void previous.done.then(startConsumer);
-    else startConsumer();
+    if (previous) {
+      void previous.done.then(() => startConsumer(false));
+      return Promise.resolve();
+    }
+    return startConsumer(true);
   }
 
   private periodicShardSync(): void {

@@ -54,6 +54,12 @@ export interface ShardConsumerDeps {
   readonly fanout?: FanoutChannel;
   /** The worker's bound on records read but not finished, shared by its shards (processRecord processors). Default: this consumer's own. */
   readonly inFlight?: InFlightBudget;
+  /**
+   * The lease was taken just now (the consumer did not wait behind an earlier one of this shard): a LATEST
+   * start is fixed at once, at the server's LATEST (`startFixed`). Otherwise it starts from the take time
+   * less the clock margin, which skips nothing put since the take.
+   */
+  readonly takenJustNow?: boolean;
 }
 
 /**
@@ -64,7 +70,11 @@ export interface ShardConsumerDeps {
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
-  private reader: RecordReader | undefined;
+  private readonly reader: RecordReader;
+  /** The checkpoint the lease had when this consumer got it: where reading starts. */
+  private readonly start: ExtendedSequenceNumber;
+  /** Resolves once the start position is fixed (a LATEST lease's first iterator or subscription); never rejects. */
+  readonly startFixed: Promise<void>;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
@@ -84,6 +94,22 @@ export class ShardConsumer {
     const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
     this.deps = { ...deps, options: { ...deps.options, logger } };
     deps.held.onLost(() => this.abort.abort());
+    this.start = deps.held.lease.checkpoint;
+    // Made now, not after initialize: a LATEST start means the end of the shard when the lease was taken.
+    this.reader = readerOrFailure(() =>
+      createRecordReader({
+        kinesis: deps.kinesis,
+        options: this.deps.options,
+        fanout: deps.fanout,
+        shardId: this.shardId,
+        start: this.start,
+        leaseTakenAt: deps.held.takenAt,
+        onThrottled: () => deps.metrics.throttled(this.shardId),
+        logger: this.logger,
+        signal: this.abort.signal,
+      }),
+    );
+    this.startFixed = deps.takenJustNow ? this.reader.prime() : Promise.resolve();
     this.done = this.run().catch((error) =>
       this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
     );
@@ -109,7 +135,7 @@ export class ShardConsumer {
 
   /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
   get problem(): string | undefined {
-    return this.reader?.problem;
+    return this.reader.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -136,7 +162,7 @@ export class ShardConsumer {
       await this.perRecord?.settle('ZOMBIE');
       await this.giveUpAfterFailure(error);
     } finally {
-      this.reader?.close();
+      this.reader.close();
       this.perRecord?.stop();
       // Whatever happened above, a consumer that ended must not leave its lease held and renewed.
       if (!held.lost) await held.release().catch(() => undefined);
@@ -167,13 +193,13 @@ export class ShardConsumer {
     const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger, (seconds, stored) =>
       this.deps.metrics.checkpoint(this.shardId, seconds, stored),
     );
-    const start = held.lease.checkpoint;
+    const start = this.start;
     const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
       processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
     );
     if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
     this.state = 'PROCESSING';
-    const exit = await this.processUntilExit(processor, checkpointer, start);
+    const exit = await this.processUntilExit(processor, checkpointer);
     this.state = 'SHUTTING_DOWN';
     const { children } = exit;
     // Records still in flight: waited for (or not, ZOMBIE) before the final checkpoint and the shutdown call.
@@ -185,20 +211,9 @@ export class ShardConsumer {
   private async processUntilExit(
     processor: AnyRecordProcessor,
     checkpointer: ShardCheckpointer,
-    start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const reader = (this.reader = createRecordReader({
-      kinesis: this.deps.kinesis,
-      options,
-      fanout: this.deps.fanout,
-      shardId: this.shardId,
-      start,
-      leaseTakenAt: held.takenAt,
-      onThrottled: () => this.deps.metrics.throttled(this.shardId),
-      logger: this.logger,
-      signal: this.abort.signal,
-    }));
+    const reader = this.reader;
     const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     const perRecord = isPerRecordProcessor(processor) ? (this.perRecord = this.perRecordShard(processor, checkpointer)) : undefined;
     let delivered: ExtendedSequenceNumber | undefined;
@@ -400,6 +415,15 @@ export class ShardConsumer {
     }
     await this.release('GAVE_UP');
     if (this.processor) await this.callShutdown(this.processor, 'ZOMBIE');
+  }
+}
+
+/** A reader that cannot be made fails the first read, so that the consumer gives its lease up as for any read failure. */
+function readerOrFailure(make: () => RecordReader): RecordReader {
+  try {
+    return make();
+  } catch (error) {
+    return { prime: () => Promise.resolve(), next: () => Promise.reject(error), problem: undefined, close: () => undefined };
   }
 }
 

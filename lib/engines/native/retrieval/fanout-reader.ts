@@ -12,7 +12,15 @@ import { classifyReadError, missingPermission } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
 import { FetchAbortedError, UnreadablePositionError, type RecordBatch } from './shard-record-fetcher';
 import { NotStreamingError, ShardSubscription, SubscribeTimeoutError } from './shard-subscription';
-import { dropNotAfter, readPositionOf, type ReadPosition, type ReadStart } from './start-position';
+import {
+  dropNotAfter,
+  LATEST_ANCHOR_TIMEOUT_MS,
+  LATEST_CLOCK_MARGIN_MS,
+  latestAnchorOf,
+  readPositionOf,
+  type ReadPosition,
+  type ReadStart,
+} from './start-position';
 
 /** Kinesis allows one SubscribeToShard call per second per shard and consumer. */
 export const SUBSCRIBE_INTERVAL_MS = 1_000;
@@ -59,7 +67,7 @@ export class FanoutReader {
   /** After this position the next subscription starts: the last event's continuation (or last record). */
   private resumeAfter: string | undefined;
   private delivered: ExtendedSequenceNumber | undefined;
-  private lastSubscribeAt = 0;
+  private lastSubscribeAt = -Infinity;
   private failures = 0;
   private readonly clock: PacerClock;
   private lastShardEndCheck: number;
@@ -67,6 +75,8 @@ export class FanoutReader {
   private shardEndChildren: ChildShard[] | undefined;
   private lastProblem: string | undefined;
   private readonly warnings = new Map<string, number>();
+  /** prime()'s first subscription (LATEST) on its way; the first next() waits for it. */
+  private priming: Promise<void> | undefined;
 
   constructor(private readonly config: FanoutReaderConfig) {
     this.clock = config.clock ?? wallClock;
@@ -78,13 +88,34 @@ export class FanoutReader {
     return this.lastProblem;
   }
 
+  /**
+   * Fixes a LATEST lease's start at the server's LATEST now, when the lease is taken, by opening the first
+   * subscription with StartingPosition LATEST (once; nothing to do for other starts). Its events stay in the
+   * stream until next() reads them. Never rejects: if it does not open within LATEST_ANCHOR_TIMEOUT_MS, or it
+   * ends before its first event was read, the reader subscribes from the take time less the margin instead.
+   */
+  prime(): Promise<void> {
+    const anchor = latestAnchorOf(this.config);
+    if (!anchor || this.priming) return this.priming ?? Promise.resolve();
+    this.priming = this.subscribe(anchor, LATEST_ANCHOR_TIMEOUT_MS).catch((error: unknown) => {
+      this.endSubscription();
+      if (this.config.signal.aborted) return;
+      this.config.logger.warn(
+        `${this.where}: no LATEST subscription when the lease was taken (${describeError(error)}); subscribing from when the lease was taken, ` +
+          `less ${LATEST_CLOCK_MARGIN_MS} ms, instead: nothing put since is skipped, records up to ${LATEST_CLOCK_MARGIN_MS} ms older may be delivered.`,
+      );
+    });
+    return this.priming;
+  }
+
   async next(): Promise<RecordBatch> {
     const { signal } = this.config;
     try {
+      await this.priming;
       for (;;) {
         if (signal.aborted) throw new FetchAbortedError();
         try {
-          if (!this.subscription) await this.subscribe();
+          if (!this.subscription) await this.subscribe(this.position());
           const event = await this.subscription!.next();
           if (!event) {
             // Kinesis ended the subscription (its 5 minutes are up): subscribe again from where it stopped.
@@ -118,9 +149,9 @@ export class FanoutReader {
     this.endSubscription();
   }
 
-  private async subscribe(): Promise<void> {
+  /** Opens a subscription at `position`, paced; with `timeoutMs`, one that has not opened by then is cancelled. */
+  private async subscribe(position: ReadPosition, timeoutMs?: number): Promise<void> {
     const { signal } = this.config;
-    const position = this.position();
     const wait = this.lastSubscribeAt + SUBSCRIBE_INTERVAL_MS - this.clock.now();
     if (wait > 0 && !(await this.clock.pause(wait, signal))) throw new FetchAbortedError();
     this.lastSubscribeAt = this.clock.now();
@@ -133,11 +164,21 @@ export class FanoutReader {
       idleTimeoutMs: this.config.idleTimeoutMs,
       subscribeTimeoutMs: this.config.subscribeTimeoutMs,
     });
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            subscription.close();
+          }, timeoutMs);
     try {
       await subscription.open();
     } catch (error) {
       subscription.close();
-      throw error;
+      throw timedOut ? new Error(`no answer within ${timeoutMs} ms`) : error;
+    } finally {
+      clearTimeout(timer);
     }
     this.subscription = subscription;
   }
@@ -234,7 +275,7 @@ export class FanoutReader {
       return;
     }
     const now = this.clock.now();
-    if (now - (this.warnings.get(name) ?? 0) < REPEAT_WARN_MS) return;
+    if (now - (this.warnings.get(name) ?? -Infinity) < REPEAT_WARN_MS) return;
     this.warnings.set(name, now);
     this.config.logger.warn(
       `Fan-out subscription on ${this.where} failed: ${describeError(error)}. ${hintFor(error)}Subscribing again after ${this.resumeAfter ?? 'the checkpoint'}; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
