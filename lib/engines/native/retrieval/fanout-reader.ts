@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
@@ -45,11 +46,16 @@ export interface FanoutReaderConfig extends ReadStart {
   readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
-  /** Where the reader reads the time and waits (pacing, backoff): the wall clock and timers unless a test injects its own. */
+  /** Where the reader reads the time and waits (pacing, backoff): a monotonic clock and timers unless a test injects its own. */
   readonly clock?: PacerClock;
 }
 
-const wallClock: PacerClock = { now: () => Date.now(), pause };
+/**
+ * The subscription pacing, the shard-end check's interval and the repeat-warning spacing are intervals:
+ * measured on a clock that only moves forward, so that a wall clock stepped back (NTP, by hand) never
+ * holds a resubscription back for the size of the step, nor a step forward lets two calls come within 1 s.
+ */
+const monotonicClock: PacerClock = { now: () => performance.now(), pause };
 
 /**
  * Reads one shard through enhanced fan-out (the KCL's FanOutRecordsPublisher): one SubscribeToShard at a
@@ -79,7 +85,7 @@ export class FanoutReader {
   private priming: Promise<void> | undefined;
 
   constructor(private readonly config: FanoutReaderConfig) {
-    this.clock = config.clock ?? wallClock;
+    this.clock = config.clock ?? monotonicClock;
     this.lastShardEndCheck = this.clock.now();
   }
 

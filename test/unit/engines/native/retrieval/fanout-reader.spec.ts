@@ -352,4 +352,17 @@ describe('FanoutReader', () => {
       }
     });
   });
+
+  it('paces resubscription on a monotonic clock by default: a wall clock stepped back an hour does not hold the next subscription back', async () => {
+    const realNow = Date.now.bind(Date);
+    const clients = fakeClients([new FakeStream([event(1, 1), 'end']), new FakeStream([event(2, 2)])]);
+    const { r } = reader(clients);
+    expect((await r.next()).records).toHaveLength(1);
+    const stepped = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r2']);
+    } finally {
+      stepped.mockRestore();
+    }
+  });
 });
