@@ -253,6 +253,9 @@ export class ShardConsumer {
           checkpointer.rollBackDelivered(delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
+        // Dead-lettered after a timeout: the processor is still busy with that batch and gets no further one.
+        // leave() gives the lease up first; its next owner starts after the checkpoint past the batch.
+        if (this.timedOut) return { reason: 'ZOMBIE' };
         if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
@@ -277,7 +280,7 @@ export class ShardConsumer {
     });
   }
 
-  private deliver(
+  private async deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
     bytes: number,
@@ -286,13 +289,15 @@ export class ShardConsumer {
   ): Promise<Delivery> {
     const first = batch.records[0].sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
-    const timeoutMs = this.deps.options.processingTimeoutMs;
+    const { processingTimeoutMs: timeoutMs, processingRetry } = this.deps.options;
     const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
-    return this.withRetries(
+    let attempts = 0;
+    const outcome = await this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
-      () =>
+      () => {
+        attempts++;
         // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
-        this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
+        return this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
           withProcessingTimeout(
             () => processor.processRecords(input),
             timeoutMs,
@@ -302,12 +307,28 @@ export class ShardConsumer {
               checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
             },
           ),
-        ),
-      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
+        );
+      },
+      {
+        isFinal: (error) => error instanceof ProcessingTimeoutError,
+        onGaveUp,
+        ...(this.deps.options.onFailedBatch && Number.isFinite(processingRetry.maxAttempts)
+          ? { afterGivingUp: 'handing the records to onFailedBatch' }
+          : {}),
+      },
     );
+    // A timeout ends the batch's attempts: the processor is still busy with it and cannot be given it again.
+    // Under a finite processingRetry that makes it a failed batch, for onFailedBatch like any other.
+    if (outcome === 'gave-up' && this.timedOut && Number.isFinite(processingRetry.maxAttempts))
+      onGaveUp(new ProcessingTimeoutError(timeoutMs), attempts);
+    return outcome;
   }
 
-  private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
+  private withRetries(
+    what: string,
+    call: () => unknown,
+    extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp' | 'afterGivingUp'> = {},
+  ): Promise<Delivery> {
     return callWithRetries({
       what,
       where: this.where,
