@@ -29,6 +29,8 @@ export const SUBSCRIBE_INTERVAL_MS = 1_000;
 const RESUBSCRIBE_RETRY: RetryPolicy = { maxAttempts: Infinity, baseDelayMs: SUBSCRIBE_INTERVAL_MS, maxDelayMs: 10_000 };
 /** The same failure is logged again at most this often. */
 const REPEAT_WARN_MS = 30_000;
+/** A problem that repeats (a missing permission, an unreadable checkpoint) is logged again at most this often, as polling does. */
+const REPEAT_LOG_MS = 5 * 60_000;
 
 export interface FanoutReaderConfig extends ReadStart {
   /** The client whose request handler streams (HTTP/2 on AWS). */
@@ -80,6 +82,7 @@ export class FanoutReader {
   /** The children the shard-end check found (kinesis-local's closed shards send no ChildShards event). */
   private shardEndChildren: ChildShard[] | undefined;
   private lastProblem: string | undefined;
+  private problemLoggedAt = -Infinity;
   private readonly warnings = new Map<string, number>();
   /** prime()'s first subscription (LATEST) on its way; the first next() waits for it. */
   private priming: Promise<void> | undefined;
@@ -137,7 +140,7 @@ export class FanoutReader {
         } catch (error) {
           if (signal.aborted) throw new FetchAbortedError();
           this.endSubscription();
-          if (error instanceof UnreadablePositionError || error instanceof NotStreamingError) throw error;
+          if (error instanceof NotStreamingError) throw error;
           if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error)))
             return { records: [], shardEnded: true, caughtUp: true };
           this.onFailure(error);
@@ -274,9 +277,20 @@ export class FanoutReader {
   private onFailure(error: unknown): void {
     const name = (error as { name?: string })?.name ?? 'Error';
     if (name === 'LimitExceededException') this.config.onThrottled?.();
-    if (classifyReadError(error) === 'permission') {
-      const text = `${this.where} cannot be read through fan-out: the worker needs ${missingPermission(error, 'SubscribeToShard')} (${describeError(error)}).`;
-      if (text !== this.lastProblem) this.config.logger.error(`${text} Retrying every ${RESUBSCRIBE_RETRY.maxDelayMs / 1000} s at most.`);
+    // As polling does: what no retry fixes by itself keeps the lease, shows in status() and is logged, but is
+    // not given up to go round the workers (a checkpoint this worker cannot start from, a missing permission).
+    if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
+      const text =
+        error instanceof UnreadablePositionError
+          ? error.message
+          : `${this.where} cannot be read through fan-out: the worker needs ${missingPermission(error, 'SubscribeToShard')} (${describeError(error)}).`;
+      const now = this.clock.now();
+      if (text !== this.lastProblem || now - this.problemLoggedAt >= REPEAT_LOG_MS) {
+        this.config.logger.error(
+          `${text} Retrying every ${RESUBSCRIBE_RETRY.maxDelayMs / 1000} s at most; this is logged again in ${REPEAT_LOG_MS / 60_000} minutes if it persists.`,
+        );
+        this.problemLoggedAt = now;
+      }
       this.lastProblem = text;
       return;
     }

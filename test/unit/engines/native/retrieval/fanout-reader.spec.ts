@@ -365,4 +365,26 @@ describe('FanoutReader', () => {
       stepped.mockRestore();
     }
   });
+  it('a checkpoint it cannot start from (AT_TIMESTAMP without a configured timestamp) keeps the lease, as polling does: shown in problem, one error line, retried slowly', async () => {
+    const clients = fakeClients([]);
+    let pauses = 0;
+    let now = 0;
+    const abort = new AbortController();
+    // The reader's clock: each wait moves it on; the third ends the test as a stop() would.
+    const clock: PacerClock = {
+      now: () => now,
+      pause: (ms) => {
+        now += ms;
+        if (++pauses < 3) return Promise.resolve(true);
+        abort.abort();
+        return Promise.resolve(false);
+      },
+    };
+    const { r, logger } = reader(clients, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, clock, signal: abort.signal });
+    await expect(r.next()).rejects.toBeInstanceOf(FetchAbortedError);
+    expect(pauses).toBe(3);
+    expect(r.problem).toContain('has the checkpoint AT_TIMESTAMP');
+    expect(logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('has the checkpoint AT_TIMESTAMP'))).toHaveLength(1);
+    expect(positions(clients.calls)).toEqual([]);
+  });
 });
