@@ -151,17 +151,21 @@ export class NativeWorker implements KinesisWorker {
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
   }
 
-  /** Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken. */
-  private async registerFanoutConsumer(): Promise<void> {
+  /**
+   * Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken;
+   * later, for a stream created again (whose consumer went with the old stream: registered by name then).
+   */
+  private async registerFanoutConsumer(which: (streamName: string) => boolean = () => true): Promise<void> {
     const { retrieval, logger } = this.options;
     if (retrieval.mode !== 'fanout' || !this.subscriber) return;
-    for (const streamName of this.resolved.streams) {
+    for (const streamName of this.resolved.streams.filter(which)) {
       if (this.stopRequested) return;
       const consumerArn = await ensureStreamConsumer({
         kinesis: this.kinesis,
         streamName,
         consumerName: retrieval.consumerName,
-        consumerArn: retrieval.consumerArn,
+        // A given consumerArn is of the stream as it was at start; a stream created again gets one by name.
+        consumerArn: this.running ? undefined : retrieval.consumerArn,
         logger,
       });
       this.fanout.set(streamName, { consumerArn, subscriber: this.subscriber });
@@ -337,9 +341,32 @@ export class NativeWorker implements KinesisWorker {
     return startConsumer(true);
   }
 
+  /**
+   * Multi-stream: a stream deleted and created again under its name is consumed as the new stream it is,
+   * under its own lease keys (a new creation epoch), from initialPosition; the old stream's consumers stop
+   * (gracefully: a final checkpoint lands on the old keys, which nothing reads) and its leases are no longer
+   * taken. Checked by every worker at each shard-sync interval, before the leader's sync makes the new leases.
+   */
+  private async followRecreatedStreams(): Promise<void> {
+    for (const { previous, current } of await this.streams!.followRecreatedStreams()) {
+      const { streamName } = current.scope;
+      this.options.logger.warn(
+        `'${streamName}' was deleted and created again (${previous.scope.streamIdentifier} -> ${current.scope.streamIdentifier}): ` +
+          `consuming the new stream from initialPosition under its own lease keys. The old stream's leases are no longer taken and stay in the ` +
+          `table as they are (their checkpoints are positions in a stream that is gone); delete them with the CLI when no worker of the old stream runs.`,
+      );
+      // The stream consumer (fan-out) went with the old stream: the new stream gets its own, below.
+      this.fanout.delete(streamName);
+      for (const consumer of this.consumers.values())
+        if (previous.scope.shardIdOfKey(consumer.leaseKey) !== undefined) void consumer.requestStop();
+    }
+    await this.registerFanoutConsumer((streamName) => !this.fanout.has(streamName));
+  }
+
   private periodicShardSync(): void {
     if (this.syncing || this.stopRequested) return;
     this.syncing = (async () => {
+      if (this.options.multiStream) await this.followRecreatedStreams();
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;
       const created = await this.streams!.syncShards(leases);
