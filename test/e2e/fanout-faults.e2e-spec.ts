@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait-for';
 import { TcpRelay } from './fanout-support/tcp-relay';
 import { ObservedWorker, expectedData } from './lifecycle-harness';
 import { writeLeaseOwner } from './fanout-support/steal-lease';
+import { readLeases } from '../support/lease-table';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -181,5 +182,30 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     await observed.worker.stop();
     running.delete(observed);
     await waitFor(() => relay!.openSubscriptions === 0, 'no subscription left after stop()');
+  });
+  it('a checkpoint it cannot start from (AT_TIMESTAMP, no timestamp configured) keeps the lease and reports it, as polling does, instead of giving it up in a loop', async () => {
+    const stream = uniqueName('fanout-unreadable');
+    await createStream(kinesis, stream, 1);
+    const appName = uniqueName('app');
+    // A worker configured with a start timestamp leaves the lease at the checkpoint AT_TIMESTAMP (nothing read).
+    const timed = fanoutWorker(endpoints().kinesis, { appName, streamName: stream, initialPosition: { timestamp: new Date() } });
+    await timed.worker.start();
+    await timed.worker.stop();
+    running.delete(timed);
+    expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['AT_TIMESTAMP']);
+
+    const observed = fanoutWorker(endpoints().kinesis, { appName, streamName: stream });
+    await observed.worker.start();
+    await waitFor(() => observed.worker.describe().shards[0]?.error !== undefined, 'the shard reports the problem');
+    expect(observed.worker.describe().shards[0].error).toContain('has the checkpoint AT_TIMESTAMP');
+    // Several renewals later the lease is still this worker's, never given up and taken again.
+    const counter = (await readLeases(dynamo, appName))[0].counter;
+    await waitFor(async () => (await readLeases(dynamo, appName))[0].counter >= counter + 3, 'three more renewals');
+    const [lease] = await readLeases(dynamo, appName);
+    expect(lease.owner).toBe(observed.worker.describe().workerId);
+    expect(lease.checkpoint).toBe('AT_TIMESTAMP');
+    expect(observed.events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
+    expect(observed.events.filter((e) => e.type === 'leaseTaken')).toHaveLength(1);
+    expect(observed.lines(/has the checkpoint AT_TIMESTAMP/)).toHaveLength(1);
   });
 });

@@ -55,6 +55,12 @@ export interface ShardConsumerDeps {
   readonly fanout?: FanoutChannel;
   /** The worker's bound on records read but not finished, shared by its shards (processRecord processors). Default: this consumer's own. */
   readonly inFlight?: InFlightBudget;
+  /**
+   * The lease was taken just now (the consumer did not wait behind an earlier one of this shard): a LATEST
+   * start is fixed at once, at the server's LATEST (`startFixed`). Otherwise it starts from the take time
+   * less the clock margin, which skips nothing put since the take.
+   */
+  readonly takenJustNow?: boolean;
 }
 
 /**
@@ -65,7 +71,11 @@ export interface ShardConsumerDeps {
 export class ShardConsumer {
   state: ShardConsumerState = 'WAITING_ON_PARENTS';
   millisBehindLatest: number | undefined;
-  private reader: RecordReader | undefined;
+  private readonly reader: RecordReader;
+  /** The checkpoint the lease had when this consumer got it: where reading starts. */
+  private readonly start: ExtendedSequenceNumber;
+  /** Resolves once the start position is fixed (a LATEST lease's first iterator or subscription); never rejects. */
+  readonly startFixed: Promise<void>;
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
   private stopRequested = false;
@@ -85,6 +95,22 @@ export class ShardConsumer {
     const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
     this.deps = { ...deps, options: { ...deps.options, logger } };
     deps.held.onLost(() => this.abort.abort());
+    this.start = deps.held.lease.checkpoint;
+    // Made now, not after initialize: a LATEST start means the end of the shard when the lease was taken.
+    this.reader = readerOrFailure(() =>
+      createRecordReader({
+        kinesis: deps.kinesis,
+        options: this.deps.options,
+        fanout: deps.fanout,
+        shardId: this.shardId,
+        start: this.start,
+        leaseTakenAt: deps.held.takenAt,
+        onThrottled: () => deps.metrics.throttled(this.shardId),
+        logger: this.logger,
+        signal: this.abort.signal,
+      }),
+    );
+    this.startFixed = deps.takenJustNow ? this.reader.prime() : Promise.resolve();
     this.done = this.run().catch((error) =>
       this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
     );
@@ -110,7 +136,7 @@ export class ShardConsumer {
 
   /** What keeps this shard from being read, when no retry will fix it by itself (for status()). */
   get problem(): string | undefined {
-    return this.reader?.problem;
+    return this.reader.problem;
   }
 
   /** Graceful stop: finish the batch in flight, shut the processor down with REQUESTED, release the lease. */
@@ -137,7 +163,7 @@ export class ShardConsumer {
       await this.perRecord?.settle('ZOMBIE');
       await this.giveUpAfterFailure(error);
     } finally {
-      this.reader?.close();
+      this.reader.close();
       this.perRecord?.stop();
       // Whatever happened above, a consumer that ended must not leave its lease held and renewed.
       if (!held.lost) await held.release().catch(() => undefined);
@@ -168,13 +194,13 @@ export class ShardConsumer {
     const checkpointer = new ShardCheckpointer(held, this.deps.table, options.checkpointRetry, this.logger, (seconds, stored) =>
       this.deps.metrics.checkpoint(this.shardId, seconds, stored),
     );
-    const start = held.lease.checkpoint;
+    const start = this.start;
     const initialized = await this.withRetries('initialize', `initialize at ${start.sequenceNumber}`, () =>
       processor.initialize?.({ shardId: this.shardId, streamName: options.streamName, checkpoint: start }),
     );
     if (initialized !== 'delivered') return await this.leave(initialized === 'gave-up' ? 'ZOMBIE' : this.exitReason(), processor);
     this.state = 'PROCESSING';
-    const exit = await this.processUntilExit(processor, checkpointer, start);
+    const exit = await this.processUntilExit(processor, checkpointer);
     this.state = 'SHUTTING_DOWN';
     const { children } = exit;
     // Records still in flight: waited for (or not, ZOMBIE) before the final checkpoint and the shutdown call.
@@ -186,20 +212,9 @@ export class ShardConsumer {
   private async processUntilExit(
     processor: AnyRecordProcessor,
     checkpointer: ShardCheckpointer,
-    start: ExtendedSequenceNumber,
   ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] }> {
     const { held, options } = this.deps;
-    const reader = (this.reader = createRecordReader({
-      kinesis: this.deps.kinesis,
-      options,
-      fanout: this.deps.fanout,
-      shardId: this.shardId,
-      start,
-      leaseTakenAt: held.takenAt,
-      onThrottled: () => this.deps.metrics.throttled(this.shardId),
-      logger: this.logger,
-      signal: this.abort.signal,
-    }));
+    const reader = this.reader;
     const policies = (this.policies = new BatchPolicies(options, checkpointer, this.where));
     const perRecord = isPerRecordProcessor(processor) ? (this.perRecord = this.perRecordShard(processor, checkpointer)) : undefined;
     let delivered: ExtendedSequenceNumber | undefined;
@@ -239,6 +254,9 @@ export class ShardConsumer {
           checkpointer.rollBackDelivered(delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
+        // Dead-lettered after a timeout: the processor is still busy with that batch and gets no further one.
+        // leave() gives the lease up first; its next owner starts after the checkpoint past the batch.
+        if (this.timedOut) return { reason: 'ZOMBIE' };
         if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
@@ -263,7 +281,7 @@ export class ShardConsumer {
     });
   }
 
-  private deliver(
+  private async deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
     bytes: number,
@@ -272,14 +290,16 @@ export class ShardConsumer {
   ): Promise<Delivery> {
     const first = batch.records[0].sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
-    const timeoutMs = this.deps.options.processingTimeoutMs;
+    const { processingTimeoutMs: timeoutMs, processingRetry } = this.deps.options;
     const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
-    return this.withRetries(
+    let attempts = 0;
+    const outcome = await this.withRetries(
       'processRecords',
       `processRecords for ${batch.records.length} records ${first}..${last}`,
-      () =>
+      () => {
+        attempts++;
         // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
-        this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
+        return this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
           withProcessingTimeout(
             () => processor.processRecords(input),
             timeoutMs,
@@ -289,16 +309,28 @@ export class ShardConsumer {
               checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
             },
           ),
-        ),
-      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
+        );
+      },
+      {
+        isFinal: (error) => error instanceof ProcessingTimeoutError,
+        onGaveUp,
+        ...(this.deps.options.onFailedBatch && Number.isFinite(processingRetry.maxAttempts)
+          ? { afterGivingUp: 'handing the records to onFailedBatch' }
+          : {}),
+      },
     );
+    // A timeout ends the batch's attempts: the processor is still busy with it and cannot be given it again.
+    // Under a finite processingRetry that makes it a failed batch, for onFailedBatch like any other.
+    if (outcome === 'gave-up' && this.timedOut && Number.isFinite(processingRetry.maxAttempts))
+      onGaveUp(new ProcessingTimeoutError(timeoutMs), attempts);
+    return outcome;
   }
 
   private withRetries(
     name: ProcessorCallName,
     what: string,
     call: () => unknown,
-    extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {},
+    extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp' | 'afterGivingUp'> = {},
   ): Promise<Delivery> {
     return callWithRetries({
       what,
@@ -410,6 +442,15 @@ export class ShardConsumer {
     }
     await this.release('GAVE_UP');
     if (this.processor) await this.callShutdown(this.processor, 'ZOMBIE');
+  }
+}
+
+/** A reader that cannot be made fails the first read, so that the consumer gives its lease up as for any read failure. */
+function readerOrFailure(make: () => RecordReader): RecordReader {
+  try {
+    return make();
+  } catch (error) {
+    return { prime: () => Promise.resolve(), next: () => Promise.reject(error), problem: undefined, close: () => undefined };
   }
 }
 

@@ -3,6 +3,7 @@ import type { KinesisClient, SubscribeToShardEvent } from '@aws-sdk/client-kines
 import { FanoutReader, type FanoutReaderConfig } from '../../../../../lib/engines/native/retrieval/fanout-reader';
 import { FetchAbortedError } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
 import { NotStreamingError } from '../../../../../lib/engines/native/retrieval/shard-subscription';
+import { LATEST_ANCHOR_TIMEOUT_MS } from '../../../../../lib/engines/native/retrieval/start-position';
 import type { PacerClock } from '../../../../../lib/engines/native/retrieval/call-pacer';
 import { CapturingLogger } from '../../../../support/capturing-logger';
 import { waitFor } from '../../../../support/wait-for';
@@ -287,5 +288,103 @@ describe('FanoutReader', () => {
         /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l),
       ),
     ).toBe(true);
+  });
+  describe('a LATEST lease', () => {
+    const LATEST = { sequenceNumber: 'LATEST', subSequenceNumber: 0 };
+    const takenAt = new Date('2026-11-28T10:00:00Z');
+    const pinned = new Date(takenAt.getTime() - 1_000);
+
+    it('prime() subscribes at LATEST when the lease is taken; its events wait in the stream for next(), then reading goes on after the continuation', async () => {
+      const first = new FakeStream([event(1, 1), 'end']);
+      const clients = fakeClients([first, new FakeStream([event(2, 2)])]);
+      const { r } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await r.prime();
+      await r.prime(); // once per lease
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }]);
+      expect(first.pulled).toBe(0);
+      const got = [...(await r.next()).records, ...(await r.next()).records].map((x) => x.data.toString());
+      expect(got).toEqual(['r1', 'r2']);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(1) }]);
+    });
+
+    it('the LATEST subscription lost before its first event was read: the next one starts at the take time less the margin, never a fresh LATEST', async () => {
+      const clients = fakeClients([new FakeStream([awsError('InternalFailureException')]), new FakeStream([event(1, 1)])]);
+      const { r } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await r.prime();
+      expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AT_TIMESTAMP', Timestamp: pinned }]);
+    });
+
+    it("no LATEST subscription at the take (the previous owner's still open): one warning, and reading starts at the take time less the margin", async () => {
+      const clients = fakeClients([awsError('ResourceInUseException'), new FakeStream([event(1, 1)])]);
+      const { r, logger } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await expect(r.prime()).resolves.toBeUndefined();
+      expect((await r.next()).records).toHaveLength(1);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AT_TIMESTAMP', Timestamp: pinned }]);
+      expect(
+        logger.lines.filter((l) => l.startsWith('WARN') && l.includes('no LATEST subscription when the lease was taken')),
+      ).toHaveLength(1);
+    });
+
+    it('a LATEST subscription that does not open in time is cancelled, and the start falls back to the take time less the margin', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      try {
+        // SubscribeToShard never answers; the request ends only when it is aborted, as the SDK's does.
+        let sent: AbortSignal | undefined;
+        const subscriber = {
+          send: (_command: unknown, options: { abortSignal: AbortSignal }) =>
+            new Promise((_, reject) => {
+              sent = options.abortSignal;
+              sent.addEventListener('abort', () => reject(awsError('AbortError')));
+            }),
+        } as unknown as KinesisClient;
+        const { r, logger } = reader(
+          { subscriber, kinesis: fakeClients([]).kinesis },
+          { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock },
+        );
+        const primed = r.prime();
+        await jest.advanceTimersByTimeAsync(LATEST_ANCHOR_TIMEOUT_MS);
+        await primed;
+        expect(sent!.aborted).toBe(true);
+        expect(logger.lines.some((l) => l.includes(`no answer within ${LATEST_ANCHOR_TIMEOUT_MS} ms`))).toBe(true);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+  });
+
+  it('paces resubscription on a monotonic clock by default: a wall clock stepped back an hour does not hold the next subscription back', async () => {
+    const realNow = Date.now.bind(Date);
+    const clients = fakeClients([new FakeStream([event(1, 1), 'end']), new FakeStream([event(2, 2)])]);
+    const { r } = reader(clients);
+    expect((await r.next()).records).toHaveLength(1);
+    const stepped = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r2']);
+    } finally {
+      stepped.mockRestore();
+    }
+  });
+  it('a checkpoint it cannot start from (AT_TIMESTAMP without a configured timestamp) keeps the lease, as polling does: shown in problem, one error line, retried slowly', async () => {
+    const clients = fakeClients([]);
+    let pauses = 0;
+    let now = 0;
+    const abort = new AbortController();
+    // The reader's clock: each wait moves it on; the third ends the test as a stop() would.
+    const clock: PacerClock = {
+      now: () => now,
+      pause: (ms) => {
+        now += ms;
+        if (++pauses < 3) return Promise.resolve(true);
+        abort.abort();
+        return Promise.resolve(false);
+      },
+    };
+    const { r, logger } = reader(clients, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, clock, signal: abort.signal });
+    await expect(r.next()).rejects.toBeInstanceOf(FetchAbortedError);
+    expect(pauses).toBe(3);
+    expect(r.problem).toContain('has the checkpoint AT_TIMESTAMP');
+    expect(logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('has the checkpoint AT_TIMESTAMP'))).toHaveLength(1);
+    expect(positions(clients.calls)).toEqual([]);
   });
 });
