@@ -37,3 +37,4 @@ export type { WorkerLogger, LogFields } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';
+export { PartialBatchFailure, type BatchResult, type FailedRecordRef } from './core/batch-result';

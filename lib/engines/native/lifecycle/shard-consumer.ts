@@ -34,6 +34,7 @@ import { finishShard } from './shard-end';
 import { BatchPolicies } from './batch-policies';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { PerRecordShard } from '../concurrency/per-record-shard';
+import { RetriedBatch } from '../failures/retried-batch';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -226,16 +227,18 @@ export class ShardConsumer {
         checkpointer.markDelivered(end);
         let failure: { error: unknown; attempts: number } | undefined;
         const bytes = bytesOf(batch);
-        const outcome = await this.deliver(processor, batch, bytes, checkpointer, (error, attempts) => (failure = { error, attempts }));
+        const retried = new RetriedBatch(batch.records, checkpointer, this.logger, this.where);
+        const outcome = await this.deliver(processor, batch, retried, checkpointer, (error, attempts) => (failure = { error, attempts }));
         this.deps.metrics.batch(this.shardId, outcome === 'delivered');
         held.noteBytesRead(bytes);
+        // Only the records not reported done go to the destination: those before them are checkpointed already.
         const deadLettered =
           outcome === 'gave-up' &&
           failure !== undefined &&
-          (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
+          (await policies.deadLetter(retried.pending, end, failure.error, failure.attempts));
         if (outcome !== 'delivered' && !deadLettered) {
-          // The batch did not succeed: a checkpoint() at shutdown must not cover it.
-          checkpointer.rollBackDelivered(delivered);
+          // The batch did not succeed: a checkpoint() at shutdown must not cover its records not reported done.
+          checkpointer.rollBackDelivered(retried.done ?? delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
         if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
@@ -265,27 +268,30 @@ export class ShardConsumer {
   private deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
-    bytes: number,
+    retried: RetriedBatch,
     checkpointer: ShardCheckpointer,
     onGaveUp: (error: unknown, attempts: number) => void,
   ): Promise<Delivery> {
     const first = batch.records[0].sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
     const timeoutMs = this.deps.options.processingTimeoutMs;
-    const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
     return this.withRetries(
       `processRecords for ${batch.records.length} records ${first}..${last}`,
       () =>
-        // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
-        this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
-          withProcessingTimeout(
-            () => processor.processRecords(input),
-            timeoutMs,
-            () => {
-              // Before anything else: a late checkpoint of the abandoned call must not move past its records.
-              this.timedOut = true;
-              checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
-            },
+        // Each attempt gets the records not reported done by an earlier one (a partial batch failure).
+        retried.attempt((records) =>
+          // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
+          this.deps.metrics.delivery(this.shardId, records.length, bytesOfRecords(records), () =>
+            withProcessingTimeout(
+              () =>
+                processor.processRecords({ shardId: this.shardId, records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
+              timeoutMs,
+              () => {
+                // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+                this.timedOut = true;
+                checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+              },
+            ),
           ),
         ),
       { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
@@ -404,7 +410,11 @@ export class ShardConsumer {
 }
 
 function bytesOf(batch: RecordBatch): number {
+  return bytesOfRecords(batch.records);
+}
+
+function bytesOfRecords(records: readonly { readonly data: Uint8Array }[]): number {
   let bytes = 0;
-  for (const record of batch.records) bytes += record.data.length;
+  for (const record of records) bytes += record.data.length;
   return bytes;
 }

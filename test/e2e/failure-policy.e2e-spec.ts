@@ -1,0 +1,169 @@
+/* eslint-disable @typescript-eslint/require-await -- processors and onFailedBatch hooks that answer at once */
+import {
+  createWorker,
+  PartialBatchFailure,
+  type BatchResult,
+  type FailedBatch,
+  type KinesisRecord,
+  type KinesisWorker,
+  type StreamWorkerOptions,
+  type WorkerEvent,
+} from '../../lib';
+import { createStream, putRecords, type PutResult } from '../../lib/testing';
+import { CapturingLogger } from '../support/capturing-logger';
+import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { readLeases } from '../support/lease-table';
+import { records } from '../support/records';
+import { waitFor } from '../support/wait-for';
+
+/** The failure policy of batch processors (native engine, docs/failures.md), on the emulators. */
+const kinesis = kinesisClient();
+const dynamo = dynamoClient();
+const workers = new Set<KinesisWorker>();
+afterEach(async () => {
+  await Promise.all([...workers].map((w) => w.stop()));
+  workers.clear();
+});
+afterAll(() => {
+  kinesis.destroy();
+  dynamo.destroy();
+});
+
+const SHARD = 'shardId-000000000000';
+const dataOf = (batch: readonly KinesisRecord[]) => batch.map((r) => r.data.toString());
+const checkpointOf = async (appName: string) => (await readLeases(dynamo, appName)).find((l) => l.shardId === SHARD)?.checkpoint;
+
+interface Call {
+  readonly data: string[];
+  /** The stored checkpoint when the call began. */
+  readonly checkpointBefore: string | undefined;
+}
+
+/** A worker whose processor reports as failed what `failed` picks among its records (the calls are kept). */
+function worker(
+  appName: string,
+  stream: string,
+  options: Partial<StreamWorkerOptions>,
+  failed: (batch: readonly KinesisRecord[], call: number) => BatchResult | void,
+) {
+  const calls: Call[] = [];
+  const events: WorkerEvent[] = [];
+  const logger = new CapturingLogger();
+  const w = createWorker(
+    {
+      ...workerClientOptions(),
+      appName,
+      streamName: stream,
+      idleTimeBetweenReadsMs: 50,
+      failoverTimeMs: 3_000,
+      leaseTakerIntervalMs: 300,
+      maxRecords: 20,
+      autoCheckpoint: 'batch',
+      logger,
+      onEvent: (e) => void events.push(e),
+      ...options,
+    },
+    () => ({
+      async processRecords({ records: batch }) {
+        calls.push({ data: dataOf(batch), checkpointBefore: await checkpointOf(appName) });
+        return failed(batch, calls.length);
+      },
+    }),
+  );
+  workers.add(w);
+  return { w, calls, events, logger };
+}
+
+async function streamWith(prefix: string, count: number) {
+  const stream = uniqueName(prefix);
+  await createStream(kinesis, stream, 1);
+  return { stream, puts: await putRecords(kinesis, stream, records(prefix, count)) };
+}
+
+const seqOf = (puts: PutResult[], data: string) => puts.find((p) => p.data.toString() === data)!.sequenceNumber;
+
+it('a partial batch failure checkpoints the records before the first failed one and retries from it, never before', async () => {
+  const { stream, puts } = await streamWith('partial', 10);
+  const appName = uniqueName('app');
+  const seen = new Map<string, number>();
+  const times = (data: string) => seen.get(data) ?? 0;
+  // partial-4 fails at its first call, partial-7 at its first two; the report lists them out of order.
+  const { w, calls } = worker(appName, stream, { processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 } }, (batch) => {
+    for (const r of batch) seen.set(r.data.toString(), times(r.data.toString()) + 1);
+    const failing = batch.filter(
+      (r) =>
+        (r.data.toString() === 'partial-4' && times('partial-4') === 1) || (r.data.toString() === 'partial-7' && times('partial-7') <= 2),
+    );
+    return { failed: failing.reverse() };
+  });
+  await w.start();
+  await waitFor(async () => (await checkpointOf(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
+  // The batch, then its tail from each first failed record: nothing before a failed record came twice.
+  const names = (from: number) => puts.slice(from).map((p) => p.data.toString());
+  expect(calls.map((c) => c.data)).toEqual([names(0), names(4), names(7)]);
+  // Before each retry, the engine had checkpointed the record just before the failed one, and no further.
+  expect(calls.map((c) => c.checkpointBefore)).toEqual(['TRIM_HORIZON', seqOf(puts, 'partial-3'), seqOf(puts, 'partial-6')]);
+});
+
+it('a thrown PartialBatchFailure works as the returned report; the cause reaches the logs', async () => {
+  const { stream, puts } = await streamWith('thrown', 6);
+  const appName = uniqueName('app');
+  let thrown = false;
+  const { w, calls, logger } = worker(
+    appName,
+    stream,
+    { processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 } },
+    (batch) => {
+      const poison = batch.find((r) => r.data.toString() === 'thrown-2');
+      if (poison && !thrown) {
+        thrown = true;
+        throw new PartialBatchFailure([poison], new Error('the sink refused thrown-2'));
+      }
+    },
+  );
+  await w.start();
+  await waitFor(async () => (await checkpointOf(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
+  expect(calls[1].data[0]).toBe('thrown-2');
+  expect(calls[1].checkpointBefore).toBe(seqOf(puts, 'thrown-1'));
+  expect(logger.lines.filter((l) => l.includes('retrying from') && l.includes('the sink refused thrown-2'))).toHaveLength(1);
+});
+
+it('without a destination the shard never passes a failed record: the checkpoint stays just below it across owners', async () => {
+  const { stream, puts } = await streamWith('stuck', 8);
+  const appName = uniqueName('app');
+  const { w, calls, events } = worker(
+    appName,
+    stream,
+    { processingRetry: { maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 50 } },
+    (batch) => ({
+      failed: batch.filter((r) => r.data.toString() === 'stuck-5'),
+    }),
+  );
+  await w.start();
+  // Given up after two attempts, taken again, given up again: the record came back to a new processor.
+  await waitFor(() => events.filter((e) => e.type === 'leaseReleased' && e.reason === 'GAVE_UP').length >= 2, 'two give-ups', 30_000);
+  expect(await checkpointOf(appName)).toBe(seqOf(puts, 'stuck-4'));
+  // The later owners start at the failed record: nothing before it came again.
+  expect(calls.slice(1).every((c) => c.data[0] === 'stuck-5')).toBe(true);
+});
+
+it('with onFailedBatch: only the records from the first failed one go to the destination; the shard goes on', async () => {
+  const { stream, puts } = await streamWith('dlq', 8);
+  const appName = uniqueName('app');
+  const deadLetters: FailedBatch[] = [];
+  const { w, calls, events } = worker(
+    appName,
+    stream,
+    { processingRetry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 50 }, onFailedBatch: async (batch) => void deadLetters.push(batch) },
+    (batch) => ({ failed: batch.filter((r) => r.data.toString() === 'dlq-5') }),
+  );
+  await w.start();
+  await waitFor(() => deadLetters.length === 1, 'the dead letter');
+  expect(dataOf(deadLetters[0].records)[0]).toBe('dlq-5');
+  expect(deadLetters[0].attempts).toBe(3);
+  expect(calls.filter((c) => c.data.includes('dlq-4'))).toHaveLength(1);
+  const more = await putRecords(kinesis, stream, records('more', 3));
+  await waitFor(async () => (await checkpointOf(appName)) === more.at(-1)!.sequenceNumber, 'the records after it, checkpointed');
+  expect(puts.length).toBe(8);
+  expect(events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
+});
