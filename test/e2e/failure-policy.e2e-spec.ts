@@ -167,3 +167,75 @@ it('with onFailedBatch: only the records from the first failed one go to the des
   expect(puts.length).toBe(8);
   expect(events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
 });
+
+it('bisectBatchOnError isolates one poison record in a batch of many: only it goes to onFailedBatch, the halves before it are checkpointed first', async () => {
+  const { stream, puts } = await streamWith('bisect', 16);
+  const appName = uniqueName('app');
+  const deadLetters: FailedBatch[] = [];
+  const { w, calls, events } = worker(
+    appName,
+    stream,
+    {
+      processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 },
+      failurePolicy: { bisectBatchOnError: true, maxRetryAttempts: 1 },
+      onFailedBatch: async (batch) => void deadLetters.push(batch),
+    },
+    (batch) => {
+      if (batch.some((r) => r.data.toString() === 'bisect-11')) throw new Error('bisect-11 is poison');
+    },
+  );
+  await w.start();
+  await waitFor(async () => (await checkpointOf(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
+  expect(deadLetters.map((d) => dataOf(d.records))).toEqual([['bisect-11']]);
+  expect(deadLetters[0]).toMatchObject({ attempts: 2 });
+  expect(String(deadLetters[0].error)).toContain('bisect-11 is poison');
+  // 16 -> 8 + 8 -> (8 -> 4 + 4 -> 2 + 2 -> 1 + 1): the poison alone twice, the first time after what preceded it was stored.
+  const alone = calls.filter((c) => c.data.length === 1 && c.data[0] === 'bisect-11');
+  expect(alone).toHaveLength(2);
+  expect(alone[0].checkpointBefore).toBe(seqOf(puts, 'bisect-10'));
+  // Every other record reached a successful call exactly once.
+  const succeeded = calls.filter((c) => !c.data.includes('bisect-11')).flatMap((c) => c.data);
+  expect(succeeded).toEqual(puts.map((p) => p.data.toString()).filter((d) => d !== 'bisect-11'));
+  expect(events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
+});
+
+it('failurePolicy.maxRetryAttempts: a failing batch goes to onFailedBatch after 1 + maxRetryAttempts attempts, processingRetry unlimited', async () => {
+  const { stream } = await streamWith('retries', 4);
+  const appName = uniqueName('app');
+  const deadLetters: FailedBatch[] = [];
+  const { w, calls, logger } = worker(
+    appName,
+    stream,
+    {
+      processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 },
+      failurePolicy: { maxRetryAttempts: 2 },
+      onFailedBatch: async (batch) => void deadLetters.push(batch),
+    },
+    () => {
+      throw new Error('the sink is down');
+    },
+  );
+  await w.start();
+  await waitFor(() => deadLetters.length === 1, 'the dead letter');
+  expect(deadLetters[0]).toMatchObject({ attempts: 3 });
+  expect(calls).toHaveLength(3);
+  expect(logger.lines.filter((l) => l.includes('failed 3 times; handing them to onFailedBatch'))).toHaveLength(1);
+});
+
+it('failurePolicy.maxRecordAgeMs: a failing batch of records older than the limit is not retried; without a destination the lease is given up', async () => {
+  const { stream } = await streamWith('aged', 3);
+  const appName = uniqueName('app');
+  const { w, calls, events, logger } = worker(
+    appName,
+    stream,
+    { processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 }, failurePolicy: { maxRecordAgeMs: 1 } },
+    () => {
+      throw new Error('the sink is down');
+    },
+  );
+  await w.start();
+  await waitFor(() => events.some((e) => e.type === 'leaseReleased' && e.reason === 'GAVE_UP'), 'the lease given up');
+  expect(calls.length).toBeGreaterThanOrEqual(1);
+  expect(logger.lines.some((l) => l.includes('older than failurePolicy.maxRecordAgeMs (1 ms); giving the lease up'))).toBe(true);
+  expect(await checkpointOf(appName)).toBe('TRIM_HORIZON');
+});

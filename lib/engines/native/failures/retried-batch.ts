@@ -7,8 +7,17 @@ import { compareExtended, isSequenceNumber, positionOf } from '../../../core/seq
 import type { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import { firstFailedRecord } from './first-failed-record';
 
-/** An attempt in which some records failed: the retry starts at `from`. */
-export class RecordsFailedError extends KinesisWorkerError {}
+/** An attempt in which records failed by the handler's own report. */
+export class RecordsFailedError extends KinesisWorkerError {
+  constructor(
+    message: string,
+    /** True when the report said which records failed (the failure is isolated); false for a report that cannot be read. */
+    readonly reported: boolean,
+    options: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /**
  * One batch of a processRecords processor across its attempts (docs/failures.md). Each attempt is
@@ -58,6 +67,7 @@ export class RetriedBatch {
       throw new RecordsFailedError(
         `processRecords reported as failed ${start.refs.join(', ')}, which ${start.refs.length === 1 ? 'is' : 'are'} not among the ${records.length} ` +
           'records it was given (report the records themselves, or their sequenceNumber); the whole batch is retried',
+        false,
         { cause },
       );
     const first = records[start.index];
@@ -73,6 +83,7 @@ export class RetriedBatch {
       `${start.index} of ${records.length} records succeeded; retrying from ${first.sequenceNumber}${sub} (partition key ${first.partitionKey}), ` +
         `${this.pendingRecords.length} records` +
         (cause === undefined ? '' : `: ${describeError(cause)}`),
+      true,
       { cause },
     );
   }

@@ -34,7 +34,7 @@ import { finishShard } from './shard-end';
 import { BatchPolicies } from './batch-policies';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { PerRecordShard } from '../concurrency/per-record-shard';
-import { RetriedBatch } from '../failures/retried-batch';
+import { runBatch, type BatchRunResult } from '../failures/batch-run';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -225,23 +225,16 @@ export class ShardConsumer {
       } else if (batch.records.length > 0 && !isPerRecordProcessor(processor)) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
-        let failure: { error: unknown; attempts: number } | undefined;
         const bytes = bytesOf(batch);
-        const retried = new RetriedBatch(batch.records, checkpointer, this.logger, this.where);
-        const outcome = await this.deliver(processor, batch, retried, checkpointer, (error, attempts) => (failure = { error, attempts }));
-        this.deps.metrics.batch(this.shardId, outcome === 'delivered');
+        const { outcome, done, deadLettered } = await this.deliver(processor, batch, checkpointer, policies);
+        this.deps.metrics.batch(this.shardId, outcome === 'delivered' && !deadLettered);
         held.noteBytesRead(bytes);
-        // Only the records not reported done go to the destination: those before them are checkpointed already.
-        const deadLettered =
-          outcome === 'gave-up' &&
-          failure !== undefined &&
-          (await policies.deadLetter(retried.pending, end, failure.error, failure.attempts));
-        if (outcome !== 'delivered' && !deadLettered) {
-          // The batch did not succeed: a checkpoint() at shutdown must not cover its records not reported done.
-          checkpointer.rollBackDelivered(retried.done ?? delivered);
+        if (outcome !== 'delivered') {
+          // The batch did not succeed: a checkpoint() at shutdown must not cover its records not stored as done.
+          checkpointer.rollBackDelivered(done ?? delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
-        if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
+        await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
@@ -265,37 +258,37 @@ export class ShardConsumer {
     });
   }
 
+  /** One batch through the failure policy (docs/failures.md): retries, partial failures, bisection, onFailedBatch. */
   private deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
-    retried: RetriedBatch,
     checkpointer: ShardCheckpointer,
-    onGaveUp: (error: unknown, attempts: number) => void,
-  ): Promise<Delivery> {
-    const first = batch.records[0].sequenceNumber;
-    const last = batch.records.at(-1)!.sequenceNumber;
+    policies: BatchPolicies,
+  ): Promise<BatchRunResult> {
     const timeoutMs = this.deps.options.processingTimeoutMs;
-    return this.withRetries(
-      `processRecords for ${batch.records.length} records ${first}..${last}`,
-      () =>
-        // Each attempt gets the records not reported done by an earlier one (a partial batch failure).
-        retried.attempt((records) =>
-          // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
-          this.deps.metrics.delivery(this.shardId, records.length, bytesOfRecords(records), () =>
-            withProcessingTimeout(
-              () =>
-                processor.processRecords({ shardId: this.shardId, records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
-              timeoutMs,
-              () => {
-                // Before anything else: a late checkpoint of the abandoned call must not move past its records.
-                this.timedOut = true;
-                checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
-              },
-            ),
+    return runBatch({
+      records: batch.records,
+      checkpointer,
+      options: this.deps.options,
+      where: this.where,
+      signal: this.abort.signal,
+      abandoned: () => this.stopRequested || this.deps.held.lost,
+      isFinal: (error) => error instanceof ProcessingTimeoutError,
+      deadLetter: (records, end, error, attempts) => policies.deadLetter(records, end, error, attempts),
+      call: (records) =>
+        // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
+        this.deps.metrics.delivery(this.shardId, records.length, bytesOfRecords(records), () =>
+          withProcessingTimeout(
+            () => processor.processRecords({ shardId: this.shardId, records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
+            timeoutMs,
+            () => {
+              // Before anything else: a late checkpoint of the abandoned call must not move past its records.
+              this.timedOut = true;
+              checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
+            },
           ),
         ),
-      { isFinal: (error) => error instanceof ProcessingTimeoutError, onGaveUp },
-    );
+    });
   }
 
   private withRetries(what: string, call: () => unknown, extra: Pick<ProcessorCall, 'isFinal' | 'onGaveUp'> = {}): Promise<Delivery> {
