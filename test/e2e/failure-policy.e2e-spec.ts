@@ -239,3 +239,88 @@ it('failurePolicy.maxRecordAgeMs: a failing batch of records older than the limi
   expect(logger.lines.some((l) => l.includes('older than failurePolicy.maxRecordAgeMs (1 ms); giving the lease up'))).toBe(true);
   expect(await checkpointOf(appName)).toBe('TRIM_HORIZON');
 });
+
+/** processRecord processors: a record that keeps failing, on one key among several. */
+function perRecordWorker(appName: string, stream: string, options: Partial<StreamWorkerOptions>, poison: string) {
+  const finished: string[] = [];
+  const attempts: string[] = [];
+  const events: WorkerEvent[] = [];
+  const logger = new CapturingLogger();
+  const w = createWorker(
+    {
+      ...workerClientOptions(),
+      appName,
+      streamName: stream,
+      idleTimeBetweenReadsMs: 50,
+      failoverTimeMs: 3_000,
+      leaseTakerIntervalMs: 300,
+      concurrency: { maxInFlightPerShard: 4 },
+      logger,
+      onEvent: (e) => void events.push(e),
+      ...options,
+    },
+    () => ({
+      async processRecord(record) {
+        const data = record.data.toString();
+        attempts.push(data);
+        if (data === poison) throw new Error(`${poison} is poison`);
+        finished.push(data);
+      },
+    }),
+  );
+  workers.add(w);
+  return { w, finished, attempts, events, logger };
+}
+
+async function keyedStream(prefix: string, count: number) {
+  const stream = uniqueName(prefix);
+  await createStream(kinesis, stream, 1);
+  const puts = await putRecords(
+    kinesis,
+    stream,
+    Array.from({ length: count }, (_, i) => ({ partitionKey: `key-${i % 5}`, data: `${prefix}-${i}` })),
+  );
+  return { stream, puts };
+}
+
+it('processRecord: a poison record goes to onFailedRecord after 1 + maxRetryAttempts attempts while the other keys flow; its key then goes on', async () => {
+  const { stream, puts } = await keyedStream('rec', 30);
+  const appName = uniqueName('app');
+  const failedRecords: { data: string; attempts: number; finishedBefore: string[] }[] = [];
+  const { w, finished, attempts, events } = perRecordWorker(
+    appName,
+    stream,
+    {
+      processingRetry: { maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 300 },
+      failurePolicy: { maxRetryAttempts: 2 },
+      onFailedRecord: async (failed) =>
+        void failedRecords.push({ data: failed.record.data.toString(), attempts: failed.attempts, finishedBefore: [...finished] }),
+    },
+    'rec-7',
+  );
+  await w.start();
+  await waitFor(async () => (await checkpointOf(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
+  expect(failedRecords.map(({ data, attempts: n }) => ({ data, attempts: n }))).toEqual([{ data: 'rec-7', attempts: 3 }]);
+  expect(attempts.filter((d) => d === 'rec-7')).toHaveLength(3);
+  // While rec-7 was retried, the records of the other keys after it ran; its own key (key-2) waited for it.
+  const before = failedRecords[0].finishedBefore;
+  expect(before).toContain('rec-8');
+  expect(before).not.toContain('rec-12');
+  expect(finished.indexOf('rec-12')).toBeGreaterThan(-1);
+  expect(new Set(finished)).toEqual(new Set(puts.map((p) => p.data.toString()).filter((d) => d !== 'rec-7')));
+  expect(events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
+});
+
+it('processRecord without onFailedRecord: the attempts end, the lease is given up, and no checkpoint passes the poison record', async () => {
+  const { stream, puts } = await keyedStream('recstuck', 12);
+  const appName = uniqueName('app');
+  const { w, events } = perRecordWorker(
+    appName,
+    stream,
+    { processingRetry: { maxAttempts: Infinity, baseDelayMs: 20, maxDelayMs: 50 }, failurePolicy: { maxRetryAttempts: 0 } },
+    'recstuck-7',
+  );
+  await w.start();
+  await waitFor(() => events.filter((e) => e.type === 'leaseReleased' && e.reason === 'GAVE_UP').length >= 2, 'two give-ups', 30_000);
+  expect(await checkpointOf(appName)).toBe(seqOf(puts, 'recstuck-6'));
+});
