@@ -38,4 +38,4 @@ export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status,
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';
 export { PartialBatchFailure, type BatchResult, type FailedRecordRef } from './core/batch-result';
-export type { FailurePolicyOptions, FailedRecord } from './core/failure-policy-options';
+export { RecordsShedError, type FailurePolicyOptions, type FailedRecord, type ShedTarget } from './core/failure-policy-options';

@@ -1,4 +1,4 @@
-import { KinesisWorkerConfigError } from './errors';
+import { KinesisWorkerConfigError, KinesisWorkerError } from './errors';
 import type { EngineName } from './options';
 import type { KinesisRecord } from './record';
 
@@ -24,12 +24,24 @@ export interface FailurePolicyOptions {
    * record that fails (Lambda's BisectBatchOnFunctionError). Splits are not counted as retries. Default false.
    */
   bisectBatchOnError?: boolean;
+  /**
+   * Lag shedding: records that arrived in the stream longer ago than this are not processed at all when
+   * read; they go to the destination (onFailedBatch / onFailedRecord) with a RecordsShedError, or are
+   * skipped when shedTo is 'skip'. Default: no shedding.
+   */
+  shedRecordsOlderThanMs?: number;
+  /** Where shed records go: 'destination' (the default; needs onFailedBatch or onFailedRecord) or 'skip' (dropped, counted and logged). */
+  shedTo?: ShedTarget;
 }
+
+export type ShedTarget = 'destination' | 'skip';
 
 export interface ResolvedFailurePolicy {
   readonly maxRetryAttempts: number;
   readonly maxRecordAgeMs: number;
   readonly bisectBatchOnError: boolean;
+  readonly shedRecordsOlderThanMs: number;
+  readonly shedTo: ShedTarget;
 }
 
 /** What onFailedRecord receives: the record no processRecord call could handle, and the last error. */
@@ -45,7 +57,16 @@ export const DEFAULT_FAILURE_POLICY: ResolvedFailurePolicy = {
   maxRetryAttempts: Infinity,
   maxRecordAgeMs: Infinity,
   bisectBatchOnError: false,
+  shedRecordsOlderThanMs: Infinity,
+  shedTo: 'destination',
 };
+
+/** The error a destination gets with records shed for their age (failurePolicy.shedRecordsOlderThanMs): they were never processed. */
+export class RecordsShedError extends KinesisWorkerError {
+  constructor(readonly olderThanMs: number) {
+    super(`shed unprocessed: the records arrived in the stream more than failurePolicy.shedRecordsOlderThanMs (${olderThanMs} ms) ago`);
+  }
+}
 
 /** Node's timers hold at most 2^31 - 1 ms; a record age is compared, not waited for, but no sane limit is longer. */
 const MAX_AGE_MS = 2_147_483_647;
@@ -62,7 +83,11 @@ function limit(option: string, value: unknown, { allowZero, max, meaning }: { al
 }
 
 /** Validates `failurePolicy` and fills in its defaults; the kcl engine refuses it (its retries are processingRetry's). */
-export function resolveFailurePolicy(value: FailurePolicyOptions | undefined, engine: EngineName): ResolvedFailurePolicy {
+export function resolveFailurePolicy(
+  value: FailurePolicyOptions | undefined,
+  engine: EngineName,
+  destinations: { onFailedBatch?: unknown; onFailedRecord?: unknown } = {},
+): ResolvedFailurePolicy {
   if (value === undefined) return DEFAULT_FAILURE_POLICY;
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new KinesisWorkerConfigError(
@@ -89,5 +114,29 @@ export function resolveFailurePolicy(value: FailurePolicyOptions | undefined, en
       meaning: 'a failing record older than this (since it arrived in the stream) is not retried any more',
     }),
     bisectBatchOnError: bisect,
+    ...shedding(value, destinations),
   };
+}
+
+function shedding(
+  value: FailurePolicyOptions,
+  destinations: { onFailedBatch?: unknown; onFailedRecord?: unknown },
+): Pick<ResolvedFailurePolicy, 'shedRecordsOlderThanMs' | 'shedTo'> {
+  const shedRecordsOlderThanMs = limit('shedRecordsOlderThanMs', value.shedRecordsOlderThanMs, {
+    allowZero: false,
+    max: MAX_AGE_MS,
+    meaning: 'records read that arrived in the stream longer ago than this are not processed but shed',
+  });
+  const shedTo = value.shedTo ?? 'destination';
+  if (shedTo !== 'destination' && shedTo !== 'skip')
+    throw new KinesisWorkerConfigError(
+      'failurePolicy.shedTo',
+      `expected 'destination' (shed records go to onFailedBatch / onFailedRecord, the default) or 'skip' (they are dropped), got ${JSON.stringify(value.shedTo)}.`,
+    );
+  if (shedRecordsOlderThanMs !== Infinity && shedTo === 'destination' && !destinations.onFailedBatch && !destinations.onFailedRecord)
+    throw new KinesisWorkerConfigError(
+      'failurePolicy.shedRecordsOlderThanMs',
+      "sheds records to a destination, but there is none: add onFailedBatch (processRecords) or onFailedRecord (processRecord), or say shedTo: 'skip' to drop them (counted and logged).",
+    );
+  return { shedRecordsOlderThanMs, shedTo };
 }

@@ -98,6 +98,8 @@ const FAILURE_POLICY_KEYS: readonly string[] = Object.keys({
   maxRetryAttempts: true,
   maxRecordAgeMs: true,
   bisectBatchOnError: true,
+  shedRecordsOlderThanMs: true,
+  shedTo: true,
 } satisfies Record<keyof FailurePolicyOptions, true>);
 
 const AUTO_CHECKPOINT_KEYS = ['everyRecords', 'everyMs'];

@@ -292,7 +292,7 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     concurrency: resolveConcurrency(options.concurrency, engine),
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
     onFailedRecord: optionalFunction('onFailedRecord', options.onFailedRecord, 'async ({ shardId, record, error }) => { /* store it */ }'),
-    failurePolicy: resolveFailurePolicy(options.failurePolicy, engine),
+    failurePolicy: resolveFailurePolicy(options.failurePolicy, engine, options),
     coordinatorStateTableName,
     workerMetricsTableName,
     workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),

@@ -2,6 +2,7 @@
 import {
   createWorker,
   PartialBatchFailure,
+  RecordsShedError,
   type BatchResult,
   type FailedBatch,
   type KinesisRecord,
@@ -9,6 +10,7 @@ import {
   type StreamWorkerOptions,
   type WorkerEvent,
 } from '../../lib';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { createStream, putRecords, type PutResult } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
@@ -323,4 +325,77 @@ it('processRecord without onFailedRecord: the attempts end, the lease is given u
   await w.start();
   await waitFor(() => events.filter((e) => e.type === 'leaseReleased' && e.reason === 'GAVE_UP').length >= 2, 'two give-ups', 30_000);
   expect(await checkpointOf(appName)).toBe(seqOf(puts, 'recstuck-6'));
+});
+
+/** A reader the test collects from when it wants. */
+class CollectingReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+async function shedCount(reader: CollectingReader): Promise<Record<string, number>> {
+  const { resourceMetrics } = await reader.collect();
+  const counts: Record<string, number> = {};
+  for (const scope of resourceMetrics.scopeMetrics)
+    for (const metric of scope.metrics.filter((m) => m.descriptor.name === 'kinesis.worker.records.shed'))
+      for (const point of metric.dataPoints) counts[String(point.attributes['kinesis.shed.to'])] = point.value as number;
+  return counts;
+}
+
+/** Records older than the limit: put, then waited on until their age passed it (a condition on their age, not a fixed pause). */
+async function agedRecords(prefix: string, count: number, olderThanMs: number) {
+  const stream = uniqueName(prefix);
+  await createStream(kinesis, stream, 1);
+  const puts = await putRecords(kinesis, stream, records(`${prefix}-old`, count));
+  const putAt = Date.now();
+  await waitFor(() => Date.now() - putAt > olderThanMs + 100, 'the records older than the limit', olderThanMs + 5_000);
+  return { stream, puts };
+}
+
+const SHED_MS = 3_000;
+
+it('lag shedding, processRecords: records older than the limit go to onFailedBatch unprocessed, counted, one log line each way; young ones are processed', async () => {
+  const { stream } = await agedRecords('shed', 5, SHED_MS);
+  const appName = uniqueName('app');
+  const reader = new CollectingReader();
+  const deadLetters: FailedBatch[] = [];
+  const { w, calls, logger } = worker(
+    appName,
+    stream,
+    {
+      failurePolicy: { shedRecordsOlderThanMs: SHED_MS },
+      onFailedBatch: async (batch) => void deadLetters.push(batch),
+      meterProvider: new MeterProvider({ readers: [reader] }),
+    },
+    () => undefined,
+  );
+  await w.start();
+  await waitFor(() => deadLetters.length > 0, 'the old records shed');
+  const fresh = await putRecords(kinesis, stream, records('shed-new', 3));
+  await waitFor(async () => (await checkpointOf(appName)) === fresh.at(-1)!.sequenceNumber, 'the new records, checkpointed');
+  expect(deadLetters.flatMap((d) => dataOf(d.records))).toEqual(records('shed-old', 5).map((r) => r.data));
+  expect(deadLetters.every((d) => d.error instanceof RecordsShedError && d.attempts === 0)).toBe(true);
+  expect(calls.flatMap((c) => c.data)).toEqual(fresh.map((p) => p.data.toString()));
+  expect(await shedCount(reader)).toEqual({ destination: 5 });
+  expect(logger.lines.filter((l) => l.includes('Shedding the records of') && l.includes('handing them to onFailedBatch'))).toHaveLength(1);
+  expect(logger.lines.filter((l) => l.includes('Stopped shedding') && l.includes('5 records shed'))).toHaveLength(1);
+});
+
+it("lag shedding, processRecord with shedTo: 'skip': old records are skipped (counted, logged) and the checkpoint passes them", async () => {
+  const { stream } = await agedRecords('skip', 6, SHED_MS);
+  const appName = uniqueName('app');
+  const reader = new CollectingReader();
+  const { w, finished, attempts, logger } = perRecordWorker(
+    appName,
+    stream,
+    { failurePolicy: { shedRecordsOlderThanMs: SHED_MS, shedTo: 'skip' }, meterProvider: new MeterProvider({ readers: [reader] }) },
+    'none',
+  );
+  await w.start();
+  await waitFor(async () => (await shedCount(reader)).skip === 6, 'the old records skipped');
+  const fresh = await putRecords(kinesis, stream, records('skip-new', 4));
+  await waitFor(async () => (await checkpointOf(appName)) === fresh.at(-1)!.sequenceNumber, 'the new records, checkpointed');
+  expect(attempts.filter((d) => d.startsWith('skip-old'))).toEqual([]);
+  expect(new Set(finished)).toEqual(new Set(fresh.map((p) => p.data.toString())));
+  expect(logger.lines.filter((l) => l.includes('Shedding the records of') && l.includes('skipping them'))).toHaveLength(1);
 });

@@ -24,6 +24,8 @@ describe('failurePolicy and onFailedRecord', () => {
       maxRetryAttempts: Infinity,
       maxRecordAgeMs: Infinity,
       bisectBatchOnError: false,
+      shedRecordsOlderThanMs: Infinity,
+      shedTo: 'destination',
     });
   });
 
@@ -34,7 +36,7 @@ describe('failurePolicy and onFailedRecord', () => {
       failurePolicy: { maxRetryAttempts: 0, maxRecordAgeMs: 60_000, bisectBatchOnError: true },
       onFailedRecord,
     });
-    expect(resolved.failurePolicy).toEqual({ maxRetryAttempts: 0, maxRecordAgeMs: 60_000, bisectBatchOnError: true });
+    expect(resolved.failurePolicy).toMatchObject({ maxRetryAttempts: 0, maxRecordAgeMs: 60_000, bisectBatchOnError: true });
     expect(resolved.onFailedRecord).toBe(onFailedRecord);
   });
 
@@ -49,11 +51,32 @@ describe('failurePolicy and onFailedRecord', () => {
     [{ failurePolicy: { maxRecordAgeMs: 0 } }, 'failurePolicy.maxRecordAgeMs', /from 1 to .*older than this/],
     [{ failurePolicy: { bisectBatchOnError: 'yes' } }, 'failurePolicy.bisectBatchOnError', /true or false/],
     [{ engine: 'kcl', failurePolicy: { maxRetryAttempts: 2 } }, 'failurePolicy', /not supported by the kcl engine.*processingRetry/],
+    [
+      { failurePolicy: { shedRecordsOlderThanMs: 60_000 } },
+      'failurePolicy.shedRecordsOlderThanMs',
+      /there is none.*onFailedBatch.*onFailedRecord.*shedTo: 'skip'/,
+    ],
+    [{ failurePolicy: { shedRecordsOlderThanMs: 60_000, shedTo: 'drop' } }, 'failurePolicy.shedTo', /'destination'.*'skip'/],
     [{ onFailedRecord: 'dlq' }, 'onFailedRecord', /expected a function such as async \(\{ shardId, record, error \}\)/],
   ])('%j is refused at bootstrap, naming %s and the fix', (options, option, message) => {
     const error = rejection(options);
     expect(error.option).toBe(option);
     expect(error.message).toMatch(message);
+  });
+
+  it('lag shedding: to a destination when one is set, or skipped only when shedTo says so', () => {
+    const onFailedBatch = () => undefined;
+    expect(resolveWorkerOptions({ ...base, onFailedBatch, failurePolicy: { shedRecordsOlderThanMs: 60_000 } }).failurePolicy).toMatchObject(
+      {
+        shedRecordsOlderThanMs: 60_000,
+        shedTo: 'destination',
+      },
+    );
+    expect(
+      resolveWorkerOptions({ ...base, failurePolicy: { shedRecordsOlderThanMs: 60_000, shedTo: 'skip' } }).failurePolicy,
+    ).toMatchObject({
+      shedTo: 'skip',
+    });
   });
 
   it('a misspelt setting names the nearest one', () => {

@@ -15,6 +15,7 @@ import type { RecordBatch } from '../retrieval/shard-record-fetcher';
 import { CompletionWatermark } from './completion-watermark';
 import type { InFlightBudget } from './in-flight-budget';
 import { RecordDispatcher } from './record-dispatcher';
+import { LagShedder } from '../failures/lag-shedding';
 
 /** One batch's records, for its metrics once the last of them finished. */
 interface BatchProgress {
@@ -66,10 +67,12 @@ export class PerRecordShard {
   private writing: Promise<void> | undefined;
   private writeAgain = false;
   private progressWaiters: (() => void)[] = [];
+  private readonly shedder: LagShedder;
 
   constructor(private readonly deps: PerRecordShardDeps) {
     const { held, options } = deps;
     const stored = held.lease.checkpoint;
+    this.shedder = new LagShedder({ options, metrics: deps.metrics, shardId: deps.shardId, where: deps.where });
     this.watermark = new CompletionWatermark(isSequenceNumber(stored.sequenceNumber) ? stored : undefined);
     this.token = { leaseKey: held.leaseKey, owner: held.lease.leaseOwner ?? options.workerId, counter: held.lease.leaseCounter };
     const auto = options.autoCheckpoint;
@@ -154,6 +157,22 @@ export class PerRecordShard {
   private async run(item: Item): Promise<boolean> {
     const { processor, options, metrics, shardId, where, signal, abandoned } = this.deps;
     const { record } = item;
+    // Lag shedding: a record older than the limit is not processed; once shed it counts as finished.
+    if (this.shedder.isTooOld(record)) {
+      const shed = await this.shedder.shedRecord(record);
+      if (shed === 'shed') {
+        this.deps.budget.release(item.bytes);
+        this.finished(item);
+        return true;
+      }
+      if (shed === 'failed') {
+        // The hook threw: unfinished for good in this consumer, as a record whose retries ran out.
+        this.deps.budget.release(item.bytes);
+        this.gaveUp = true;
+        this.stop();
+        return false;
+      }
+    }
     const sub = record.subSequenceNumber === undefined ? '' : `/${record.subSequenceNumber}`;
     let attempt = 0;
     let lastError: unknown;

@@ -35,6 +35,7 @@ import { BatchPolicies } from './batch-policies';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { PerRecordShard } from '../concurrency/per-record-shard';
 import { runBatch, type BatchRunResult } from '../failures/batch-run';
+import { LagShedder } from '../failures/lag-shedding';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -79,11 +80,14 @@ export class ShardConsumer {
   private policies: BatchPolicies | undefined;
 
   private readonly deps: ShardConsumerDeps;
+  /** failurePolicy.shedRecordsOlderThanMs for this shard (batches; processRecord shards have their own). */
+  private readonly shedder: LagShedder;
 
   constructor(deps: ShardConsumerDeps) {
     // Every line of this consumer, and of the reader and policies it builds from its options, names the shard.
     const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
     this.deps = { ...deps, options: { ...deps.options, logger } };
+    this.shedder = new LagShedder({ options: this.deps.options, metrics: deps.metrics, shardId: this.shardId, where: this.where });
     deps.held.onLost(() => this.abort.abort());
     this.done = this.run().catch((error) =>
       this.deps.options.logger.error(`Shard consumer for ${this.shardId} failed: ${describeError(error)}`, errorTrace(error)),
@@ -226,7 +230,19 @@ export class ShardConsumer {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
         const bytes = bytesOf(batch);
-        const { outcome, done, deadLettered } = await this.deliver(processor, batch, checkpointer, policies);
+        // Lag shedding: the records at the head of the batch older than the limit are not processed.
+        let shed = this.shedder.prefixToShed(batch.records);
+        const shedding = shed > 0 ? await this.shedder.shedBatch(batch.records.slice(0, shed), checkpointer) : 'kept';
+        if (shedding === 'failed') {
+          checkpointer.rollBackDelivered(delivered);
+          return { reason: 'ZOMBIE' };
+        }
+        if (shedding === 'kept') shed = 0;
+        const toRun = shed > 0 ? { ...batch, records: batch.records.slice(shed) } : batch;
+        const { outcome, done, deadLettered } =
+          toRun.records.length > 0
+            ? await this.deliver(processor, toRun, checkpointer, policies)
+            : { outcome: 'delivered' as const, done: end, deadLettered: false };
         this.deps.metrics.batch(this.shardId, outcome === 'delivered' && !deadLettered);
         held.noteBytesRead(bytes);
         if (outcome !== 'delivered') {

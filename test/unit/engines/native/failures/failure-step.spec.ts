@@ -1,4 +1,5 @@
 import { bisect, nextFailureStep, type FailureLimits } from '../../../../../lib/engines/native/failures/failure-step';
+import { shedPrefix } from '../../../../../lib/engines/native/failures/lag-shedding';
 
 const unlimited: FailureLimits = { maxAttempts: Infinity, maxRetryAttempts: Infinity, maxRecordAgeMs: Infinity, bisectOnError: false };
 const attempt = { records: 10, failedAttempts: 1, oldestRecordAgeMs: 1_000, reported: false };
@@ -51,5 +52,20 @@ describe('bisect', () => {
     }
     expect(batch).toEqual([73]);
     expect(splits).toBe(7);
+  });
+});
+
+describe('shedPrefix', () => {
+  const at = (ms: number) => ({ approximateArrivalTimestamp: new Date(ms) });
+
+  it('sheds the head of the batch older than the limit, never a record after a young one', () => {
+    expect(shedPrefix([at(0), at(100), at(9_500), at(200)], 10_000, 1_000)).toBe(2);
+    expect(shedPrefix([at(9_500), at(0)], 10_000, 1_000)).toBe(0);
+    expect(shedPrefix([at(0), at(1)], 10_000, 1_000)).toBe(2);
+    expect(shedPrefix([], 10_000, 1_000)).toBe(0);
+  });
+
+  it('a record exactly at the limit is kept', () => {
+    expect(shedPrefix([at(9_000)], 10_000, 1_000)).toBe(0);
   });
 });
