@@ -38,3 +38,5 @@ export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status,
 export type { ProcessorFailedEvent, ProcessorCallName } from './core/processor-failure';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';
+export { PartialBatchFailure, type BatchResult, type FailedRecordRef } from './core/batch-result';
+export { RecordsShedError, type FailurePolicyOptions, type FailedRecord, type ShedTarget } from './core/failure-policy-options';

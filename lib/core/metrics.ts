@@ -52,6 +52,7 @@ export class WorkerMetrics {
   private readonly checkpointDuration: Histogram;
   private readonly throttles: Counter;
   private readonly leaseEvents: Counter;
+  private readonly shedRecords: Counter;
   private readonly base: Attributes;
   private readonly perShard = new Map<string, ShardAttributes>();
   private readonly stopObserving: (() => void)[] = [];
@@ -102,6 +103,10 @@ export class WorkerMetrics {
     this.leaseEvents = meter.createCounter('kinesis.worker.lease.events', {
       unit: '{event}',
       description: 'Leases taken, lost and released, and shards ended, by kind and how.',
+    });
+    this.shedRecords = meter.createCounter('kinesis.worker.records.shed', {
+      unit: '{message}',
+      description: 'Records not processed because they were older than failurePolicy.shedRecordsOlderThanMs, by where they went.',
     });
     if (state) this.observe(meter, state);
   }
@@ -173,6 +178,11 @@ export class WorkerMetrics {
   checkpoint(shardId: string, seconds: number, stored: boolean): void {
     const attributes = this.shard(shardId);
     this.checkpointDuration.record(seconds, stored ? attributes.shard : attributes.checkpointFailed);
+  }
+
+  /** Records shed for their age (failurePolicy.shedRecordsOlderThanMs): handed to the destination, or skipped. */
+  shed(shardId: string, records: number, to: 'destination' | 'skip'): void {
+    this.shedRecords.add(records, { ...this.shard(shardId).shard, 'kinesis.shed.to': to });
   }
 
   /** One GetRecords attempt answered with a throttling error. */

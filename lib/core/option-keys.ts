@@ -1,4 +1,5 @@
 import { KinesisWorkerConfigError } from './errors';
+import type { FailurePolicyOptions } from './failure-policy-options';
 import type { ConcurrencyOptions, KclEngineOptions, RetrievalOptions, StreamWorkerOptions } from './options';
 import type { RetryPolicy } from './retry-policy';
 
@@ -36,6 +37,8 @@ const WORKER_KEYS: Record<keyof StreamWorkerOptions, true> = {
   maxGetRecordsPerSecond: true,
   autoCheckpoint: true,
   onFailedBatch: true,
+  onFailedRecord: true,
+  failurePolicy: true,
   concurrency: true,
   meterProvider: true,
   logger: true,
@@ -91,6 +94,14 @@ export const CONCURRENCY_KEYS: readonly string[] = Object.keys({
   maxInFlightRecords: true,
   maxInFlightBytes: true,
 } satisfies Record<keyof ConcurrencyOptions, true>);
+
+const FAILURE_POLICY_KEYS: readonly string[] = Object.keys({
+  maxRetryAttempts: true,
+  maxRecordAgeMs: true,
+  bisectBatchOnError: true,
+  shedRecordsOlderThanMs: true,
+  shedTo: true,
+} satisfies Record<keyof FailurePolicyOptions, true>);
 
 const AUTO_CHECKPOINT_KEYS = ['everyRecords', 'everyMs'];
 const TIMESTAMP_POSITION_KEYS = ['timestamp'];
@@ -152,7 +163,7 @@ export function rejectUnknownKeys(
 
 /**
  * Every key of the worker options, at every level with a closed set of keys: the options themselves,
- * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint, concurrency and a timestamp initialPosition.
+ * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint, concurrency, failurePolicy and a timestamp initialPosition.
  * `known` replaces the top-level set (the Nest module adds its own keys, a processor has fewer).
  */
 export function checkOptionKeys(
@@ -171,5 +182,6 @@ export function checkOptionKeys(
   rejectUnknownKeys('retrieval', values.retrieval, RETRIEVAL_KEYS, { where });
   rejectUnknownKeys('autoCheckpoint', values.autoCheckpoint, AUTO_CHECKPOINT_KEYS, { where });
   rejectUnknownKeys('concurrency', values.concurrency, CONCURRENCY_KEYS, { where });
+  rejectUnknownKeys('failurePolicy', values.failurePolicy, FAILURE_POLICY_KEYS, { where });
   rejectUnknownKeys('initialPosition', values.initialPosition, TIMESTAMP_POSITION_KEYS, { where });
 }

@@ -4,6 +4,7 @@ import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import type { WorkerLogger } from './logger';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { KinesisRecord } from './record';
+import type { FailedRecord, FailurePolicyOptions, ResolvedFailurePolicy } from './failure-policy-options';
 import type { RetryPolicy } from './retry-policy';
 import type { WorkerEvent, WorkerEventListener } from './worker';
 
@@ -240,6 +241,14 @@ export interface KinesisWorkerOptions {
    */
   onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
   /**
+   * The dead-letter hook of processRecord processors: called with a record whose attempts ran out
+   * (processingRetry, failurePolicy). Once it resolves, the record counts as finished and checkpoints pass
+   * it. Without it (or if it throws) the record stays unfinished and the lease is given up. Native engine.
+   */
+  onFailedRecord?: (failed: FailedRecord) => void | Promise<void>;
+  /** When the engine stops retrying and hands failed records to the hooks above (docs/failures.md). Native engine. */
+  failurePolicy?: FailurePolicyOptions;
+  /**
    * For processors that implement processRecord: how many records of one shard run at once, in which
    * order, and how much a worker reads ahead of what finished (docs/concurrency.md). Native engine.
    * Default: one record at a time per shard.
@@ -364,6 +373,8 @@ export interface ResolvedWorkerOptions {
   /** Undefined: manual checkpoints. */
   readonly autoCheckpoint?: AutoCheckpointPolicy;
   readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  readonly onFailedRecord?: (failed: FailedRecord) => void | Promise<void>;
+  readonly failurePolicy: ResolvedFailurePolicy;
   /** Used by processors that implement processRecord; defaults filled in. */
   readonly concurrency: ResolvedConcurrencyOptions;
   readonly meterProvider?: MeterProvider;

@@ -1,3 +1,4 @@
+import type { BatchResult } from './batch-result';
 import type { ExtendedSequenceNumber, KinesisRecord } from './record';
 
 /**
@@ -50,7 +51,12 @@ export interface ProcessorLifecycle {
 
 /** The KCL record-processor contract. Every method may return a Promise; the engine awaits it. */
 export interface KinesisRecordProcessor extends ProcessorLifecycle {
-  processRecords(input: ProcessRecordsInput): void | Promise<void>;
+  /**
+   * Handles a batch. Returning (or throwing a PartialBatchFailure with) `{ failed: [...] }` reports which
+   * records failed (native engine): those before the first failed one are checkpointed, it and the
+   * records after it are retried (docs/failures.md). A plain throw retries the whole batch.
+   */
+  processRecords(input: ProcessRecordsInput): void | BatchResult | Promise<void | BatchResult>;
 }
 
 /**

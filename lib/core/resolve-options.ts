@@ -7,6 +7,7 @@ import { resolveRetrieval } from './retrieval-options';
 import { checkOptionKeys } from './option-keys';
 import { resolveConcurrency } from './concurrency-options';
 import { workerRegion } from './worker-region';
+import { resolveFailurePolicy } from './failure-policy-options';
 import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
@@ -297,6 +298,8 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     meterProvider: options.meterProvider,
     concurrency: resolveConcurrency(options.concurrency, engine),
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
+    onFailedRecord: optionalFunction('onFailedRecord', options.onFailedRecord, 'async ({ shardId, record, error }) => { /* store it */ }'),
+    failurePolicy: resolveFailurePolicy(options.failurePolicy, engine, options),
     coordinatorStateTableName,
     workerMetricsTableName,
     workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),

@@ -11,6 +11,8 @@ import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
 import { reportProcessorFailures, type ProcessorCallName } from '../../core/processor-failure';
 import { positionOf } from '../../core/sequence-number';
+import { reportedFailures, reportsFailures } from '../../core/batch-result';
+import { KinesisWorkerError } from '../../core/errors';
 import {
   runKclProtocol,
   type Done,
@@ -196,9 +198,16 @@ export class ShardSession {
         'processRecords',
         `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
-          this.deps.metrics.delivery(this.shardId!, records.length, bytes, () =>
-            this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
-          ),
+          this.deps.metrics
+            .delivery(this.shardId!, records.length, bytes, () =>
+              this.processor!.processRecords({
+                shardId: this.shardId!,
+                records,
+                checkpointer,
+                millisBehindLatest: this.millisBehindLatest,
+              }),
+            )
+            .then(wholeBatchOnPartialFailure),
       );
       this.deps.metrics.batch(this.shardId!, outcome === 'delivered');
       if (outcome !== 'delivered') {
@@ -341,4 +350,15 @@ export class ShardSession {
     }
     this.state = 'SHUT_DOWN';
   }
+}
+
+/**
+ * Partial batch failures are a native-engine feature: here a report of failed records fails the whole
+ * batch, which is retried as a throw is, so that a failed record is never passed over.
+ */
+function wholeBatchOnPartialFailure(result: unknown): void {
+  if (reportsFailures(reportedFailures(result)))
+    throw new KinesisWorkerError(
+      'processRecords reported failed records; the kcl engine retries the whole batch (partial batch failures need the native engine, docs/failures.md)',
+    );
 }

@@ -16,6 +16,7 @@ import type { RecordBatch } from '../retrieval/shard-record-fetcher';
 import { CompletionWatermark } from './completion-watermark';
 import type { InFlightBudget } from './in-flight-budget';
 import { RecordDispatcher } from './record-dispatcher';
+import { LagShedder } from '../failures/lag-shedding';
 
 /** One batch's records, for its metrics once the last of them finished. */
 interface BatchProgress {
@@ -67,10 +68,12 @@ export class PerRecordShard {
   private writing: Promise<void> | undefined;
   private writeAgain = false;
   private progressWaiters: (() => void)[] = [];
+  private readonly shedder: LagShedder;
 
   constructor(private readonly deps: PerRecordShardDeps) {
     const { held, options } = deps;
     const stored = held.lease.checkpoint;
+    this.shedder = new LagShedder({ options, metrics: deps.metrics, shardId: deps.shardId, where: deps.where });
     this.watermark = new CompletionWatermark(isSequenceNumber(stored.sequenceNumber) ? stored : undefined);
     this.token = { leaseKey: held.leaseKey, owner: held.lease.leaseOwner ?? options.workerId, counter: held.lease.leaseCounter };
     const auto = options.autoCheckpoint;
@@ -155,10 +158,29 @@ export class PerRecordShard {
   private async run(item: Item): Promise<boolean> {
     const { processor, options, metrics, shardId, where, signal, abandoned } = this.deps;
     const { record } = item;
+    // Lag shedding: a record older than the limit is not processed; once shed it counts as finished.
+    if (this.shedder.isTooOld(record)) {
+      const shed = await this.shedder.shedRecord(record);
+      if (shed === 'shed') {
+        this.deps.budget.release(item.bytes);
+        this.finished(item);
+        return true;
+      }
+      if (shed === 'failed') {
+        // The hook threw: unfinished for good in this consumer, as a record whose retries ran out.
+        this.deps.budget.release(item.bytes);
+        this.gaveUp = true;
+        this.stop();
+        return false;
+      }
+    }
     const sub = record.subSequenceNumber === undefined ? '' : `/${record.subSequenceNumber}`;
     let attempt = 0;
+    let lastError: unknown;
     const timeoutMs = options.processingTimeoutMs;
     const what = `processRecord for ${record.sequenceNumber}${sub} (partition key ${record.partitionKey})`;
+    const { maxRetryAttempts, maxRecordAgeMs } = options.failurePolicy;
+    const policy = { ...options.processingRetry, maxAttempts: Math.min(options.processingRetry.maxAttempts, maxRetryAttempts + 1) };
     const outcome = await callWithRetries({
       what,
       where,
@@ -174,22 +196,35 @@ export class PerRecordShard {
           attempt,
         };
         // Measured around the timeout, as a batch is: a call that overran it counts as failed.
-        return metrics.delivery(shardId, 1, item.bytes, () =>
-          withProcessingTimeout(
-            () => processor.processRecord(record, context),
-            timeoutMs,
-            () => undefined,
-          ),
-        );
+        return metrics
+          .delivery(shardId, 1, item.bytes, () =>
+            withProcessingTimeout(
+              () => processor.processRecord(record, context),
+              timeoutMs,
+              () => undefined,
+            ),
+          )
+          .catch((error: unknown) => {
+            lastError = error;
+            throw error;
+          });
       },
-      policy: options.processingRetry,
+      policy,
       logger: options.logger,
       signal,
       abandoned: () => abandoned() || this.stopped,
-      isFinal: (error) => error instanceof ProcessingTimeoutError,
-      afterGivingUp: 'the record stays unfinished, no checkpoint passes it, and the lease is given up so that it is retried later',
+      // failurePolicy.maxRecordAgeMs: a record that arrived longer ago is not tried again (docs/failures.md).
+      isFinal: (error) =>
+        error instanceof ProcessingTimeoutError || Date.now() - record.approximateArrivalTimestamp.getTime() > maxRecordAgeMs,
+      afterGivingUp: options.onFailedRecord
+        ? 'no more attempts: it goes to onFailedRecord (after a processingTimeoutMs overrun, it stays unfinished and the lease is given up)'
+        : 'the record stays unfinished, no checkpoint passes it, and the lease is given up so that it is retried later',
     });
     this.deps.budget.release(item.bytes);
+    if (outcome === 'gave-up' && !(lastError instanceof ProcessingTimeoutError) && (await this.deadLetter(item, lastError, attempt))) {
+      this.finished(item);
+      return true;
+    }
     if (outcome !== 'delivered') {
       // Unfinished for good in this consumer: the watermark stays below it, and its key goes no further.
       if (outcome === 'gave-up') this.gaveUp = true;
@@ -197,6 +232,24 @@ export class PerRecordShard {
       return false;
     }
     this.finished(item);
+    return true;
+  }
+
+  /** A record whose attempts ran out, to onFailedRecord: true once the hook resolved (the record then counts as finished). */
+  private async deadLetter(item: Item, error: unknown, attempts: number): Promise<boolean> {
+    const { options, shardId, where } = this.deps;
+    if (!options.onFailedRecord) return false;
+    const { record } = item;
+    const name = `record ${record.sequenceNumber}${record.subSequenceNumber === undefined ? '' : `/${record.subSequenceNumber}`} (partition key ${record.partitionKey})`;
+    try {
+      await options.onFailedRecord({ streamName: options.streamName, shardId, record, error, attempts });
+    } catch (hookError) {
+      options.logger.error(
+        `onFailedRecord threw for ${name} on ${where}; it stays unfinished and the lease is given up so that it is delivered again: ${describeError(hookError)}`,
+      );
+      return false;
+    }
+    options.logger.warn(`${name} on ${where} went to onFailedRecord after ${attempts} failed attempts; checkpoints may pass it.`);
     return true;
   }
 

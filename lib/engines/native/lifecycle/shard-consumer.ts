@@ -35,6 +35,8 @@ import { finishShard } from './shard-end';
 import { BatchPolicies } from './batch-policies';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { PerRecordShard } from '../concurrency/per-record-shard';
+import { runBatch, type BatchRunResult } from '../failures/batch-run';
+import { LagShedder } from '../failures/lag-shedding';
 
 export type ShardConsumerState = 'WAITING_ON_PARENTS' | 'INITIALIZING' | 'PROCESSING' | 'SHUTTING_DOWN' | 'SHUT_DOWN';
 
@@ -89,11 +91,14 @@ export class ShardConsumer {
   private policies: BatchPolicies | undefined;
 
   private readonly deps: ShardConsumerDeps;
+  /** failurePolicy.shedRecordsOlderThanMs for this shard (batches; processRecord shards have their own). */
+  private readonly shedder: LagShedder;
 
   constructor(deps: ShardConsumerDeps) {
     // Every line of this consumer, and of the reader and policies it builds from its options, names the shard.
     const logger = withLogFields(deps.options.logger, { shard: shardIdOf(deps.held.lease) });
     this.deps = { ...deps, options: { ...deps.options, logger } };
+    this.shedder = new LagShedder({ options: this.deps.options, metrics: deps.metrics, shardId: this.shardId, where: this.where });
     deps.held.onLost(() => this.abort.abort());
     this.start = deps.held.lease.checkpoint;
     // Made now, not after initialize: a LATEST start means the end of the shard when the lease was taken.
@@ -240,24 +245,31 @@ export class ShardConsumer {
       } else if (batch.records.length > 0 && !isPerRecordProcessor(processor)) {
         const end = positionOf(batch.records.at(-1)!);
         checkpointer.markDelivered(end);
-        let failure: { error: unknown; attempts: number } | undefined;
         const bytes = bytesOf(batch);
-        const outcome = await this.deliver(processor, batch, bytes, checkpointer, (error, attempts) => (failure = { error, attempts }));
-        this.deps.metrics.batch(this.shardId, outcome === 'delivered');
-        held.noteBytesRead(bytes);
-        const deadLettered =
-          outcome === 'gave-up' &&
-          failure !== undefined &&
-          (await policies.deadLetter(batch.records, end, failure.error, failure.attempts));
-        if (outcome !== 'delivered' && !deadLettered) {
-          // The batch did not succeed: a checkpoint() at shutdown must not cover it.
+        // Lag shedding: the records at the head of the batch older than the limit are not processed.
+        let shed = this.shedder.prefixToShed(batch.records);
+        const shedding = shed > 0 ? await this.shedder.shedBatch(batch.records.slice(0, shed), checkpointer) : 'kept';
+        if (shedding === 'failed') {
           checkpointer.rollBackDelivered(delivered);
+          return { reason: 'ZOMBIE' };
+        }
+        if (shedding === 'kept') shed = 0;
+        const toRun = shed > 0 ? { ...batch, records: batch.records.slice(shed) } : batch;
+        const { outcome, done, deadLettered } =
+          toRun.records.length > 0
+            ? await this.deliver(processor, toRun, checkpointer, policies)
+            : { outcome: 'delivered' as const, done: end, deadLettered: false };
+        this.deps.metrics.batch(this.shardId, outcome === 'delivered' && !deadLettered);
+        held.noteBytesRead(bytes);
+        if (outcome !== 'delivered') {
+          // The batch did not succeed: a checkpoint() at shutdown must not cover its records not stored as done.
+          checkpointer.rollBackDelivered(done ?? delivered);
           return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
         }
         // Dead-lettered after a timeout: the processor is still busy with that batch and gets no further one.
-        // leave() gives the lease up first; its next owner starts after the checkpoint past the batch.
+        // leave() gives the lease up first; its next owner starts after the checkpoint past the dead-lettered records.
         if (this.timedOut) return { reason: 'ZOMBIE' };
-        if (outcome === 'delivered') await policies.afterSuccess(batch.records.length);
+        await policies.afterSuccess(batch.records.length);
         delivered = end;
       }
       if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
@@ -281,27 +293,43 @@ export class ShardConsumer {
     });
   }
 
-  private async deliver(
+  /** One batch through the failure policy (docs/failures.md): retries, partial failures, bisection, onFailedBatch. */
+  private deliver(
     processor: KinesisRecordProcessor,
     batch: RecordBatch,
-    bytes: number,
     checkpointer: ShardCheckpointer,
-    onGaveUp: (error: unknown, attempts: number) => void,
-  ): Promise<Delivery> {
+    policies: BatchPolicies,
+  ): Promise<BatchRunResult> {
+    const { processingTimeoutMs: timeoutMs, processingRetry, failurePolicy } = this.deps.options;
+    const limited =
+      Number.isFinite(processingRetry.maxAttempts) ||
+      Number.isFinite(failurePolicy.maxRetryAttempts) ||
+      Number.isFinite(failurePolicy.maxRecordAgeMs);
     const first = batch.records[0].sequenceNumber;
     const last = batch.records.at(-1)!.sequenceNumber;
-    const { processingTimeoutMs: timeoutMs, processingRetry } = this.deps.options;
-    const input = { shardId: this.shardId, records: batch.records, checkpointer, millisBehindLatest: batch.millisBehindLatest };
-    let attempts = 0;
-    const outcome = await this.withRetries(
-      'processRecords',
-      `processRecords for ${batch.records.length} records ${first}..${last}`,
-      () => {
-        attempts++;
+    return runBatch({
+      records: batch.records,
+      checkpointer,
+      options: this.deps.options,
+      where: this.where,
+      signal: this.abort.signal,
+      abandoned: () => this.stopRequested || this.deps.held.lost,
+      isFinal: (error) => error instanceof ProcessingTimeoutError,
+      // A timeout ends the batch's attempts: the processor is still busy with it and cannot be given it again.
+      // Under finite limits that makes it a failed batch, for onFailedBatch like any other.
+      finalToDestination: limited,
+      onFailure: reportProcessorFailures(
+        this.deps.options.emit,
+        this.shardId,
+        'processRecords',
+        `processRecords for ${batch.records.length} records ${first}..${last}`,
+      ),
+      deadLetter: (records, end, error, attempts) => policies.deadLetter(records, end, error, attempts),
+      call: (records) =>
         // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
-        return this.deps.metrics.delivery(this.shardId, batch.records.length, bytes, () =>
+        this.deps.metrics.delivery(this.shardId, records.length, bytesOfRecords(records), () =>
           withProcessingTimeout(
-            () => processor.processRecords(input),
+            () => processor.processRecords({ shardId: this.shardId, records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
             timeoutMs,
             () => {
               // Before anything else: a late checkpoint of the abandoned call must not move past its records.
@@ -309,21 +337,8 @@ export class ShardConsumer {
               checkpointer.revoke(`processRecords did not return within processingTimeoutMs (${timeoutMs} ms)`);
             },
           ),
-        );
-      },
-      {
-        isFinal: (error) => error instanceof ProcessingTimeoutError,
-        onGaveUp,
-        ...(this.deps.options.onFailedBatch && Number.isFinite(processingRetry.maxAttempts)
-          ? { afterGivingUp: 'handing the records to onFailedBatch' }
-          : {}),
-      },
-    );
-    // A timeout ends the batch's attempts: the processor is still busy with it and cannot be given it again.
-    // Under a finite processingRetry that makes it a failed batch, for onFailedBatch like any other.
-    if (outcome === 'gave-up' && this.timedOut && Number.isFinite(processingRetry.maxAttempts))
-      onGaveUp(new ProcessingTimeoutError(timeoutMs), attempts);
-    return outcome;
+        ),
+    });
   }
 
   private withRetries(
@@ -455,7 +470,11 @@ function readerOrFailure(make: () => RecordReader): RecordReader {
 }
 
 function bytesOf(batch: RecordBatch): number {
+  return bytesOfRecords(batch.records);
+}
+
+function bytesOfRecords(records: readonly { readonly data: Uint8Array }[]): number {
   let bytes = 0;
-  for (const record of batch.records) bytes += record.data.length;
+  for (const record of records) bytes += record.data.length;
   return bytes;
 }
