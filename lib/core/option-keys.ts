@@ -82,6 +82,7 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   consumerName: true,
   consumerArn: true,
   requestHandler: true,
+  wireFormat: true,
 } satisfies Record<keyof RetrievalOptions, true>);
 
 export const CONCURRENCY_KEYS: readonly string[] = Object.keys({
