@@ -30,7 +30,10 @@ import type { _Record, GetRecordsCommandOutput } from '@aws-sdk/client-kinesis';
 export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
 
 // Plain maps as objects; no cbor-x record extension (tag 105), which Kinesis does not speak.
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+// int64AsNumber (in cbor-x's README, not in its typings): kinesis-local sends its millisecond timestamps
+// as 64-bit integers, which cbor-x would otherwise decode as BigInts.
+const DECODER_OPTIONS = { useRecords: false, mapsAsObjects: true, int64AsNumber: true };
+const decoder = new Decoder(DECODER_OPTIONS);
 const encoder = new Encoder({ useRecords: false });
 
 /** Below this an untagged number cannot be epoch milliseconds of a record (it is before 1973): seconds. */
@@ -52,7 +55,7 @@ export function decodeCbor(body: Buffer): unknown {
 /**
  * A decoded successful answer as the SDK's output. Records become the SDK's records in place: Data a
  * Buffer (a byte string as it came, a base64 text string decoded), the timestamp a Date (tag 1 is a
- * Date already; an untagged number is milliseconds, or seconds if it is too small to be milliseconds).
+ * Date already; an untagged number, a 64-bit integer from kinesis-local, is milliseconds, or seconds if it is too small to be milliseconds).
  */
 export function getRecordsOutputFromCbor(decoded: unknown): Partial<GetRecordsCommandOutput> {
   const wire = (decoded ?? {}) as Record<string, unknown>;
@@ -61,7 +64,10 @@ export function getRecordsOutputFromCbor(decoded: unknown): Partial<GetRecordsCo
     const data = record.Data;
     if (typeof data === 'string') record.Data = Buffer.from(data, 'base64');
     else if (data instanceof Uint8Array && !Buffer.isBuffer(data)) record.Data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const arrival = record.ApproximateArrivalTimestamp;
+    const arrival =
+      typeof record.ApproximateArrivalTimestamp === 'bigint'
+        ? Number(record.ApproximateArrivalTimestamp)
+        : record.ApproximateArrivalTimestamp;
     if (typeof arrival === 'number')
       record.ApproximateArrivalTimestamp = new Date(Math.round(arrival < SECONDS_BELOW ? arrival * 1000 : arrival));
   }

@@ -40,12 +40,12 @@ const realKinesisBody = () =>
     MillisBehindLatest: 42,
     ChildShards: childShards,
   });
-/** kinesis-local: base64 text and untagged integer milliseconds. */
+/** kinesis-local: base64 text and untagged integer milliseconds, encoded as a 64-bit unsigned integer (as a BigInt makes cbor-x encode it). */
 const kinesisLocalBody = () =>
   encoder.encode({
     Records: records.map((r) => ({
       SequenceNumber: r.seq,
-      ApproximateArrivalTimestamp: Math.round(r.at * 1000),
+      ApproximateArrivalTimestamp: BigInt(Math.round(r.at * 1000)),
       Data: r.data.toString('base64'),
       PartitionKey: r.key,
       EncryptionType: 'NONE',
