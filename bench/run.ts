@@ -9,7 +9,7 @@ import { latencyBenchmarks } from './scenarios/latency';
 import { memoryBenchmarks } from './scenarios/memory';
 import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
-import { frameBenchmarks } from './scenarios/frame';
+import { frameBenchmarks, wireFormatBenchmarks } from './scenarios/frame';
 import { loadLatencyBenchmarks } from './scenarios/load-latency';
 import { soakBenchmarks } from './scenarios/soak';
 import { fanoutLatencyBenchmarks } from './scenarios/fanout-latency';
@@ -24,6 +24,7 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   failover: failoverBenchmarks,
   'start-up': startupBenchmarks,
   frame: () => frameBenchmarks(),
+  'wire-format': () => wireFormatBenchmarks(),
   'latency-under-load': () => loadLatencyBenchmarks(),
   soak: () => soakBenchmarks(),
   'fanout-latency': fanoutLatencyBenchmarks,

@@ -31,7 +31,7 @@ export type {
   RecordOrdering,
 } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
-export type { RetrievalOptions, RetrievalMode } from './core/options';
+export type { RetrievalOptions, RetrievalMode, WireFormat } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
 export type { WorkerLogger, LogFields } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';

@@ -86,6 +86,7 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   consumerArn: true,
   requestHandler: true,
   subscribeTimeoutMs: true,
+  wireFormat: true,
 } satisfies Record<keyof RetrievalOptions, true>);
 
 export const CONCURRENCY_KEYS: readonly string[] = Object.keys({

@@ -55,6 +55,10 @@ export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
 export type RetrievalMode = 'polling' | 'fanout';
 export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['polling', 'fanout'];
 
+/** The body format of GetRecords calls (native engine): JSON as the JS SDK sends it, or CBOR as the Java SDKs do. */
+export type WireFormat = 'json' | 'cbor';
+export const WIRE_FORMATS: readonly WireFormat[] = ['json', 'cbor'];
+
 /**
  * How records are read (docs/retrieval.md). Polling (default) shares each shard's 2 MB/s and 5 calls/s
  * with every polling application; fan-out gives this application its own 2 MB/s per shard, pushed over
@@ -82,12 +86,19 @@ export interface RetrievalOptions {
    * half-open connection would otherwise hold the shard's lease while nothing is read.
    */
   subscribeTimeoutMs?: number;
+  /**
+   * Native engine: the wire format of GetRecords, 'json' (default) or 'cbor' (application/x-amz-cbor-1.1,
+   * what the Java SDKs send: payloads as raw bytes, no base64). An answer in the other format is read too.
+   * Every other call stays JSON. docs/retrieval.md#wire-format.
+   */
+  wireFormat?: WireFormat;
 }
 
 export type ResolvedRetrievalOptions =
-  | { readonly mode: 'polling' }
+  | { readonly mode: 'polling'; readonly wireFormat: WireFormat }
   | {
       readonly mode: 'fanout';
+      readonly wireFormat: WireFormat;
       readonly consumerName: string;
       readonly consumerArn?: string;
       readonly requestHandler?: KinesisClientConfig['requestHandler'];

@@ -1,6 +1,11 @@
 import { KinesisWorkerConfigError } from './errors';
 import { RETRIEVAL_KEYS, rejectUnknownKeys } from './option-keys';
-import { RETRIEVAL_MODES, type ResolvedRetrievalOptions, type RetrievalOptions } from './options';
+import { RETRIEVAL_MODES, WIRE_FORMATS, type ResolvedRetrievalOptions, type RetrievalOptions, type WireFormat } from './options';
+
+/**
+ * GetRecords stays JSON unless asked: see docs/performance.md#wire-format for the measurement behind it.
+ */
+export const DEFAULT_WIRE_FORMAT: WireFormat = 'json';
 
 /**
  * Default of retrieval.subscribeTimeoutMs: how long SubscribeToShard may take to answer, and then to send
@@ -21,14 +26,21 @@ export function resolveRetrieval(
   appName: string,
   streams: readonly string[] = [],
 ): ResolvedRetrievalOptions {
-  if (value === undefined) return { mode: 'polling' };
+  if (value === undefined) return { mode: 'polling', wireFormat: DEFAULT_WIRE_FORMAT };
   if (value === null || typeof value !== 'object') {
     throw new KinesisWorkerConfigError(
       'retrieval',
-      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler?, subscribeTimeoutMs? }, got ${JSON.stringify(value)}.`,
+      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler?, subscribeTimeoutMs?, wireFormat?: 'json' | 'cbor' }, got ${JSON.stringify(value)}.`,
     );
   }
   rejectUnknownKeys('retrieval', value, RETRIEVAL_KEYS);
+  const wireFormat = value.wireFormat ?? DEFAULT_WIRE_FORMAT;
+  if (!WIRE_FORMATS.includes(wireFormat)) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.wireFormat',
+      `expected 'json' or 'cbor' (the body format of GetRecords calls), got ${JSON.stringify(value.wireFormat)}.`,
+    );
+  }
   const mode = value.mode ?? 'polling';
   if (!RETRIEVAL_MODES.includes(mode)) {
     throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);
@@ -42,7 +54,7 @@ export function resolveRetrieval(
         `retrieval.${fanoutOnly}`,
         `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`,
       );
-    return { mode };
+    return { mode, wireFormat };
   }
   const consumerName = value.consumerName ?? appName;
   if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
@@ -86,5 +98,5 @@ export function resolveRetrieval(
       `expected whole milliseconds from 100 to 300000 (how long SubscribeToShard may take to answer and send its first event; default ${SUBSCRIBE_TIMEOUT_MS}), got ${JSON.stringify(value.subscribeTimeoutMs)}.`,
     );
   }
-  return { mode, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler, subscribeTimeoutMs };
+  return { mode, wireFormat, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler, subscribeTimeoutMs };
 }

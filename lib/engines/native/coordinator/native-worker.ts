@@ -80,7 +80,7 @@ export class NativeWorker implements KinesisWorker {
     });
     this.inFlight = new InFlightBudget(options.concurrency.maxInFlightRecords, options.concurrency.maxInFlightBytes);
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
-    useFastGetRecords(this.kinesis);
+    useFastGetRecords(this.kinesis, options.retrieval.wireFormat);
     this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
     if (options.retrieval.mode === 'fanout') this.subscriber = createSubscriberClient(options);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);

@@ -17,7 +17,7 @@ const failure = (retrieval: unknown) => {
 
 describe('retrieval option (fan-out)', () => {
   it('defaults to polling; fan-out names its consumer after appName, as the Java KCL does', () => {
-    expect(resolve(undefined)).toEqual({ mode: 'polling' });
+    expect(resolve(undefined)).toEqual({ mode: 'polling', wireFormat: 'json' });
     expect(resolve({ mode: 'fanout' })).toMatchObject({ mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
     const handler = new NodeHttpHandler();
     expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({
@@ -31,6 +31,12 @@ describe('retrieval option (fan-out)', () => {
   it('retrieval.subscribeTimeoutMs bounds the answer to SubscribeToShard and its first event: 10000 by default', () => {
     expect(resolve({ mode: 'fanout' })).toMatchObject({ subscribeTimeoutMs: 10_000 });
     expect(resolve({ mode: 'fanout', subscribeTimeoutMs: 2_500 })).toMatchObject({ subscribeTimeoutMs: 2_500 });
+  });
+
+  it('takes the GetRecords wire format in both modes (fan-out calls GetRecords too, to find a shard end)', () => {
+    expect(resolve({ wireFormat: 'cbor' })).toEqual({ mode: 'polling', wireFormat: 'cbor' });
+    expect(resolve({ mode: 'fanout', wireFormat: 'cbor' })).toMatchObject({ mode: 'fanout', wireFormat: 'cbor' });
+    expect(resolve({ mode: 'fanout' })).toMatchObject({ wireFormat: 'json' });
   });
 
   it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
@@ -66,9 +72,11 @@ describe('retrieval option (fan-out)', () => {
     [
       { mode: 'fanout', consumer: 'x' },
       'retrieval.consumer',
-      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler/,
+      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler, subscribeTimeoutMs, wireFormat/,
     ],
     ['fanout', 'retrieval', /expected \{ mode/],
+    [{ wireFormat: 'CBOR' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
+    [{ mode: 'fanout', wireFormat: 'msgpack' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
   ])('refuses %j at bootstrap, naming %s and the fix', (value, option, message) => {
     const error = failure(value);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
