@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
 import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
@@ -308,7 +308,7 @@ it('a KCL 3.5 single-table application: leases and reset show and reset the leas
   const { appName } = await stoppedApp();
   const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
   // The rows a Java KCL 3.5.1 worker keeps in the lease table (shapes asserted in kcl35-rows.e2e-spec.ts).
-  const entities = [
+  const entities: Record<string, AttributeValue>[] = [
     {
       leaseKey: { S: 'Migration3.0' },
       entityType: { S: 'CLIENT_VERSION_MIGRATION' },

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,7 +12,8 @@ import { waitFor } from './wait-for';
  * graceful KCL shutdown), kill (SIGKILL), and the JSON lines it writes on stdout, parsed. Its KCL log
  * (stderr) goes to a file in the jest worker's temporary folder, named in every failure message.
  */
-export type Kcl35Event =
+/** Every line carries `at`: epoch ms on this host's clock, shared with the native workers' event files. */
+export type Kcl35Event = { at: number } & (
   | { event: 'started' | 'stopped'; workerId: string }
   | { event: 'initialize'; workerId: string; shardId: string; sequenceNumber: string | null; subSequenceNumber: number | null }
   | {
@@ -29,7 +30,8 @@ export type Kcl35Event =
   | { event: 'checkpoint'; workerId: string; shardId: string; sequenceNumber: string | null; subSequenceNumber: number }
   | { event: 'checkpointFailed'; workerId: string; shardId: string; sequenceNumber: string | null; error: string }
   | { event: 'leaseLost' | 'shardEnded' | 'shutdownRequested'; workerId: string; shardId: string }
-  | { event: 'shutdownFailed'; workerId: string; error: string };
+  | { event: 'shutdownFailed'; workerId: string; error: string }
+);
 
 export type Kcl35Record = Extract<Kcl35Event, { event: 'record' }>;
 
@@ -152,6 +154,15 @@ export class Kcl35Consumer {
       `Java KCL 3.5.1 worker ${this.workerId}: ${what} (its log: ${this.logFile})`,
       timeoutMs,
     );
+  }
+
+  /** Whether its KCL log (the whole file, not only the tail) has a line matching `pattern`. */
+  logged(pattern: RegExp): boolean {
+    try {
+      return pattern.test(readFileSync(this.logFile, 'utf8'));
+    } catch {
+      return false;
+    }
   }
 
   records(): Kcl35Record[] {

@@ -22,11 +22,15 @@ final class JsonLines {
         }
     }
 
-    /** A flat JSON object from name/value pairs: strings are quoted, Numbers and Booleans written as they are, null as null. */
+    /**
+     * A flat JSON object from name/value pairs, led by "at" (epoch ms, this host's clock, which the tests share
+     * with the native workers to order events across processes): strings are quoted, Numbers and Booleans
+     * written as they are, null as null.
+     */
     static String object(Object... pairs) {
-        final StringBuilder b = new StringBuilder("{");
+        final StringBuilder b = new StringBuilder("{\"at\":").append(System.currentTimeMillis());
         for (int i = 0; i < pairs.length; i += 2) {
-            if (i > 0) b.append(',');
+            b.append(',');
             quote(b, String.valueOf(pairs[i]));
             b.append(':');
             final Object value = pairs[i + 1];

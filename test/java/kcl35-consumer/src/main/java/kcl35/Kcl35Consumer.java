@@ -74,7 +74,8 @@ public final class Kcl35Consumer {
         final LeaseManagementConfig leases = configs.leaseManagementConfig()
                 .failoverTimeMillis(settings.getLong("failoverTimeMillis", 10_000))
                 .shardSyncIntervalMillis(settings.getLong("shardSyncIntervalMillis", 60_000))
-                .leaseAssignmentIntervalMillis(settings.getLong("leaseAssignmentIntervalMillis", 20_000));
+                .leaseAssignmentIntervalMillis(settings.getLong("leaseAssignmentIntervalMillis", 20_000))
+                .maxLeasesForWorker((int) settings.getLong("maxLeasesForWorker", Integer.MAX_VALUE));
         leases.workerUtilizationAwareAssignmentConfig()
                 .workerMetricsReporterFreqInMillis(settings.getLong("workerMetricsReporterFreqInMillis", 30_000));
         leases.gracefulLeaseHandoffConfig()
