@@ -6,6 +6,7 @@ import { dynamoClient, kinesisClient, scanRaw, tableActive, tableExists, uniqueN
 import { KCL35_FAST, Kcl35Consumer, killAll } from '../support/kcl35-consumer';
 import { javaSessions, nativeSessions, replayViolations, type FleetSession } from '../support/mixed-fleet-sessions';
 import { records } from '../support/records';
+import { listShards, splitShard } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
 import { FAST_INTERVALS, WorkerFleet } from '../support/worker-fleet';
 
@@ -276,6 +277,55 @@ it('2.x -> 3.5 migration with native workers present: a Java 3.5.1 worker deploy
   expect(byKey(await scanRaw(dynamo, appName), 'Leader')?.entityType?.S).toBe('LEADER');
   everyRecordOnce(puts, sessions());
 }, 600_000);
+
+it('a split in a mixed 3.5 fleet: the Java owner ends the parent and the Java leader gives both children to the native worker, which starts them only after the parent finished; every record delivered once', async () => {
+  const { stream, appName } = await application(2);
+  // The Java leader's maxLeasesForWorker caps every worker it assigns to (its LeaseAssignmentManager), not
+  // only itself: at 2, with both leases on the Java worker, the two children can only go to the native one.
+  const leader = java(stream, appName, 'java-1', { maxLeasesForWorker: 2 });
+  await leader.start();
+  await waitFor(
+    async () => [...(await leaseOwners(appName)).values()].filter((o) => o === 'java-1').length === 2,
+    'the Java worker to hold both leases',
+    180_000,
+  );
+  const fleet = nativeFleet(stream, appName);
+  fleet.start('native-1');
+  const sessions = () => [...javaSessions(leader.events), ...nativeSessions(fleet.events())];
+  await waitFor(
+    async () => byKey(await scanRaw(dynamo, appName), 'native-1')?.entityType?.S === 'WORKER_METRIC_STATS',
+    'the native worker metrics row',
+  );
+  const puts: PutResult[] = await putRecords(kinesis, stream, records('parent', 20));
+  await waitFor(() => allDelivered(puts, sessions()), 'the parent records', 120_000);
+  const [parent] = await listShards(kinesis, stream);
+  await splitShard(kinesis, stream, parent.ShardId!);
+  const after = await putRecords(kinesis, stream, records('children', 30));
+  puts.push(...after);
+  const children = [...new Set(after.map((p) => p.shardId))].filter((id) => id !== parent.ShardId && id !== 'shardId-000000000001');
+  expect(children).toHaveLength(2);
+  await leader
+    .waitFor(() => allDelivered(puts, sessions()), 'every record, parent and children', 240_000)
+    .catch(async (error: Error) => {
+      error.message += `\n--- lease table ---\n${JSON.stringify(await scanRaw(dynamo, appName))}`;
+      throw error;
+    });
+
+  // The parent ended (shardEnded on Java, TERMINATE on native) before any child session started.
+  const parentEnd = Math.max(
+    ...leader.events.filter((e) => e.event === 'shardEnded' && e.shardId === parent.ShardId).map((e) => e.at),
+    ...fleet.events().flatMap((e) => (e.kind === 'shutdown' && e.shardId === parent.ShardId && e.reason === 'TERMINATE' ? [e.at] : [])),
+  );
+  expect(parentEnd).toBeGreaterThan(0);
+  const childStarts = sessions()
+    .filter((s) => children.includes(s.shardId))
+    .map((s) => s.startedAt);
+  expect(childStarts.length).toBeGreaterThanOrEqual(2);
+  expect(Math.min(...childStarts)).toBeGreaterThan(parentEnd);
+  const rows = await scanRaw(dynamo, appName);
+  expect(byKey(rows, parent.ShardId!)?.checkpoint?.S).toBe('SHARD_END');
+  everyRecordOnce(puts, sessions());
+}, 480_000);
 
 function allDelivered(puts: readonly PutResult[], sessions: readonly FleetSession[]): boolean {
   const delivered = new Set(sessions.flatMap((s) => s.records.map((r) => r.seq)));
