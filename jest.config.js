@@ -18,6 +18,13 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', ...(scope === 'runtime' ? runtimeIndependentSuites : [])],
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': 'ts-jest' },
+  // The package's entry points by the names a user imports (as tsconfig.json's paths): the specs written
+  // only against the public API (docs/testing.md's recipes) import them so.
+  moduleNameMapper: {
+    '^nestjs-kinesis-worker$': '<rootDir>/lib/index.ts',
+    '^nestjs-kinesis-worker/standalone$': '<rootDir>/lib/standalone.ts',
+    '^nestjs-kinesis-worker/(health|testing|testing/nest)$': '<rootDir>/lib/$1/index.ts',
+  },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['reflect-metadata', '<rootDir>/test/support/env.ts'],

@@ -9,10 +9,11 @@ import { latencyBenchmarks } from './scenarios/latency';
 import { memoryBenchmarks } from './scenarios/memory';
 import { startupBenchmarks } from './scenarios/startup';
 import { throughputBenchmarks } from './scenarios/throughput';
-import { frameBenchmarks } from './scenarios/frame';
+import { frameBenchmarks, wireFormatBenchmarks } from './scenarios/frame';
 import { loadLatencyBenchmarks } from './scenarios/load-latency';
 import { soakBenchmarks } from './scenarios/soak';
 import { fanoutLatencyBenchmarks } from './scenarios/fanout-latency';
+import { concurrencyBenchmarks } from './scenarios/concurrency';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -23,9 +24,11 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   failover: failoverBenchmarks,
   'start-up': startupBenchmarks,
   frame: () => frameBenchmarks(),
+  'wire-format': () => wireFormatBenchmarks(),
   'latency-under-load': () => loadLatencyBenchmarks(),
   soak: () => soakBenchmarks(),
   'fanout-latency': fanoutLatencyBenchmarks,
+  concurrency: concurrencyBenchmarks,
 };
 
 function format(value: number | undefined, digits = 2): string {

@@ -2,11 +2,12 @@ import { Inject, Injectable, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { KinesisWorkerConfigError } from './core/errors';
+import type { WorkerLogger } from './core/logger';
 import type { StreamWorkerOptions } from './core/options';
-import type { KinesisRecordProcessor, ShardContext } from './core/processor';
+import type { AnyRecordProcessor, ShardContext } from './core/processor';
 import { resolveWorkerOptions } from './core/resolve-options';
 import { STREAM_OPTION_KEYS, WORKER_OPTION_KEYS, checkOptionKeys } from './core/option-keys';
-import { assertProcessor } from './core/assert-processor';
+import { assertBatchProcessor, assertProcessor } from './core/assert-processor';
 import { KinesisEventHandlers } from './kinesis-event-handlers';
 import { groupByLeaseTable, type ProcessorBinding, type ProcessorEntry } from './kinesis-worker.grouping';
 import { KinesisMetadataAccessor } from './kinesis-metadata.accessor';
@@ -33,7 +34,8 @@ export class KinesisWorkerExplorer {
   ) {}
 
   /** Throws KinesisWorkerConfigError naming the class and the option when something is wrong. */
-  explore(logger: StreamWorkerOptions['logger']): ProcessorBinding[] {
+  /** `logger`: where every worker logs, the module's `logger` option or Nest's Logger, as the registrar chose it. */
+  explore(logger: WorkerLogger): ProcessorBinding[] {
     checkModuleOptionKeys(this.moduleOptions);
     const {
       autoStart: _moduleOnly,
@@ -51,10 +53,12 @@ export class KinesisWorkerExplorer {
         ...workerOptions,
         ...overrides,
         streamName: stream,
-        logger: workerOptions.logger ?? logger,
+        logger,
       };
-      options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, options.logger ?? console);
+      options.onEvent = this.eventHandlers.listenerFor(stream, options.onEvent, logger);
       const resolved = resolveFor(processorName, options);
+      if (resolved.engine === 'kcl')
+        assertBatchProcessor(wrapper.metatype!.prototype as AnyRecordProcessor, `@KinesisProcessor class ${processorName}`);
       // The worker id is fixed here so that a worker restarted by the service keeps its identity; the
       // processors of one lease table share one worker, hence one id.
       const workerId = workerIds.get(resolved.tableName) ?? resolved.workerId;
@@ -100,8 +104,8 @@ export class KinesisWorkerExplorer {
    * One instance per shard, built in the module that declares the processor. A processor that
    * injects request-scoped providers (KINESIS_SHARD among them) gets its own DI context per shard.
    */
-  private async instantiate(wrapper: InstanceWrapper, shard: ShardContext): Promise<KinesisRecordProcessor> {
-    const metatype = wrapper.metatype as Type<KinesisRecordProcessor>;
+  private async instantiate(wrapper: InstanceWrapper, shard: ShardContext): Promise<AnyRecordProcessor> {
+    const metatype = wrapper.metatype as Type<AnyRecordProcessor>;
     if (!wrapper.isDependencyTreeStatic()) {
       const contextId = ContextIdFactory.create();
       this.moduleRef.registerRequestByContextId(shard, contextId);

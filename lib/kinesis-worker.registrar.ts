@@ -3,8 +3,10 @@ import { ModulesContainer } from '@nestjs/core';
 import { createWorker } from './create-worker';
 import { KinesisWorkerConfigError } from './core/errors';
 import type { KinesisWorker } from './core/worker';
+import { nestWorkerLogger } from './kinesis-worker.logger';
 import { KinesisWorkerExplorer, type ProcessorBinding } from './kinesis-worker.explorer';
 import { runHooksOutermost } from './kinesis-worker.lifecycle-order';
+import { assertImportedOnce } from './kinesis-worker.single-import';
 import { KINESIS_WORKER_MODULE_OPTIONS, type KinesisWorkerModuleOptions } from './kinesis-worker.module-definition';
 
 /**
@@ -24,7 +26,7 @@ export class KinesisWorkerRegistrar implements OnApplicationBootstrap, OnModuleD
   constructor(
     private readonly explorer: KinesisWorkerExplorer,
     @Inject(KINESIS_WORKER_MODULE_OPTIONS) private readonly options: KinesisWorkerModuleOptions,
-    modules: ModulesContainer,
+    private readonly modules: ModulesContainer,
   ) {
     if (!runHooksOutermost(modules, KinesisWorkerRegistrar)) {
       this.logger.warn(
@@ -34,6 +36,8 @@ export class KinesisWorkerRegistrar implements OnApplicationBootstrap, OnModuleD
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Before anything starts: with two imports, two registrars would each start every processor.
+    assertImportedOnce(this.modules, KinesisWorkerRegistrar);
     const autoStart = this.options.autoStart ?? true;
     if (typeof autoStart !== 'boolean') {
       throw new KinesisWorkerConfigError(
@@ -82,7 +86,7 @@ export class KinesisWorkerRegistrar implements OnApplicationBootstrap, OnModuleD
 
   /** Explored once: the processors and options do not change while the app runs. */
   private discover(): ProcessorBinding[] {
-    this.bindings ??= this.explorer.explore(this.options.logger ?? this.logger);
+    this.bindings ??= this.explorer.explore(nestWorkerLogger(this.options.logger ?? this.logger));
     return this.bindings;
   }
 

@@ -14,6 +14,11 @@ export type {
   ShutdownReason,
   ShardContext,
   ProcessorFactory,
+  ProcessorLifecycle,
+  KinesisPerRecordProcessor,
+  AnyRecordProcessor,
+  RecordContext,
+  LeaseFencingToken,
 } from './core/processor';
 export type {
   KinesisWorkerOptions,
@@ -22,11 +27,16 @@ export type {
   TimestampPosition,
   EngineName,
   FailedBatch,
+  ConcurrencyOptions,
+  RecordOrdering,
 } from './core/options';
 export type { KclEngineOptions, KclMetricsLevel, KclRetrievalMode, KclLogLevel } from './core/options';
-export type { RetrievalOptions, RetrievalMode } from './core/options';
+export type { RetrievalOptions, RetrievalMode, WireFormat } from './core/options';
 export type { RetryPolicy } from './core/retry-policy';
-export type { WorkerLogger } from './core/logger';
+export type { WorkerLogger, LogFields } from './core/logger';
 export type { KinesisWorker, WorkerStatus, LeaseStatus, ShardStatus, Kcl3Status, WorkerEvent, WorkerEventListener } from './core/worker';
+export type { ProcessorFailedEvent, ProcessorCallName } from './core/processor-failure';
 export { KinesisWorkerError, KinesisWorkerConfigError, LeaseLostError, InvalidCheckpointError } from './core/errors';
 export { createWorker } from './create-worker';
+export { PartialBatchFailure, type BatchResult, type FailedRecordRef } from './core/batch-result';
+export { RecordsShedError, type FailurePolicyOptions, type FailedRecord, type ShedTarget } from './core/failure-policy-options';

@@ -31,6 +31,8 @@ export interface FrameWorkerConfig {
   readonly measureMs: number;
   /** Start from the tip (LATEST), or from TRIM_HORIZON. */
   readonly initialPosition: 'LATEST' | 'TRIM_HORIZON';
+  /** The engine's retrieval.wireFormat; default the engine's own. */
+  readonly wireFormat?: 'json' | 'cbor';
   /** The engine's maxGetRecordsPerSecond; default the engine's own (5). */
   readonly maxGetRecordsPerSecond?: number;
   /** Take a memory sample (after a GC) this often during the window, for a trend (the soak); default none. */
@@ -113,6 +115,7 @@ async function startEngine(): Promise<() => Promise<void>> {
       initialPosition: config.initialPosition,
       idleTimeBetweenReadsMs: config.idleTimeBetweenReadsMs,
       ...(config.maxGetRecordsPerSecond ? { maxGetRecordsPerSecond: config.maxGetRecordsPerSecond } : {}),
+      ...(config.wireFormat ? { retrieval: { wireFormat: config.wireFormat } } : {}),
       kinesis: { endpoint: config.kinesisEndpoint, credentials: LOCAL_CREDENTIALS },
       dynamodb: { endpoint: config.dynamodbEndpoint, credentials: LOCAL_CREDENTIALS },
       logger: { log() {}, warn() {}, error: (m: string) => console.error(`[frame-worker] ${m}`) },

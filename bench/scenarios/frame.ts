@@ -96,13 +96,84 @@ export async function frameBenchmarks(): Promise<BenchRow[]> {
   return rows;
 }
 
+const WIRE_SHARDS = Number(process.env.BENCH_WIRE_SHARDS ?? 16);
+
+/**
+ * GetRecords in JSON and in CBOR (retrieval.wireFormat), side by side in one run, against the same
+ * synthetic endpoint answering each in its format as real Kinesis does (CBOR: Data a byte string,
+ * timestamps tag 1): at the read limit (16 shards x 2 MB/s, 1 KB records, checkpoint per batch), where
+ * both deliver the limit and the CPU per MB tells them apart, and unpaced (a backlog without limits),
+ * where the delivered MB/s does. The two formats alternate, JSON first, each on a fresh endpoint.
+ */
+export async function wireFormatBenchmarks(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dynamo = await dynaliteChild();
+  try {
+    for (const paced of [true, false]) {
+      const json = await measure(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'json', paced });
+      const cbor = await measure(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'cbor', paced });
+      const label = `${WIRE_SHARDS} shards, 1 KB records, ${paced ? 'at the read limit (2 MB/s per shard)' : 'unpaced backlog'}, checkpoint per batch`;
+      const cores = (m: typeof json) => `consumer ${m.consumerCores.toFixed(2)}, endpoint ${m.serverCores.toFixed(2)}`;
+      rows.push(
+        row({
+          group: 'wire format',
+          name: `${label}: delivered MB/s, CBOR / JSON`,
+          value: cbor.mbPerSec,
+          unit: 'MB/s',
+          baseline: json.mbPerSec,
+          baselineName: 'JSON, same endpoint',
+          note: `CPU in cores: CBOR ${cores(cbor)}; JSON ${cores(json)}`,
+        }),
+        row({
+          group: 'wire format',
+          name: `${label}: CPU per MB, CBOR / JSON`,
+          value: cbor.cpuMsPerMb,
+          unit: 'ms',
+          baseline: json.cpuMsPerMb,
+          baselineName: 'JSON',
+        }),
+        // Unpaced, the backlog has no end: every reader is minutes behind, by design.
+        ...(paced
+          ? [
+              row({
+                group: 'wire format',
+                name: `${label}: millisBehindLatest at the end (slowest shard), CBOR / JSON`,
+                value: cbor.lagMs,
+                unit: 'ms',
+                baseline: json.lagMs,
+                baselineName: 'JSON',
+              }),
+            ]
+          : []),
+        row({
+          group: 'wire format',
+          name: `${label}: PSS, CBOR / JSON`,
+          value: cbor.report.atEnd.pssMb,
+          unit: 'MB',
+          baseline: json.report.atEnd.pssMb,
+          baselineName: 'JSON',
+        }),
+      );
+    }
+  } finally {
+    await stopChild(dynamo.child);
+  }
+  return rows;
+}
+
 /**
  * One consumer against a fresh limited endpoint. With BENCH_FRAME_PROFILE=1 the native engine's runs at
  * the largest shard count write a CPU profile to bench/results/profiles, and its top frames go in the note.
  */
-async function measure(shards: number, recordBytes: number, mode: 'engine' | 'bare', dynamodbEndpoint: string) {
+async function measure(
+  shards: number,
+  recordBytes: number,
+  mode: 'engine' | 'bare',
+  dynamodbEndpoint: string,
+  { wireFormat, paced = true }: { wireFormat?: 'json' | 'cbor'; paced?: boolean } = {},
+) {
   const profileDir =
-    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && shards === Math.max(...SHARD_COUNTS)
+    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && !wireFormat && shards === Math.max(...SHARD_COUNTS)
       ? join(__dirname, '..', 'results', 'profiles')
       : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -111,8 +182,8 @@ async function measure(shards: number, recordBytes: number, mode: 'engine' | 'ba
     streamName,
     shards,
     recordBytes,
-    producedBytesPerSecond: READ_LIMITS.bytesPerSecond,
-    enforceLimits: true,
+    producedBytesPerSecond: paced ? READ_LIMITS.bytesPerSecond : null,
+    enforceLimits: paced,
     listShardsPageSize: 10,
   });
   try {
@@ -130,7 +201,8 @@ async function measure(shards: number, recordBytes: number, mode: 'engine' | 'ba
         latencies: false,
         warmupMs: WARMUP_MS,
         measureMs: MEASURE_MS,
-        initialPosition: 'LATEST',
+        initialPosition: paced ? 'LATEST' : 'TRIM_HORIZON',
+        ...(wireFormat ? { wireFormat } : {}),
       },
       (state) => {
         counters[state] = server.stats(); // awaited once the frame is done

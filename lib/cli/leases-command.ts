@@ -19,7 +19,7 @@ const CLEAR_SCREEN = '\x1b[2J\x1b[H';
  * is a terminal; --watch --json writes one JSON document per line per refresh, and nothing else.
  */
 export async function leasesCommand(appName: string, flags: LeasesFlags, requestTimeoutS: number, io: Io): Promise<number> {
-  const dynamodb = cliDynamoDb(flags, requestTimeoutS);
+  const dynamodb = await cliDynamoDb(flags, requestTimeoutS);
   const tableName = flags.table ?? appName;
   const skipped: string[] = [];
   const table = new LeaseTable(dynamodb.client, tableName, {

@@ -40,7 +40,7 @@ export async function resetCommand(appName: string, flags: ResetFlags, requestTi
   }
   const dryRun = flags['dry-run'] === true;
   const tableName = flags.table ?? appName;
-  const dynamodb = cliDynamoDb(flags, requestTimeoutS);
+  const dynamodb = await cliDynamoDb(flags, requestTimeoutS);
   const table = new LeaseTable(dynamodb.client, tableName, { log: () => undefined, warn: (line) => io.err(line), error: () => undefined });
   try {
     const all = await table.listLeases().catch(async (error: unknown) => {

@@ -11,7 +11,7 @@ export class UsageError extends Error {
 
 const AWS_OPTIONS = `AWS options:
   --table NAME                 the lease table, when it is not named after the application
-  --region REGION              else AWS_REGION / AWS_DEFAULT_REGION / the profile's region
+  --region REGION              else AWS_REGION / AWS_DEFAULT_REGION / the profile's region (never the EC2 metadata)
   --profile NAME               else AWS_PROFILE; credentials come from the SDK's default chain
   --dynamodb-endpoint URL      else AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL
   --request-timeout SECONDS    how long each attempt waits for DynamoDB (default 30); throttling,

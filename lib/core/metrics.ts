@@ -7,6 +7,7 @@ import {
   type MeterProvider,
   type ObservableCallback,
 } from '@opentelemetry/api';
+import { performance } from 'node:perf_hooks';
 import { packageVersion } from './package-version';
 import type { WorkerEvent } from './worker';
 
@@ -27,32 +28,31 @@ export const METER_NAME = 'nestjs-kinesis-worker';
  */
 export const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-/** The attribute sets of one shard, built once so that a batch costs no allocation. */
+/** The attribute sets of one shard, built once so that a batch that succeeds costs no allocation. */
 interface ShardAttributes {
   readonly shard: Attributes;
   readonly processed: Attributes;
-  readonly processFailed: Attributes;
-  readonly batchSucceeded: Attributes;
   readonly batchFailed: Attributes;
+  readonly checkpointFailed: Attributes;
 }
 
 /**
  * The worker's OpenTelemetry instruments, through @opentelemetry/api only: a no-op unless the app
  * registers an SDK (or passes `meterProvider`). Instruments are created once per worker and the
- * attributes once per shard, so the per-batch cost is a few counter adds, never per record.
- * Names follow OpenTelemetry's messaging conventions where they fit (messaging.*), the rest are
- * kinesis.worker.*; docs/metrics.md lists them with their units.
+ * attributes once per shard, so the per-batch cost is a few adds, never per record.
+ * Names, units and attributes follow OpenTelemetry's messaging semantic conventions where one fits
+ * (messaging.*, error.type, UCUM units, durations in seconds); the rest are kinesis.worker.*.
+ * docs/metrics.md lists each instrument and the conventions it follows.
  */
 export class WorkerMetrics {
   private readonly consumed: Counter;
   private readonly consumedBytes: Counter;
-  private readonly batches: Counter;
   private readonly processDuration: Histogram;
-  private readonly processingErrors: Counter;
+  private readonly batches: Counter;
   private readonly checkpointDuration: Histogram;
-  private readonly checkpointFailures: Counter;
   private readonly throttles: Counter;
   private readonly leaseEvents: Counter;
+  private readonly shedRecords: Counter;
   private readonly base: Attributes;
   private readonly perShard = new Map<string, ShardAttributes>();
   private readonly stopObserving: (() => void)[] = [];
@@ -61,6 +61,8 @@ export class WorkerMetrics {
     identity: { streamName: string; appName: string; workerId: string },
     meterProvider: MeterProvider | undefined,
     state?: ObservedWorkerState,
+    /** Milliseconds, monotonic; a test passes its own to check the seconds recorded. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     // The global provider as it is now: @opentelemetry/api has no proxy for metrics, so an SDK
     // registered after the worker was created is not seen (docs/metrics.md says so).
@@ -69,36 +71,30 @@ export class WorkerMetrics {
       'messaging.system': 'aws_kinesis',
       'messaging.destination.name': identity.streamName,
       'messaging.consumer.group.name': identity.appName,
-      'kinesis.worker.id': identity.workerId,
+      'messaging.client.id': identity.workerId,
     };
     const seconds = { unit: 's', advice: { explicitBucketBoundaries: SECONDS_BUCKETS } };
     this.consumed = meter.createCounter('messaging.client.consumed.messages', {
       unit: '{message}',
-      description: 'Records delivered to a processRecords call that succeeded.',
+      description:
+        'Records handed to processRecords, each call counted (a retry delivers its records again); error.type when the call threw.',
     });
     this.consumedBytes = meter.createCounter('kinesis.worker.consumed.bytes', {
       unit: 'By',
-      description: 'Bytes of record data delivered to a processRecords call that succeeded.',
-    });
-    this.batches = meter.createCounter('kinesis.worker.batches', {
-      unit: '{batch}',
-      description: 'processRecords calls, by outcome (success, failure).',
+      description: 'Bytes of record data handed to processRecords, counted as messaging.client.consumed.messages is.',
     });
     this.processDuration = meter.createHistogram('messaging.process.duration', {
       ...seconds,
-      description: 'Duration of one processRecords call, its retries included.',
+      description: 'Duration of one processRecords call; error.type when it threw or overran processingTimeoutMs.',
     });
-    this.processingErrors = meter.createCounter('kinesis.worker.processing.errors', {
-      unit: '{error}',
-      description: 'processRecords attempts that threw, each retry counted.',
+    this.batches = meter.createCounter('kinesis.worker.batches', {
+      unit: '{batch}',
+      description:
+        'Batches that ended: delivered, or (error.type) given up, their lease lost or the worker stopping before one call succeeded.',
     });
     this.checkpointDuration = meter.createHistogram('kinesis.worker.checkpoint.duration', {
       ...seconds,
-      description: 'Duration of a checkpoint, its retries included.',
-    });
-    this.checkpointFailures = meter.createCounter('kinesis.worker.checkpoint.failures', {
-      unit: '{checkpoint}',
-      description: 'Checkpoints that were not stored.',
+      description: 'Duration of a checkpoint, its retries included; error.type when it was not stored.',
     });
     this.throttles = meter.createCounter('kinesis.worker.get_records.throttles', {
       unit: '{call}',
@@ -108,12 +104,16 @@ export class WorkerMetrics {
       unit: '{event}',
       description: 'Leases taken, lost and released, and shards ended, by kind and how.',
     });
+    this.shedRecords = meter.createCounter('kinesis.worker.records.shed', {
+      unit: '{message}',
+      description: 'Records not processed because they were older than failurePolicy.shedRecordsOlderThanMs, by where they went.',
+    });
     if (state) this.observe(meter, state);
   }
 
   /**
-   * Stops the observable gauges of this worker. The meter outlives the worker (an SDK hands out one
-   * meter per name), and a callback left on it would keep the stopped worker alive and reporting,
+   * Stops the observable instruments of this worker. The meter outlives the worker (an SDK hands out
+   * one meter per name), and a callback left on it would keep the stopped worker alive and reporting,
    * under the same attributes as the worker a restart creates with the same workerId.
    */
   close(): void {
@@ -121,57 +121,68 @@ export class WorkerMetrics {
   }
 
   private observe(meter: Meter, state: ObservedWorkerState): void {
-    const lag = meter.createObservableGauge('kinesis.worker.millis_behind_latest', {
-      unit: 'ms',
-      description: 'How far the last batch read was behind the tip of the shard.',
+    // A gauge: how far behind a shard is does not add up across shards or workers.
+    const lag = meter.createObservableGauge('kinesis.worker.time_behind_latest', {
+      unit: 's',
+      description: 'How far the last batch read from the shard was behind its tip (Kinesis MillisBehindLatest, in seconds).',
     });
     const observeLag: ObservableCallback = (result) => {
       for (const { shardId, millisBehindLatest } of state.shards()) {
-        if (shardId !== undefined && millisBehindLatest !== undefined) result.observe(millisBehindLatest, this.shard(shardId).shard);
+        if (shardId !== undefined && millisBehindLatest !== undefined) result.observe(millisBehindLatest / 1000, this.shard(shardId).shard);
       }
     };
     lag.addCallback(observeLag);
     this.stopObserving.push(() => lag.removeCallback(observeLag));
     const leasesHeld = state.leasesHeld?.bind(state);
     if (!leasesHeld) return;
-    const held = meter.createObservableGauge('kinesis.worker.leases.held', { unit: '{lease}', description: 'Leases this worker holds.' });
+    // An up-down counter: the leases of the workers of an application add up to its leases.
+    const held = meter.createObservableUpDownCounter('kinesis.worker.leases.held', {
+      unit: '{lease}',
+      description: 'Leases this worker holds; summed across workers, the leases held in the application.',
+    });
     const observeHeld: ObservableCallback = (result) => result.observe(leasesHeld(), this.base);
     held.addCallback(observeHeld);
     this.stopObserving.push(() => held.removeCallback(observeHeld));
   }
 
-  /** One batch handed to processRecords, its retries included, and whether it ended delivered. */
-  batch(shardId: string, records: number, bytes: number, seconds: number, ok: boolean): void {
-    const attributes = this.shard(shardId);
-    if (ok) {
-      this.batches.add(1, attributes.batchSucceeded);
-      this.processDuration.record(seconds, attributes.processed);
-      this.consumed.add(records, attributes.processed);
-      this.consumedBytes.add(bytes, attributes.shard);
-    } else {
-      this.batches.add(1, attributes.batchFailed);
-      this.processDuration.record(seconds, attributes.processFailed);
-    }
-  }
-
   /**
-   * Runs one processRecords attempt and counts it in kinesis.worker.processing.errors if it throws.
-   * Each attempt counts: with the default processingRetry (retry forever) a failing batch never ends,
-   * and an error count kept per finished batch would stay at zero exactly when it matters.
+   * Runs one processRecords call (one delivery of the batch's records) and records it: its duration,
+   * its records and bytes, with error.type (the error's class) when it threw. Each attempt counts:
+   * with the default processingRetry (retry forever) a failing batch never ends, and a count kept
+   * per finished batch would stay at zero exactly when it matters.
    */
-  async countingErrors<T>(shardId: string, attempt: () => T | Promise<T>): Promise<T> {
+  async delivery<T>(shardId: string, records: number, bytes: number, call: () => T | Promise<T>): Promise<T> {
+    const started = this.now();
     try {
-      return await attempt();
+      const result = await call();
+      this.delivered(this.shard(shardId).processed, records, bytes, started);
+      return result;
     } catch (error) {
-      this.processingErrors.add(1, { ...this.shard(shardId).shard, 'error.type': errorType(error) });
+      this.delivered({ ...this.shard(shardId).processed, 'error.type': errorType(error) }, records, bytes, started);
       throw error;
     }
   }
 
-  checkpoint(shardId: string, seconds: number, ok: boolean): void {
-    const attributes = this.shard(shardId).shard;
-    this.checkpointDuration.record(seconds, attributes);
-    if (!ok) this.checkpointFailures.add(1, attributes);
+  private delivered(attributes: Attributes, records: number, bytes: number, started: number): void {
+    this.processDuration.record((this.now() - started) / 1000, attributes);
+    this.consumed.add(records, attributes);
+    this.consumedBytes.add(bytes, attributes);
+  }
+
+  /** A batch ended: delivered, or not (its retries given up, its lease lost, the worker stopping). */
+  batch(shardId: string, delivered: boolean): void {
+    const attributes = this.shard(shardId);
+    this.batches.add(1, delivered ? attributes.shard : attributes.batchFailed);
+  }
+
+  checkpoint(shardId: string, seconds: number, stored: boolean): void {
+    const attributes = this.shard(shardId);
+    this.checkpointDuration.record(seconds, stored ? attributes.shard : attributes.checkpointFailed);
+  }
+
+  /** Records shed for their age (failurePolicy.shedRecordsOlderThanMs): handed to the destination, or skipped. */
+  shed(shardId: string, records: number, to: 'destination' | 'skip'): void {
+    this.shedRecords.add(records, { ...this.shard(shardId).shard, 'kinesis.shed.to': to });
   }
 
   /** One GetRecords attempt answered with a throttling error. */
@@ -179,7 +190,9 @@ export class WorkerMetrics {
     this.throttles.add(1, this.shard(shardId).shard);
   }
 
+  /** A lease event; processorFailed is not one (a failed call is counted as a delivery, with its error.type). */
   lease(event: WorkerEvent): void {
+    if (event.type === 'processorFailed') return;
     this.leaseEvents.add(1, {
       ...this.shard(event.shardId).shard,
       'kinesis.lease.event': event.type,
@@ -196,14 +209,12 @@ export class WorkerMetrics {
 
 function shardAttributes(base: Attributes, shardId: string): ShardAttributes {
   const shard = { ...base, 'messaging.destination.partition.id': shardId };
-  const processed = { ...shard, 'messaging.operation.name': 'process', 'messaging.operation.type': 'process' };
   return {
     shard,
-    processed,
-    // The conventions' error.type: '_OTHER' when no better low-cardinality name is known.
-    processFailed: { ...processed, 'error.type': '_OTHER' },
-    batchSucceeded: { ...shard, outcome: 'success' },
-    batchFailed: { ...shard, outcome: 'failure' },
+    processed: { ...shard, 'messaging.operation.name': 'process', 'messaging.operation.type': 'process' },
+    // The conventions' error.type: '_OTHER' where no better low-cardinality name is known.
+    batchFailed: { ...shard, 'error.type': '_OTHER' },
+    checkpointFailed: { ...shard, 'error.type': '_OTHER' },
   };
 }
 
@@ -226,6 +237,8 @@ export function leaseEventHow(event: WorkerEvent): string {
       return 'SHARD_END';
     case 'leaseLost':
       return leaseLostHow(event.reason);
+    case 'processorFailed':
+      return event.call;
   }
 }
 

@@ -1,5 +1,6 @@
 import { KinesisWorkerConfigError } from './errors';
-import type { KclEngineOptions, RetrievalOptions, StreamWorkerOptions } from './options';
+import type { FailurePolicyOptions } from './failure-policy-options';
+import type { ConcurrencyOptions, KclEngineOptions, RetrievalOptions, StreamWorkerOptions } from './options';
 import type { RetryPolicy } from './retry-policy';
 
 /**
@@ -36,6 +37,9 @@ const WORKER_KEYS: Record<keyof StreamWorkerOptions, true> = {
   maxGetRecordsPerSecond: true,
   autoCheckpoint: true,
   onFailedBatch: true,
+  onFailedRecord: true,
+  failurePolicy: true,
+  concurrency: true,
   meterProvider: true,
   logger: true,
   onEvent: true,
@@ -81,7 +85,24 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   consumerName: true,
   consumerArn: true,
   requestHandler: true,
+  subscribeTimeoutMs: true,
+  wireFormat: true,
 } satisfies Record<keyof RetrievalOptions, true>);
+
+export const CONCURRENCY_KEYS: readonly string[] = Object.keys({
+  maxInFlightPerShard: true,
+  ordering: true,
+  maxInFlightRecords: true,
+  maxInFlightBytes: true,
+} satisfies Record<keyof ConcurrencyOptions, true>);
+
+const FAILURE_POLICY_KEYS: readonly string[] = Object.keys({
+  maxRetryAttempts: true,
+  maxRecordAgeMs: true,
+  bisectBatchOnError: true,
+  shedRecordsOlderThanMs: true,
+  shedTo: true,
+} satisfies Record<keyof FailurePolicyOptions, true>);
 
 const AUTO_CHECKPOINT_KEYS = ['everyRecords', 'everyMs'];
 const TIMESTAMP_POSITION_KEYS = ['timestamp'];
@@ -143,7 +164,7 @@ export function rejectUnknownKeys(
 
 /**
  * Every key of the worker options, at every level with a closed set of keys: the options themselves,
- * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint and a timestamp initialPosition.
+ * kcl, checkpointRetry, processingRetry, retrieval, autoCheckpoint, concurrency, failurePolicy and a timestamp initialPosition.
  * `known` replaces the top-level set (the Nest module adds its own keys, a processor has fewer).
  */
 export function checkOptionKeys(
@@ -161,5 +182,7 @@ export function checkOptionKeys(
   rejectUnknownKeys('processingRetry', values.processingRetry, Object.keys(RETRY_KEYS), { where });
   rejectUnknownKeys('retrieval', values.retrieval, RETRIEVAL_KEYS, { where });
   rejectUnknownKeys('autoCheckpoint', values.autoCheckpoint, AUTO_CHECKPOINT_KEYS, { where });
+  rejectUnknownKeys('concurrency', values.concurrency, CONCURRENCY_KEYS, { where });
+  rejectUnknownKeys('failurePolicy', values.failurePolicy, FAILURE_POLICY_KEYS, { where });
   rejectUnknownKeys('initialPosition', values.initialPosition, TIMESTAMP_POSITION_KEYS, { where });
 }

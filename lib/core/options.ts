@@ -4,8 +4,41 @@ import type { KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import type { WorkerLogger } from './logger';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { KinesisRecord } from './record';
+import type { FailedRecord, FailurePolicyOptions, ResolvedFailurePolicy } from './failure-policy-options';
 import type { RetryPolicy } from './retry-policy';
 import type { WorkerEvent, WorkerEventListener } from './worker';
+
+/** How records of one shard may overlap under `concurrency`: per partition key in sequence order, or not at all. */
+export type RecordOrdering = 'partitionKey' | 'none';
+export const RECORD_ORDERINGS: readonly RecordOrdering[] = ['partitionKey', 'none'];
+
+/**
+ * Several records of one shard at once, for processors that implement processRecord (docs/concurrency.md).
+ * Native engine. The default is one record at a time per shard.
+ */
+export interface ConcurrencyOptions {
+  /** Records of one shard whose processRecord runs at the same time, at most. Default 1. */
+  maxInFlightPerShard?: number;
+  /**
+   * 'partitionKey' (default): records with the same partition key run one after another, in sequence
+   * order; different keys run side by side. 'none': any records of the shard may run side by side.
+   */
+  ordering?: RecordOrdering;
+  /**
+   * Records read but not finished, across all the shards of this worker, at most (running or waiting for
+   * their turn). When reached, the shards stop reading until records finish. Default 10000.
+   */
+  maxInFlightRecords?: number;
+  /** The same bound on their data bytes. Default 67108864 (64 MiB). A single larger record is still let in alone. */
+  maxInFlightBytes?: number;
+}
+
+export interface ResolvedConcurrencyOptions {
+  readonly maxInFlightPerShard: number;
+  readonly ordering: RecordOrdering;
+  readonly maxInFlightRecords: number;
+  readonly maxInFlightBytes: number;
+}
 
 /** Start at the first record that arrived at or after this time (GetShardIterator AT_TIMESTAMP). */
 export interface TimestampPosition {
@@ -21,6 +54,10 @@ export const ENGINES: readonly EngineName[] = ['native', 'kcl'];
 /** How the native engine reads shards: GetRecords polling, or enhanced fan-out (SubscribeToShard). */
 export type RetrievalMode = 'polling' | 'fanout';
 export const RETRIEVAL_MODES: readonly RetrievalMode[] = ['polling', 'fanout'];
+
+/** The body format of GetRecords calls (native engine): JSON as the JS SDK sends it, or CBOR as the Java SDKs do. */
+export type WireFormat = 'json' | 'cbor';
+export const WIRE_FORMATS: readonly WireFormat[] = ['json', 'cbor'];
 
 /**
  * How records are read (docs/retrieval.md). Polling (default) shares each shard's 2 MB/s and 5 calls/s
@@ -43,15 +80,29 @@ export interface RetrievalOptions {
    * (from @smithy/node-http-handler) there. Every other call keeps kinesis.requestHandler.
    */
   requestHandler?: KinesisClientConfig['requestHandler'];
+  /**
+   * Fan-out, native engine: how long SubscribeToShard may take to answer, and then to send its first event,
+   * before the request is cancelled and made again (with backoff, logged). Default 10000. A blackholed or
+   * half-open connection would otherwise hold the shard's lease while nothing is read.
+   */
+  subscribeTimeoutMs?: number;
+  /**
+   * Native engine: the wire format of GetRecords, 'json' (default) or 'cbor' (application/x-amz-cbor-1.1,
+   * what the Java SDKs send: payloads as raw bytes, no base64). An answer in the other format is read too.
+   * Every other call stays JSON. docs/retrieval.md#wire-format.
+   */
+  wireFormat?: WireFormat;
 }
 
 export type ResolvedRetrievalOptions =
-  | { readonly mode: 'polling' }
+  | { readonly mode: 'polling'; readonly wireFormat: WireFormat }
   | {
       readonly mode: 'fanout';
+      readonly wireFormat: WireFormat;
       readonly consumerName: string;
       readonly consumerArn?: string;
       readonly requestHandler?: KinesisClientConfig['requestHandler'];
+      readonly subscribeTimeoutMs: number;
     };
 
 export type KclMetricsLevel = 'NONE' | 'SUMMARY' | 'DETAILED';
@@ -125,7 +176,12 @@ export interface KinesisWorkerOptions {
   appName: string;
   /** DynamoDB lease table. Default: appName. */
   tableName?: string;
-  /** AWS region; default AWS_REGION / AWS_DEFAULT_REGION. */
+  /**
+   * AWS region. Default, as the AWS SDK finds it, at start: kinesis.region, AWS_REGION, AWS_DEFAULT_REGION,
+   * then the region of the profile (kinesis.profile, else AWS_PROFILE, else default) in the shared config
+   * files (~/.aws/config and ~/.aws/credentials, or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE). Never
+   * the EC2 instance metadata. Found nowhere: start() rejects with an error naming each place.
+   */
   region?: string;
   /**
    * Where a shard with no checkpoint starts. Default TRIM_HORIZON. A stored checkpoint always wins.
@@ -195,11 +251,25 @@ export interface KinesisWorkerOptions {
    * the hook the engine never skips a record. Native engine.
    */
   onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  /**
+   * The dead-letter hook of processRecord processors: called with a record whose attempts ran out
+   * (processingRetry, failurePolicy). Once it resolves, the record counts as finished and checkpoints pass
+   * it. Without it (or if it throws) the record stays unfinished and the lease is given up. Native engine.
+   */
+  onFailedRecord?: (failed: FailedRecord) => void | Promise<void>;
+  /** When the engine stops retrying and hands failed records to the hooks above (docs/failures.md). Native engine. */
+  failurePolicy?: FailurePolicyOptions;
+  /**
+   * For processors that implement processRecord: how many records of one shard run at once, in which
+   * order, and how much a worker reads ahead of what finished (docs/concurrency.md). Native engine.
+   * Default: one record at a time per shard.
+   */
+  concurrency?: ConcurrencyOptions;
   /** Where the metrics go. Default: the global MeterProvider of @opentelemetry/api (a no-op until the app registers an SDK). */
   meterProvider?: MeterProvider;
   /** Where the engine logs. Default: console (the Nest module passes a Nest Logger). */
   logger?: WorkerLogger;
-  /** Called on lease events (taken, lost, released, shard ended); must not throw. */
+  /** Called on lease events (taken, lost, released, shard ended) and when a processor call throws (processorFailed); must not throw. */
   onEvent?: WorkerEventListener;
   /**
    * The coordinator state table of a Java KCL 3.x fleet sharing the application (its `coordinatorStateTableName`
@@ -285,7 +355,11 @@ export interface ResolvedWorkerOptions {
   readonly streams: readonly string[];
   /** True when `streams` or `multiStream: true` was given: the multi-stream lease format. */
   readonly multiStream: boolean;
-  readonly region: string;
+  /**
+   * The region, found at start (worker-region.ts): the SDK clients' region provider, which the engines
+   * await before their first call. Rejects with a KinesisWorkerConfigError naming where it looked.
+   */
+  readonly region: () => Promise<string>;
   readonly initialPosition: InitialPosition;
   readonly failoverTimeMs: number;
   readonly maxRecords: number;
@@ -310,6 +384,10 @@ export interface ResolvedWorkerOptions {
   /** Undefined: manual checkpoints. */
   readonly autoCheckpoint?: AutoCheckpointPolicy;
   readonly onFailedBatch?: (batch: FailedBatch) => void | Promise<void>;
+  readonly onFailedRecord?: (failed: FailedRecord) => void | Promise<void>;
+  readonly failurePolicy: ResolvedFailurePolicy;
+  /** Used by processors that implement processRecord; defaults filled in. */
+  readonly concurrency: ResolvedConcurrencyOptions;
   readonly meterProvider?: MeterProvider;
   readonly logger: WorkerLogger;
   /** Reports an event to onEvent; `streamName` is the event's stream (default: the worker's streamName). */

@@ -25,6 +25,8 @@ export interface ProcessorCall {
    * processor is still busy with the last call). Logged once, as they are, then 'gave-up'.
    */
   readonly isFinal?: (error: unknown) => boolean;
+  /** Told of every attempt that threw, as it happens (the engines report it as a processorFailed event). */
+  readonly onFailure?: (error: unknown, attempt: number) => void;
   /** Receives the last error and the attempts made, before 'gave-up' is returned. */
   readonly onGaveUp?: (error: unknown, attempts: number) => void;
 }
@@ -34,10 +36,20 @@ export interface ProcessorCall {
  * shard and the records, backed off and retried with the same records; it is never skipped.
  */
 export async function callWithRetries(processorCall: ProcessorCall): Promise<Delivery> {
-  const { what, where, call, policy, logger, signal, abandoned, isFinal = () => false } = processorCall;
+  const { what, where, call, policy, logger, signal, abandoned, isFinal = () => false, onFailure } = processorCall;
   const afterGivingUp = processorCall.afterGivingUp ?? 'giving the lease up so the records are retried later';
+  let attempt = 0;
+  const attemptCall = async () => {
+    attempt++;
+    try {
+      await call();
+    } catch (error) {
+      onFailure?.(error, attempt);
+      throw error;
+    }
+  };
   try {
-    await retry(async () => void (await call()), {
+    await retry(attemptCall, {
       policy,
       signal,
       retryable: (error) => !(error instanceof LeaseLostError) && !abandoned() && !isFinal(error),

@@ -1,18 +1,24 @@
 import { describeError, errorTrace } from './aws-errors';
 import type { WorkerLogger } from './logger';
 import { callWithRetries, type Delivery, type ProcessorCall } from './processing-retry';
-import type { KinesisRecordProcessor, ShutdownInput } from './processor';
+import type { ProcessorLifecycle, ShutdownInput } from './processor';
 
 /**
  * Calls the processor's optional shutdown and reports whether it returned normally. A throw is logged
  * with the shard and the reason, never passed on: the engine decides what a failed shutdown means
  * (at TERMINATE it must not record SHARD_END for the processor).
  */
-export async function callShutdown(processor: KinesisRecordProcessor, input: ShutdownInput, logger: WorkerLogger): Promise<boolean> {
+export async function callShutdown(
+  processor: ProcessorLifecycle,
+  input: ShutdownInput,
+  logger: WorkerLogger,
+  onFailure?: (error: unknown, attempt: number) => void,
+): Promise<boolean> {
   try {
     await processor.shutdown?.(input);
     return true;
   } catch (error) {
+    onFailure?.(error, 1);
     logger.error(`shutdown(${input.reason}) of the processor for ${input.shardId} threw: ${describeError(error)}`, errorTrace(error));
     return false;
   }
@@ -27,7 +33,7 @@ export type ShutdownRetrying = Omit<ProcessorCall, 'what' | 'call' | 'afterGivin
  * reads the shard's tail again and calls TERMINATE again.
  */
 export function callShutdownWithRetries(
-  processor: KinesisRecordProcessor,
+  processor: ProcessorLifecycle,
   input: ShutdownInput,
   retrying: ShutdownRetrying,
 ): Promise<Delivery> {

@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KinesisWorkerConfigError } from './errors';
-import { consoleLogger } from './logger';
+import { consoleLogger, withLogFields } from './logger';
 import { resolveInitialPosition } from './initial-position';
 import { resolveRetrieval } from './retrieval-options';
 import { checkOptionKeys } from './option-keys';
+import { resolveConcurrency } from './concurrency-options';
+import { workerRegion } from './worker-region';
+import { resolveFailurePolicy } from './failure-policy-options';
 import { ENGINES, type EngineName, type ResolvedWorkerOptions, type StreamWorkerOptions } from './options';
 import type { AutoCheckpointPolicy } from './checkpoint-schedule';
 import type { RetryPolicy } from './retry-policy';
@@ -108,6 +111,10 @@ function retryPolicy(option: string, value: Partial<RetryPolicy> | undefined, fa
   return policy;
 }
 
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 }
@@ -206,13 +213,10 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     }
   }
   const initialPosition = resolveInitialPosition(options.initialPosition);
-  const region =
-    options.region ?? (options.kinesis?.region as string | undefined) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (typeof region !== 'string' || region === '') {
+  if (options.region !== undefined && (typeof options.region !== 'string' || options.region === '')) {
     throw new KinesisWorkerConfigError(
       'region',
-      'is required, and neither the region option, kinesis.region, AWS_REGION nor AWS_DEFAULT_REGION is set: set region: "eu-west-1" in the options, or AWS_REGION in the environment. ' +
-        'Local emulators need one too (any region): the SDK signs every request for a region. A region in ~/.aws/config is not read here.',
+      `expected a region name such as "eu-west-1", got ${JSON.stringify(options.region)}. Leave it unset to use AWS_REGION or the region of the AWS profile.`,
     );
   }
   const failoverTimeMs = durationMs('failoverTimeMs', options.failoverTimeMs, 10_000);
@@ -245,8 +249,19 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     throw new KinesisWorkerConfigError('onEvent', 'expected a function (event) => void.');
   }
   const workerId = options.workerId ?? defaultWorkerId();
-  const logger = options.logger ?? consoleLogger;
+  // Every line of the worker names its application and worker id, and its stream when it has only one
+  // (a worker of several streams names the stream where a line is about one: consumed-streams.ts).
+  const logger = withLogFields(options.logger ?? consoleLogger, {
+    app: options.appName,
+    worker: workerId,
+    stream: streams.length === 1 ? streamName : undefined,
+  });
   const listener = options.onEvent;
+  // Found at start, not here: the shared config files are read asynchronously (worker-region.ts).
+  const region = workerRegion(
+    { region: options.region, clientRegion: options.kinesis?.region, profile: stringOrUndefined(options.kinesis?.profile) },
+    logger,
+  );
   return {
     engine,
     appName: options.appName,
@@ -281,7 +296,10 @@ export function resolveWorkerOptions(options: StreamWorkerOptions): ResolvedWork
     maxGetRecordsPerSecond: positiveNumber('maxGetRecordsPerSecond', options.maxGetRecordsPerSecond, 5),
     autoCheckpoint: autoCheckpoint(options.autoCheckpoint),
     meterProvider: options.meterProvider,
+    concurrency: resolveConcurrency(options.concurrency, engine),
     onFailedBatch: optionalFunction('onFailedBatch', options.onFailedBatch, 'async ({ shardId, records, error }) => { /* store them */ }'),
+    onFailedRecord: optionalFunction('onFailedRecord', options.onFailedRecord, 'async ({ shardId, record, error }) => { /* store it */ }'),
+    failurePolicy: resolveFailurePolicy(options.failurePolicy, engine, options),
     coordinatorStateTableName,
     workerMetricsTableName,
     workerMetricsReporterFreqMs: durationMs('workerMetricsReporterFreqMs', options.workerMetricsReporterFreqMs, 30_000),

@@ -1,6 +1,19 @@
 import { KinesisWorkerConfigError } from './errors';
 import { RETRIEVAL_KEYS, rejectUnknownKeys } from './option-keys';
-import { RETRIEVAL_MODES, type ResolvedRetrievalOptions, type RetrievalOptions } from './options';
+import { RETRIEVAL_MODES, WIRE_FORMATS, type ResolvedRetrievalOptions, type RetrievalOptions, type WireFormat } from './options';
+
+/**
+ * GetRecords stays JSON unless asked: see docs/performance.md#wire-format for the measurement behind it.
+ */
+export const DEFAULT_WIRE_FORMAT: WireFormat = 'json';
+
+/**
+ * Default of retrieval.subscribeTimeoutMs: how long SubscribeToShard may take to answer, and then to send
+ * its first event. Kinesis answers at once and sends the first event right after; without a bound a
+ * blackholed or half-open connection would hold the lease while nothing is read (the default HTTP/2
+ * handler's session timeout is 10 minutes, a user's handler may have none).
+ */
+export const SUBSCRIBE_TIMEOUT_MS = 10_000;
 
 /** Kinesis' rule for consumer names. */
 const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -13,26 +26,35 @@ export function resolveRetrieval(
   appName: string,
   streams: readonly string[] = [],
 ): ResolvedRetrievalOptions {
-  if (value === undefined) return { mode: 'polling' };
+  if (value === undefined) return { mode: 'polling', wireFormat: DEFAULT_WIRE_FORMAT };
   if (value === null || typeof value !== 'object') {
     throw new KinesisWorkerConfigError(
       'retrieval',
-      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler? }, got ${JSON.stringify(value)}.`,
+      `expected { mode: 'polling' | 'fanout', consumerName?, consumerArn?, requestHandler?, subscribeTimeoutMs?, wireFormat?: 'json' | 'cbor' }, got ${JSON.stringify(value)}.`,
     );
   }
   rejectUnknownKeys('retrieval', value, RETRIEVAL_KEYS);
+  const wireFormat = value.wireFormat ?? DEFAULT_WIRE_FORMAT;
+  if (!WIRE_FORMATS.includes(wireFormat)) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.wireFormat',
+      `expected 'json' or 'cbor' (the body format of GetRecords calls), got ${JSON.stringify(value.wireFormat)}.`,
+    );
+  }
   const mode = value.mode ?? 'polling';
   if (!RETRIEVAL_MODES.includes(mode)) {
     throw new KinesisWorkerConfigError('retrieval.mode', `expected 'polling' or 'fanout', got ${JSON.stringify(value.mode)}.`);
   }
   if (mode === 'polling') {
-    const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler'] as const).find((key) => value[key] !== undefined);
+    const fanoutOnly = (['consumerName', 'consumerArn', 'requestHandler', 'subscribeTimeoutMs'] as const).find(
+      (key) => value[key] !== undefined,
+    );
     if (fanoutOnly)
       throw new KinesisWorkerConfigError(
         `retrieval.${fanoutOnly}`,
         `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`,
       );
-    return { mode };
+    return { mode, wireFormat };
   }
   const consumerName = value.consumerName ?? appName;
   if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
@@ -64,5 +86,17 @@ export function resolveRetrieval(
       `a consumer ARN belongs to one stream, and this worker consumes ${streams.length} (${streams.join(', ')}). Leave it unset: a consumer named retrieval.consumerName (default the appName) is registered, or reused, on each stream.`,
     );
   }
-  return { mode, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler };
+  const subscribeTimeoutMs = value.subscribeTimeoutMs ?? SUBSCRIBE_TIMEOUT_MS;
+  if (
+    typeof subscribeTimeoutMs !== 'number' ||
+    !Number.isInteger(subscribeTimeoutMs) ||
+    subscribeTimeoutMs < 100 ||
+    subscribeTimeoutMs > 300_000
+  ) {
+    throw new KinesisWorkerConfigError(
+      'retrieval.subscribeTimeoutMs',
+      `expected whole milliseconds from 100 to 300000 (how long SubscribeToShard may take to answer and send its first event; default ${SUBSCRIBE_TIMEOUT_MS}), got ${JSON.stringify(value.subscribeTimeoutMs)}.`,
+    );
+  }
+  return { mode, wireFormat, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler, subscribeTimeoutMs };
 }

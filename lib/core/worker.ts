@@ -1,3 +1,4 @@
+import type { ProcessorFailedEvent } from './processor-failure';
 import type { ExtendedSequenceNumber } from './record';
 
 /** A running consumer of one stream: what createWorker returns, whatever the engine. */
@@ -89,7 +90,7 @@ export interface ShardStatus {
 /**
  * What happened to a lease, for metrics, logs and tests. `how: 'assigned'` is a lease someone else gave
  * this worker (the Java KCL inside the kcl engine, which does not say whether it took it unowned,
- * expired or stolen).
+ * expired or stolen). `processorFailed`: a call of the processor threw (processor-failure.ts).
  */
 export type WorkerEvent =
   | {
@@ -100,6 +101,7 @@ export type WorkerEvent =
     }
   | { readonly type: 'leaseLost'; readonly shardId: string; readonly reason: string }
   | { readonly type: 'leaseReleased'; readonly shardId: string; readonly reason: 'REQUESTED' | 'SHARD_END' | 'GAVE_UP' }
-  | { readonly type: 'shardEnded'; readonly shardId: string; readonly childShardIds: readonly string[] };
+  | { readonly type: 'shardEnded'; readonly shardId: string; readonly childShardIds: readonly string[] }
+  | ProcessorFailedEvent;
 
 export type WorkerEventListener = (event: WorkerEvent & { readonly workerId: string; readonly streamName: string }) => void;

@@ -14,7 +14,7 @@ export interface KinesisEventHandlerMetadata extends OnKinesisEventOptions {
 
 /**
  * Calls the decorated method of any singleton provider on a worker event ('leaseTaken', 'leaseLost',
- * 'leaseReleased', 'shardEnded', or '*' for all), with the event and its workerId and streamName, as
+ * 'leaseReleased', 'shardEnded', 'processorFailed', or '*' for all), with the event and its workerId and streamName, as
  * @nestjs/bullmq's @OnWorkerEvent does. A handler that throws or rejects is logged; the worker goes on.
  */
 export function OnKinesisEvent(type: KinesisEventType, options: OnKinesisEventOptions = {}): MethodDecorator {

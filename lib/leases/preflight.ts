@@ -110,7 +110,7 @@ export interface DescribedStream {
 }
 
 async function describeStream(kinesis: KinesisClient, streamName: string, options: ResolvedWorkerOptions): Promise<DescribedStream> {
-  const { region } = options;
+  const region = await options.region();
   const endpoint = options.kinesis.endpoint ? ` at ${endpointInMessage(options.kinesis.endpoint)}` : '';
   const describe: Call = {
     service: 'kinesis',

@@ -1,5 +1,11 @@
 import type { Lease } from './lease';
-import { multiStreamLeaseKey, serializeStreamIdentifier, type StreamIdentifier } from './stream-identifier';
+import {
+  multiStreamLeaseKey,
+  parseStreamIdentifier,
+  serializeStreamIdentifier,
+  streamIdentifierOf,
+  type StreamIdentifier,
+} from './stream-identifier';
 
 /** What a lease row of a stream carries to say whose it is: its key, and in multi-stream mode the two extra attributes. */
 export type LeaseIdentity = Pick<Lease, 'leaseKey' | 'streamIdentifier' | 'shardId'>;
@@ -40,4 +46,21 @@ export function multiStreamScope(id: StreamIdentifier): StreamLeaseScope {
     owns: (lease) => lease.streamIdentifier === streamIdentifier,
     shardIdOfKey: (leaseKey) => (leaseKey.startsWith(`${streamIdentifier}:`) ? leaseKey.slice(streamIdentifier.length + 1) : undefined),
   };
+}
+
+/**
+ * The scope of a stream that was deleted and created again under its name, from what DescribeStreamSummary
+ * says now: undefined while it is the stream `streamIdentifier` names (or the answer lacks what a key needs).
+ * Only a later creation counts: an answer about the old stream can never replace the new one.
+ */
+export function recreatedScope(
+  streamIdentifier: string,
+  streamName: string,
+  streamArn: string | undefined,
+  created: Date | undefined,
+): StreamLeaseScope | undefined {
+  const known = parseStreamIdentifier(streamIdentifier);
+  const now = streamIdentifierOf(streamName, streamArn, created);
+  if (!known || !now || now.accountId !== known.accountId || now.creationEpochSeconds <= known.creationEpochSeconds) return undefined;
+  return multiStreamScope(now);
 }

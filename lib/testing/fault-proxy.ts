@@ -11,12 +11,17 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
+import { Decoder, Encoder } from 'cbor-x';
 
 // A loopback HTTP/1.1 proxy that injects AWS faults between an SDK client and an emulator. Neither
 // kinesis-local nor dynalite ever throttles or fails, so retry, backoff and timeout paths are only
 // reachable through a proxy like this one, without touching the code under test: point the client's
-// `endpoint` at `proxy.url`. This file imports node built-ins only, so it does not depend on the layout
-// of the rest of the library.
+// `endpoint` at `proxy.url`. This file imports node built-ins (and cbor-x) only, so it does not depend
+// on the layout of the rest of the library.
+//
+// A request in CBOR (`application/x-amz-cbor-1.1`, what the Java SDKs send and the native engine with
+// retrieval.wireFormat 'cbor') is read as CBOR, and answered in CBOR as real Kinesis does: the errors
+// the proxy makes up, and the bodies a transform rewrites.
 
 /** One request, as rules, responders and transforms see it. */
 export interface ProxiedRequest {
@@ -28,14 +33,14 @@ export interface ProxiedRequest {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly rawBody: Buffer;
-  /** The JSON body (awsJson 1.0 / 1.1), parsed on first read; undefined when empty or not a JSON object (CBOR, say). */
+  /** The body (awsJson 1.0 / 1.1, or CBOR), parsed on first read; undefined when empty or not an object. */
   readonly body: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A response the proxy writes itself. */
 export interface ProxyResponse {
   readonly status: number;
-  /** An object is sent as JSON; a string or Buffer as it is. */
+  /** An object is sent as JSON (as CBOR to a CBOR request); a string or Buffer as it is. */
   readonly body?: unknown;
   /** Added to (and overriding) the defaults: Content-Type for the service, x-amzn-RequestId, x-amz-crc32 for DynamoDB. */
   readonly headers?: Readonly<OutgoingHttpHeaders>;
@@ -43,7 +48,7 @@ export interface ProxyResponse {
 
 /** Returns a response, or undefined to forward the request to the target. */
 export type Responder = (request: ProxiedRequest) => ProxyResponse | undefined | Promise<ProxyResponse | undefined>;
-/** Returns the new body of a JSON response from the target, or undefined to keep it. */
+/** Returns the new body of a JSON (or CBOR) response from the target, or undefined to keep it. */
 export type ResponseTransform = (body: unknown, request: ProxiedRequest, status: number) => unknown;
 
 /** What the proxy does with one request. */
@@ -177,7 +182,7 @@ export const faults = {
       const response = await responder(request);
       return response ? respondWith(response) : FORWARD;
     }),
-  /** Forwards, then rewrites the target's JSON response body. Other responses (event streams) pass untouched. */
+  /** Forwards, then rewrites the target's JSON or CBOR response body. Other responses (event streams) pass untouched. */
   transform: (transform: ResponseTransform) => fault('transform', () => ({ do: 'forward', transform })),
 } satisfies Record<FaultName | 'error' | 'latency' | 'respond' | 'transform', (...args: never[]) => Fault>;
 
@@ -413,12 +418,14 @@ class FaultProxyServer implements FaultProxy {
     upstream.on('response', (answer) => {
       answer.on('error', () => resetSocket(req.socket));
       const status = answer.statusCode ?? 502;
-      if (transform && /json/.test(answer.headers['content-type'] ?? '')) {
+      const answerType = answer.headers['content-type'] ?? '';
+      if (transform && (/json/.test(answerType) || isCborType(answerType))) {
         readBody(answer).then(
           (raw) => {
-            const body = parseJson(raw);
+            const cbor = isCborType(answerType);
+            const body = cbor ? parseCbor(raw) : parseJson(raw);
             const changed = transform(body, request, status);
-            const out = changed === undefined ? raw : Buffer.from(JSON.stringify(changed));
+            const out = changed === undefined ? raw : cbor ? cborEncoder.encode(changed) : Buffer.from(JSON.stringify(changed));
             record.status = status;
             send(res, request, { status, body: out, headers: withoutHopByHop(answer.headers, ['content-length', 'x-amz-crc32']) });
           },
@@ -479,7 +486,7 @@ function proxiedRequest(req: IncomingMessage, rawBody: Buffer): ProxiedRequest {
     rawBody,
     get body() {
       if (body === null) {
-        const parsed = parseJson(rawBody);
+        const parsed = isCborType(req.headers['content-type']) ? parseCbor(rawBody) : parseJson(rawBody);
         body = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
       }
       return body;
@@ -495,6 +502,24 @@ function readBody(stream: IncomingMessage): Promise<Buffer> {
     stream.once('error', reject);
     stream.once('close', () => reject(new Error('closed before the end of the body')));
   });
+}
+
+const CBOR_TYPE = 'application/x-amz-cbor-1.1';
+const cborEncoder = new Encoder({ useRecords: false });
+// int64AsNumber is in cbor-x's README, not in its typings: kinesis-local's 64-bit millisecond timestamps as numbers.
+const CBOR_DECODER_OPTIONS = { useRecords: false, mapsAsObjects: true, int64AsNumber: true };
+const cborDecoder = new Decoder(CBOR_DECODER_OPTIONS);
+
+function isCborType(contentType: string | undefined): boolean {
+  return (contentType ?? '').toLowerCase().startsWith(CBOR_TYPE);
+}
+
+function parseCbor(raw: Buffer): unknown {
+  try {
+    return raw.length ? cborDecoder.decode(raw) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseJson(raw: Buffer): unknown {
@@ -524,9 +549,19 @@ function isDynamoDb(request: ProxiedRequest): boolean {
 function send(res: ServerResponse, request: ProxiedRequest, response: ProxyResponse): void {
   if (res.headersSent || res.destroyed) return;
   const { body } = response;
-  const raw = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body));
+  // A CBOR request gets a CBOR answer, as from real Kinesis.
+  const cbor = isCborType(request.headers['content-type']);
+  const raw = Buffer.isBuffer(body)
+    ? body
+    : typeof body === 'string'
+      ? Buffer.from(body)
+      : body === undefined
+        ? Buffer.alloc(0)
+        : cbor
+          ? cborEncoder.encode(body)
+          : Buffer.from(JSON.stringify(body));
   const headers: OutgoingHttpHeaders = {
-    'content-type': isDynamoDb(request) ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
+    'content-type': cbor ? CBOR_TYPE : isDynamoDb(request) ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1',
     'x-amzn-requestid': randomUUID(),
     // DynamoDB checksums every response body; the Java SDK verifies it when present.
     ...(isDynamoDb(request) ? { 'x-amz-crc32': String(crc32(raw)) } : { 'x-amz-id-2': randomBytes(48).toString('base64') }),

@@ -3,7 +3,7 @@
 export { startLocalEmulators, type LocalEmulators, type LocalEmulatorsOptions } from './local-emulators';
 export { sharedEmulators } from './shared-emulators';
 export { startLocalKinesis, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalKinesis, type LocalKinesisOptions } from './local-kinesis';
-export { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+export { startLocalDynamoDb, type LocalDynamoDb, type LocalDynamoDbOptions } from './local-dynamodb';
 export { localKinesisClient, localDynamoDbClient } from './clients';
 export { createStream, waitForStreamActive, putRecords, type PutResult } from './streams';
 export { freePort } from './free-port';
@@ -16,7 +16,7 @@ export {
   type WorkerStatusSource,
 } from './test-streams';
 export { checkpointProgress, describePending, type PutRecordRef, type ShardProgress } from './checkpoint-progress';
-export { ProcessorFailedError, ProcessorFailures, quietTestLogger } from './processor-failures';
+export { ProcessorFailedError, quietTestLogger } from './processor-failures';
 export { waitUntil, TestWaitTimeoutError, type WaitUntilOptions } from './wait-until';
 export { TestRecordFactory, toRecordData, type TestRecordInput } from './test-records';
 export { RecordingCheckpointer } from './recording-checkpointer';

@@ -14,7 +14,7 @@ export interface LocalEmulators {
 export interface LocalEmulatorsOptions {
   kinesisPort?: number;
   dynamoDbPort?: number;
-  /** kinesis-local ends with this process, even a killed one. */
+  /** Both emulators run in child processes that end with this process, even a killed one, and do not keep it alive. */
   exitWithParent?: boolean;
   /** dynalite does not keep this process alive. */
   unref?: boolean;
@@ -27,7 +27,7 @@ export interface LocalEmulatorsOptions {
 export async function startLocalEmulators(options: LocalEmulatorsOptions = {}): Promise<LocalEmulators> {
   const started = await Promise.allSettled([
     startLocalKinesis({ port: options.kinesisPort, exitWithParent: options.exitWithParent }),
-    startLocalDynamoDb({ port: options.dynamoDbPort, unref: options.unref }),
+    startLocalDynamoDb({ port: options.dynamoDbPort, unref: options.unref, exitWithParent: options.exitWithParent }),
   ]);
   const [kinesis, dynamodb] = started.map((result) => (result.status === 'fulfilled' ? result.value : undefined)) as [
     LocalKinesis | undefined,

@@ -1,27 +1,38 @@
+import { describeError } from '../core/aws-errors';
 import type { WorkerLogger } from '../core/logger';
+import type { ProcessorCallName, ProcessorFailedEvent } from '../core/processor-failure';
 
 /**
- * A processor method threw (or its factory did), as the engine logged it: the message is the engine's log
- * line (the call, the records' sequence numbers, the stream and shard, then the processor's own error), and
- * the stack is the processor's. The engine itself retries; a test waiting on the result fails with this.
+ * A call of the processor threw (or its factory did), as the engine reported it in its processorFailed
+ * event: `cause` is the processor's error itself (the same object), the message names the call, the
+ * records' sequence numbers, the stream and shard, then the processor's error, and the stack is the
+ * processor's. The engine itself retries; a test waiting on the result fails with this.
  */
 export class ProcessorFailedError extends Error {
-  constructor(
-    /** The engine's log line. */
-    readonly logLine: string,
-    /** The processor's error as the engine logged it: its name and message, then its stack frames. */
-    readonly processorError: string | undefined,
-  ) {
-    super(`A processor failed: ${logLine}`);
+  /** What the processor threw, the object itself (also `cause`). */
+  readonly processorError: unknown;
+  readonly streamName: string;
+  readonly shardId: string;
+  readonly call: ProcessorCallName;
+  /** 1 for the first attempt; the engine retried the same call before a later one. */
+  readonly attempt: number;
+
+  constructor(event: ProcessorFailedEvent & { readonly streamName: string }) {
+    super(
+      `A processor failed: ${event.description} on ${event.streamName}/${event.shardId} (attempt ${event.attempt}) threw ${describeError(event.error)}`,
+      { cause: event.error },
+    );
     this.name = 'ProcessorFailedError';
-    const frames = processorError?.split('\n').filter((line) => /^\s+at /.test(line)) ?? [];
+    this.processorError = event.error;
+    this.streamName = event.streamName;
+    this.shardId = event.shardId;
+    this.call = event.call;
+    this.attempt = event.attempt;
+    const stack = (event.error as { stack?: unknown } | undefined)?.stack;
+    const frames = typeof stack === 'string' ? stack.split('\n').filter((line) => /^\s+at /.test(line)) : [];
     if (frames.length > 0) this.stack = [`${this.name}: ${this.message}`, ...frames].join('\n');
   }
 }
-
-/** The engines' log lines for a processor call that threw (lib/core/processing-retry.ts, processor-calls.ts, shard-consumer.ts). */
-const PROCESSOR_CALL =
-  /^(processRecords for |initialize at |the processor factory |shutdown\((?:TERMINATE|REQUESTED|ZOMBIE)\) of the processor for )/;
 
 /**
  * Where the worker logs by default in tests: errors only (a processor that threw, a shard that failed),
@@ -34,22 +45,14 @@ export const quietTestLogger: WorkerLogger = {
   error: (message, stack) => console.error(`[kinesis-worker] ${message}${stack ? `\n${stack}` : ''}`),
 };
 
-/** Collects the processor failures the worker logs, through a logger that forwards every line to the real one. */
+/** The processor failures the engine reported through its processorFailed events (not read from log lines). */
 export class ProcessorFailures {
   private readonly found: ProcessorFailedError[] = [];
   private reported = 0;
 
-  /** The logger to give the worker: every line goes on to `next`; processor failures are also kept. */
-  logger(next: WorkerLogger = quietTestLogger): WorkerLogger {
-    return {
-      log: (message) => next.log(message),
-      warn: (message) => next.warn(message),
-      error: (message, stack) => {
-        if (PROCESSOR_CALL.test(message)) this.found.push(new ProcessorFailedError(message, stack));
-        next.error(message, stack);
-      },
-      debug: (message) => next.debug?.(message),
-    };
+  /** Keeps one processorFailed event of the worker's onEvent. */
+  record(event: ProcessorFailedEvent & { readonly streamName: string }): void {
+    this.found.push(new ProcessorFailedError(event));
   }
 
   /** Every failure seen, oldest first. */

@@ -1,11 +1,7 @@
-import * as os from 'node:os';
 import { startLocalEmulators, type LocalEmulators } from './local-emulators';
+import { processWide } from './process-wide';
 
-/**
- * Where the process keeps its shared emulators. Jest gives every spec file its own globals and module
- * registry, so a module-level variable would start a set per file; Node's core modules are the
- * process's own in every spec file, and the global symbol registry is shared across them.
- */
+/** Where the process keeps its shared emulators (process-wide.ts): a module-level variable would start a set per spec file. */
 const REGISTRY = Symbol.for('nestjs-kinesis-worker/testing/shared-emulators');
 type Holder = { [REGISTRY]?: Promise<LocalEmulators> };
 
@@ -16,7 +12,7 @@ type Holder = { [REGISTRY]?: Promise<LocalEmulators> };
  * long as the process. Tests that share it use their own stream and application names.
  */
 export function sharedEmulators(): Promise<LocalEmulators> {
-  const holder = os as unknown as Holder;
+  const holder = processWide as Holder;
   const existing = holder[REGISTRY];
   if (existing) return existing;
   const starting = start();

@@ -1,4 +1,3 @@
-import * as os from 'node:os';
 import {
   DeleteStreamCommand,
   DescribeStreamSummaryCommand,
@@ -13,8 +12,9 @@ import { checkpointProgress, describePending, shardKey, type PutRecordRef } from
 import { localKinesisClient } from './clients';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import type { LocalEmulators } from './local-emulators';
-import { ProcessorFailures, type ProcessorFailedError } from './processor-failures';
+import { ProcessorFailures, quietTestLogger, type ProcessorFailedError } from './processor-failures';
 import { sharedEmulators } from './shared-emulators';
+import { claimStreamNames, type StreamNamesClaim } from './stream-regions';
 import { createStream, putRecords, waitForStreamActive, type PutResult } from './streams';
 import { toRecordData } from './test-records';
 import { uniqueTestName } from './unique-name';
@@ -50,10 +50,6 @@ export interface TestWaitOptions {
 /** What a worker reports, from the worker itself or from KinesisWorkerService.status(). */
 export type WorkerStatusSource = KinesisWorker | (() => readonly WorkerStatus[]);
 
-/** Streams in use by a live KinesisTestStreams of this process, kept with the shared emulators (see shared-emulators.ts). */
-const IN_USE = Symbol.for('nestjs-kinesis-worker/testing/streams-in-use');
-const streamsInUse = (): Set<string> => ((os as unknown as Record<symbol, Set<string>>)[IN_USE] ??= new Set());
-
 /**
  * The streams of one test, on the emulators: put records, then wait until the worker has processed and
  * checkpointed them, with failures of the processor reported as such. The worker reaches the emulators
@@ -74,6 +70,13 @@ export class KinesisTestStreams {
   private readonly sources: WorkerStatusSource[] = [];
   private closed = false;
 
+  /**
+   * Where the streams live on the emulator: its own region, or another one when a live KinesisTestStreams
+   * of this process already uses one of these stream names (stream-regions.ts). workerOptions() and
+   * `client` use it; a client of your own needs it too: localKinesisClient({ ...streams.emulators, region: streams.region }).
+   */
+  readonly region: string;
+
   private constructor(
     readonly emulators: LocalEmulators,
     readonly appName: string,
@@ -81,8 +84,10 @@ export class KinesisTestStreams {
     /** Fault proxies in front of the emulators, on the worker's path only (workerOptions() points at them). */
     readonly faults: { readonly kinesis: FaultProxy; readonly dynamodb: FaultProxy },
     private readonly options: KinesisTestStreamsOptions,
+    private readonly claim: StreamNamesClaim,
   ) {
-    this.client = localKinesisClient(emulators);
+    this.region = claim.region;
+    this.client = localKinesisClient({ ...emulators, region: claim.region });
   }
 
   /** Starts (or reuses) the emulators, creates the streams and the fault proxies. */
@@ -95,17 +100,13 @@ export class KinesisTestStreams {
         throw new Error(`KinesisTestStreams: stream '${name}' needs a whole number of shards >= 1, got ${JSON.stringify(shards)}.`);
       }
     }
-    const inUse = streamsInUse();
-    const clashing = entries.map(([name]) => name).filter((name) => inUse.has(name));
-    if (clashing.length > 0) {
-      throw new Error(
-        `Stream(s) ${clashing.join(', ')} are used by another KinesisTestStreams (or KinesisWorkerTestingModule) of this process that is not closed yet: ` +
-          'close it first (await app.close() / streams.close()), e.g. in afterEach.',
-      );
-    }
-    for (const [name] of entries) inUse.add(name);
+    const emulators = options.emulators ?? (await sharedEmulators());
+    const claim = claimStreamNames(
+      emulators.kinesis.endpoint,
+      entries.map(([name]) => name),
+      emulators.region,
+    );
     try {
-      const emulators = options.emulators ?? (await sharedEmulators());
       const [kinesis, dynamodb] = await Promise.all([
         startFaultProxy({ target: emulators.kinesis.endpoint }),
         startFaultProxy({ target: emulators.dynamodb.endpoint }),
@@ -116,6 +117,7 @@ export class KinesisTestStreams {
         entries.map(([name]) => name),
         { kinesis, dynamodb },
         options,
+        claim,
       );
       try {
         await Promise.all(entries.map(([name, shards]) => streams.recreate(name, shards)));
@@ -125,7 +127,7 @@ export class KinesisTestStreams {
       }
       return streams;
     } catch (error) {
-      for (const [name] of entries) inUse.delete(name);
+      claim.release();
       throw error;
     }
   }
@@ -140,7 +142,7 @@ export class KinesisTestStreams {
     const { onEvent, logger, ...rest } = overrides;
     return {
       appName: this.appName,
-      region: this.emulators.region,
+      region: this.region,
       initialPosition: 'TRIM_HORIZON',
       failoverTimeMs: 1_000,
       leaseTakerIntervalMs: 200,
@@ -152,9 +154,11 @@ export class KinesisTestStreams {
       ...rest,
       kinesis: { ...this.emulators.workerOptions.kinesis, endpoint: this.faults.kinesis.url, ...rest.kinesis },
       dynamodb: { ...this.emulators.workerOptions.dynamodb, endpoint: this.faults.dynamodb.url, ...rest.dynamodb },
-      logger: this.failures.logger(logger ?? this.options.logger),
+      logger: logger ?? this.options.logger ?? quietTestLogger,
       onEvent: (event) => {
         this.seenEvents.push(event);
+        // The engine's own report of a processor call that threw, with the error object: no log line is parsed.
+        if (event.type === 'processorFailed') this.failures.record(event);
         if (event.type === 'shardEnded') this.ended.add(shardKey(event.streamName, event.shardId));
         onEvent?.(event);
       },
@@ -247,12 +251,12 @@ export class KinesisTestStreams {
     return { parent: shard.ShardId!, children: children.map((s) => s.ShardId!) };
   }
 
-  /** The lease events of the workers using workerOptions(), oldest first. */
+  /** The events of the workers using workerOptions() (lease events, processorFailed), oldest first. */
   events(): readonly (WorkerEvent & { streamName: string })[] {
     return this.seenEvents;
   }
 
-  /** The processor failures the workers logged, oldest first. */
+  /** The processor failures the workers reported (processorFailed events), oldest first. */
   processorFailures(): readonly ProcessorFailedError[] {
     return this.failures.all();
   }
@@ -271,7 +275,7 @@ export class KinesisTestStreams {
     } finally {
       this.client.destroy();
       await Promise.allSettled([this.faults.kinesis.close(), this.faults.dynamodb.close()]);
-      for (const name of this.streamNames) streamsInUse().delete(name);
+      this.claim.release();
     }
   }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
@@ -180,6 +181,43 @@ it('a missing lease table: exit 1, naming the table, the application, the region
   expect(reset.stderr).toContain(
     `lease table ${table} of application ${app} was not found in region us-east-1 at ${endpoints().dynamodb}.`,
   );
+});
+
+it("the region as a worker finds it: the --profile profile's region in ~/.aws/config; none anywhere: exit 1 naming each place", async () => {
+  const home = mkdtempSync(join(tmpdir(), 'cli-region-'));
+  try {
+    const app = uniqueName('no-such-app');
+    // No AWS_REGION (empty is unset), nothing from this machine's files: HOME is the temporary folder.
+    const env = {
+      HOME: home,
+      AWS_REGION: '',
+      AWS_DEFAULT_REGION: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '',
+      AWS_SHARED_CREDENTIALS_FILE: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    for (const name of ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE'] as const) delete (env as Record<string, string>)[name];
+    const none = await cli(['leases', app, '--dynamodb-endpoint', endpoints().dynamodb], { env });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      `no AWS region was found. Looked, in order, at: --region, the environment variables AWS_REGION and AWS_DEFAULT_REGION (none set), and the region of profile 'default' (AWS_PROFILE is not set) in ${join(home, '.aws', 'config')} (not found)`,
+    );
+    expect(none.stderr).toContain('Set --region eu-west-1, or AWS_REGION=eu-west-1 in the environment');
+    noStackTrace(none.stderr);
+
+    mkdirSync(join(home, '.aws'));
+    writeFileSync(join(home, '.aws', 'config'), '[default]\nregion = us-west-1\n\n[profile ops]\nregion = eu-west-3\n');
+    // --profile is the credentials' profile too.
+    writeFileSync(join(home, '.aws', 'credentials'), '[ops]\naws_access_key_id = local\naws_secret_access_key = local\n');
+    const fromProfile = await cli(['leases', app, '--profile', 'ops', '--dynamodb-endpoint', endpoints().dynamodb], { env });
+    expect(fromProfile.code).toBe(1);
+    expect(fromProfile.stderr).toContain(
+      `lease table ${app} of application ${app} was not found in region eu-west-3 at ${endpoints().dynamodb}.`,
+    );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 it('leases --watch --json: one JSON document per line per refresh, no escape codes; --watch without a terminal: no escape codes either', async () => {

@@ -74,7 +74,34 @@ describe('bad configuration fails at bootstrap with a message naming the option'
     }
     const error = await bootstrap({ appName: uniqueName('app') }, NotAProcessor);
     expect((error as KinesisWorkerConfigError).option).toBe('processor');
-    expect((error as Error).message).toMatch(/NotAProcessor has no processRecords/);
+    expect((error as Error).message).toMatch(/NotAProcessor has neither processRecords.* nor processRecord\(record, context\)/);
+  });
+
+  it('a processor class with both processRecords and processRecord', async () => {
+    @KinesisProcessor(stream)
+    class BothProcessor {
+      processRecords() {}
+      processRecord() {}
+    }
+    const error = await bootstrap({ appName: uniqueName('app') }, BothProcessor);
+    expect((error as KinesisWorkerConfigError).option).toBe('processor');
+    expect((error as Error).message).toMatch(/BothProcessor has both processRecords and processRecord/);
+  });
+
+  it('a processRecord processor, or concurrency, with the kcl engine', async () => {
+    @KinesisProcessor(stream)
+    class PerRecordProcessor {
+      processRecord() {}
+    }
+    const perRecord = await bootstrap({ appName: uniqueName('app'), engine: 'kcl' }, PerRecordProcessor);
+    expect((perRecord as KinesisWorkerConfigError).option).toBe('processor');
+    expect((perRecord as Error).message).toMatch(/PerRecordProcessor implements processRecord, which the kcl engine does not run/);
+    const concurrency = await bootstrap(
+      { appName: uniqueName('app'), engine: 'kcl', concurrency: { maxInFlightPerShard: 8 } },
+      PerRecordProcessor,
+    );
+    expect((concurrency as KinesisWorkerConfigError).option).toBe('concurrency');
+    expect((concurrency as Error).message).toMatch(/not supported by the kcl engine/);
   });
 
   // Processors of two streams and one appName share one multi-stream worker once multiStream: true says
@@ -328,15 +355,32 @@ describe('region and credentials', () => {
     return started;
   }
 
-  it('no region anywhere, with endpoints given: a bootstrap error naming region and AWS_REGION', async () => {
-    const restore = withEnv({ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined });
+  it('no region anywhere, with endpoints given: a bootstrap error naming each place looked at, and nothing sent', async () => {
+    const kinesis = await proxy(endpoints().kinesis);
+    const dynamodb = await proxy(endpoints().dynamodb);
+    const home = mkdtempSync(join(tmpdir(), 'no-region-'));
+    const restore = withEnv({
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: undefined,
+      AWS_PROFILE: undefined,
+      AWS_CONFIG_FILE: undefined,
+      AWS_SHARED_CREDENTIALS_FILE: undefined,
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
     try {
-      const error = await bootstrap({ appName: uniqueName('app') }, recordingProcessor(stream));
-      expect(error).toBeInstanceOf(KinesisWorkerConfigError);
-      expect((error as KinesisWorkerConfigError).option).toBe('region');
-      expect((error as Error).message).toMatch(/AWS_REGION/);
+      const error = await bootstrap(
+        { appName: uniqueName('app'), kinesis: { endpoint: kinesis.url }, dynamodb: { endpoint: dynamodb.url } },
+        recordingProcessor(stream),
+      );
+      expectConfigError(error, 'region', /no AWS region was found/);
+      expect((error as Error).message).toContain(
+        `the region option, kinesis.region, the environment variables AWS_REGION and AWS_DEFAULT_REGION (none set), and the region of profile 'default' (AWS_PROFILE is not set) in ${join(home, '.aws', 'config')} (not found)`,
+      );
+      expect(kinesis.count() + dynamodb.count()).toBe(0);
     } finally {
       restore();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 

@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait-for';
 import { TcpRelay } from './fanout-support/tcp-relay';
 import { ObservedWorker, expectedData } from './lifecycle-harness';
 import { writeLeaseOwner } from './fanout-support/steal-lease';
+import { readLeases } from '../support/lease-table';
 
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
@@ -108,6 +109,35 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     expect(calls.length).toBeGreaterThanOrEqual(1);
   });
 
+  it('gives up a SubscribeToShard that never answers (blackholed) after retrieval.subscribeTimeoutMs, subscribes again with backoff, says so, and loses nothing', async () => {
+    const stream = uniqueName('fanout-blackhole');
+    await createStream(kinesis, stream, 1);
+    const puts = await putRecords(kinesis, stream, records('b', 20));
+    proxy = await startFaultProxy({ target: endpoints().kinesis });
+    // The proxy reads each request and never answers: a blackholed or half-open connection.
+    const blackhole = proxy.set('SubscribeToShard', faults.blackhole(), { times: 2 });
+    const observed = fanoutWorker(proxy.url, {
+      appName: uniqueName('app'),
+      streamName: stream,
+      retrieval: { mode: 'fanout', requestHandler: new NodeHttpHandler(), subscribeTimeoutMs: 5_000 },
+    });
+    await observed.worker.start();
+    await waitFor(() => observed.delivered(puts), 'every record after two unanswered subscriptions', 30_000);
+    expectExactlyOnceInOrder(observed, puts);
+    expect(blackhole.applied).toBe(2);
+    expect(
+      proxy.requests
+        .filter((r) => r.operation === 'SubscribeToShard')
+        .map((r) => r.fault)
+        .slice(0, 3),
+    ).toEqual(['blackhole', 'blackhole', 'pass']);
+    expect(proxy.count('GetRecords')).toBe(0);
+    // Logged once (the same failure is repeated at most every 30 s), with what it means and the option.
+    expect(observed.lines(/did not answer within 5000 ms \(retrieval\.subscribeTimeoutMs\).*blackholed or half-open/)).toHaveLength(1);
+    // The shard was read by the lease's owner throughout: nothing was lost or handed over.
+    expect(observed.worker.describe().shards.map((s) => s.shardId)).toEqual([puts[0].shardId]);
+  });
+
   it('retries a throttled RegisterStreamConsumer and DescribeStreamConsumer, and refuses to start when registration is denied', async () => {
     const stream = uniqueName('fanout-register');
     await createStream(kinesis, stream, 1);
@@ -152,5 +182,30 @@ describe('enhanced fan-out under faults (native engine, kinesis-local)', () => {
     await observed.worker.stop();
     running.delete(observed);
     await waitFor(() => relay!.openSubscriptions === 0, 'no subscription left after stop()');
+  });
+  it('a checkpoint it cannot start from (AT_TIMESTAMP, no timestamp configured) keeps the lease and reports it, as polling does, instead of giving it up in a loop', async () => {
+    const stream = uniqueName('fanout-unreadable');
+    await createStream(kinesis, stream, 1);
+    const appName = uniqueName('app');
+    // A worker configured with a start timestamp leaves the lease at the checkpoint AT_TIMESTAMP (nothing read).
+    const timed = fanoutWorker(endpoints().kinesis, { appName, streamName: stream, initialPosition: { timestamp: new Date() } });
+    await timed.worker.start();
+    await timed.worker.stop();
+    running.delete(timed);
+    expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['AT_TIMESTAMP']);
+
+    const observed = fanoutWorker(endpoints().kinesis, { appName, streamName: stream });
+    await observed.worker.start();
+    await waitFor(() => observed.worker.describe().shards[0]?.error !== undefined, 'the shard reports the problem');
+    expect(observed.worker.describe().shards[0].error).toContain('has the checkpoint AT_TIMESTAMP');
+    // Several renewals later the lease is still this worker's, never given up and taken again.
+    const counter = (await readLeases(dynamo, appName))[0].counter;
+    await waitFor(async () => (await readLeases(dynamo, appName))[0].counter >= counter + 3, 'three more renewals');
+    const [lease] = await readLeases(dynamo, appName);
+    expect(lease.owner).toBe(observed.worker.describe().workerId);
+    expect(lease.checkpoint).toBe('AT_TIMESTAMP');
+    expect(observed.events.filter((e) => e.type === 'leaseReleased' || e.type === 'leaseLost')).toEqual([]);
+    expect(observed.events.filter((e) => e.type === 'leaseTaken')).toHaveLength(1);
+    expect(observed.lines(/has the checkpoint AT_TIMESTAMP/)).toHaveLength(1);
   });
 });

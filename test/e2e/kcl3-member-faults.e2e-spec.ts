@@ -1,11 +1,11 @@
 import { CreateTableCommand, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TestingModule } from '@nestjs/testing';
-import { KinesisWorkerService } from '../../lib';
+import { createWorker, KinesisWorkerService } from '../../lib';
 import { createKcl3LeaseTable } from '../../lib/engines/kcl/kcl3-lease-table';
-import { createStream, startFaultProxy, type FaultProxy } from '../../lib/testing';
-import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName, tableActive } from '../support/aws';
+import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
+import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName, tableActive, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
-import { Recorder, recordingProcessor, startApp } from '../support/recording-processor';
+import { FAST, Recorder, recordingProcessor, startApp } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -159,5 +159,58 @@ describe('KCL 3.x membership under DynamoDB faults', () => {
     // The line follows the write's answer, so it may come just after the item was seen.
     await waitFor(() => logger.lines.some((line) => line.includes('written to') && line.includes('again after')), 'the recovery logged');
     await expectNoLeaderItem(appName);
+  });
+  it('stop() during a slow 3.x start (a worker-metrics write that hangs): the membership stops starting, the stopped worker never leads, and no timer is left to keep the process alive', async () => {
+    const { stream, appName } = await fleetInThreeXMode(1);
+    // Ref'd timers (what keeps a process alive), before the worker exists.
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const logger = new CapturingLogger();
+    // The membership's first step in 3.x mode is the worker-metrics write; it answers after 3 s.
+    const slow = proxy.set(
+      (request) => request.operation === 'PutItem' && request.body?.TableName === `${appName}-WorkerMetricStats`,
+      faults.latency(3_000),
+      { times: 1 },
+    );
+    // Passes every write of the coordinator state table through, counting them (the lock's writes).
+    const lockWrites = proxy.set(
+      (request) => request.operation !== 'GetItem' && request.body?.TableName === `${appName}-CoordinatorState`,
+      'pass',
+    );
+    const worker = createWorker(
+      {
+        ...workerClientOptions(),
+        ...FAST,
+        streamName: stream,
+        appName,
+        workerId: 'native-1',
+        dynamodb: { endpoint: proxy.url },
+        workerMetricsReporterFreqMs: 10_000,
+        leaderLockLeaseDurationMs: 2_000,
+        shutdownTimeoutMs: 300,
+        logger,
+      },
+      () => ({ processRecords: () => undefined }),
+    );
+    const started = worker.start().then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${String(error)}`,
+    );
+    await waitFor(() => slow.applied === 1, 'the worker-metrics write under way');
+    // The stop gives the start shutdownTimeoutMs, then stops what had started, while the write still hangs.
+    await worker.stop();
+    expect(await started).toBe('resolved');
+    expect(logger.lines.some((line) => line.includes('stopped before it consumed'))).toBe(true);
+
+    // The write has answered by now (the stop waited for it, to delete the metrics item afterwards), and
+    // the start it held up has ended. Every timer the worker made is gone: none keeps the process alive.
+    await waitFor(() => timers() <= before, 'no timer of the stopped worker left', 20_000);
+    // A stopped worker never contends for the lock, so never leads.
+    const { Item: lock } = await dynamo.send(
+      new GetItemCommand({ TableName: `${appName}-CoordinatorState`, Key: { key: { S: 'Leader' } }, ConsistentRead: true }),
+    );
+    expect(lock).toBeUndefined();
+    expect(lockWrites.applied).toBe(0);
+    expect(logger.lines.some((line) => line.includes('is now the KCL 3.x leader'))).toBe(false);
   });
 });

@@ -131,6 +131,43 @@ describe('KCL 3.x leases of the native engine (dynalite)', () => {
     expect((await readKcl3Lease(dynamo, leases.tableName, 'shardId-0'))!.lease.checkpoint.sequenceNumber).toBe('777');
   });
 
+  it("a hand-over that timed out: the old owner never takes the new owner's take-over (counter + 1, owner the new one) for its own renewal, and cannot checkpoint under it", async () => {
+    const leases = await table();
+    await putLease(leases, 'shardId-0', 'native-1', { checkpoint: { S: '200' } });
+    const [found] = await new AssignedLeaseFollower(leases, config, silent).discover(() => false);
+    const held = found.held as Kcl3HeldLease;
+    await leaderMoves(leases, 'shardId-0', 'native-1', 'native-2', true);
+    await held.renew();
+    expect(held.handingOverTo).toBe('native-2');
+
+    // The old owner is stalled (its processor's shutdown hangs): the new owner waits out the hand-over
+    // timeout, then removes checkpointOwner itself. That write moves the counter by exactly one.
+    const newOwner = new AssignedLeaseFollower(leases, { ...config, workerId: 'native-2' }, silent);
+    expect(await newOwner.discover(() => false)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, config.gracefulLeaseHandoffTimeoutMs + 50));
+    const [taken] = await newOwner.discover(() => false);
+    expect(taken.previousOwner).toBe('native-1');
+    expect(taken.held.lease.leaseCounter).toBe(held.lease.leaseCounter + 1);
+
+    // The old owner's next renewal is refused and must not be taken for its own retried write.
+    await expect(held.renew()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(held.lost).toBe(true);
+    // Its late shutdown checkpoint (an older position) cannot move the new owner's checkpoint backwards.
+    await expect(
+      held.update(
+        (lease) => leases.updateCheckpoint(lease, { sequenceNumber: '100', subSequenceNumber: 0 }),
+        'checkpoint',
+        () => false,
+      ),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await held.release();
+    const row = await readKcl3Lease(dynamo, leases.tableName, 'shardId-0');
+    expect(row).toMatchObject({ checkpointOwner: undefined, lease: { leaseOwner: 'native-2', checkpoint: { sequenceNumber: '200' } } });
+    expect(row!.lease.leaseCounter).toBe(taken.held.lease.leaseCounter);
+    // The new owner's lease is intact: it renews.
+    await taken.held.renew();
+  });
+
   it('a reassignment without hand-over loses the lease (ZOMBIE), and nothing is written over the new owner', async () => {
     const leases = await table();
     await putLease(leases, 'shardId-0', 'native-1');

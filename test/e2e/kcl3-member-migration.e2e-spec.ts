@@ -150,6 +150,54 @@ describe('the native engine follows the KCL 3.x migration state at run time', ()
     expect(await leaderItem(coordinatorStateTableName)).toBeUndefined();
   });
 
+  it('a worker that started with no migration state (no CoordinatorState table) publishes its worker metrics once the fleet writes UPGRADE_FROM_2X, and flips with the fleet', async () => {
+    const stream = uniqueName('kcl3-late');
+    const appName = uniqueName('app');
+    const coordinatorState = `${appName}-CoordinatorState`;
+    const workerMetrics = `${appName}-WorkerMetricStats`;
+    await createStream(kinesis, stream, 1);
+    await createKcl3LeaseTable(dynamo, appName).then(() => tableActive(dynamo, appName));
+
+    const recorder = new Recorder();
+    const logger = new CapturingLogger();
+    const app = await startApp(recorder, recordingProcessor(stream), {
+      appName,
+      engine: 'native',
+      workerId: 'native-1',
+      leaseTakerIntervalMs: 500,
+      workerMetricsReporterFreqMs: 1000,
+      clientVersionPollIntervalMs: 500,
+      kcl3LeaderEligible: false,
+      logger,
+    });
+    apps.push(app);
+    const worker = app.get(KinesisWorkerService).workers()[0];
+    await waitFor(
+      async () => [...(await rowsOf(appName)).values()].some((row) => row.leaseOwner?.S === 'native-1'),
+      'the lease taken by the 2.x rules',
+    );
+    expect(worker.describe().kcl3).toBeUndefined();
+
+    // The Java fleet is deployed with KCL 3.x (CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X): its workers create
+    // the coordinator state table and write the compatible migration state (docs/kcl3-protocol.md, section 3).
+    await createTable(coordinatorState, 'key');
+    await setMigrationState(coordinatorState, 'CLIENT_VERSION_UPGRADE_FROM_2X');
+    // The fleet's migration monitor flips only when every lease owner publishes worker metrics.
+    await waitFor(async () => {
+      const scan = await dynamo.send(new ScanCommand({ TableName: workerMetrics, ConsistentRead: true })).catch(() => undefined);
+      const item = scan?.Items?.find((i) => i.wid?.S === 'native-1');
+      return item !== undefined && (item.sts?.M?.CPU?.L?.length ?? 0) > 0 && item.opr?.M?.CPU?.L?.[0]?.N === '100';
+    }, "native-1's WorkerMetricStats row");
+    expect(worker.describe().kcl3).toMatchObject({ rules: '2.x', clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X' });
+    expect(logger.lines.some((line) => line.includes('changed from none to CLIENT_VERSION_UPGRADE_FROM_2X'))).toBe(true);
+
+    // And the flip it made possible is followed.
+    await setMigrationState(coordinatorState, 'CLIENT_VERSION_3X_WITH_ROLLBACK');
+    await waitFor(() => worker.describe().kcl3?.rules === '3.x', 'the switch to the 3.x rules');
+    const puts = await putRecords(kinesis, stream, records('late', 10));
+    await waitFor(() => puts.every((p) => recorder.deliveries.some((d) => d.sequenceNumber === p.sequenceNumber)), 'every record');
+  });
+
   it("a leader-eligible worker takes the Leader lock at the flip, gives a dead worker's lease to a live one and deletes stale worker metrics, and releases the lock at a rollback", async () => {
     const stream = uniqueName('kcl3-lead');
     const appName = uniqueName('app');

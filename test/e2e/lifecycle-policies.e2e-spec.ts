@@ -11,9 +11,14 @@ import { waitFor } from '../support/wait-for';
 const kinesis = kinesisClient();
 const dynamo = dynamoClient();
 const workers = new Set<KinesisWorker>();
+/** Hung processRecords and onFailedBatch calls wait on this; each test lets them go at its end. */
+let letHungCallsGo: () => void = () => undefined;
+let hungCallsGo = new Promise<void>((resolve) => (letHungCallsGo = resolve));
 afterEach(async () => {
   await Promise.all([...workers].map((w) => w.stop()));
   workers.clear();
+  letHungCallsGo();
+  hungCallsGo = new Promise<void>((resolve) => (letHungCallsGo = resolve));
 });
 afterAll(() => {
   kinesis.destroy();
@@ -24,8 +29,17 @@ const SHARD = 'shardId-000000000000';
 const sent = (puts: PutResult[]) => puts.map((p) => p.data.toString());
 const checkpointOf = async (appName: string) => (await readLeases(dynamo, appName)).find((l) => l.shardId === SHARD)?.checkpoint;
 
-/** A worker whose processor never checkpoints by itself; `fail` decides which records make a batch throw. */
-function worker(appName: string, stream: string, options: Partial<StreamWorkerOptions>, fail: (data: string) => boolean = () => false) {
+/**
+ * A worker whose processor never checkpoints by itself; `fail` decides which records make a batch throw,
+ * `hang` which make its processRecords never return (until the test ends).
+ */
+function worker(
+  appName: string,
+  stream: string,
+  options: Partial<StreamWorkerOptions>,
+  fail: (data: string) => boolean = () => false,
+  hang: (data: string) => boolean = () => false,
+) {
   const delivered: string[] = [];
   const events: WorkerEvent[] = [];
   const logger = new CapturingLogger();
@@ -45,6 +59,7 @@ function worker(appName: string, stream: string, options: Partial<StreamWorkerOp
       async processRecords({ records: batch }) {
         const data = batch.map((r) => r.data.toString());
         delivered.push(...data);
+        if (data.some(hang)) await hungCallsGo;
         if (data.some(fail)) throw new Error('poison record in the batch');
       },
     }),
@@ -133,4 +148,66 @@ it('an onFailedBatch that throws: the lease is given up as without it, and the b
   expect(events).toContainEqual(expect.objectContaining({ type: 'leaseReleased', reason: 'GAVE_UP' }));
   expect(delivered.filter((d) => d === 'dlqfail-2').length).toBeGreaterThanOrEqual(2);
   expect(await checkpointOf(appName)).toBe('TRIM_HORIZON');
+});
+
+it('a processRecords that overruns processingTimeoutMs is a failed batch: with a finite processingRetry it goes to onFailedBatch, and the shard goes on after it', async () => {
+  const { stream, puts } = await streamWith('dlqhang', 15);
+  const appName = uniqueName('app');
+  const deadLetters: FailedBatch[] = [];
+  const { w, delivered, events, logger } = worker(
+    appName,
+    stream,
+    {
+      processingTimeoutMs: 500,
+      processingRetry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 50 },
+      leaseTakerIntervalMs: 300,
+      onFailedBatch: async (batch) => void deadLetters.push(batch),
+    },
+    () => false,
+    (data) => data === 'dlqhang-7',
+  );
+  await w.start();
+  await waitFor(() => delivered.includes('dlqhang-14'), 'the records after the hung batch', 30_000);
+  expect(deadLetters).toHaveLength(1);
+  const hungBatch = deadLetters[0].records.map((r) => r.data.toString());
+  expect(hungBatch).toContain('dlqhang-7');
+  // The timeout ends the batch's attempts: the processor still busy with it is not given it again.
+  expect(deadLetters[0]).toMatchObject({ shardId: SHARD, streamName: stream, attempts: 1 });
+  expect(String(deadLetters[0].error)).toContain('processingTimeoutMs (500 ms)');
+  // Every record reached processRecords exactly once: the hung batch is not delivered again, nothing is skipped.
+  expect(delivered).toEqual(sent(puts));
+  // The busy processor got no further batch: the lease was given up and taken again by a new processor.
+  expect(events).toContainEqual(expect.objectContaining({ type: 'leaseReleased', reason: 'GAVE_UP' }));
+  expect(logger.lines.filter((l) => l.includes('went to onFailedBatch after 1 failed attempts'))).toHaveLength(1);
+  expect(await checkpointOf(appName)).toBe(deadLetters[0].records.at(-1)!.sequenceNumber);
+});
+
+it('an onFailedBatch that does not return within processingTimeoutMs: the lease is given up without a checkpoint (no silent stall under a renewed lease), and the batch is handed over again', async () => {
+  const { stream, puts } = await streamWith('dlqstall', 10);
+  const appName = uniqueName('app');
+  const hookCalls: FailedBatch[] = [];
+  const { w, delivered, events, logger } = worker(
+    appName,
+    stream,
+    {
+      processingTimeoutMs: 500,
+      processingRetry: { maxAttempts: 1, baseDelayMs: 20, maxDelayMs: 50 },
+      leaseTakerIntervalMs: 300,
+      onFailedBatch: async (batch) => {
+        hookCalls.push(batch);
+        // The first call hangs (a dead-letter queue that does not answer); the next one takes the batch.
+        if (hookCalls.length === 1) await hungCallsGo;
+      },
+    },
+    (data) => data === 'dlqstall-2',
+  );
+  await w.start();
+  await waitFor(() => delivered.includes('dlqstall-9'), 'the records after the batch the second hook call took', 30_000);
+  expect(hookCalls.length).toBeGreaterThanOrEqual(2);
+  expect(hookCalls[1].records.map((r) => r.data.toString())).toEqual(hookCalls[0].records.map((r) => r.data.toString()));
+  expect(events).toContainEqual(expect.objectContaining({ type: 'leaseReleased', reason: 'GAVE_UP' }));
+  expect(logger.lines.filter((l) => l.includes('onFailedBatch did not return within processingTimeoutMs (500 ms)'))).toHaveLength(1);
+  // Nothing skipped: every record reached processRecords, the failing batch at least twice.
+  expect(new Set(delivered)).toEqual(new Set(sent(puts)));
+  expect(await checkpointOf(appName)).toBe(hookCalls[1].records.at(-1)!.sequenceNumber);
 });

@@ -1,7 +1,8 @@
+import { DeleteStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { createWorker, KinesisWorkerConfigError, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
 import { createStream, faults, putRecords, startFaultProxy, type FaultProxy, type ProxiedRequest } from '../../lib/testing';
 import { CapturingLogger } from '../support/capturing-logger';
-import { endpoints, kinesisClient, uniqueName } from '../support/aws';
+import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -10,6 +11,7 @@ import { waitFor } from '../support/wait-for';
  * sync (that stream waits and is retried; the others are consumed meanwhile).
  */
 const kinesis = kinesisClient();
+const dynamo = dynamoClient();
 let kinesisProxy: FaultProxy;
 let dynamoProxy: FaultProxy;
 const workers = new Set<KinesisWorker>();
@@ -26,14 +28,15 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.all([kinesisProxy.close(), dynamoProxy.close()]);
   kinesis.destroy();
+  dynamo.destroy();
 });
 
 const forStream = (operation: string, stream: string) => (request: ProxiedRequest) =>
   request.operation === operation && request.body?.StreamName === stream;
 
-function worker(streams: string[], logger: CapturingLogger, delivered: string[]): KinesisWorker {
+function worker(streams: string[], logger: CapturingLogger, delivered: string[], appName = uniqueName('ms-faults')): KinesisWorker {
   const options: StreamWorkerOptions = {
-    appName: uniqueName('ms-faults'),
+    appName,
     streams,
     kinesis: { endpoint: kinesisProxy.url, maxAttempts: 2 },
     dynamodb: { endpoint: dynamoProxy.url, maxAttempts: 2 },
@@ -100,5 +103,58 @@ describe('multi-stream worker under AWS faults', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
     expect((error as Error).message).toMatch(/read the lease table .*dynamodb:Scan/);
+  });
+  it('a stream deleted and created again under its name is consumed as the new stream, under its new creation epoch; the old keys are let go', async () => {
+    const [recreated, steady] = [uniqueName('ms-again'), uniqueName('ms-steady')];
+    await Promise.all([createStream(kinesis, recreated, 1), createStream(kinesis, steady, 1)]);
+    const epochOf = async () => {
+      const { StreamDescriptionSummary: s } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: recreated }));
+      return Math.floor(s!.StreamCreationTimestamp!.getTime() / 1000);
+    };
+    const oldEpoch = await epochOf();
+    const old = await putRecords(kinesis, recreated, [{ partitionKey: 'a', data: 'old' }]);
+    await putRecords(kinesis, steady, [{ partitionKey: 'a', data: 's1' }]);
+    const appName = uniqueName('ms-again');
+    const logger = new CapturingLogger();
+    const delivered: string[] = [];
+    await worker([recreated, steady], logger, delivered, appName).start();
+    await waitFor(() => delivered.includes(`${recreated}/old`) && delivered.includes(`${steady}/s1`), 'both streams consumed');
+
+    await kinesis.send(new DeleteStreamCommand({ StreamName: recreated }));
+    await waitFor(
+      () =>
+        epochOf().then(
+          () => false,
+          (error: Error) => error.name === 'ResourceNotFoundException',
+        ),
+      'the stream gone',
+    );
+    // A creation epoch is in whole seconds: the new stream must be created in a later second to be told apart.
+    await waitFor(() => Math.floor(Date.now() / 1000) > oldEpoch, 'a later second than the first creation');
+    await createStream(kinesis, recreated, 1);
+    const newEpoch = await epochOf();
+    expect(newEpoch).toBeGreaterThan(oldEpoch);
+    await waitFor(
+      () => logger.lines.some((l) => l.startsWith('WARN') && l.includes(`'${recreated}' was deleted and created again`)),
+      'the re-created stream noticed',
+    );
+    const fresh = await putRecords(kinesis, recreated, [{ partitionKey: 'a', data: 'new' }]);
+    await putRecords(kinesis, steady, [{ partitionKey: 'a', data: 's2' }]);
+    await waitFor(
+      () => delivered.includes(`${recreated}/new`) && delivered.includes(`${steady}/s2`),
+      'the new stream and the steady one consumed',
+    );
+
+    const rows = (await scanRaw(dynamo, appName)).filter((row) => row.streamName?.S?.split(':')[1] === recreated);
+    const epochOfRow = (row: (typeof rows)[number]) => Number(row.streamName.S!.split(':')[2]);
+    const [oldRow, newRow] = [rows.find((row) => epochOfRow(row) === oldEpoch), rows.find((row) => epochOfRow(row) === newEpoch)];
+    // The old stream's lease is let go with its last checkpoint; the new stream has its own, at what it delivered.
+    expect(oldRow?.checkpoint.S).toBe(old[0].sequenceNumber);
+    expect(oldRow?.leaseOwner?.S ?? 'nobody').toBe('nobody');
+    await waitFor(async () => {
+      const row = (await scanRaw(dynamo, appName)).find((r) => r.leaseKey.S === newRow?.leaseKey.S);
+      return row?.checkpoint.S === fresh[0].sequenceNumber;
+    }, "the new stream's lease checkpointed at its record");
+    expect(delivered.filter((d) => d === `${recreated}/old`)).toHaveLength(1);
   });
 });

@@ -10,7 +10,7 @@ import {
   type ProcessRecordsInput,
 } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
-import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { dynamoClient, kinesisClient, tableExists, uniqueName, workerClientOptions } from '../support/aws';
 import { readLeases } from '../support/lease-table';
 import { FAST, Recorder, recordingProcessor } from '../support/recording-processor';
 import { waitFor } from '../support/wait-for';
@@ -174,5 +174,37 @@ describe('KinesisWorkerModule autoStart: false', () => {
     await expect(init).rejects.toThrow(KinesisWorkerConfigError);
     await expect(init).rejects.toThrow(/'autoStart'.*expected true or false/);
     // Nothing was started, so there is nothing to close (close() would rethrow the failed init).
+  });
+});
+
+describe('KinesisWorkerModule.forRoot imported twice', () => {
+  it('fails app.init() naming both importing modules, before any worker exists: no lease table, nothing consumed', async () => {
+    const stream = uniqueName('twice');
+    await createStream(kinesis, stream, 1);
+    await putRecords(kinesis, stream, [{ partitionKey: 'k', data: 'one' }]);
+    const rootApp = uniqueName('root-app');
+    const featureApp = uniqueName('feature-app');
+    const recorder = new Recorder();
+
+    @Module({
+      imports: [KinesisWorkerModule.forRoot({ appName: featureApp, ...workerClientOptions(), ...FAST })],
+      providers: [{ provide: Recorder, useValue: recorder }, recordingProcessor(stream)],
+    })
+    class OrdersModule {}
+
+    const app = await Test.createTestingModule({
+      imports: [KinesisWorkerModule.forRoot({ appName: rootApp, ...workerClientOptions(), ...FAST }), OrdersModule],
+    }).compile();
+    app.useLogger(['error', 'warn']);
+    // Were it to start, the app is closed so that the test fails instead of leaving workers running.
+    const init = app.init().then(() => app.close());
+    await expect(init).rejects.toThrow(KinesisWorkerConfigError);
+    await expect(init).rejects.toThrow(
+      /imported 2 times, by RootTestModule and OrdersModule\. .*Import KinesisWorkerModule\.forRoot once, in the root module/,
+    );
+    // The workers would have created their lease tables first thing on start.
+    expect(await tableExists(dynamo, rootApp)).toBe(false);
+    expect(await tableExists(dynamo, featureApp)).toBe(false);
+    expect(recorder.deliveries).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AWS_KCL_RANGE, AWS_KCL_VERSION } from '../../lib/engines/kcl/aws-kcl-module';
@@ -325,9 +325,12 @@ describe('the published package, installed in a fresh consumer app', () => {
     expect(manifest.devDependencies['aws-kcl']).toBe(AWS_KCL_VERSION);
   });
 
-  it('the tarball holds the compiled library (with the kcl relay), the jar script, README, CHANGELOG, LICENSE and package.json: no tests, bench or sample', () => {
-    const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/'));
+  it('the tarball holds the compiled library (with the kcl relay), the jar script, the guides, README, CHANGELOG, LICENSE and package.json: no tests, bench or sample', () => {
+    const outside = packedFiles.filter((path) => !path.startsWith('dist/lib/') && !path.startsWith('docs/'));
     expect(outside).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'scripts/provision-kcl-jars.js']);
+    // The README links the guides inside the published package (test/unit/docs/doc-links.spec.ts).
+    const guides = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md'));
+    expect(packedFiles.filter((path) => path.startsWith('docs/'))).toEqual(guides.map((name) => `docs/${name}`).sort());
     expect(
       packedFiles.filter((path) => /(^|\/)(test|tests|bench|sample|__tests__)\/|\.(spec|e2e-spec)\.|\.tsbuildinfo$/.test(path)),
     ).toEqual([]);
@@ -467,6 +470,195 @@ describe('the published package, installed in a fresh consumer app', () => {
       const outcome = await standaloneRun(bareDir);
       expect(outcome.nestResolvable).toBe(false);
       expectWorked(outcome);
+    }, 300_000);
+  });
+
+  describe('the testing entries in an app with only the documented dev dependencies (docs/testing.md)', () => {
+    /** docs/testing.md's vitest set: vitest, and swc to emit the decorator metadata Nest's constructor injection needs. */
+    const VITEST_PACKAGES = ['vitest@^4.1.12', 'unplugin-swc@^2.0.0', '@swc/core@^1.16.22'];
+    const VITEST_CONFIG = `import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [swc.vite({ module: { type: 'es6' } })],
+  test: { include: ['vitest/**/*.vitest-spec.ts'], setupFiles: ['reflect-metadata'], testTimeout: 30_000 },
+});
+`;
+
+    /** A user's e2e spec of their own processor, as docs/testing.md's Nest recipe has it, run by the app's own jest. */
+    const TESTING_SPEC = `
+import { Injectable } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { KinesisProcessor, type KinesisRecordProcessor, type ProcessRecordsInput } from 'nestjs-kinesis-worker';
+import { ProcessorFailedError } from 'nestjs-kinesis-worker/testing';
+import { KinesisTestStreams, KinesisWorkerTestingModule } from 'nestjs-kinesis-worker/testing/nest';
+
+@Injectable()
+export class CustomerTotals {
+  private readonly totals = new Map<string, number>();
+  failNext?: Error;
+  add(customer: string, total: number): void {
+    this.totals.set(customer, (this.totals.get(customer) ?? 0) + total);
+  }
+  of(customer: string): number | undefined {
+    return this.totals.get(customer);
+  }
+}
+
+@KinesisProcessor('orders')
+export class OrdersProcessor implements KinesisRecordProcessor {
+  constructor(private readonly totals: CustomerTotals) {}
+
+  async processRecords({ records, checkpointer }: ProcessRecordsInput): Promise<void> {
+    const failure = this.totals.failNext;
+    this.totals.failNext = undefined;
+    if (failure) throw failure;
+    for (const record of records) {
+      const order = JSON.parse(record.data.toString()) as { customer: string; total: number };
+      this.totals.add(order.customer, order.total);
+    }
+    await checkpointer.checkpoint();
+  }
+}
+
+describe('OrdersProcessor', () => {
+  let app: TestingModule;
+  let kinesis: KinesisTestStreams;
+
+  beforeEach(async () => {
+    app = await Test.createTestingModule({
+      imports: [KinesisWorkerTestingModule.forRoot({ streams: { orders: 2 } })],
+      providers: [OrdersProcessor, CustomerTotals],
+    }).compile();
+    await app.init();
+    kinesis = app.get(KinesisTestStreams);
+  });
+
+  afterEach(() => app.close());
+
+  it('totals the orders per customer', async () => {
+    await kinesis.put('orders', [
+      { data: { customer: 'a', total: 5 }, partitionKey: 'a' },
+      { data: { customer: 'b', total: 7 }, partitionKey: 'b' },
+      { data: { customer: 'a', total: 3 }, partitionKey: 'a' },
+    ]);
+    await kinesis.processed();
+    expect([app.get(CustomerTotals).of('a'), app.get(CustomerTotals).of('b')]).toEqual([8, 7]);
+  });
+
+  it("fails with the processor's own error, then the engine's retry succeeds", async () => {
+    const boom = new RangeError('totals store down');
+    app.get(CustomerTotals).failNext = boom;
+    await kinesis.put('orders', [{ data: { customer: 'c', total: 1 }, partitionKey: 'c' }]);
+    const failure = await kinesis.processed().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProcessorFailedError);
+    expect((failure as ProcessorFailedError).cause).toBe(boom);
+    await kinesis.processed();
+    expect(app.get(CustomerTotals).of('c')).toBe(1);
+  });
+});
+`;
+
+    it('an e2e spec of a real processor on KinesisWorkerTestingModule runs with jest from the packed tarball', async () => {
+      const testingDir = join(workDir, 'testing-app');
+      mkdirSync(join(testingDir, 'test'), { recursive: true });
+      const dev = (name: string) => [name, manifest.devDependencies[name]];
+      writeFileSync(
+        join(testingDir, 'package.json'),
+        JSON.stringify(
+          {
+            name: 'nkw-testing-consumer',
+            version: '1.0.0',
+            private: true,
+            dependencies: {
+              'nestjs-kinesis-worker': `file:${tarball}`,
+              ...Object.fromEntries(['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'].map(dev)),
+            },
+            // docs/testing.md's list (@nestjs/testing, kinesis-local, dynalite) and the app's own test runner.
+            devDependencies: Object.fromEntries(
+              ['@nestjs/testing', 'kinesis-local', 'dynalite', 'jest', 'ts-jest', '@types/jest', 'typescript', '@types/node'].map(dev),
+            ),
+            jest: {
+              testEnvironment: 'node',
+              testRegex: '\\.e2e-spec\\.ts$',
+              transform: { '^.+\\.ts$': 'ts-jest' },
+              setupFiles: ['reflect-metadata'],
+              testTimeout: 30_000,
+            },
+          },
+          null,
+          2,
+        ),
+      );
+      writeFileSync(
+        join(testingDir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'commonjs',
+            target: 'ES2022',
+            strict: true,
+            esModuleInterop: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            skipLibCheck: false,
+            types: ['node', 'jest'],
+          },
+        }),
+      );
+      writeFileSync(join(testingDir, 'test', 'orders.e2e-spec.ts'), TESTING_SPEC);
+      ok(
+        await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], testingDir, 240_000),
+        'npm install in the testing app',
+      );
+      const jest = await run(
+        process.execPath,
+        [join(testingDir, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--verbose'],
+        testingDir,
+        120_000,
+      );
+      const output = `${jest.stdout}${jest.stderr}`;
+      console.log(
+        `the consumer's jest:\n${output
+          .split('\n')
+          .filter((line) => /PASS|FAIL|✓|✕|Tests:|Time:/.test(line))
+          .join('\n')}`,
+      );
+      expect([jest.code, jest.code === 0 ? '' : output]).toEqual([0, '']);
+      expect(output).toMatch(/Tests:\s+2 passed, 2 total/);
+    }, 400_000);
+
+    it('the same spec runs with vitest (swc for the decorator metadata Nest injects by), as docs/testing.md says', async () => {
+      const testingDir = join(workDir, 'testing-app');
+      ok(
+        await run(
+          'npm',
+          ['install', '--save-dev', ...VITEST_PACKAGES, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'],
+          testingDir,
+          240_000,
+        ),
+        'npm install of vitest in the testing app',
+      );
+      mkdirSync(join(testingDir, 'vitest'), { recursive: true });
+      writeFileSync(
+        join(testingDir, 'vitest', 'orders.vitest-spec.ts'),
+        `import { afterEach, beforeEach, describe, expect, it } from 'vitest';\n${TESTING_SPEC}`,
+      );
+      writeFileSync(join(testingDir, 'vitest.config.mts'), VITEST_CONFIG);
+      const vitest = await run(
+        process.execPath,
+        [join(testingDir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--no-color'],
+        testingDir,
+        120_000,
+      );
+      const output = `${vitest.stdout}${vitest.stderr}`;
+      console.log(
+        `the consumer's vitest:\n${output
+          .split('\n')
+          .filter((line) => /✓|✗|×|Tests|Duration/.test(line))
+          .join('\n')}`,
+      );
+      expect([vitest.code, vitest.code === 0 ? '' : output]).toEqual([0, '']);
+      expect(output).toMatch(/Tests\s+2 passed \(2\)/);
     }, 300_000);
   });
 

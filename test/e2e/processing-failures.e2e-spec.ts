@@ -21,10 +21,11 @@ describe('processing failures beyond the retry policy (native engine)', () => {
     const puts = await putRecords(kinesis, stream, records('r', 10));
     const recorder = new Recorder();
     let calls = 0;
+    const thrown: Error[] = [];
     recorder.beforeBatch = () => {
-      if (++calls <= 3) throw new Error(`poison pill (${calls})`);
+      if (++calls <= 3) throw thrown[thrown.push(new Error(`poison pill (${calls})`)) - 1];
     };
-    const events: WorkerEvent[] = [];
+    const events: (WorkerEvent & { streamName: string })[] = [];
     const app = await startApp(recorder, recordingProcessor(stream), {
       appName: uniqueName('app'),
       logger: new CapturingLogger(),
@@ -38,6 +39,16 @@ describe('processing failures beyond the retry policy (native engine)', () => {
       expect(events.filter((e) => e.type === 'leaseReleased').map((e) => (e as { reason: string }).reason)).toContain('GAVE_UP');
       expect(recorder.events.filter((e) => e.type === 'initialize').length).toBeGreaterThanOrEqual(2);
       expect(recorder.events.find((e) => e.type === 'shutdown')).toMatchObject({ reason: 'ZOMBIE', hadCheckpointer: false });
+      // Every throw reached onEvent as it happened, with the processor's own error object: attempts 1 and 2
+      // of the first owner (then it gave up), attempt 1 of the next.
+      const failed = events.filter((e) => e.type === 'processorFailed');
+      expect(failed.map((e) => [e.call, e.attempt, e.streamName, e.shardId])).toEqual([
+        ['processRecords', 1, stream, 'shardId-000000000000'],
+        ['processRecords', 2, stream, 'shardId-000000000000'],
+        ['processRecords', 1, stream, 'shardId-000000000000'],
+      ]);
+      failed.forEach((event, i) => expect(event.error).toBe(thrown[i]));
+      expect(failed[0].description).toMatch(/^processRecords for \d+ records \d+\.\.\d+$/);
     } finally {
       await app.close();
     }
@@ -185,6 +196,8 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     );
     await waitFor(async () => (await storedCheckpoint(appName)) === puts.at(-1)!.sequenceNumber, 'the checkpoint at the last record');
     expect(refusals).toEqual(['LeaseLostError', 'LeaseLostError', 'LeaseLostError']);
+    // The processor let the checkpointer's LeaseLostError out: the engine's own error, not a processorFailed event.
+    expect(observed.events.filter((event) => event.type === 'processorFailed')).toEqual([]);
     expect(observed.lines(/Checkpoint refused: Lease lost for shardId-000000000000/)).toHaveLength(1);
     expect(observed.firstDeliveries(SHARD)).toEqual(expectedData(puts, SHARD));
     expect(observed.orderViolations()).toEqual([]);
@@ -192,6 +205,37 @@ describe('misbehaving processors (native engine): the documented outcome, one cl
     expect(storedAtSteal).toMatch(/^\d+$/);
     const afterStored = puts.filter((p) => BigInt(p.sequenceNumber) > BigInt(storedAtSteal!)).map((p) => p.data.toString());
     expect(observed.deliveries.filter((d) => d.instance === 2).map((d) => d.data)).toEqual(afterStored);
+  });
+});
+
+describe('processorFailed events (native engine): every processor call that throws, with its own error', () => {
+  it('a factory that throws once, and a shutdown(REQUESTED) that throws at stop', async () => {
+    const factoryError = new Error('no database connection yet');
+    const shutdownError = new TypeError('flush failed');
+    const { puts, observed } = await consume(
+      'failed-calls',
+      3,
+      {},
+      {
+        build: (_, attempt) => {
+          if (attempt === 1) throw factoryError;
+        },
+        shutdown: (input) => {
+          if (input.reason === 'REQUESTED') throw shutdownError;
+        },
+      },
+    );
+    await waitFor(() => observed.delivered(puts), 'every record once the factory succeeds');
+    await observed.worker.stop();
+    observedWorker = undefined;
+    const failed = observed.events.filter((event) => event.type === 'processorFailed');
+    expect(failed.map((event) => [event.call, event.attempt, event.shardId, event.description])).toEqual([
+      ['factory', 1, SHARD, 'the processor factory'],
+      ['shutdown', 1, SHARD, `shutdown(REQUESTED) of the processor for ${SHARD}`],
+    ]);
+    expect(failed.map((event) => event.error)).toEqual([factoryError, shutdownError]);
+    expect(failed[0].error).toBe(factoryError);
+    expect(failed[1].error).toBe(shutdownError);
   });
 });
 

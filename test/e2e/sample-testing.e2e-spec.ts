@@ -1,12 +1,12 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { KinesisTestStreams, KinesisWorkerTestingModule } from '../../lib/testing/nest';
+import { KinesisTestStreams, KinesisWorkerTestingModule } from 'nestjs-kinesis-worker/testing/nest';
 import { CustomerTotalsService } from '../../sample/orders/customer-totals.service';
 import { OrdersProcessor } from '../../sample/orders/orders.processor';
 import { ORDERS_STREAM } from '../../sample/orders/orders.constants';
 
 /**
  * The model e2e test of an app's own processor (docs/testing.md), written only against the public testing
- * entry (nestjs-kinesis-worker/testing/nest; lib/testing/nest here, as the sample imports lib): the
+ * entry, imported by the name a user writes (jest.config.js maps it onto lib/, which the sample imports): the
  * sample's OrdersProcessor and CustomerTotalsService, built by Nest per shard on the real engine.
  */
 describe('the sample OrdersProcessor, on KinesisWorkerTestingModule', () => {

@@ -3,7 +3,12 @@ import { Test } from '@nestjs/testing';
 import {
   InjectShard,
   KinesisProcessor,
+  OnKinesisEvent,
+  type WorkerEvent,
+  type KinesisPerRecordProcessor,
+  type KinesisRecord,
   type KinesisRecordProcessor,
+  type RecordContext,
   type ProcessRecordsInput,
   type ShardContext,
   type ShutdownInput,
@@ -31,10 +36,23 @@ class Totals {
   }
 }
 
+/** The app's own listener of processor failures, the Nest way. */
+@Injectable()
+class FailureAlerts {
+  readonly received: (WorkerEvent & { streamName: string })[] = [];
+
+  @OnKinesisEvent('processorFailed')
+  failed(event: WorkerEvent & { streamName: string }) {
+    this.received.push(event);
+  }
+}
+
 /** Fails on records whose data says so, a number of times. */
 @Injectable()
 class Poison {
   remaining = 0;
+  /** What the processor threw, the objects themselves. */
+  readonly thrown: Error[] = [];
 }
 
 @KinesisProcessor('orders')
@@ -50,7 +68,9 @@ class OrdersProcessor implements KinesisRecordProcessor {
       const order = JSON.parse(record.data.toString()) as { customer: string; total: number };
       if (order.customer === 'poison' && this.poison.remaining > 0) {
         this.poison.remaining--;
-        throw new RangeError(`cannot total order of ${order.customer}`);
+        const error = new RangeError(`cannot total order of ${order.customer}`);
+        this.poison.thrown.push(error);
+        throw error;
       }
       this.totals.add(this.shard.shardId, order);
     }
@@ -59,6 +79,25 @@ class OrdersProcessor implements KinesisRecordProcessor {
 
   async shutdown({ reason, checkpointer }: ShutdownInput) {
     if (reason === 'TERMINATE') await checkpointer!.checkpoint();
+  }
+}
+
+/** The per-record contract, several records at once: the engine checkpoints for it. */
+@KinesisProcessor({ stream: 'payments', concurrency: { maxInFlightPerShard: 8 } })
+class PaymentsProcessor implements KinesisPerRecordProcessor {
+  constructor(
+    private readonly totals: Totals,
+    private readonly poison: Poison,
+  ) {}
+
+  async processRecord(record: KinesisRecord, context: RecordContext) {
+    const payment = JSON.parse(record.data.toString()) as { customer: string; total: number };
+    await new Promise((resolve) => setImmediate(resolve));
+    if (payment.customer === 'poison' && this.poison.remaining > 0) {
+      this.poison.remaining--;
+      throw new RangeError(`cannot total payment of ${payment.customer}`);
+    }
+    this.totals.add(context.shardId, payment);
   }
 }
 
@@ -71,7 +110,7 @@ class ForgetfulProcessor implements KinesisRecordProcessor {
 
 let app: INestApplicationContext | undefined;
 
-async function start(options: KinesisWorkerTestingOptions, providers: Provider[] = [OrdersProcessor, Totals, Poison]) {
+async function start(options: KinesisWorkerTestingOptions, providers: Provider[] = [OrdersProcessor, Totals, Poison, FailureAlerts]) {
   const moduleRef = await Test.createTestingModule({
     imports: [KinesisWorkerTestingModule.forRoot(options)],
     providers,
@@ -112,12 +151,41 @@ describe('KinesisWorkerTestingModule', () => {
       () => undefined,
       (error: unknown) => error,
     );
+    // From the engine's processorFailed event, not from a log line: the processor's own error object.
     expect(failure).toBeInstanceOf(ProcessorFailedError);
+    expect((failure as ProcessorFailedError).cause).toBe(poison.thrown[0]);
+    expect(failure).toMatchObject({ processorError: poison.thrown[0], call: 'processRecords', streamName: 'orders', attempt: 1 });
     expect((failure as Error).message).toContain('RangeError: cannot total order of poison');
     expect((failure as Error).stack).toContain('testing-module.e2e-spec.ts');
     // Reported once: the engine retries the same batch, and the next wait sees it through.
     await kinesis.processed();
     expect(totals.of('poison')).toBe(1);
+    // The same engine event reaches the app's own @OnKinesisEvent('processorFailed') handler.
+    expect(app!.get(FailureAlerts).received).toEqual([
+      expect.objectContaining({
+        type: 'processorFailed',
+        call: 'processRecords',
+        attempt: 1,
+        streamName: 'orders',
+        error: poison.thrown[0],
+      }),
+    ]);
+  });
+
+  it("a processRecord processor with concurrency: processed() waits for the engine's checkpoints; a throwing record fails the wait with its error", async () => {
+    const { kinesis, totals, poison } = await start({ streams: { payments: 2 } }, [PaymentsProcessor, Totals, Poison]);
+    await kinesis.put('payments', [order('a', 5), order('b', 7), order('a', 3), order('c', 1)]);
+    await kinesis.processed();
+    expect(totals.of('a')).toBe(8);
+    expect(totals.of('b')).toBe(7);
+    poison.remaining = 1;
+    await kinesis.put('payments', [order('poison', 2)]);
+    const failure = (await kinesis.processed().catch((error: unknown) => error)) as Error;
+    expect(failure).toBeInstanceOf(ProcessorFailedError);
+    expect(failure.message).toMatch(/processRecord for \d+ \(partition key poison\).*RangeError: cannot total payment of poison/);
+    expect(failure).toMatchObject({ call: 'processRecord', streamName: 'payments', attempt: 1, cause: expect.any(RangeError) });
+    await kinesis.processed();
+    expect(totals.of('poison')).toBe(2);
   });
 
   it('a processor that never checkpoints: the timeout says which records and that no checkpoint was stored', async () => {

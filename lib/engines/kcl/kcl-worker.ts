@@ -139,6 +139,8 @@ export class KclWorker implements KinesisWorker {
           "the 'kcl' engine needs a POSIX system (Unix sockets, /bin/sh); use the 'native' engine on Windows.",
         );
       }
+      // The region first: not found, it is a config error before the JVM, the run directory or any call.
+      await this.options.region();
       jars = locateJars(this.kcl.jarsDir, this.kcl.version);
       java = await checkJava(this.kcl.javaPath);
       // Before preflight, which would create a 2.x table (without the GSI 3.x needs). When this fails

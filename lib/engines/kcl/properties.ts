@@ -100,7 +100,7 @@ export async function daemonConfig(
     applicationName: options.appName,
     tableName: options.tableName,
     workerId: options.workerId,
-    regionName: options.region,
+    regionName: await options.region(),
     AwsCredentialsProvider: provider,
     AwsCredentialsProviderDynamoDB: provider,
     AwsCredentialsProviderCloudWatch: provider,

@@ -1,15 +1,18 @@
-import { performance } from 'node:perf_hooks';
 import type { WorkerMetrics } from '../../core/metrics';
 import type { Socket } from 'node:net';
 import { describeError, errorTrace } from '../../core/aws-errors';
+import { withLogFields, type WorkerLogger } from '../../core/logger';
 import type { ResolvedWorkerOptions } from '../../core/options';
 import type { KinesisRecordProcessor, ProcessorFactory, ShutdownReason } from '../../core/processor';
 import type { ExtendedSequenceNumber } from '../../core/record';
 import { callWithRetries, type Delivery } from '../../core/processing-retry';
-import { assertProcessor } from '../../core/assert-processor';
+import { assertBatchProcessor, assertProcessor } from '../../core/assert-processor';
 import { SHARD_END } from '../../core/checkpoint-target';
 import { callShutdown } from '../../core/processor-calls';
+import { reportProcessorFailures, type ProcessorCallName } from '../../core/processor-failure';
 import { positionOf } from '../../core/sequence-number';
+import { reportedFailures, reportsFailures } from '../../core/batch-result';
+import { KinesisWorkerError } from '../../core/errors';
 import {
   runKclProtocol,
   type Done,
@@ -61,15 +64,23 @@ export class ShardSession {
   private readonly requestCheckpoint: KclCheckpointRequest;
   private pendingCheckpoint: ((error: string) => void) | undefined;
   private actionInFlight: Promise<void> = Promise.resolve();
+  private shardLogger: WorkerLogger | undefined;
 
   constructor(private readonly deps: ShardSessionDeps) {
     const describe = () => `${deps.options.streamName}/${this.shardId ?? 'shard not yet known'}`;
-    const input = new ActionLineFilter(this.logger, describe);
+    // These outlive the moment the shard becomes known: they log through whatever logger is current.
+    const current: WorkerLogger = {
+      log: (message, fields) => this.logger.log(message, fields),
+      warn: (message, fields) => this.logger.warn(message, fields),
+      error: (message, stack, fields) => this.logger.error(message, stack, fields),
+      debug: (message, fields) => this.logger.debug?.(message, fields),
+    };
+    const input = new ActionLineFilter(current, describe);
     deps.socket.pipe(input);
     this.requestCheckpoint = runKclProtocol(this.adapter(), {
       input,
       output: new ProtocolOutput(deps.socket),
-      error: errorChannel(this.logger, describe),
+      error: errorChannel(current, describe),
     });
     this.closed = new Promise((resolve) => {
       deps.socket.once('close', () => void this.onDisconnect().finally(resolve));
@@ -87,8 +98,9 @@ export class ShardSession {
     this.abort.abort();
   }
 
-  private get logger() {
-    return this.deps.options.logger;
+  /** The options' logger; once the daemon has named the shard, with the shard in every line's fields. */
+  private get logger(): WorkerLogger {
+    return this.shardLogger ?? this.deps.options.logger;
   }
 
   private get where() {
@@ -139,6 +151,7 @@ export class ShardSession {
   private async onInitialize(input: KclInitializeInput): Promise<void> {
     const { options } = this.deps;
     this.shardId = input.shardId;
+    this.shardLogger = withLogFields(options.logger, { shard: input.shardId });
     this.state = 'INITIALIZING';
     // The daemon starts a child for each lease its worker took: from here on this worker holds it.
     options.emit({ type: 'leaseTaken', shardId: input.shardId, how: 'assigned' });
@@ -152,15 +165,16 @@ export class ShardSession {
       () => (this.abandoned = true),
       (seconds, stored) => this.deps.metrics.checkpoint(input.shardId, seconds, stored),
     );
-    const built = await this.withRetries('building the processor', async () => {
+    const built = await this.withRetries('factory', 'building the processor', async () => {
       const processor = await this.deps.factory({ streamName: options.streamName, shardId: input.shardId, workerId: options.workerId });
       assertProcessor(processor, `the processor built for ${options.streamName}`);
+      assertBatchProcessor(processor, `the processor built for ${options.streamName}`);
       this.processor = processor;
     });
     if (built === 'gave-up') return this.giveUp();
     if (built !== 'delivered') return;
     const start = this.initial;
-    const initialized = await this.withRetries(`initialize at ${start.sequenceNumber}`, () =>
+    const initialized = await this.withRetries('initialize', `initialize at ${start.sequenceNumber}`, () =>
       this.processor!.initialize?.({ shardId: input.shardId, streamName: options.streamName, checkpoint: start }),
     );
     if (initialized === 'gave-up') return this.giveUp();
@@ -179,16 +193,23 @@ export class ShardSession {
     checkpointer.markDelivered(positionOf(last));
     checkpointer.openWindow();
     try {
-      const started = performance.now();
+      const bytes = records.reduce((total, record) => total + record.data.length, 0);
       const outcome = await this.withRetries(
+        'processRecords',
         `processRecords for ${records.length} records ${records[0].sequenceNumber}..${last.sequenceNumber}`,
         () =>
-          this.deps.metrics.countingErrors(this.shardId!, () =>
-            this.processor!.processRecords({ shardId: this.shardId!, records, checkpointer, millisBehindLatest: this.millisBehindLatest }),
-          ),
+          this.deps.metrics
+            .delivery(this.shardId!, records.length, bytes, () =>
+              this.processor!.processRecords({
+                shardId: this.shardId!,
+                records,
+                checkpointer,
+                millisBehindLatest: this.millisBehindLatest,
+              }),
+            )
+            .then(wholeBatchOnPartialFailure),
       );
-      const bytes = records.reduce((total, record) => total + record.data.length, 0);
-      this.deps.metrics.batch(this.shardId!, records.length, bytes, (performance.now() - started) / 1000, outcome === 'delivered');
+      this.deps.metrics.batch(this.shardId!, outcome === 'delivered');
       if (outcome !== 'delivered') {
         // The batch did not succeed: a checkpoint() at shutdown must not cover it.
         checkpointer.rollBackDelivered(previous);
@@ -235,7 +256,7 @@ export class ShardSession {
     checkpointer.openWindow();
     let outcome: Delivery;
     try {
-      outcome = await this.withRetries('shutdown(TERMINATE)', () =>
+      outcome = await this.withRetries('shutdown', 'shutdown(TERMINATE)', () =>
         this.processor!.shutdown?.({ shardId: this.shardId!, reason: 'TERMINATE', checkpointer }),
       );
       if (outcome === 'delivered' && !checkpointer.finished) await this.checkpointShardEnd(checkpointer);
@@ -280,6 +301,7 @@ export class ShardSession {
         this.processor!,
         { shardId: this.shardId!, reason, checkpointer: withCheckpointer ? checkpointer : undefined },
         this.logger,
+        reportProcessorFailures(this.deps.options.emit, this.shardId!, 'shutdown', `shutdown(${reason})`),
       );
     } finally {
       checkpointer.closeWindow();
@@ -301,9 +323,10 @@ export class ShardSession {
     }
   }
 
-  private withRetries(what: string, call: () => unknown): Promise<Delivery> {
+  private withRetries(name: ProcessorCallName, what: string, call: () => unknown): Promise<Delivery> {
     return callWithRetries({
       what,
+      onFailure: reportProcessorFailures(this.deps.options.emit, this.shardId!, name, what),
       where: this.where,
       call,
       policy: this.deps.options.processingRetry,
@@ -327,4 +350,15 @@ export class ShardSession {
     }
     this.state = 'SHUT_DOWN';
   }
+}
+
+/**
+ * Partial batch failures are a native-engine feature: here a report of failed records fails the whole
+ * batch, which is retried as a throw is, so that a failed record is never passed over.
+ */
+function wholeBatchOnPartialFailure(result: unknown): void {
+  if (reportsFailures(reportedFailures(result)))
+    throw new KinesisWorkerError(
+      'processRecords reported failed records; the kcl engine retries the whole batch (partial batch failures need the native engine, docs/failures.md)',
+    );
 }

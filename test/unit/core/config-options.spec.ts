@@ -65,23 +65,18 @@ describe('timing options that cannot work are refused, naming the option', () =>
 });
 
 describe('region', () => {
-  const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
-  afterEach(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+  it.each([[''], [42], [{ name: 'eu-west-1' }]])('a region option that is not a region name (%j) is refused at once', (region) => {
+    const error = rejection({ region: region as never });
+    expect(error.option).toBe('region');
+    expect(error.message).toMatch(/expected a region name such as "eu-west-1"/);
   });
 
-  it('is required even with endpoints, naming the option and AWS_REGION', () => {
-    delete process.env.AWS_REGION;
-    delete process.env.AWS_DEFAULT_REGION;
-    const error = rejection({
-      region: undefined,
-      kinesis: { endpoint: 'http://127.0.0.1:1' },
-      dynamodb: { endpoint: 'http://127.0.0.1:2' },
+  it('is not required here: it is found at start (test/unit/core/resolve-region.spec.ts)', async () => {
+    const resolved = resolveWorkerOptions({
+      ...base,
+      region: 'ap-south-1',
+      logger: { log: () => undefined, warn: () => undefined, error: () => undefined },
     });
-    expect(error.option).toBe('region');
-    expect(error.message).toMatch(/AWS_REGION/);
+    expect(await resolved.region()).toBe('ap-south-1');
   });
 });

@@ -37,14 +37,28 @@ function metric(collected: ResourceMetrics, name: string): MetricData {
 
 class BadRecordError extends Error {}
 
+/** A clock the test moves: each delivery below takes `ms` of it. */
+class TestClock {
+  nowMs = 1_000;
+  readonly now = () => this.nowMs;
+}
+
+/** One processRecords call of `records` records and `bytes` bytes that takes `ms` and returns or throws. */
+function deliver(worker: WorkerMetrics, clock: TestClock, records: number, bytes: number, ms: number, error?: Error): Promise<string> {
+  return worker.delivery(SHARD, records, bytes, () => {
+    clock.nowMs += ms;
+    if (error) throw error;
+    return 'returned';
+  });
+}
+
 /** Exercises every instrument once, as an engine would. */
-async function recordEverything(worker: WorkerMetrics): Promise<void> {
-  await expect(worker.countingErrors(SHARD, () => Promise.reject(new BadRecordError('record 7 is not JSON')))).rejects.toThrow(
-    'record 7 is not JSON',
-  );
-  await expect(worker.countingErrors(SHARD, () => 'returned')).resolves.toBe('returned');
-  worker.batch(SHARD, 3, 120, 0.02, true);
-  worker.batch(SHARD, 2, 80, 0.3, false);
+async function recordEverything(worker: WorkerMetrics, clock = new TestClock()): Promise<void> {
+  // A batch of 3 records (120 bytes) fails once, then is delivered; a batch of 2 (80 bytes) is given up.
+  await expect(deliver(worker, clock, 3, 120, 300, new BadRecordError('record 7 is not JSON'))).rejects.toThrow('record 7 is not JSON');
+  await expect(deliver(worker, clock, 3, 120, 20)).resolves.toBe('returned');
+  worker.batch(SHARD, true);
+  worker.batch(SHARD, false);
   worker.checkpoint(SHARD, 0.004, true);
   worker.checkpoint(SHARD, 0.5, false);
   worker.throttled(SHARD);
@@ -78,7 +92,7 @@ describe('WorkerMetrics with an SDK', () => {
     const provider = new MeterProvider({ readers: [reader] });
     metrics.setGlobalMeterProvider(provider);
 
-    new WorkerMetrics(identity, undefined).batch(SHARD, 4, 10, 0.01, true);
+    await new WorkerMetrics(identity, undefined).delivery(SHARD, 4, 10, () => undefined);
 
     const collected = await collect(reader);
     expect(collected.scopeMetrics.map((s) => s.scope)).toEqual([expect.objectContaining({ name: METER_NAME, version: packageVersion() })]);
@@ -94,14 +108,14 @@ describe('WorkerMetrics with an SDK', () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
 
-    new WorkerMetrics(identity, provider).batch(SHARD, 4, 10, 0.01, true);
+    await new WorkerMetrics(identity, provider).delivery(SHARD, 4, 10, () => undefined);
 
     expect(metric(await collect(reader), 'messaging.client.consumed.messages').dataPoints.map((p) => p.value)).toEqual([4]);
     expect((await collect(globalReader)).scopeMetrics).toEqual([]);
     await Promise.all([provider.shutdown(), globalProvider.shutdown()]);
   });
 
-  it('every instrument has its name, unit and attributes: stream, shard, application, worker, and the messaging conventions', async () => {
+  it('every instrument has its name, unit, kind and attributes: the messaging conventions, error.type on failure', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
     const worker = new WorkerMetrics(identity, provider, {
@@ -115,97 +129,118 @@ describe('WorkerMetrics with an SDK', () => {
       'messaging.system': 'aws_kinesis',
       'messaging.destination.name': 'orders',
       'messaging.consumer.group.name': 'billing',
-      'kinesis.worker.id': 'worker-1',
+      'messaging.client.id': 'worker-1',
       'messaging.destination.partition.id': SHARD,
     };
     const process = { ...shard, 'messaging.operation.name': 'process', 'messaging.operation.type': 'process' };
+    const failed = { ...process, 'error.type': 'BadRecordError' };
     const view = (name: string) => {
       const m = metric(collected, name);
       return {
         unit: m.descriptor.unit,
         type: m.dataPointType,
+        monotonic: m.dataPointType === DataPointType.SUM ? m.isMonotonic : undefined,
         points: m.dataPoints.map((p) => ({
           attributes: p.attributes,
           value: typeof p.value === 'number' ? p.value : (p.value as { count: number }).count,
         })),
       };
     };
+    const counter = { type: DataPointType.SUM, monotonic: true };
+    const histogram = { type: DataPointType.HISTOGRAM, monotonic: undefined };
 
+    // Each processRecords call is a delivery: the failed one counted with its error.type, then the retry.
     expect(view('messaging.client.consumed.messages')).toEqual({
       unit: '{message}',
-      type: DataPointType.SUM,
-      points: [{ attributes: process, value: 3 }],
+      ...counter,
+      points: [
+        { attributes: failed, value: 3 },
+        { attributes: process, value: 3 },
+      ],
     });
     expect(view('kinesis.worker.consumed.bytes')).toEqual({
       unit: 'By',
-      type: DataPointType.SUM,
-      points: [{ attributes: shard, value: 120 }],
-    });
-    expect(view('kinesis.worker.batches')).toEqual({
-      unit: '{batch}',
-      type: DataPointType.SUM,
+      ...counter,
       points: [
-        { attributes: { ...shard, outcome: 'success' }, value: 1 },
-        { attributes: { ...shard, outcome: 'failure' }, value: 1 },
+        { attributes: failed, value: 120 },
+        { attributes: process, value: 120 },
       ],
     });
     expect(view('messaging.process.duration')).toEqual({
       unit: 's',
-      type: DataPointType.HISTOGRAM,
+      ...histogram,
       points: [
+        { attributes: failed, value: 1 },
         { attributes: process, value: 1 },
-        { attributes: { ...process, 'error.type': '_OTHER' }, value: 1 },
       ],
     });
-    // One attempt threw; the failed batch (its retries given up) is counted in batches, not again here.
-    expect(view('kinesis.worker.processing.errors')).toEqual({
-      unit: '{error}',
-      type: DataPointType.SUM,
-      points: [{ attributes: { ...shard, 'error.type': 'BadRecordError' }, value: 1 }],
+    expect(view('kinesis.worker.batches')).toEqual({
+      unit: '{batch}',
+      ...counter,
+      points: [
+        { attributes: shard, value: 1 },
+        { attributes: { ...shard, 'error.type': '_OTHER' }, value: 1 },
+      ],
     });
     expect(view('kinesis.worker.checkpoint.duration')).toEqual({
       unit: 's',
-      type: DataPointType.HISTOGRAM,
-      points: [{ attributes: shard, value: 2 }],
-    });
-    expect(view('kinesis.worker.checkpoint.failures')).toEqual({
-      unit: '{checkpoint}',
-      type: DataPointType.SUM,
-      points: [{ attributes: shard, value: 1 }],
+      ...histogram,
+      points: [
+        { attributes: shard, value: 1 },
+        { attributes: { ...shard, 'error.type': '_OTHER' }, value: 1 },
+      ],
     });
     expect(view('kinesis.worker.get_records.throttles')).toEqual({
       unit: '{call}',
-      type: DataPointType.SUM,
+      ...counter,
       points: [{ attributes: shard, value: 1 }],
     });
     expect(view('kinesis.worker.lease.events')).toEqual({
       unit: '{event}',
-      type: DataPointType.SUM,
+      ...counter,
       points: [
         { attributes: { ...shard, 'kinesis.lease.event': 'leaseTaken', 'kinesis.lease.how': 'expired' }, value: 1 },
         { attributes: { ...shard, 'kinesis.lease.event': 'leaseLost', 'kinesis.lease.how': 'taken_over' }, value: 1 },
       ],
     });
+    // Leases held add up across workers: an up-down counter (a non-monotonic sum), not a gauge.
     const { 'messaging.destination.partition.id': _, ...worker1 } = shard;
     expect(view('kinesis.worker.leases.held')).toEqual({
       unit: '{lease}',
-      type: DataPointType.GAUGE,
+      type: DataPointType.SUM,
+      monotonic: false,
       points: [{ attributes: worker1, value: 2 }],
     });
-    // A shard not read yet has no lag to report.
-    expect(view('kinesis.worker.millis_behind_latest')).toEqual({
-      unit: 'ms',
+    // How far behind a shard is does not add up: a gauge, in seconds. A shard not read yet has no point.
+    expect(view('kinesis.worker.time_behind_latest')).toEqual({
+      unit: 's',
       type: DataPointType.GAUGE,
-      points: [{ attributes: shard, value: 1500 }],
+      monotonic: undefined,
+      points: [{ attributes: shard, value: 1.5 }],
     });
+    // Nothing else: the instruments renamed or folded into error.type are gone.
+    expect(collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name)).sort()).toEqual(
+      [
+        'messaging.client.consumed.messages',
+        'kinesis.worker.consumed.bytes',
+        'messaging.process.duration',
+        'kinesis.worker.batches',
+        'kinesis.worker.checkpoint.duration',
+        'kinesis.worker.get_records.throttles',
+        'kinesis.worker.lease.events',
+        'kinesis.worker.leases.held',
+        'kinesis.worker.time_behind_latest',
+      ].sort(),
+    );
     await provider.shutdown();
   });
 
   it('durations are in seconds, in the buckets the messaging conventions advise (not the SDK default meant for milliseconds)', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
-    const worker = new WorkerMetrics(identity, provider);
-    worker.batch(SHARD, 1, 1, 0.02, true);
+    const clock = new TestClock();
+    const worker = new WorkerMetrics(identity, provider, undefined, clock.now);
+    await deliver(worker, clock, 1, 1, 20);
     worker.checkpoint(SHARD, 0.004, true);
     const collected = await collect(reader);
     for (const name of ['messaging.process.duration', 'kinesis.worker.checkpoint.duration']) {
@@ -220,18 +255,18 @@ describe('WorkerMetrics with an SDK', () => {
     await provider.shutdown();
   });
 
-  it('close() stops the observable gauges: a stopped worker is no longer read, its counters still count', async () => {
+  it('close() stops the observable instruments: a stopped worker is no longer read, its counters still count', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
     const state = { leasesHeld: jest.fn(() => 1), shards: jest.fn(() => [{ shardId: SHARD, millisBehindLatest: 5 }]) };
     const worker = new WorkerMetrics(identity, provider, state);
-    worker.batch(SHARD, 2, 2, 0.001, true);
+    await worker.delivery(SHARD, 2, 2, () => undefined);
     expect(metric(await collect(reader), 'kinesis.worker.leases.held').dataPoints).toHaveLength(1);
 
     worker.close();
     state.leasesHeld.mockClear();
     state.shards.mockClear();
-    worker.batch(SHARD, 3, 3, 0.001, true);
+    await worker.delivery(SHARD, 3, 3, () => undefined);
     const collected = await collect(reader);
     // The callbacks are gone (the SDK may still export the last value, as cumulative gauges do).
     expect(state.leasesHeld).not.toHaveBeenCalled();
@@ -240,7 +275,7 @@ describe('WorkerMetrics with an SDK', () => {
     await provider.shutdown();
   });
 
-  it('without leasesHeld (the kcl engine) there is no leases gauge; a shard not identified or not read yet has no lag point', async () => {
+  it('without leasesHeld (the kcl engine) there is no leases held instrument; a shard not identified or not read yet has no lag point', async () => {
     const reader = new CollectingReader();
     const provider = new MeterProvider({ readers: [reader] });
     new WorkerMetrics(identity, provider, {
@@ -253,7 +288,7 @@ describe('WorkerMetrics with an SDK', () => {
     const collected = await collect(reader);
     expect(collected.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name))).not.toContain('kinesis.worker.leases.held');
     expect(
-      metric(collected, 'kinesis.worker.millis_behind_latest').dataPoints.map((p) => [
+      metric(collected, 'kinesis.worker.time_behind_latest').dataPoints.map((p) => [
         p.attributes['messaging.destination.partition.id'],
         p.value,
       ]),
@@ -270,7 +305,7 @@ describe('WorkerMetrics with an SDK', () => {
     const consumed = (worker as unknown as { consumed: { add: (n: number, a: object) => void } }).consumed;
     const add = consumed.add.bind(consumed);
     consumed.add = (n, attributes) => (seen.push(attributes), add(n, attributes));
-    for (let i = 0; i < 3; i++) worker.batch(SHARD, 1, 1, 0.001, true);
+    for (let i = 0; i < 3; i++) await worker.delivery(SHARD, 1, 1, () => undefined);
     expect(seen).toHaveLength(3);
     expect(seen[1]).toBe(seen[0]);
     expect(seen[2]).toBe(seen[0]);

@@ -1,6 +1,7 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { Decoder, Encoder, Tag } from 'cbor-x';
 import { faults, startFaultProxy, type FaultProxy } from '../../../lib/testing/fault-proxy';
 
 // A tiny target that echoes what reached it, so pass-through can be checked byte for byte.
@@ -346,6 +347,68 @@ describe('fault proxy: faults', () => {
     const reply = await call('GetRecords');
     expect(reply.json).toEqual({ Records: [], MillisBehindLatest: 90_000, op: 'GetRecords', status: 200 });
     expect(reply.headers['content-length']).toBe(String(reply.raw.length));
+  });
+});
+
+describe('fault proxy: CBOR (application/x-amz-cbor-1.1, as the Java SDKs and retrieval.wireFormat cbor send)', () => {
+  const CBOR = 'application/x-amz-cbor-1.1';
+  const encoder = new Encoder({ useRecords: false });
+  const decoderOptions = { useRecords: false, mapsAsObjects: true, int64AsNumber: true };
+  const decode = (raw: Buffer) => new Decoder(decoderOptions).decode(raw) as Record<string, unknown>;
+  const cborCall = (operation: string, body: unknown) =>
+    call(operation, Buffer.from(encoder.encode(body)), { headers: { 'content-type': CBOR, accept: CBOR } });
+
+  it('reads the CBOR request body, and answers its errors in CBOR with the same type and message', async () => {
+    const seen: unknown[] = [];
+    proxy.set(
+      'GetShardIterator',
+      faults.respond((req) => void seen.push(req.body)),
+    );
+    proxy.set('GetRecords', 'throttle', { times: 1 });
+    proxy.set('GetRecords', 'expiredIterator', { times: 1 });
+    const expired = await cborCall('GetRecords', { StreamName: 'orders', ShardId: 'shardId-000000000003', ShardIterator: 'x' });
+    const throttled = await cborCall('GetRecords', { StreamName: 'orders', ShardId: 'shardId-000000000003', ShardIterator: 'x' });
+    await cborCall('GetShardIterator', { StreamName: 'orders', ShardId: 'shardId-000000000001', ShardIteratorType: 'LATEST' });
+    expect(seen).toEqual([{ StreamName: 'orders', ShardId: 'shardId-000000000001', ShardIteratorType: 'LATEST' }]);
+    for (const reply of [expired, throttled]) {
+      expect(reply.status).toBe(400);
+      expect(reply.headers['content-type']).toBe(CBOR);
+      expect(reply.headers['content-length']).toBe(String(reply.raw.length));
+    }
+    expect(decode(expired.raw)).toMatchObject({ __type: 'ExpiredIteratorException' });
+    expect(decode(throttled.raw)).toEqual({
+      __type: 'ProvisionedThroughputExceededException',
+      message: 'Rate exceeded for shard shardId-000000000003 in stream orders under account 000000000000.',
+    });
+    expect(throttled.headers['x-amzn-errortype']).toBe('ProvisionedThroughputExceededException');
+  });
+
+  it('transform: a CBOR answer of the target is decoded for the function and encoded back in CBOR', async () => {
+    answer = (_req, res) =>
+      res
+        .writeHead(200, { 'content-type': CBOR })
+        .end(encoder.encode({ Records: [{ Data: 'aGk=', ApproximateArrivalTimestamp: 1764000000123n }], MillisBehindLatest: 0n }));
+    const received: unknown[] = [];
+    proxy.set(
+      'GetRecords',
+      faults.transform((body) => {
+        received.push(body);
+        const records = (body as { Records: Record<string, unknown>[] }).Records;
+        return {
+          Records: records.map((r) => ({
+            Data: Buffer.from(r.Data as string, 'base64'),
+            ApproximateArrivalTimestamp: new Tag(1764000000.123, 1),
+          })),
+        };
+      }),
+    );
+    const reply = await cborCall('GetRecords', { ShardIterator: 'x' });
+    expect(received).toEqual([{ Records: [{ Data: 'aGk=', ApproximateArrivalTimestamp: 1764000000123 }], MillisBehindLatest: 0 }]);
+    expect(reply.headers['content-type']).toBe(CBOR);
+    expect(reply.headers['content-length']).toBe(String(reply.raw.length));
+    const out = decode(reply.raw) as { Records: { Data: Uint8Array; ApproximateArrivalTimestamp: Date }[] };
+    expect(Buffer.from(out.Records[0].Data).toString()).toBe('hi');
+    expect(out.Records[0].ApproximateArrivalTimestamp.getTime()).toBe(1764000000123);
   });
 });
 

@@ -86,6 +86,15 @@ export class ShardCheckpointer implements Checkpointer {
     }
   }
 
+  /**
+   * The engine's own checkpoint past a batch onFailedBatch took. Written even after revoke(): a batch
+   * whose processRecords overran processingTimeoutMs goes to the hook too, and only the processor's
+   * late checkpoints are refused, not the engine's. Checked against the bounds like any checkpoint.
+   */
+  async checkpointPastDeadLetter(end: ExtendedSequenceNumber): Promise<void> {
+    await this.write(this.bounds.target([end.sequenceNumber, end.subSequenceNumber], this.lastCheckpoint));
+  }
+
   /** The engine's own SHARD_END, once the processor's shutdown(TERMINATE) returned without writing it. */
   writeShardEnd(): Promise<void> {
     return this.write(SHARD_END);

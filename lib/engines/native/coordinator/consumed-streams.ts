@@ -1,12 +1,14 @@
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
+import { withLogFields } from '../../../core/logger';
 import type { WorkerMetrics } from '../../../core/metrics';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { WorkerEvent } from '../../../core/worker';
 import type { Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { ShardSync } from '../../../leases/shard-sync';
-import type { StreamLeaseScope } from '../../../leases/stream-lease-scope';
+import { recreatedScope, type StreamLeaseScope } from '../../../leases/stream-lease-scope';
+import { classifyReadError } from '../retrieval/read-errors';
 
 /** One stream of the worker: its leases in the table, its shard sync, and options and metrics that name it. */
 export interface ConsumedStream {
@@ -22,33 +24,74 @@ export interface ConsumedStream {
  * of, each lease event reported as its stream's, and a shard sync that runs per stream.
  */
 export class ConsumedStreams {
-  readonly all: readonly ConsumedStream[];
+  private streams: ConsumedStream[];
 
   constructor(
     scopes: readonly StreamLeaseScope[],
     private readonly resolved: ResolvedWorkerOptions,
-    kinesis: KinesisClient,
-    table: LeaseTable,
-    metricsOf: (streamName: string) => WorkerMetrics,
+    private readonly kinesis: KinesisClient,
+    private readonly table: LeaseTable,
+    private readonly metricsOf: (streamName: string) => WorkerMetrics,
   ) {
-    this.all = scopes.map((scope) => {
-      const metrics = metricsOf(scope.streamName);
-      const options: ResolvedWorkerOptions = {
-        ...resolved,
-        streamName: scope.streamName,
-        // Every lease event is counted, wherever in the engine it is emitted.
-        emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
-      };
-      const shardSync = new ShardSync(
-        kinesis,
-        table,
-        scope,
-        resolved.initialPosition,
-        resolved.cleanupLeasesUponShardCompletion,
-        resolved.logger,
-      );
-      return { scope, options, metrics, shardSync };
-    });
+    this.streams = scopes.map((scope) => this.consumed(scope));
+  }
+
+  get all(): readonly ConsumedStream[] {
+    return this.streams;
+  }
+
+  private consumed(scope: StreamLeaseScope): ConsumedStream {
+    const { resolved } = this;
+    const metrics = this.metricsOf(scope.streamName);
+    const options: ResolvedWorkerOptions = {
+      ...resolved,
+      streamName: scope.streamName,
+      logger: withLogFields(resolved.logger, { stream: scope.streamName }),
+      // Every lease event is counted, wherever in the engine it is emitted.
+      emit: (event: WorkerEvent) => (metrics.lease(event), resolved.emit(event, scope.streamName)),
+    };
+    const shardSync = new ShardSync(
+      this.kinesis,
+      this.table,
+      scope,
+      resolved.initialPosition,
+      resolved.cleanupLeasesUponShardCompletion,
+      options.logger,
+    );
+    return { scope, options, metrics, shardSync };
+  }
+
+  /**
+   * Multi-stream format: a stream deleted and created again under its name is a new stream, with a new
+   * creation epoch and so new lease keys (account:stream:epoch:shardId, as the Java KCL keys them); the
+   * old keys' checkpoints are positions in a stream that is gone. Asks DescribeStreamSummary of each
+   * stream and, for one created since this worker described it, consumes the new stream in its place
+   * (its leases are made by the next shard sync, at initialPosition) and returns what was replaced: the
+   * old stream's leases are no longer taken, and the caller stops the consumers that hold them. A stream
+   * that is missing (deleted, not created again yet) or cannot be described now is left as it is.
+   */
+  async followRecreatedStreams(): Promise<{ previous: ConsumedStream; current: ConsumedStream }[]> {
+    const replaced: { previous: ConsumedStream; current: ConsumedStream }[] = [];
+    for (const [index, previous] of this.streams.entries()) {
+      const { streamName, streamIdentifier } = previous.scope;
+      if (streamIdentifier === undefined) continue;
+      let scope: StreamLeaseScope | undefined;
+      try {
+        const { StreamDescriptionSummary: summary } = await this.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+        scope = recreatedScope(streamIdentifier, streamName, summary?.StreamARN, summary?.StreamCreationTimestamp);
+      } catch (error) {
+        if (classifyReadError(error) !== 'not-found')
+          this.resolved.logger.warn(
+            `Checking whether '${streamName}' was created again failed; checked again at the next shard sync: ${describeError(error)}`,
+          );
+        continue;
+      }
+      if (!scope) continue;
+      const current = this.consumed(scope);
+      this.streams[index] = current;
+      replaced.push({ previous, current });
+    }
+    return replaced;
   }
 
   /** The stream a lease belongs to; undefined for a stream this worker does not consume. */
@@ -74,7 +117,7 @@ export class ConsumedStreams {
   async syncShards(leases: readonly Lease[]): Promise<number> {
     let created = 0;
     const failures: string[] = [];
-    for (const stream of this.all) {
+    for (const stream of [...this.streams]) {
       try {
         created += (await stream.shardSync.run(leases)).created.length;
       } catch (error) {

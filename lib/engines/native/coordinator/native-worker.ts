@@ -12,6 +12,7 @@ import { createClients } from '../../../core/aws-clients';
 import type { HeldLease } from '../leases/held-lease';
 import { LeaseCoordinator } from '../leases/lease-coordinator';
 import { LeaseTable } from '../../../leases/lease-table';
+import { InFlightBudget } from '../concurrency/in-flight-budget';
 import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
@@ -53,6 +54,8 @@ export class NativeWorker implements KinesisWorker {
   private running = false;
 
   private readonly options: ResolvedWorkerOptions;
+  /** Records read but not finished across the shards of this worker (processRecord processors): concurrency.maxInFlightRecords/Bytes. */
+  private readonly inFlight: InFlightBudget;
   /** Per stream name: each stream's metrics carry its own messaging.destination.name. */
   private readonly metrics: ReadonlyMap<string, WorkerMetrics>;
 
@@ -75,8 +78,9 @@ export class NativeWorker implements KinesisWorker {
       ...resolved,
       emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)),
     });
+    this.inFlight = new InFlightBudget(options.concurrency.maxInFlightRecords, options.concurrency.maxInFlightBytes);
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
-    useFastGetRecords(this.kinesis);
+    useFastGetRecords(this.kinesis, options.retrieval.wireFormat);
     this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
     if (options.retrieval.mode === 'fanout') this.subscriber = createSubscriberClient(options);
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
@@ -119,6 +123,8 @@ export class NativeWorker implements KinesisWorker {
 
   private async startUp(): Promise<void> {
     const { logger, streamName, tableName, workerId } = this.options;
+    // The region first: not found, it is a config error before any call (and the clients use it).
+    await this.options.region();
     const { streams: described, kcl3Mode } = await preflight(this.kinesis, this.table, this.options);
     const streams = (this.streams = new ConsumedStreams(
       streamScopesOf(described, this.options),
@@ -145,17 +151,21 @@ export class NativeWorker implements KinesisWorker {
     logger.log(`Worker ${workerId} consuming '${streamName}' with lease table '${tableName}'.`);
   }
 
-  /** Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken. */
-  private async registerFanoutConsumer(): Promise<void> {
+  /**
+   * Fan-out: register (or find) the stream consumer and wait until it is ACTIVE, before any lease is taken;
+   * later, for a stream created again (whose consumer went with the old stream: registered by name then).
+   */
+  private async registerFanoutConsumer(which: (streamName: string) => boolean = () => true): Promise<void> {
     const { retrieval, logger } = this.options;
     if (retrieval.mode !== 'fanout' || !this.subscriber) return;
-    for (const streamName of this.resolved.streams) {
+    for (const streamName of this.resolved.streams.filter(which)) {
       if (this.stopRequested) return;
       const consumerArn = await ensureStreamConsumer({
         kinesis: this.kinesis,
         streamName,
         consumerName: retrieval.consumerName,
-        consumerArn: retrieval.consumerArn,
+        // A given consumerArn is of the stream as it was at start; a stream created again gets one by name.
+        consumerArn: this.running ? undefined : retrieval.consumerArn,
         logger,
       });
       this.fanout.set(streamName, { consumerArn, subscriber: this.subscriber });
@@ -281,19 +291,20 @@ export class NativeWorker implements KinesisWorker {
     };
   }
 
-  private onLeaseTaken(held: HeldLease): void {
+  /** Starts the lease's consumer; resolves once its start position is fixed (a LATEST lease's first iterator). */
+  private onLeaseTaken(held: HeldLease): Promise<void> {
     const stream = this.streams?.of(held.lease);
     if (!stream) {
       // The taker takes only the leases of consumed streams; this is a guard, not a path.
       void held.release().catch(() => undefined);
-      return;
+      return Promise.resolve();
     }
-    const startConsumer = () => {
+    const startConsumer = (takenJustNow: boolean): Promise<void> => {
       if (this.stopRequested) {
         void held
           .release()
           .catch((error) => this.options.logger.warn(`Releasing ${held.leaseKey} failed; it will expire instead: ${describeError(error)}`));
-        return;
+        return Promise.resolve();
       }
       const consumer = new ShardConsumer({
         held,
@@ -306,6 +317,8 @@ export class NativeWorker implements KinesisWorker {
         onShardEnded: () => void this.coordinator.runTaker(),
         scope: stream.scope,
         fanout: this.fanout.get(stream.scope.streamName),
+        inFlight: this.inFlight,
+        takenJustNow,
       });
       this.consumers.set(held.leaseKey, consumer);
       // KCL 3.x graceful hand-over: the processor is shut down as at a requested stop (it may checkpoint), then checkpointOwner is cleared.
@@ -316,16 +329,44 @@ export class NativeWorker implements KinesisWorker {
         });
       }
       void consumer.done.finally(() => this.consumers.get(held.leaseKey) === consumer && this.consumers.delete(held.leaseKey));
+      return consumer.startFixed;
     };
-    // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once.
+    // A consumer of an earlier lease on this shard may still be finishing its batch: never two at once. Its
+    // successor's LATEST start is then the take time less the clock margin: the server's LATEST would be later than the take.
     const previous = this.consumers.get(held.leaseKey);
-    if (previous) void previous.done.then(startConsumer);
-    else startConsumer();
+    if (previous) {
+      void previous.done.then(() => startConsumer(false));
+      return Promise.resolve();
+    }
+    return startConsumer(true);
+  }
+
+  /**
+   * Multi-stream: a stream deleted and created again under its name is consumed as the new stream it is,
+   * under its own lease keys (a new creation epoch), from initialPosition; the old stream's consumers stop
+   * (gracefully: a final checkpoint lands on the old keys, which nothing reads) and its leases are no longer
+   * taken. Checked by every worker at each shard-sync interval, before the leader's sync makes the new leases.
+   */
+  private async followRecreatedStreams(): Promise<void> {
+    for (const { previous, current } of await this.streams!.followRecreatedStreams()) {
+      const { streamName } = current.scope;
+      this.options.logger.warn(
+        `'${streamName}' was deleted and created again (${previous.scope.streamIdentifier} -> ${current.scope.streamIdentifier}): ` +
+          `consuming the new stream from initialPosition under its own lease keys. The old stream's leases are no longer taken and stay in the ` +
+          `table as they are (their checkpoints are positions in a stream that is gone); delete them with the CLI when no worker of the old stream runs.`,
+      );
+      // The stream consumer (fan-out) went with the old stream: the new stream gets its own, below.
+      this.fanout.delete(streamName);
+      for (const consumer of this.consumers.values())
+        if (previous.scope.shardIdOfKey(consumer.leaseKey) !== undefined) void consumer.requestStop();
+    }
+    await this.registerFanoutConsumer((streamName) => !this.fanout.has(streamName));
   }
 
   private periodicShardSync(): void {
     if (this.syncing || this.stopRequested) return;
     this.syncing = (async () => {
+      if (this.options.multiStream) await this.followRecreatedStreams();
       const leases = await this.table.listLeases();
       if (!isShardSyncLeader(leases, this.workerId)) return;
       const created = await this.streams!.syncShards(leases);

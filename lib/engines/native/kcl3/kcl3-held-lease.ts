@@ -99,6 +99,21 @@ export class Kcl3HeldLease extends HeldLease {
     );
   }
 
+  /**
+   * During a hand-over our writes keep checkpointOwner = us (the row's leaseOwner is the new owner's): a
+   * row without it is the new owner's (its take-over after gracefulLeaseHandoffTimeoutMs, or the leader's
+   * completing assignment), even when the counter moved by one. Outside a hand-over, the owner must be us.
+   */
+  protected override isOurWrite(before: Lease, fresh: Lease): boolean {
+    if (this.handoffTarget === undefined) return fresh.checkpointOwner === undefined && super.isOurWrite(before, fresh);
+    return (
+      fresh.checkpointOwner === this.workerId &&
+      fresh.leaseOwner === before.leaseOwner &&
+      fresh.leaseOwner !== this.workerId &&
+      fresh.leaseCounter === before.leaseCounter + 1
+    );
+  }
+
   override async release(): Promise<void> {
     if (this.handoffTarget === undefined) return super.release();
     await this.update(

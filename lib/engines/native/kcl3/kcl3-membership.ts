@@ -36,6 +36,11 @@ export class Kcl3Membership {
   private readonly source: LeaseSource;
   /** Two tables or the lease table's KCL 3.5 rows: learnt from where the migration state is found. */
   private readonly tables: Kcl3MemberTables;
+  /**
+   * Set by stop(), for good: a start still under way (a slow DynamoDB call) must start nothing after it,
+   * or a worker whose stop timed out would keep intervals (the process never exits) and even lead.
+   */
+  private stopped = false;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -86,6 +91,7 @@ export class Kcl3Membership {
   /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
   async start(initial: Kcl3Mode): Promise<void> {
     const { appName, clientVersionPollIntervalMs, logger } = this.options;
+    if (this.stopped) return;
     this.monitor = new MigrationStateMonitor(
       this.client,
       appName,
@@ -99,6 +105,7 @@ export class Kcl3Membership {
       },
     );
     await this.apply(initial);
+    if (this.stopped) return;
     if (this.tables.layout === 'single-table')
       logger.log(
         `'${appName}' keeps its KCL 3.x state in the lease table (the KCL 3.5 single-table layout): this worker's metrics${rules(initial) === '3.x' ? ' and leader lock' : ''} are rows of ${this.options.tableName}.`,
@@ -111,6 +118,7 @@ export class Kcl3Membership {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.monitor?.stop();
     await this.assignment.stop();
     await this.leader.stop();
@@ -136,14 +144,19 @@ export class Kcl3Membership {
     // The metrics are what a 2.x-compatible fleet's migration monitor waits for before it flips to 3.x.
     // A multi-stream worker withholds them: its 3.x membership is single-stream (preflight refuses a
     // multi-stream start in 3.x mode), so it must not be what lets the fleet flip.
+    if (this.stopped) return;
     if (mode.kind === 'none' || this.options.multiStream) await this.reporter.stop();
     else await this.reporter.start();
+    // stop() may have run during any await of this method: what it stopped must not be started again.
+    if (this.stopped) return;
     if (rules(mode) === '3.x') {
       // Leader first: a worker that takes the lock assigns at once, before its own follower looks for leases.
       this.leader.start();
       this.assignment.start();
       await this.leader.tick();
+      if (this.stopped) return;
       await this.assignment.runPass();
+      if (this.stopped) return;
     } else {
       // The 2.x rules elect no 3.x leader: a rollback ends this worker's leadership.
       await this.assignment.stop();

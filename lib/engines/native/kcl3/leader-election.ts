@@ -152,8 +152,11 @@ export class LeaderElection {
       this.held = undefined;
       heartbeatRefused = true;
     }
-    const now = this.clock();
     const item = await readLeaderLockItem(this.client, table, signal);
+    // Counted from when the read returned, not from when it was sent: the version it shows may have been
+    // written while the read was in flight, and a contender must not take the lock before a full lease
+    // duration after that write (the holder's term is counted from before its write).
+    const now = this.clock();
     this.failures = 0;
     // A refused heartbeat on a lock that still names this worker is its own earlier heartbeat, applied but
     // answered too late (cut off under load): not a loss, the lock is taken back below at once.

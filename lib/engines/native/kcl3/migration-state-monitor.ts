@@ -5,9 +5,12 @@ import { readKcl3Mode, type Kcl3Mode } from '../../../leases/kcl3-application';
 import type { Kcl3StateLocations, Kcl3Table } from '../../../leases/kcl3-layout';
 
 /**
- * Polls the migration state (Migration3.0) as the Java ClientVersionChangeMonitor does, and reports each
- * change of the lease rules it implies: '2.x' (no 3.x state, CLIENT_VERSION_2X, UPGRADE_FROM_2X) or '3.x'
- * (3X_WITH_ROLLBACK, 3X). A failed read is logged and keeps the current rules: a flip is seen one poll later.
+ * Polls the migration state (Migration3.0) as the Java ClientVersionChangeMonitor does, and reports every
+ * change of the client version, not only the changes of the lease rules it implies ('2.x': no 3.x state,
+ * CLIENT_VERSION_2X, UPGRADE_FROM_2X; '3.x': 3X_WITH_ROLLBACK, 3X): a worker that started with no state
+ * must start publishing its worker metrics when the fleet writes UPGRADE_FROM_2X, though the rules stay
+ * 2.x, or the fleet's migration monitor never finds it 3.x-compliant and never flips. A failed read is
+ * logged and keeps the current state: a change is seen one poll later.
  */
 export class MigrationStateMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -59,17 +62,21 @@ export class MigrationStateMonitor {
     }
     const previous = this.current;
     this.current = mode;
-    if (rules(mode) === rules(previous)) return;
+    if (clientVersion(mode) === clientVersion(previous)) return;
     this.logger.log(
-      `Migration state of '${this.appName}' changed to ${mode.kind === 'none' ? 'none' : mode.clientVersion}: switching from the ${rules(previous)} to the ${rules(mode)} lease rules.`,
+      rules(mode) === rules(previous)
+        ? `Migration state of '${this.appName}' changed from ${clientVersion(previous)} to ${clientVersion(mode)}: the ${rules(mode)} lease rules stay.`
+        : `Migration state of '${this.appName}' changed to ${clientVersion(mode)}: switching from the ${rules(previous)} to the ${rules(mode)} lease rules.`,
     );
     try {
       await this.onChange(mode, previous);
     } catch (error) {
-      this.logger.error(`Switching to the ${rules(mode)} lease rules failed: ${describeError(error)}`);
+      this.logger.error(`Applying the migration state ${clientVersion(mode)} (${rules(mode)} lease rules) failed: ${describeError(error)}`);
     }
   }
 }
 
 /** Which lease rules a mode means for this worker. */
 export const rules = (mode: Kcl3Mode): '2.x' | '3.x' => (mode.kind === '3.x' ? '3.x' : '2.x');
+
+const clientVersion = (mode: Kcl3Mode): string => (mode.kind === 'none' ? 'none' : mode.clientVersion);

@@ -13,6 +13,8 @@ export const RELEASED = 'released';
  */
 export class HeldLease {
   private current: Lease;
+  /** The worker holding this lease: its owner when it was taken (the taker's write, or the leader's assignment). */
+  private readonly holder: string | undefined;
   /** Wall-clock time of the take: what a LATEST start means for this lease (Kinesis' timestamps are wall-clock). */
   readonly takenAt = new Date();
   private lastRenewedAt: number;
@@ -33,6 +35,7 @@ export class HeldLease {
     heldSince: number = clock(),
   ) {
     this.current = lease;
+    this.holder = lease.leaseOwner;
     this.lastRenewedAt = heldSince;
     this.armExpiry();
   }
@@ -96,7 +99,8 @@ export class HeldLease {
   /**
    * Runs one conditional write on the current lease, after any write in flight.
    * A failed condition may hide our own earlier attempt that timed out and was retried by the SDK;
-   * the lease is re-read and accepted when it shows exactly our write (owner = us, counter + 1).
+   * the lease is re-read and accepted when it shows exactly our write (isOurWrite: owner = us, counter + 1,
+   * and what the write wrote).
    */
   update(write: (lease: Lease) => Promise<Lease | undefined>, what: string, showsOurWrite: (fresh: Lease) => boolean): Promise<Lease> {
     const run = async (): Promise<Lease> => {
@@ -107,7 +111,7 @@ export class HeldLease {
       const written = await write(before);
       if (written) return this.accept(written, sentAt);
       const fresh = await this.table.getLease(before.leaseKey);
-      if (fresh && fresh.leaseOwner === before.leaseOwner && fresh.leaseCounter === before.leaseCounter + 1 && showsOurWrite(fresh)) {
+      if (fresh && this.isOurWrite(before, fresh) && showsOurWrite(fresh)) {
         return this.accept(fresh, sentAt);
       }
       const reason = fresh
@@ -119,6 +123,21 @@ export class HeldLease {
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Whether `fresh` can only be the row our own write made of `before`: the counter moved by exactly one,
+   * and the owner is still this worker (the one that took the lease). A row that names another owner is
+   * never ours, whatever its counter: a KCL 3.x new owner's write after a hand-over moves the counter by
+   * one too, and taking it for our own would make two writers of one lease.
+   */
+  protected isOurWrite(before: Lease, fresh: Lease): boolean {
+    return (
+      this.holder !== undefined &&
+      before.leaseOwner === this.holder &&
+      fresh.leaseOwner === this.holder &&
+      fresh.leaseCounter === before.leaseCounter + 1
+    );
   }
 
   /** Gives the lease up so another worker can take it at once. */

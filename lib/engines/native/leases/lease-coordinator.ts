@@ -1,7 +1,7 @@
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import type { WorkerEvent } from '../../../core/worker';
-import type { Lease } from '../../../leases/lease';
+import { shardIdOf, type Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from './clock';
 import { RELEASED, type HeldLease } from './held-lease';
@@ -35,7 +35,8 @@ export class LeaseCoordinator {
     table: LeaseTable,
     private readonly config: LeaseCoordinatorConfig,
     private readonly logger: WorkerLogger,
-    private readonly onLeaseTaken: (lease: HeldLease) => void,
+    /** Starts the lease's consumer; resolves once its start position is fixed (a LATEST lease's first iterator). Never rejects. */
+    private readonly onLeaseTaken: (lease: HeldLease) => Promise<void> | void,
     clock: MonotonicClock = monotonicNow,
   ) {
     this.renewer = new LeaseRenewer(config.leaseRenewalIntervalMs, config.failoverTimeMs, logger);
@@ -92,14 +93,19 @@ export class LeaseCoordinator {
     const taken = source
       ? await source.discover(isHeld, () => !this.stopped && this.source === source)
       : await this.taker.takeLeases(isHeld, () => !this.stopped);
-    for (const { held, how, previousOwner, target } of taken) {
-      this.logger.log(
-        `Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`,
-      );
-      this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
-      this.renewer.add(held);
-      held.onLost((reason) => reason !== RELEASED && this.config.emit({ type: 'leaseLost', shardId: held.leaseKey, reason }));
-      this.onLeaseTaken(held);
-    }
+    // The pass (and so start()) ends once every lease taken is renewed and its start fixed; leaseTaken is
+    // reported then, so that a record put after the event (or after start()) is one the worker delivers.
+    await Promise.all(
+      taken.map(async ({ held, how, previousOwner, target }) => {
+        this.logger.log(
+          `Lease ${held.leaseKey} taken (${how}${previousOwner ? ` from ${previousOwner}` : ''}; ${how === 'assigned' ? `${target} assigned to` : `target ${target} leases for`} this worker).`,
+          { shard: shardIdOf(held.lease) },
+        );
+        this.renewer.add(held);
+        await this.onLeaseTaken(held);
+        this.config.emit({ type: 'leaseTaken', shardId: held.leaseKey, how, previousOwner });
+        held.onLost((reason) => reason !== RELEASED && this.config.emit({ type: 'leaseLost', shardId: held.leaseKey, reason }));
+      }),
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { describeError } from '../../../core/aws-errors';
 import { LeaseLostError } from '../../../core/errors';
 import type { WorkerLogger } from '../../../core/logger';
+import { shardIdOf } from '../../../leases/lease';
 import type { HeldLease } from './held-lease';
 
 /**
@@ -58,13 +59,15 @@ export class LeaseRenewer {
     try {
       await held.renew();
     } catch (error) {
+      // The renewer serves every stream of the worker: the line names the shard (its stream is in the lease key).
+      const fields = { shard: shardIdOf(held.lease) };
       if (error instanceof LeaseLostError) {
-        this.logger.warn(`Lease ${held.leaseKey} lost: ${error.message}`);
+        this.logger.warn(`Lease ${held.leaseKey} lost: ${error.message}`, fields);
       } else if (!held.isHeld()) {
         held.markLost(`not renewed for failoverTimeMs (${this.failoverTimeMs} ms): ${describeError(error)}`);
-        this.logger.warn(`Lease ${held.leaseKey} expired locally; last renewal error: ${describeError(error)}`);
+        this.logger.warn(`Lease ${held.leaseKey} expired locally; last renewal error: ${describeError(error)}`, fields);
       } else {
-        this.logger.warn(`Renewal of ${held.leaseKey} failed, will retry: ${describeError(error)}`);
+        this.logger.warn(`Renewal of ${held.leaseKey} failed, will retry: ${describeError(error)}`, fields);
       }
     }
   }

@@ -4,6 +4,7 @@ import { LeaseLostError } from '../../../core/errors';
 import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record';
 import type { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
+import { ProcessingTimeoutError, withProcessingTimeout } from './processing-timeout';
 
 /**
  * What the engine does for the processor around its batches when the options ask for it: automatic
@@ -32,23 +33,33 @@ export class BatchPolicies {
   }
 
   /**
-   * A batch that failed every attempt: handed to onFailedBatch, then checkpointed past. False when
-   * there is no hook or it threw: the caller gives the lease up and the batch comes again later.
+   * A batch that failed every attempt (or overran processingTimeoutMs): handed to onFailedBatch, then
+   * checkpointed past. False when there is no hook, it threw, or it did not return within
+   * processingTimeoutMs: the caller gives the lease up and the batch comes again later, so a hung hook
+   * neither stalls the shard under a renewed lease nor loses the batch.
    */
   async deadLetter(records: readonly KinesisRecord[], end: ExtendedSequenceNumber, error: unknown, attempts: number): Promise<boolean> {
-    const { onFailedBatch, streamName, logger } = this.options;
+    const { onFailedBatch, streamName, logger, processingTimeoutMs } = this.options;
     if (!onFailedBatch) return false;
     const range = `${records[0].sequenceNumber}..${end.sequenceNumber}`;
     try {
-      await onFailedBatch({ streamName, shardId: this.checkpointer.shardId, records, error, attempts });
+      await withProcessingTimeout(
+        () => onFailedBatch({ streamName, shardId: this.checkpointer.shardId, records, error, attempts }),
+        processingTimeoutMs,
+        () => undefined,
+      );
     } catch (hookError) {
+      const what =
+        hookError instanceof ProcessingTimeoutError
+          ? `did not return within processingTimeoutMs (${processingTimeoutMs} ms)`
+          : `threw: ${describeError(hookError)}`;
       logger.error(
-        `onFailedBatch threw for ${records.length} records ${range} on ${this.where}; giving the lease up so they are delivered again later: ${describeError(hookError)}`,
+        `onFailedBatch ${what}, for ${records.length} records ${range} on ${this.where}; giving the lease up without a checkpoint past them, so they are delivered again later.`,
       );
       return false;
     }
     try {
-      await this.checkpointer.checkpoint(end.sequenceNumber, end.subSequenceNumber);
+      await this.checkpointer.checkpointPastDeadLetter(end);
     } catch (checkpointError) {
       logger.error(
         `${records.length} records ${range} on ${this.where} went to onFailedBatch, but the checkpoint past them failed; they may be delivered again: ${describeError(checkpointError)}`,

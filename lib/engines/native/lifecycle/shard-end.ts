@@ -1,6 +1,7 @@
 import type { ResolvedWorkerOptions } from '../../../core/options';
-import type { KinesisRecordProcessor } from '../../../core/processor';
+import type { ProcessorLifecycle } from '../../../core/processor';
 import { callShutdownWithRetries } from '../../../core/processor-calls';
+import { reportProcessorFailures } from '../../../core/processor-failure';
 import type { Delivery } from '../../../core/processing-retry';
 import { isFinished, shardIdOf } from '../../../leases/lease';
 import type { LeaseIdentity } from '../../../leases/stream-lease-scope';
@@ -14,7 +15,7 @@ export interface ShardEnd {
   readonly held: HeldLease;
   readonly table: LeaseTable;
   readonly options: ResolvedWorkerOptions;
-  readonly processor: KinesisRecordProcessor;
+  readonly processor: ProcessorLifecycle;
   readonly checkpointer: ShardCheckpointer;
   /** The children GetRecords named at the end of the shard; looked up when it named none. */
   readonly namedChildren: readonly ChildShard[] | undefined;
@@ -80,6 +81,7 @@ export async function finishShard(end: ShardEnd): Promise<ShardEndOutcome> {
       logger: retrying.logger,
       signal: retrying.signal,
       abandoned: end.abandoned,
+      onFailure: reportProcessorFailures(end.options.emit, shardId, 'shutdown', `shutdown(TERMINATE) of the processor for ${shardId}`),
     },
   );
   if (shutdown !== 'delivered') return { finished: false, shutdown };

@@ -8,8 +8,9 @@ import type { ResolvedWorkerOptions } from '../../../core/options';
  * client: retrieval.requestHandler, else a NodeHttp2Handler. kinesis-local is the other way round
  * (SubscribeToShard over HTTP/1.1 only): pass new NodeHttpHandler() there.
  *
- * No request timeout: a subscription streams for up to 5 minutes; a dead one is caught by the reader's
- * idle timeout instead. One attempt per call: the reader paces resubscriptions to Kinesis' one call per
+ * No request timeout: a subscription streams for up to 5 minutes. Its start (the answer and the first
+ * event) is bounded by retrieval.subscribeTimeoutMs, and a subscription that dies later by the idle
+ * timeout (shard-subscription.ts): either cancels the request, which closes its own HTTP/2 session. One attempt per call: the reader paces resubscriptions to Kinesis' one call per
  * second per shard, which the SDK's own retries would not respect.
  */
 export function createSubscriberClient(options: ResolvedWorkerOptions): KinesisClient {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, type SubscribeToShardEvent } from '@aws-sdk/client-kinesis';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
@@ -11,8 +12,16 @@ import { deaggregate } from './kpl-deaggregate';
 import { classifyReadError, missingPermission } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
 import { FetchAbortedError, UnreadablePositionError, type RecordBatch } from './shard-record-fetcher';
-import { NotStreamingError, ShardSubscription } from './shard-subscription';
-import { dropNotAfter, readPositionOf, type ReadPosition, type ReadStart } from './start-position';
+import { NotStreamingError, ShardSubscription, SubscribeTimeoutError } from './shard-subscription';
+import {
+  dropNotAfter,
+  LATEST_ANCHOR_TIMEOUT_MS,
+  LATEST_CLOCK_MARGIN_MS,
+  latestAnchorOf,
+  readPositionOf,
+  type ReadPosition,
+  type ReadStart,
+} from './start-position';
 
 /** Kinesis allows one SubscribeToShard call per second per shard and consumer. */
 export const SUBSCRIBE_INTERVAL_MS = 1_000;
@@ -20,6 +29,8 @@ export const SUBSCRIBE_INTERVAL_MS = 1_000;
 const RESUBSCRIBE_RETRY: RetryPolicy = { maxAttempts: Infinity, baseDelayMs: SUBSCRIBE_INTERVAL_MS, maxDelayMs: 10_000 };
 /** The same failure is logged again at most this often. */
 const REPEAT_WARN_MS = 30_000;
+/** A problem that repeats (a missing permission, an unreadable checkpoint) is logged again at most this often, as polling does. */
+const REPEAT_LOG_MS = 5 * 60_000;
 
 export interface FanoutReaderConfig extends ReadStart {
   /** The client whose request handler streams (HTTP/2 on AWS). */
@@ -32,14 +43,21 @@ export interface FanoutReaderConfig extends ReadStart {
   /** A caught-up subscription checks at most this often whether its shard was closed (see checkShardEnd). */
   readonly shardEndCheckIntervalMs: number;
   readonly idleTimeoutMs?: number;
+  /** retrieval.subscribeTimeoutMs: the bound on SubscribeToShard's answer and on its first event. */
+  readonly subscribeTimeoutMs?: number;
   readonly onThrottled?: () => void;
   readonly logger: WorkerLogger;
   readonly signal: AbortSignal;
-  /** Where the reader reads the time and waits (pacing, backoff): the wall clock and timers unless a test injects its own. */
+  /** Where the reader reads the time and waits (pacing, backoff): a monotonic clock and timers unless a test injects its own. */
   readonly clock?: PacerClock;
 }
 
-const wallClock: PacerClock = { now: () => Date.now(), pause };
+/**
+ * The subscription pacing, the shard-end check's interval and the repeat-warning spacing are intervals:
+ * measured on a clock that only moves forward, so that a wall clock stepped back (NTP, by hand) never
+ * holds a resubscription back for the size of the step, nor a step forward lets two calls come within 1 s.
+ */
+const monotonicClock: PacerClock = { now: () => performance.now(), pause };
 
 /**
  * Reads one shard through enhanced fan-out (the KCL's FanOutRecordsPublisher): one SubscribeToShard at a
@@ -57,17 +75,20 @@ export class FanoutReader {
   /** After this position the next subscription starts: the last event's continuation (or last record). */
   private resumeAfter: string | undefined;
   private delivered: ExtendedSequenceNumber | undefined;
-  private lastSubscribeAt = 0;
+  private lastSubscribeAt = -Infinity;
   private failures = 0;
   private readonly clock: PacerClock;
   private lastShardEndCheck: number;
   /** The children the shard-end check found (kinesis-local's closed shards send no ChildShards event). */
   private shardEndChildren: ChildShard[] | undefined;
   private lastProblem: string | undefined;
+  private problemLoggedAt = -Infinity;
   private readonly warnings = new Map<string, number>();
+  /** prime()'s first subscription (LATEST) on its way; the first next() waits for it. */
+  private priming: Promise<void> | undefined;
 
   constructor(private readonly config: FanoutReaderConfig) {
-    this.clock = config.clock ?? wallClock;
+    this.clock = config.clock ?? monotonicClock;
     this.lastShardEndCheck = this.clock.now();
   }
 
@@ -76,13 +97,34 @@ export class FanoutReader {
     return this.lastProblem;
   }
 
+  /**
+   * Fixes a LATEST lease's start at the server's LATEST now, when the lease is taken, by opening the first
+   * subscription with StartingPosition LATEST (once; nothing to do for other starts). Its events stay in the
+   * stream until next() reads them. Never rejects: if it does not open within LATEST_ANCHOR_TIMEOUT_MS, or it
+   * ends before its first event was read, the reader subscribes from the take time less the margin instead.
+   */
+  prime(): Promise<void> {
+    const anchor = latestAnchorOf(this.config);
+    if (!anchor || this.priming) return this.priming ?? Promise.resolve();
+    this.priming = this.subscribe(anchor, LATEST_ANCHOR_TIMEOUT_MS).catch((error: unknown) => {
+      this.endSubscription();
+      if (this.config.signal.aborted) return;
+      this.config.logger.warn(
+        `${this.where}: no LATEST subscription when the lease was taken (${describeError(error)}); subscribing from when the lease was taken, ` +
+          `less ${LATEST_CLOCK_MARGIN_MS} ms, instead: nothing put since is skipped, records up to ${LATEST_CLOCK_MARGIN_MS} ms older may be delivered.`,
+      );
+    });
+    return this.priming;
+  }
+
   async next(): Promise<RecordBatch> {
     const { signal } = this.config;
     try {
+      await this.priming;
       for (;;) {
         if (signal.aborted) throw new FetchAbortedError();
         try {
-          if (!this.subscription) await this.subscribe();
+          if (!this.subscription) await this.subscribe(this.position());
           const event = await this.subscription!.next();
           if (!event) {
             // Kinesis ended the subscription (its 5 minutes are up): subscribe again from where it stopped.
@@ -98,7 +140,7 @@ export class FanoutReader {
         } catch (error) {
           if (signal.aborted) throw new FetchAbortedError();
           this.endSubscription();
-          if (error instanceof UnreadablePositionError || error instanceof NotStreamingError) throw error;
+          if (error instanceof NotStreamingError) throw error;
           if (classifyReadError(error) === 'not-found' && (await this.shardIsGone(error)))
             return { records: [], shardEnded: true, caughtUp: true };
           this.onFailure(error);
@@ -116,9 +158,9 @@ export class FanoutReader {
     this.endSubscription();
   }
 
-  private async subscribe(): Promise<void> {
+  /** Opens a subscription at `position`, paced; with `timeoutMs`, one that has not opened by then is cancelled. */
+  private async subscribe(position: ReadPosition, timeoutMs?: number): Promise<void> {
     const { signal } = this.config;
-    const position = this.position();
     const wait = this.lastSubscribeAt + SUBSCRIBE_INTERVAL_MS - this.clock.now();
     if (wait > 0 && !(await this.clock.pause(wait, signal))) throw new FetchAbortedError();
     this.lastSubscribeAt = this.clock.now();
@@ -129,12 +171,23 @@ export class FanoutReader {
       position,
       signal,
       idleTimeoutMs: this.config.idleTimeoutMs,
+      subscribeTimeoutMs: this.config.subscribeTimeoutMs,
     });
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            subscription.close();
+          }, timeoutMs);
     try {
       await subscription.open();
     } catch (error) {
       subscription.close();
-      throw error;
+      throw timedOut ? new Error(`no answer within ${timeoutMs} ms`) : error;
+    } finally {
+      clearTimeout(timer);
     }
     this.subscription = subscription;
   }
@@ -224,14 +277,25 @@ export class FanoutReader {
   private onFailure(error: unknown): void {
     const name = (error as { name?: string })?.name ?? 'Error';
     if (name === 'LimitExceededException') this.config.onThrottled?.();
-    if (classifyReadError(error) === 'permission') {
-      const text = `${this.where} cannot be read through fan-out: the worker needs ${missingPermission(error, 'SubscribeToShard')} (${describeError(error)}).`;
-      if (text !== this.lastProblem) this.config.logger.error(`${text} Retrying every ${RESUBSCRIBE_RETRY.maxDelayMs / 1000} s at most.`);
+    // As polling does: what no retry fixes by itself keeps the lease, shows in status() and is logged, but is
+    // not given up to go round the workers (a checkpoint this worker cannot start from, a missing permission).
+    if (error instanceof UnreadablePositionError || classifyReadError(error) === 'permission') {
+      const text =
+        error instanceof UnreadablePositionError
+          ? error.message
+          : `${this.where} cannot be read through fan-out: the worker needs ${missingPermission(error, 'SubscribeToShard')} (${describeError(error)}).`;
+      const now = this.clock.now();
+      if (text !== this.lastProblem || now - this.problemLoggedAt >= REPEAT_LOG_MS) {
+        this.config.logger.error(
+          `${text} Retrying every ${RESUBSCRIBE_RETRY.maxDelayMs / 1000} s at most; this is logged again in ${REPEAT_LOG_MS / 60_000} minutes if it persists.`,
+        );
+        this.problemLoggedAt = now;
+      }
       this.lastProblem = text;
       return;
     }
     const now = this.clock.now();
-    if (now - (this.warnings.get(name) ?? 0) < REPEAT_WARN_MS) return;
+    if (now - (this.warnings.get(name) ?? -Infinity) < REPEAT_WARN_MS) return;
     this.warnings.set(name, now);
     this.config.logger.warn(
       `Fan-out subscription on ${this.where} failed: ${describeError(error)}. ${hintFor(error)}Subscribing again after ${this.resumeAfter ?? 'the checkpoint'}; this error is logged again in ${REPEAT_WARN_MS / 1000} s at the earliest.`,
@@ -261,6 +325,8 @@ export class FanoutReader {
 
 function hintFor(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  if (error instanceof SubscribeTimeoutError)
+    return 'A blackholed or half-open connection, or an overloaded endpoint: the request was cancelled (its connection closed) and is made again on a new one. Raise retrieval.subscribeTimeoutMs if Kinesis is reached through something this slow. ';
   if (name === 'ResourceInUseException')
     return "Another subscription on this shard and consumer is still open (the previous owner's, or one not yet closed by Kinesis). ";
   if (name === 'LimitExceededException') return 'SubscribeToShard is limited to one call per second per shard and consumer. ';

@@ -9,6 +9,12 @@ import { ShardRecordFetcher, type RecordBatch } from './shard-record-fetcher';
 
 /** What the shard consumer reads batches from, whatever the retrieval mode. next() rejects with FetchAbortedError once the signal aborts. */
 export interface RecordReader {
+  /**
+   * Called when the lease is taken: a LATEST lease's start is fixed at the server's LATEST now (its first
+   * iterator or subscription), not when the first batch is asked for. Never rejects; bounded by
+   * LATEST_ANCHOR_TIMEOUT_MS, past which the start falls back to the take time less the clock margin.
+   */
+  prime(): Promise<void>;
   next(): Promise<RecordBatch>;
   /** A problem no retry solves by itself, for status(). */
   readonly problem: string | undefined;
@@ -53,6 +59,7 @@ export function createRecordReader(config: RecordReaderConfig): RecordReader {
       subscriber: config.fanout.subscriber,
       consumerArn: config.fanout.consumerArn,
       shardEndCheckIntervalMs: options.shardSyncIntervalMs,
+      subscribeTimeoutMs: options.retrieval.subscribeTimeoutMs,
       onThrottled: config.onThrottled,
       logger: config.logger,
       signal: config.signal,
@@ -69,6 +76,7 @@ export function createRecordReader(config: RecordReaderConfig): RecordReader {
   });
   const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, config.signal);
   return {
+    prime: () => fetcher.prime(),
     next: () => reader.next(),
     get problem() {
       return fetcher.problem;

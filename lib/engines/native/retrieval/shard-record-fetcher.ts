@@ -11,7 +11,7 @@ import { deaggregate } from './kpl-deaggregate';
 import { pacedBy, PacingAbortedError } from './paced-command';
 import { classifyReadError, missingPermission, type ReadOperation } from './read-errors';
 import { toKinesisRecord } from './record-mapper';
-import { readPositionOf } from './start-position';
+import { LATEST_ANCHOR_TIMEOUT_MS, LATEST_CLOCK_MARGIN_MS, latestAnchorOf, readPositionOf, type ReadPosition } from './start-position';
 
 export interface RecordBatch {
   readonly records: KinesisRecord[];
@@ -34,7 +34,6 @@ const REPEAT_LOG_MS = 5 * 60_000;
 const REPEAT_WARN_MS = 30_000;
 /** Kinesis allows 5 GetShardIterator calls per second per shard, whatever maxGetRecordsPerSecond says. */
 const GET_SHARD_ITERATOR_PER_SECOND = 5;
-export { LATEST_CLOCK_MARGIN_MS } from './start-position';
 
 export interface ShardRecordFetcherConfig {
   readonly kinesis: KinesisClient;
@@ -44,7 +43,7 @@ export interface ShardRecordFetcherConfig {
   readonly start: ExtendedSequenceNumber;
   /** The configured initialPosition timestamp: where an AT_TIMESTAMP checkpoint starts. None: such a checkpoint is refused. */
   readonly startTimestamp?: Date;
-  /** When this worker took the lease: what LATEST means for it, fixed before any read. */
+  /** When this worker took the lease: where LATEST falls back to if its first iterator (prime()) is lost before any record was read. */
   readonly leaseTakenAt: Date;
   readonly maxRecords: number;
   readonly maxCallsPerSecond: number;
@@ -60,7 +59,7 @@ export interface ShardRecordFetcherConfig {
  * The iterator survives throttling, 5xx and network errors: a new one is requested only when the old
  * one is no longer valid, and always from a known position (after the last record read, at the
  * checkpoint, or at the pinned start), never from a fresh LATEST, which would skip what was put in
- * between. Starting from a checkpoint it reads AT the checkpointed sequence number and drops what is
+ * between. A LATEST lease's only LATEST iterator is the one prime() gets when the lease is taken. Starting from a checkpoint it reads AT the checkpointed sequence number and drops what is
  * not after it, so a checkpoint inside a KPL-aggregated record resumes at the right sub-record.
  */
 export class ShardRecordFetcher {
@@ -73,6 +72,8 @@ export class ShardRecordFetcher {
   private readonly warnings = new Map<string, { loggedAt: number; since: number }>();
   /** The call that failed last, for naming the permission a denial is about. */
   private operation: ReadOperation = 'GetShardIterator';
+  /** prime()'s LATEST iterator on its way; the first read waits for it. */
+  private priming: Promise<void> | undefined;
 
   constructor(private readonly config: ShardRecordFetcherConfig) {
     this.getRecordsPacer = new CallPacer(config.maxCallsPerSecond);
@@ -82,6 +83,29 @@ export class ShardRecordFetcher {
   /** A problem no retry solves by itself (a missing permission, an unreadable checkpoint), until it is gone. */
   get problem(): string | undefined {
     return this.lastProblem?.text;
+  }
+
+  /**
+   * Fixes a LATEST lease's start at the server's LATEST now, when the lease is taken (once; nothing to do
+   * for other starts). Never rejects: if the iterator does not come within LATEST_ANCHOR_TIMEOUT_MS, the
+   * first read starts from the take time less the margin instead, which skips nothing either.
+   */
+  prime(): Promise<void> {
+    const anchor = latestAnchorOf(this.config);
+    if (!anchor || this.priming) return this.priming ?? Promise.resolve();
+    const { signal } = this.config;
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(LATEST_ANCHOR_TIMEOUT_MS)]);
+    this.priming = this.iteratorAt(anchor, bounded).then(
+      (iterator) => void (this.iterator ??= iterator),
+      (error: unknown) => {
+        if (signal.aborted) return;
+        this.config.logger.warn(
+          `${this.where}: no LATEST iterator when the lease was taken (${bounded.aborted ? `no answer within ${LATEST_ANCHOR_TIMEOUT_MS} ms` : describeError(error)}); ` +
+            `reading from when the lease was taken, less ${LATEST_CLOCK_MARGIN_MS} ms, instead: nothing put since is skipped, records up to ${LATEST_CLOCK_MARGIN_MS} ms older may be delivered.`,
+        );
+      },
+    );
+    return this.priming;
   }
 
   async fetch(): Promise<RecordBatch> {
@@ -104,6 +128,7 @@ export class ShardRecordFetcher {
   private async fetchOnce(): Promise<RecordBatch> {
     const { kinesis, maxRecords, signal } = this.config;
     try {
+      await this.priming;
       this.iterator ??= await this.newIterator();
       this.operation = 'GetRecords';
       const command = new GetRecordsCommand({ ShardIterator: this.iterator, Limit: maxRecords });
@@ -211,9 +236,13 @@ export class ShardRecordFetcher {
     );
 
   private async newIterator(): Promise<string> {
-    const { kinesis, streamName, shardId, start, signal } = this.config;
     const position = readPositionOf(this.config, this.lastRead);
-    if (!position) throw new UnreadablePositionError(this.where, start.sequenceNumber);
+    if (!position) throw new UnreadablePositionError(this.where, this.config.start.sequenceNumber);
+    return this.iteratorAt(position, this.config.signal);
+  }
+
+  private async iteratorAt(position: ReadPosition, signal: AbortSignal): Promise<string> {
+    const { kinesis, streamName, shardId } = this.config;
     const input: GetShardIteratorCommandInput = {
       StreamName: streamName,
       ShardId: shardId,

@@ -5,6 +5,7 @@ import {
   type SubscribeToShardEventStream,
 } from '@aws-sdk/client-kinesis';
 import { KinesisWorkerError } from '../../../core/errors';
+import { SUBSCRIBE_TIMEOUT_MS } from '../../../core/retrieval-options';
 import type { ReadPosition } from './start-position';
 
 /**
@@ -25,6 +26,9 @@ export class NotStreamingError extends KinesisWorkerError {
 /** The subscription saw no event for idleTimeoutMs and was cancelled. */
 export class SubscriptionIdleError extends KinesisWorkerError {}
 
+/** SubscribeToShard did not answer, or sent no first event, within subscribeTimeoutMs; the request was cancelled. */
+export class SubscribeTimeoutError extends KinesisWorkerError {}
+
 export interface SubscriptionRequest {
   readonly client: KinesisClient;
   readonly consumerArn: string;
@@ -32,6 +36,8 @@ export interface SubscriptionRequest {
   readonly position: ReadPosition;
   readonly signal: AbortSignal;
   readonly idleTimeoutMs?: number;
+  /** The bound on the answer to SubscribeToShard and on its first event (retrieval.subscribeTimeoutMs). */
+  readonly subscribeTimeoutMs?: number;
 }
 
 /**
@@ -45,6 +51,7 @@ export class ShardSubscription {
   private readonly cancel = new AbortController();
   private events: AsyncIterator<SubscribeToShardEventStream> | undefined;
   private readonly unlink: () => void;
+  private eventSeen = false;
 
   constructor(private readonly request: SubscriptionRequest) {
     const onAbort = () => this.cancel.abort();
@@ -52,43 +59,88 @@ export class ShardSubscription {
     this.unlink = () => request.signal.removeEventListener('abort', onAbort);
   }
 
-  /** Sends SubscribeToShard; rejects as the SDK does (ResourceInUseException, LimitExceededException, ...). */
+  /**
+   * Sends SubscribeToShard; rejects as the SDK does (ResourceInUseException, LimitExceededException, ...),
+   * or with SubscribeTimeoutError when no answer came within subscribeTimeoutMs (the request is aborted).
+   */
   async open(): Promise<void> {
     const { client, consumerArn, shardId, position } = this.request;
-    const out = await client.send(
-      new SubscribeToShardCommand({
-        ConsumerARN: consumerArn,
-        ShardId: shardId,
-        StartingPosition: { Type: position.type, SequenceNumber: position.sequenceNumber, Timestamp: position.timestamp },
-      }),
-      { abortSignal: this.cancel.signal },
+    const out = await this.within(
+      this.subscribeTimeoutMs,
+      client.send(
+        new SubscribeToShardCommand({
+          ConsumerARN: consumerArn,
+          ShardId: shardId,
+          StartingPosition: { Type: position.type, SequenceNumber: position.sequenceNumber, Timestamp: position.timestamp },
+        }),
+        { abortSignal: this.cancel.signal },
+      ),
+      () =>
+        new SubscribeTimeoutError(
+          `SubscribeToShard on ${shardId} did not answer within ${this.subscribeTimeoutMs} ms (retrieval.subscribeTimeoutMs); cancelling the request`,
+        ),
     );
     const stream = out.EventStream;
     if (!stream || typeof stream[Symbol.asyncIterator] !== 'function') throw new NotStreamingError();
     this.events = stream[Symbol.asyncIterator]();
   }
 
-  /** The next event, or undefined when Kinesis ended the subscription. Throws an error event as its exception. */
+  /**
+   * The next event, or undefined when Kinesis ended the subscription. Throws an error event as its exception.
+   * The first event must come within subscribeTimeoutMs (Kinesis sends it at once: an answer followed by
+   * silence is a connection that died after the headers); each later one within idleTimeoutMs.
+   */
   async next(): Promise<SubscribeToShardEvent | undefined> {
-    if (!this.events) throw new Error('ShardSubscription.next() before open()');
-    const idleMs = this.request.idleTimeoutMs ?? SUBSCRIPTION_IDLE_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new SubscriptionIdleError(
-            `no event from SubscribeToShard on ${this.request.shardId} for ${idleMs} ms; cancelling the subscription`,
-          ),
+    const events = this.events;
+    if (!events) throw new Error('ShardSubscription.next() before open()');
+    const { shardId } = this.request;
+    const result = this.eventSeen
+      ? await this.within(
+          this.idleTimeoutMs,
+          events.next(),
+          () =>
+            new SubscriptionIdleError(
+              `no event from SubscribeToShard on ${shardId} for ${this.idleTimeoutMs} ms; cancelling the subscription`,
+            ),
+        )
+      : await this.within(
+          this.subscribeTimeoutMs,
+          events.next(),
+          () =>
+            new SubscribeTimeoutError(
+              `SubscribeToShard on ${shardId} answered but sent no event within ${this.subscribeTimeoutMs} ms (retrieval.subscribeTimeoutMs); cancelling the subscription`,
+            ),
         );
+    this.eventSeen = true;
+    if (result.done) return undefined;
+    const event = result.value;
+    if (event.SubscribeToShardEvent) return event.SubscribeToShardEvent;
+    throw errorEventOf(event);
+  }
+
+  private get idleTimeoutMs(): number {
+    return this.request.idleTimeoutMs ?? SUBSCRIPTION_IDLE_TIMEOUT_MS;
+  }
+
+  private get subscribeTimeoutMs(): number {
+    return this.request.subscribeTimeoutMs ?? SUBSCRIBE_TIMEOUT_MS;
+  }
+
+  /**
+   * `work`, or the timeout's error after `ms`: the subscription is then cancelled (the HTTP request
+   * aborted, which closes its connection or HTTP/2 session), and the late outcome of `work` ignored.
+   */
+  private async within<T>(ms: number, work: Promise<T>, timeoutError: () => Error): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(timeoutError());
         this.close();
-      }, idleMs);
+      }, ms);
     });
+    work.catch(() => undefined);
     try {
-      const result = await Promise.race([this.events.next(), idle]);
-      if (result.done) return undefined;
-      const event = result.value;
-      if (event.SubscribeToShardEvent) return event.SubscribeToShardEvent;
-      throw errorEventOf(event);
+      return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }

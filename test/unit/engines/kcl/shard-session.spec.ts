@@ -205,10 +205,11 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
 
   it('retries a throwing processRecords with backoff, logging shard and sequence numbers, and answers only after success', async () => {
     let failures = 0;
+    const thrown: Error[] = [];
     const h = await connect((calls) => ({
       ...recording(calls),
       processRecords: async ({ records }) => {
-        if (failures++ < 2) throw new Error('database unavailable');
+        if (failures++ < 2) throw thrown[thrown.push(new Error('database unavailable')) - 1];
         calls.push(`processRecords ${records.length}`);
       },
     }));
@@ -219,6 +220,22 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     const errors = h.logs.filter((l) => l.startsWith('ERROR'));
     expect(errors).toHaveLength(2);
     expect(errors[0]).toContain(`processRecords for 2 records ${SEQ(1)}..${SEQ(2)} on orders/shardId-000000000001 failed (attempt 1)`);
+    // Each throw is also reported as a structured event, with the processor's own error object.
+    const failed = h.events.filter((e) => (e as { type: string }).type === 'processorFailed');
+    expect(failed).toEqual(
+      [1, 2].map((attempt) =>
+        expect.objectContaining({
+          type: 'processorFailed',
+          streamName: 'orders',
+          shardId: 'shardId-000000000001',
+          call: 'processRecords',
+          description: `processRecords for 2 records ${SEQ(1)}..${SEQ(2)}`,
+          attempt,
+        }),
+      ),
+    );
+    expect(failed.map((e) => (e as { error: unknown }).error)).toEqual(thrown);
+    expect((failed[0] as { error: unknown }).error).toBe(thrown[0]);
   });
 
   it('shutdownRequested: shutdown(REQUESTED) with a checkpointer, once; the leaseLost that follows is answered and ignored', async () => {
@@ -349,6 +366,8 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     h.peer.send({ action: 'checkpoint', sequenceNumber: SEQ(1), error: 'ShutdownException' });
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'processRecords' });
     expect(errors[0]).toBeInstanceOf(LeaseLostError);
+    // The checkpointer's LeaseLostError, passed on by the processor, is the engine's: no processorFailed.
+    expect(h.events.filter((e) => (e as { type: string }).type === 'processorFailed')).toEqual([]);
 
     h.peer.send({ action: 'processRecords', records: [record(2)] });
     expect(await h.peer.next()).toEqual({ action: 'status', responseFor: 'processRecords' });
@@ -452,6 +471,9 @@ describe('a shard session: aws-kcl over the socket, driving a Promise processor'
     await initialize(h);
     expect(attempts).toBe(2);
     expect(h.logs.find((l) => l.startsWith('ERROR'))).toContain('building the processor on orders/shardId-000000000001 failed (attempt 1)');
+    expect(h.events).toContainEqual(
+      expect.objectContaining({ type: 'processorFailed', call: 'factory', attempt: 1, error: new Error('DI failure') }),
+    );
   });
 
   it('marks the user records of a KPL aggregate (one sequence number, several records) with their subSequenceNumber, 0 included', () => {

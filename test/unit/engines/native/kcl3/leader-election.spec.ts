@@ -159,6 +159,31 @@ describe('LeaderElection (the dynamodb-lock-client protocol on the Leader item)'
     expect(logger.log).toHaveBeenCalledWith(expect.stringMatching(/java-x had not renewed it for 30 s/));
   });
 
+  it('a slow read does not start the silence timer early: it counts from when the read returned, not from when it was sent', async () => {
+    const { table, election, advance } = setup();
+    table.item = javaLock('v1', { leaseDuration: { S: '10000' } });
+    // The read is sent, the holder heartbeats 3 s later (v2) while the read is in flight, and the read
+    // returns v2 at that instant. Then the holder dies: v2 is its last write.
+    table.delay = (op) =>
+      op === 'GetItem'
+        ? Promise.resolve().then(() => {
+            advance(3_000);
+            table.item = javaLock('v2', { leaseDuration: { S: '10000' } });
+          })
+        : undefined;
+    await election.tick();
+    table.delay = undefined;
+    // v2 was written at this instant (t = 3 s): taking it before t = 13 s would be two leaders.
+    advance(9_999);
+    await election.tick();
+    expect(election.isLeader).toBe(false);
+    expect(table.writes()).toEqual([]);
+    advance(1);
+    await election.tick();
+    expect(election.isLeader).toBe(true);
+    expect(table.writes()[0].input.ExpressionAttributeValues).toEqual({ ':rvn': { S: 'v2' } });
+  });
+
   it("the Java lock (leaseDuration 120000) is taken only after 120 s of silence, not after this worker's own shorter duration", async () => {
     const { table, election, advance } = setup({ leaseDurationMs: 10_000 });
     table.item = javaLock('dead-rvn');

@@ -30,19 +30,33 @@ function monitorWith(answers: unknown[], initial: Kcl3Mode = { kind: 'none' }) {
 const state = (cv: string) => ({ key: { S: 'Migration3.0' }, cv: { S: cv } });
 
 describe('MigrationStateMonitor', () => {
-  it('calls back only when the lease rules change: a flip to 3.x and a rollback, not 2X -> UPGRADE_FROM_2X nor 3X_WITH_ROLLBACK -> 3X', async () => {
+  it('calls back at every client version change, also when the lease rules stay (none -> UPGRADE_FROM_2X, 3X_WITH_ROLLBACK -> 3X)', async () => {
     const { monitor, changes } = monitorWith([
+      state('CLIENT_VERSION_UPGRADE_FROM_2X'),
       state('CLIENT_VERSION_UPGRADE_FROM_2X'),
       state('CLIENT_VERSION_3X_WITH_ROLLBACK'),
       state('CLIENT_VERSION_3X'),
       state('CLIENT_VERSION_2X'),
+      undefined,
     ]);
-    for (let i = 0; i < 4; i++) await monitor.poll();
+    for (let i = 0; i < 6; i++) await monitor.poll();
     expect(changes).toEqual([
+      ['none', 'CLIENT_VERSION_UPGRADE_FROM_2X'],
       ['CLIENT_VERSION_UPGRADE_FROM_2X', 'CLIENT_VERSION_3X_WITH_ROLLBACK'],
+      ['CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X'],
       ['CLIENT_VERSION_3X', 'CLIENT_VERSION_2X'],
+      ['CLIENT_VERSION_2X', 'none'],
     ]);
-    expect(monitor.mode).toMatchObject({ clientVersion: 'CLIENT_VERSION_2X' });
+    expect(monitor.mode).toEqual({ kind: 'none' });
+  });
+
+  it('a worker that started with no migration state is told when the fleet writes UPGRADE_FROM_2X (so it starts publishing worker metrics)', async () => {
+    const { monitor, changes } = monitorWith([undefined, state('CLIENT_VERSION_UPGRADE_FROM_2X')]);
+    await monitor.poll();
+    expect(changes).toEqual([]);
+    await monitor.poll();
+    expect(changes).toEqual([['none', 'CLIENT_VERSION_UPGRADE_FROM_2X']]);
+    expect(monitor.mode).toMatchObject({ kind: 'compatible', clientVersion: 'CLIENT_VERSION_UPGRADE_FROM_2X' });
   });
 
   it('a failed read keeps the current rules and warns (once per ten failures)', async () => {

@@ -24,9 +24,11 @@ describe('HeldLease and LeaseRenewer timing', () => {
     const table = new FakeLeaseTable([lease('slow', 'me'), lease('fast', 'me')]);
     table.hangRenewals.add('slow');
     const { logger, warnings } = silentLogger();
-    const renewer = new LeaseRenewer(50, 300, logger);
-    const slow = new HeldLease(table.rows.get('slow')!, table.asTable(), 300);
-    const fast = new HeldLease(table.rows.get('fast')!, table.asTable(), 300);
+    // A 2 s hold renewed every 50 ms: on a loaded machine (parallel jest workers) a 300 ms hold let 'fast' expire too.
+    // Not fake timers: the hung request is cut by AbortSignal.timeout, which runs on real time.
+    const renewer = new LeaseRenewer(50, 2_000, logger);
+    const slow = new HeldLease(table.rows.get('slow')!, table.asTable(), 2_000);
+    const fast = new HeldLease(table.rows.get('fast')!, table.asTable(), 2_000);
     renewer.add(slow);
     renewer.add(fast);
     renewer.renewAll();
@@ -35,7 +37,8 @@ describe('HeldLease and LeaseRenewer timing', () => {
     await waitFor(() => table.rows.get('fast')!.leaseCounter === 7, 'the second renewal of fast'); // two rounds, both renewed
     expect(table.renewSignals.filter(Boolean)).toHaveLength(3);
     renewer.start(); // every 50 ms from now on
-    await waitFor(() => slow.lost, 'the hung lease to expire locally', 5_000);
+    await waitFor(() => slow.lost, 'the hung lease to expire locally', 15_000);
+    expect(fast.lost).toBe(false);
     renewer.stop();
     expect(slow.lost).toBe(true);
     expect(warnings.join('\n')).toMatch(/slow expired locally; last renewal error: .*aborted/i);

@@ -17,7 +17,7 @@ const failure = (retrieval: unknown) => {
 
 describe('retrieval option (fan-out)', () => {
   it('defaults to polling; fan-out names its consumer after appName, as the Java KCL does', () => {
-    expect(resolve(undefined)).toEqual({ mode: 'polling' });
+    expect(resolve(undefined)).toEqual({ mode: 'polling', wireFormat: 'json' });
     expect(resolve({ mode: 'fanout' })).toMatchObject({ mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
     const handler = new NodeHttpHandler();
     expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({
@@ -26,6 +26,17 @@ describe('retrieval option (fan-out)', () => {
     });
     const arn = 'arn:aws:kinesis:eu-west-1:123456789012:stream/orders/consumer/orders-app:1700000000';
     expect(resolve({ mode: 'fanout', consumerArn: arn })).toMatchObject({ consumerArn: arn });
+  });
+
+  it('retrieval.subscribeTimeoutMs bounds the answer to SubscribeToShard and its first event: 10000 by default', () => {
+    expect(resolve({ mode: 'fanout' })).toMatchObject({ subscribeTimeoutMs: 10_000 });
+    expect(resolve({ mode: 'fanout', subscribeTimeoutMs: 2_500 })).toMatchObject({ subscribeTimeoutMs: 2_500 });
+  });
+
+  it('takes the GetRecords wire format in both modes (fan-out calls GetRecords too, to find a shard end)', () => {
+    expect(resolve({ wireFormat: 'cbor' })).toEqual({ mode: 'polling', wireFormat: 'cbor' });
+    expect(resolve({ mode: 'fanout', wireFormat: 'cbor' })).toMatchObject({ mode: 'fanout', wireFormat: 'cbor' });
+    expect(resolve({ mode: 'fanout' })).toMatchObject({ wireFormat: 'json' });
   });
 
   it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
@@ -51,12 +62,21 @@ describe('retrieval option (fan-out)', () => {
     [{ mode: 'fanout', consumerArn: 'orders-app' }, 'retrieval.consumerArn', /stream consumer ARN such as arn:aws:kinesis/],
     [{ mode: 'fanout', requestHandler: {} }, 'retrieval.requestHandler', /new NodeHttp2Handler\(\).*NodeHttpHandler\(\)/],
     [{ mode: 'polling', consumerName: 'x' }, 'retrieval.consumerName', /fan-out setting, but retrieval.mode is 'polling'/],
+    [{ mode: 'polling', subscribeTimeoutMs: 5000 }, 'retrieval.subscribeTimeoutMs', /fan-out setting, but retrieval.mode is 'polling'/],
+    [
+      { mode: 'fanout', subscribeTimeoutMs: 0 },
+      'retrieval.subscribeTimeoutMs',
+      /whole milliseconds from 100 to 300000.*default 10000\), got 0/,
+    ],
+    [{ mode: 'fanout', subscribeTimeoutMs: '5s' }, 'retrieval.subscribeTimeoutMs', /whole milliseconds from 100 to 300000/],
     [
       { mode: 'fanout', consumer: 'x' },
       'retrieval.consumer',
-      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler/,
+      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler, subscribeTimeoutMs, wireFormat/,
     ],
     ['fanout', 'retrieval', /expected \{ mode/],
+    [{ wireFormat: 'CBOR' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
+    [{ mode: 'fanout', wireFormat: 'msgpack' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
   ])('refuses %j at bootstrap, naming %s and the fix', (value, option, message) => {
     const error = failure(value);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);

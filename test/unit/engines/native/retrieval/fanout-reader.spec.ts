@@ -3,6 +3,7 @@ import type { KinesisClient, SubscribeToShardEvent } from '@aws-sdk/client-kines
 import { FanoutReader, type FanoutReaderConfig } from '../../../../../lib/engines/native/retrieval/fanout-reader';
 import { FetchAbortedError } from '../../../../../lib/engines/native/retrieval/shard-record-fetcher';
 import { NotStreamingError } from '../../../../../lib/engines/native/retrieval/shard-subscription';
+import { LATEST_ANCHOR_TIMEOUT_MS } from '../../../../../lib/engines/native/retrieval/start-position';
 import type { PacerClock } from '../../../../../lib/engines/native/retrieval/call-pacer';
 import { CapturingLogger } from '../../../../support/capturing-logger';
 import { waitFor } from '../../../../support/wait-for';
@@ -62,7 +63,7 @@ function fakeClock() {
 
 /** A subscriber client that answers SubscribeToShard with the next scripted stream (or rejection), and logs every call (at: on `now`). */
 function fakeClients(
-  subscriptions: Array<FakeStream | Error | 'no-stream'>,
+  subscriptions: Array<FakeStream | Error | 'no-stream' | 'no-answer'>,
   kinesisScript: Record<string, Array<() => unknown>> = {},
   now: () => number = Date.now,
 ) {
@@ -80,6 +81,8 @@ function fakeClients(
     if (!next) return new Promise(() => undefined);
     if (next instanceof Error) throw next;
     if (next === 'no-stream') return {};
+    // A blackholed request: no answer ever, whatever happens to the signal.
+    if (next === 'no-answer') return new Promise(() => undefined);
     next.signal = signal;
     return { EventStream: next };
   });
@@ -252,6 +255,30 @@ describe('FanoutReader', () => {
     expect(logger.lines.some((l) => l.includes('no event from SubscribeToShard'))).toBe(true);
   });
 
+  it('a SubscribeToShard that never answers is cancelled after subscribeTimeoutMs, logged, and made again (with backoff) from the same position', async () => {
+    const clients = fakeClients(['no-answer', 'no-answer', new FakeStream([event(1, 2)])]);
+    const { clock, waits } = fakeClock();
+    const { r, logger } = reader(clients, { subscribeTimeoutMs: 100, clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1', 'r2']);
+    expect(clients.calls.map((c) => c.name)).toEqual(['SubscribeToShard', 'SubscribeToShard', 'SubscribeToShard']);
+    expect(clients.calls.slice(0, 2).map((c) => c.signal!.aborted)).toEqual([true, true]);
+    expect(positions(clients.calls)).toEqual([{ Type: 'TRIM_HORIZON' }, { Type: 'TRIM_HORIZON' }, { Type: 'TRIM_HORIZON' }]);
+    // The failures back off as any failed subscription (1 s, then 2 s, with jitter), not only the 1 s pacing.
+    expect(waits.length).toBeGreaterThanOrEqual(2);
+    const warnings = logger.lines.filter((l) => l.includes('did not answer within 100 ms (retrieval.subscribeTimeoutMs)'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/blackholed or half-open connection.*Raise retrieval\.subscribeTimeoutMs/);
+  });
+
+  it('an answered subscription whose first event never comes is given up after subscribeTimeoutMs, not the idle timeout', async () => {
+    const silent = new FakeStream(['hang']);
+    const clients = fakeClients([silent, new FakeStream([event(1, 1)])]);
+    const { r, logger } = reader(clients, { subscribeTimeoutMs: 100, idleTimeoutMs: 600_000, clock: fakeClock().clock });
+    expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+    expect(silent.signal!.aborted).toBe(true);
+    expect(logger.lines.some((l) => l.includes('answered but sent no event within 100 ms'))).toBe(true);
+  });
+
   it('an HTTP/2 failure is logged with the hint for kinesis-local (HTTP/1.1 only: pass NodeHttpHandler)', async () => {
     const h2 = Object.assign(new Error('Protocol error'), { code: 'ERR_HTTP2_ERROR' });
     const { r, logger } = reader(fakeClients([h2, new FakeStream([event(1, 1)])]));
@@ -261,5 +288,103 @@ describe('FanoutReader', () => {
         /Protocol error.*serves SubscribeToShard over HTTP\/1\.1 only; pass retrieval\.requestHandler: new NodeHttpHandler\(\)/s.test(l),
       ),
     ).toBe(true);
+  });
+  describe('a LATEST lease', () => {
+    const LATEST = { sequenceNumber: 'LATEST', subSequenceNumber: 0 };
+    const takenAt = new Date('2026-11-28T10:00:00Z');
+    const pinned = new Date(takenAt.getTime() - 1_000);
+
+    it('prime() subscribes at LATEST when the lease is taken; its events wait in the stream for next(), then reading goes on after the continuation', async () => {
+      const first = new FakeStream([event(1, 1), 'end']);
+      const clients = fakeClients([first, new FakeStream([event(2, 2)])]);
+      const { r } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await r.prime();
+      await r.prime(); // once per lease
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }]);
+      expect(first.pulled).toBe(0);
+      const got = [...(await r.next()).records, ...(await r.next()).records].map((x) => x.data.toString());
+      expect(got).toEqual(['r1', 'r2']);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: seq(1) }]);
+    });
+
+    it('the LATEST subscription lost before its first event was read: the next one starts at the take time less the margin, never a fresh LATEST', async () => {
+      const clients = fakeClients([new FakeStream([awsError('InternalFailureException')]), new FakeStream([event(1, 1)])]);
+      const { r } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await r.prime();
+      expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r1']);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AT_TIMESTAMP', Timestamp: pinned }]);
+    });
+
+    it("no LATEST subscription at the take (the previous owner's still open): one warning, and reading starts at the take time less the margin", async () => {
+      const clients = fakeClients([awsError('ResourceInUseException'), new FakeStream([event(1, 1)])]);
+      const { r, logger } = reader(clients, { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock });
+      await expect(r.prime()).resolves.toBeUndefined();
+      expect((await r.next()).records).toHaveLength(1);
+      expect(positions(clients.calls)).toEqual([{ Type: 'LATEST' }, { Type: 'AT_TIMESTAMP', Timestamp: pinned }]);
+      expect(
+        logger.lines.filter((l) => l.startsWith('WARN') && l.includes('no LATEST subscription when the lease was taken')),
+      ).toHaveLength(1);
+    });
+
+    it('a LATEST subscription that does not open in time is cancelled, and the start falls back to the take time less the margin', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      try {
+        // SubscribeToShard never answers; the request ends only when it is aborted, as the SDK's does.
+        let sent: AbortSignal | undefined;
+        const subscriber = {
+          send: (_command: unknown, options: { abortSignal: AbortSignal }) =>
+            new Promise((_, reject) => {
+              sent = options.abortSignal;
+              sent.addEventListener('abort', () => reject(awsError('AbortError')));
+            }),
+        } as unknown as KinesisClient;
+        const { r, logger } = reader(
+          { subscriber, kinesis: fakeClients([]).kinesis },
+          { start: LATEST, leaseTakenAt: takenAt, clock: fakeClock().clock },
+        );
+        const primed = r.prime();
+        await jest.advanceTimersByTimeAsync(LATEST_ANCHOR_TIMEOUT_MS);
+        await primed;
+        expect(sent!.aborted).toBe(true);
+        expect(logger.lines.some((l) => l.includes(`no answer within ${LATEST_ANCHOR_TIMEOUT_MS} ms`))).toBe(true);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+  });
+
+  it('paces resubscription on a monotonic clock by default: a wall clock stepped back an hour does not hold the next subscription back', async () => {
+    const realNow = Date.now.bind(Date);
+    const clients = fakeClients([new FakeStream([event(1, 1), 'end']), new FakeStream([event(2, 2)])]);
+    const { r } = reader(clients);
+    expect((await r.next()).records).toHaveLength(1);
+    const stepped = jest.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      expect((await r.next()).records.map((x) => x.data.toString())).toEqual(['r2']);
+    } finally {
+      stepped.mockRestore();
+    }
+  });
+  it('a checkpoint it cannot start from (AT_TIMESTAMP without a configured timestamp) keeps the lease, as polling does: shown in problem, one error line, retried slowly', async () => {
+    const clients = fakeClients([]);
+    let pauses = 0;
+    let now = 0;
+    const abort = new AbortController();
+    // The reader's clock: each wait moves it on; the third ends the test as a stop() would.
+    const clock: PacerClock = {
+      now: () => now,
+      pause: (ms) => {
+        now += ms;
+        if (++pauses < 3) return Promise.resolve(true);
+        abort.abort();
+        return Promise.resolve(false);
+      },
+    };
+    const { r, logger } = reader(clients, { start: { sequenceNumber: 'AT_TIMESTAMP', subSequenceNumber: 0 }, clock, signal: abort.signal });
+    await expect(r.next()).rejects.toBeInstanceOf(FetchAbortedError);
+    expect(pauses).toBe(3);
+    expect(r.problem).toContain('has the checkpoint AT_TIMESTAMP');
+    expect(logger.lines.filter((l) => l.startsWith('ERROR') && l.includes('has the checkpoint AT_TIMESTAMP'))).toHaveLength(1);
+    expect(positions(clients.calls)).toEqual([]);
   });
 });

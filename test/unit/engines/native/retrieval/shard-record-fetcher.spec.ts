@@ -220,4 +220,91 @@ describe('ShardRecordFetcher', () => {
     expect(calls.filter((c) => c.name === 'GetRecords').map((c) => c.input.ShardIterator)).toEqual(['i1', 'i1', 'i1', 'i1', 'i1']);
     expect(logger.lines.filter((l) => l.includes('ProvisionedThroughputExceededException'))).toHaveLength(1);
   });
+  describe('a LATEST lease', () => {
+    const LATEST = { sequenceNumber: 'LATEST', subSequenceNumber: 0 };
+    const takenAt = new Date('2026-11-28T10:00:00Z');
+    const pinned = new Date(takenAt.getTime() - 1_000);
+    const shapes = (calls: { name: string; input: Record<string, unknown> }[]) =>
+      calls.filter((c) => c.name === 'GetShardIterator').map((c) => [c.input.ShardIteratorType, c.input.Timestamp]);
+
+    it('starts at the LATEST iterator prime() got when the lease was taken, and asks for no other', async () => {
+      const { client, calls } = fakeKinesis({
+        GetShardIterator: [() => ({ ShardIterator: 'latest' })],
+        GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+      });
+      const { f } = fetcher(client, { start: LATEST, leaseTakenAt: takenAt });
+      await f.prime();
+      await f.prime(); // once per lease
+      await f.fetch();
+      expect(shapes(calls)).toEqual([['LATEST', undefined]]);
+      expect(calls.find((c) => c.name === 'GetRecords')!.input.ShardIterator).toBe('latest');
+    });
+
+    it('its LATEST iterator lost before any record was read (expired): the new one starts at the take time less the margin, never a fresh LATEST', async () => {
+      const { client, calls } = fakeKinesis({
+        GetShardIterator: [() => ({ ShardIterator: 'latest' }), () => ({ ShardIterator: 'pinned' })],
+        GetRecords: [
+          () => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 }),
+          () => Promise.reject(awsError('ExpiredIteratorException')),
+          () => ({ Records: [], NextShardIterator: 'i3', MillisBehindLatest: 0 }),
+        ],
+      });
+      const { f } = fetcher(client, { start: LATEST, leaseTakenAt: takenAt });
+      await f.prime();
+      await f.fetch();
+      await f.fetch();
+      expect(shapes(calls)).toEqual([
+        ['LATEST', undefined],
+        ['AT_TIMESTAMP', pinned],
+      ]);
+    });
+
+    it('no LATEST iterator at the take (GetShardIterator failing): one warning, and reading starts at the take time less the margin', async () => {
+      const { client, calls } = fakeKinesis({
+        GetShardIterator: [() => Promise.reject(awsError('ProvisionedThroughputExceededException')), () => ({ ShardIterator: 'pinned' })],
+        GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+      });
+      const { f, logger } = fetcher(client, { start: LATEST, leaseTakenAt: takenAt });
+      await expect(f.prime()).resolves.toBeUndefined();
+      await f.fetch();
+      expect(shapes(calls)).toEqual([
+        ['LATEST', undefined],
+        ['AT_TIMESTAMP', pinned],
+      ]);
+      expect(logger.lines.filter((l) => l.startsWith('WARN') && l.includes('no LATEST iterator when the lease was taken'))).toHaveLength(1);
+    });
+
+    it('a read asked for while the LATEST iterator is on its way waits for it (one iterator, no pinned one)', async () => {
+      let answer: (value: unknown) => void = () => undefined;
+      const { client, calls } = fakeKinesis({
+        GetShardIterator: [() => new Promise((resolve) => (answer = resolve))],
+        GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+      });
+      const { f } = fetcher(client, { start: LATEST, leaseTakenAt: takenAt });
+      const primed = f.prime();
+      const batch = f.fetch();
+      await waitFor(() => calls.length === 1, 'the LATEST GetShardIterator sent');
+      answer({ ShardIterator: 'latest' });
+      await primed;
+      await batch;
+      expect(shapes(calls)).toEqual([['LATEST', undefined]]);
+    });
+
+    it('without prime() (a consumer that waited behind an earlier one of the shard) it starts at the take time less the margin', async () => {
+      const { client, calls } = fakeKinesis({
+        GetShardIterator: [() => ({ ShardIterator: 'pinned' })],
+        GetRecords: [() => ({ Records: [], NextShardIterator: 'i2', MillisBehindLatest: 0 })],
+      });
+      const { f } = fetcher(client, { start: LATEST, leaseTakenAt: takenAt });
+      await f.fetch();
+      expect(shapes(calls)).toEqual([['AT_TIMESTAMP', pinned]]);
+    });
+
+    it('prime() does nothing for any other start', async () => {
+      const { client, calls } = fakeKinesis({});
+      const { f } = fetcher(client);
+      await f.prime();
+      expect(calls).toEqual([]);
+    });
+  });
 });
