@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isResourceNotFound } from '../core/aws-errors';
 import { conditionalWrite } from './conditional-write';
+import { ENTITY_TYPE, entityTypeOf, isSingleTable, tableNameOf, workerMetricsKeyName, type Kcl3Table } from './kcl3-layout';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
 /**
@@ -37,26 +38,81 @@ export interface WorkerMetricStatsItem {
   readonly operatingRange: Readonly<Record<string, readonly number[]>>;
 }
 
-export function workerMetricStatsToItem(stats: WorkerMetricStatsItem): Record<string, AttributeValue> {
+/**
+ * The Java 3.5 support code (WorkerMetricStats.Features: 1 = SINGLE_TABLE_MIGRATION), written with the time it
+ * was last heartbeated (`slu`). A 3.5 leader moves a 3.0–3.4 application's table migration on only when every
+ * live worker reports it; 3.0–3.4 workers ignore both attributes. The native engine reads and writes the
+ * single-table layout, so it reports the same code.
+ */
+export const WORKER_SUPPORT_CODE = 1;
+
+export function workerMetricStatsToItem(stats: WorkerMetricStatsItem, table: Kcl3Table): Record<string, AttributeValue> {
   const numbers = (values: readonly number[]): AttributeValue => ({ L: values.map((value) => ({ N: String(value) })) });
   const map = (entries: Readonly<Record<string, readonly number[]>>): AttributeValue => ({
     M: Object.fromEntries(Object.entries(entries).map(([name, values]) => [name, numbers(values)])),
   });
   return {
-    wid: { S: stats.workerId },
+    [workerMetricsKeyName(table)]: { S: stats.workerId },
+    ...entityTypeOf(table, ENTITY_TYPE.workerMetricStats),
     lut: { N: String(stats.lastUpdateTimeSeconds) },
     sts: map(stats.metricStats),
     opr: map(stats.operatingRange),
+    sup: { N: String(WORKER_SUPPORT_CODE) },
+    slu: { N: String(stats.lastUpdateTimeSeconds) },
   };
 }
 
+/**
+ * Writes this worker's item. In the lease table the write must never replace a lease whose key happens to
+ * be the worker id: it is conditional on the row being absent or a worker metrics row.
+ */
 export async function putWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   stats: WorkerMetricStatsItem,
   abortSignal?: AbortSignal,
 ): Promise<void> {
-  await client.send(new PutItemCommand({ TableName: tableName, Item: workerMetricStatsToItem(stats) }), { abortSignal });
+  const item = workerMetricStatsToItem(stats, table);
+  if (!isSingleTable(table)) {
+    await client.send(new PutItemCommand({ TableName: table, Item: item }), { abortSignal });
+    return;
+  }
+  await client.send(
+    new PutItemCommand({
+      TableName: table.tableName,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(leaseKey) OR entityType = :wms',
+      ExpressionAttributeValues: { ':wms': { S: ENTITY_TYPE.workerMetricStats } },
+    }),
+    { abortSignal },
+  );
+}
+
+/**
+ * Deletes this worker's own item (at a graceful stop). In the lease table only a worker metrics row:
+ * never a lease whose key happens to be the worker id.
+ */
+export async function deleteOwnWorkerMetricStats(
+  client: DynamoDBClient,
+  table: Kcl3Table,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  const key = { [workerMetricsKeyName(table)]: { S: workerId } };
+  if (!isSingleTable(table)) {
+    await client.send(new DeleteItemCommand({ TableName: table, Key: key }), { abortSignal });
+    return;
+  }
+  await conditionalWrite(
+    client,
+    new DeleteItemCommand({
+      TableName: table.tableName,
+      Key: key,
+      ConditionExpression: 'entityType = :wms',
+      ExpressionAttributeValues: { ':wms': { S: ENTITY_TYPE.workerMetricStats } },
+    }),
+    abortSignal,
+  );
 }
 
 /** The keys of the leases whose leaseOwner is `workerId`, from the GSI (eventually consistent, as in the Java KCL). */
@@ -226,17 +282,23 @@ export interface WorkerMetricStatsRow {
 /** Every WorkerMetricStats item (strongly consistent scan, all pages). */
 export async function listWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   abortSignal?: AbortSignal,
 ): Promise<WorkerMetricStatsRow[]> {
   const rows: WorkerMetricStatsRow[] = [];
   // No table yet: no worker has published metrics (the reporters create it), which is an answer, not a failed pass.
-  const items = await scanAll(client, tableName, abortSignal).catch((error: unknown) => {
+  const items = await scanAll(
+    client,
+    tableNameOf(table),
+    abortSignal,
+    isSingleTable(table) ? ENTITY_TYPE.workerMetricStats : undefined,
+  ).catch((error: unknown) => {
     if (isResourceNotFound(error)) return [];
     throw error;
   });
+  const keyName = workerMetricsKeyName(table);
   for (const item of items) {
-    const workerId = item.wid?.S;
+    const workerId = item[keyName]?.S;
     const lut = Number(item.lut?.N);
     if (!workerId) continue;
     const sts = item.sts?.M ?? {};
@@ -257,17 +319,22 @@ export async function listWorkerMetricStats(
 /** The leader's stale-entry cleanup: deletes a worker's item only if it was not written since it was read (Java's condition on lut). */
 export async function deleteWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   row: WorkerMetricStatsRow,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
+  const keyName = workerMetricsKeyName(table);
   return conditionalWrite(
     client,
     new DeleteItemCommand({
-      TableName: tableName,
-      Key: { wid: { S: row.workerId } },
-      ConditionExpression: 'lut = :lut AND attribute_exists(wid)',
-      ExpressionAttributeValues: { ':lut': { N: String(row.lastUpdateTimeSeconds) } },
+      TableName: tableNameOf(table),
+      Key: { [keyName]: { S: row.workerId } },
+      // In the lease table also on entityType: never a lease, whatever its key.
+      ConditionExpression: `lut = :lut AND attribute_exists(${keyName})${isSingleTable(table) ? ' AND entityType = :wms' : ''}`,
+      ExpressionAttributeValues: {
+        ':lut': { N: String(row.lastUpdateTimeSeconds) },
+        ...(isSingleTable(table) ? { ':wms': { S: ENTITY_TYPE.workerMetricStats } } : {}),
+      },
     }),
     abortSignal,
   );
@@ -342,11 +409,26 @@ export async function initiateKcl3Handoff(
   );
 }
 
-async function scanAll(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<Record<string, AttributeValue>[]> {
+/** Every item of the table (all pages, strongly consistent); with `entityType`, only the rows of that entity type (the Java 3.5 filter). */
+async function scanAll(
+  client: DynamoDBClient,
+  tableName: string,
+  abortSignal?: AbortSignal,
+  entityType?: string,
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
+  const filter = entityType
+    ? {
+        FilterExpression: '#et = :et',
+        ExpressionAttributeNames: { '#et': 'entityType' },
+        ExpressionAttributeValues: { ':et': { S: entityType } },
+      }
+    : {};
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }), { abortSignal });
+    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey, ...filter }), {
+      abortSignal,
+    });
     items.push(...(page.Items ?? []));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
