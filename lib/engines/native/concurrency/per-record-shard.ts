@@ -75,7 +75,7 @@ export class PerRecordShard {
     const stored = held.lease.checkpoint;
     this.shedder = new LagShedder({ options, metrics: deps.metrics, shardId: deps.shardId, where: deps.where });
     this.watermark = new CompletionWatermark(isSequenceNumber(stored.sequenceNumber) ? stored : undefined);
-    this.token = { leaseKey: held.leaseKey, owner: held.lease.leaseOwner ?? options.workerId, counter: held.lease.leaseCounter };
+    this.token = held.fencingToken(options.workerId);
     const auto = options.autoCheckpoint;
     // Unset or 'batch': one checkpoint per batch of GetRecords, once all its records finished.
     const perBatch = !auto || (auto.everyRecords === 1 && auto.everyMs === Infinity);
