@@ -150,17 +150,38 @@ export async function renewKcl3Lease(
   );
 }
 
-/** Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start. */
-export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string): Promise<boolean> {
+/**
+ * Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start.
+ * `handover` is the row as this worker last read or wrote it during that hand-over (leaseOwner = the new
+ * owner, checkpointOwner = us). The condition pins exactly that state (counter, new owner, checkpoint
+ * owner): a late clear (a stop that ran out of time, a write the SDK retried) must not end a later
+ * hand-over of the same lease from this worker, after the lease came back to it, and the leader's
+ * assignment or the new owner's take-over always move the counter.
+ * The abort signal bounds the call: a hung write must not hold the hand-over or the worker's stop.
+ */
+export async function clearCheckpointOwner(
+  client: DynamoDBClient,
+  leaseTable: string,
+  handover: Lease,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
+  if (handover.leaseOwner === undefined) return false;
   return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
-      Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = leaseCounter + :one',
-      ConditionExpression: 'checkpointOwner = :me',
-      ExpressionAttributeValues: { ':me': { S: workerId }, ':one': { N: '1' } },
+      Key: { leaseKey: { S: handover.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = :next',
+      ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :newOwner AND checkpointOwner = :me',
+      ExpressionAttributeValues: {
+        ':counter': { N: String(handover.leaseCounter) },
+        ':next': { N: String(handover.leaseCounter + 1) },
+        ':newOwner': { S: handover.leaseOwner },
+        ':me': { S: workerId },
+      },
     }),
+    abortSignal,
   );
 }
 
@@ -168,6 +189,7 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
  * The new owner's end of a hand-over whose previous owner never cleared checkpointOwner (it died, or
  * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
  * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
+ * The abort signal bounds the call: a hung write must not hold the discovery pass.
  */
 export async function takeOverFromCheckpointOwner(
   client: DynamoDBClient,
@@ -175,6 +197,7 @@ export async function takeOverFromCheckpointOwner(
   lease: Lease,
   workerId: string,
   previous: string,
+  abortSignal?: AbortSignal,
 ): Promise<Lease | undefined> {
   const ok = await conditionalWrite(
     client,
@@ -190,6 +213,7 @@ export async function takeOverFromCheckpointOwner(
         ':previous': { S: previous },
       },
     }),
+    abortSignal,
   );
   return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
 }

@@ -117,10 +117,7 @@ export class Kcl3HeldLease extends HeldLease {
   override async release(): Promise<void> {
     if (this.handoffTarget === undefined) return super.release();
     await this.update(
-      async (lease) =>
-        (await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId))
-          ? { ...lease, leaseCounter: lease.leaseCounter + 1 }
-          : undefined,
+      async (lease) => ((await this.clearCheckpointOwner(lease)) ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined),
       'hand-over',
       () => false,
     ).catch(() => undefined);
@@ -130,18 +127,32 @@ export class Kcl3HeldLease extends HeldLease {
   /**
    * A release refused because leaseOwner is no longer us may be a hand-over this worker has not met yet
    * (the leader wrote it since the last renewal, e.g. just before a graceful stop): then checkpointOwner
-   * is us, and left there it would keep the new owner waiting for gracefulLeaseHandoffTimeoutMs.
+   * is us, and left there it would keep the new owner waiting for gracefulLeaseHandoffTimeoutMs. The leader's
+   * hand-over write leaves the counter as we last wrote it: a row with another counter is not that hand-over.
    */
   protected override async evict(lease: Lease): Promise<void> {
     if (await this.leaseTable.evictLease(lease)) return;
-    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId);
+    const { client, tableName } = this.leaseTable;
+    const row = await readKcl3Lease(client, tableName, lease.leaseKey, AbortSignal.timeout(this.failoverTimeMs));
+    if (!row || row.checkpointOwner !== this.workerId || row.lease.leaseCounter !== lease.leaseCounter) return;
+    await this.clearCheckpointOwner(row.lease);
   }
 
   override async abandon(): Promise<void> {
     if (this.handoffTarget === undefined) return super.abandon();
     if (this.lost) return;
     this.markLost(RELEASED);
-    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, this.lease, this.workerId);
+    await this.clearCheckpointOwner(this.lease);
+  }
+
+  /**
+   * Ends the hand-over recorded in `handover` (the row as we last saw it), and only that one; cut off after
+   * failoverTimeMs, so that a hung write never holds the hand-over or the worker's stop (the new owner then
+   * starts after gracefulLeaseHandoffTimeoutMs).
+   */
+  private clearCheckpointOwner(handover: Lease): Promise<boolean> {
+    const { client, tableName } = this.leaseTable;
+    return clearCheckpointOwner(client, tableName, handover, this.workerId, AbortSignal.timeout(this.failoverTimeMs));
   }
 
   private startHandoff(newOwner: string): void {
