@@ -120,7 +120,8 @@ export async function readKcl3Lease(
 }
 
 /**
- * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by).
+ * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by;
+ * undefined: not written, for a lease renewed under the 2.x rules).
  * Condition: the counter this worker last wrote, and either leaseOwner = us (normal) or, during a hand-over
  * away from us, checkpointOwner = us (the Java KCL's renewer keeps a lease it is handing over renewed too).
  */
@@ -129,7 +130,7 @@ export async function renewKcl3Lease(
   leaseTable: string,
   lease: Lease,
   holder: { readonly workerId: string; readonly handingOver: boolean },
-  throughputKBps: number,
+  throughputKBps: number | undefined,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
   return conditionalWrite(
@@ -137,12 +138,12 @@ export async function renewKcl3Lease(
     new UpdateItemCommand({
       TableName: leaseTable,
       Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'SET leaseCounter = :next, throughputKBps = :kbps',
+      UpdateExpression: `SET leaseCounter = :next${throughputKBps === undefined ? '' : ', throughputKBps = :kbps'}`,
       ConditionExpression: `leaseCounter = :counter AND ${holder.handingOver ? 'checkpointOwner' : 'leaseOwner'} = :me`,
       ExpressionAttributeValues: {
         ':counter': { N: String(lease.leaseCounter) },
         ':next': { N: String(lease.leaseCounter + 1) },
-        ':kbps': { N: String(throughputKBps) },
+        ...(throughputKBps === undefined ? {} : { ':kbps': { N: String(throughputKBps) } }),
         ':me': { S: holder.workerId },
       },
     }),

@@ -15,6 +15,8 @@ import { ThroughputMeter } from './throughput-meter';
  * - giving it up during a hand-over clears checkpointOwner (the new owner may start) instead of
  *   removing leaseOwner, which is the new owner's now.
  * A lease reassigned without hand-over is lost as in 2.x: the processor gets ZOMBIE.
+ * A single-stream lease the 2.x taker takes is held as this class too: after the fleet flips to 3.x,
+ * the leader may hand it over like any other (the Java KCL keeps its held leases across the flip).
  */
 export class Kcl3HeldLease extends HeldLease {
   private readonly throughput = new ThroughputMeter();
@@ -28,6 +30,12 @@ export class Kcl3HeldLease extends HeldLease {
     failoverTimeMs: number,
     clock: MonotonicClock = monotonicNow,
     heldSince: number = clock(),
+    /**
+     * Whether renewals write throughputKBps: under the 3.x rules (what the leader balances by). A lease
+     * taken under the 2.x rules is held as this class too (it may be handed over after a flip to 3.x),
+     * and its rows stay exactly 2.x until then.
+     */
+    private readonly writesThroughput: () => boolean = () => true,
   ) {
     super(lease, leaseTable, failoverTimeMs, clock, heldSince);
   }
@@ -53,12 +61,14 @@ export class Kcl3HeldLease extends HeldLease {
         if (left <= 0) throw new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
         const { client, tableName } = this.leaseTable;
         const holder = { workerId: this.workerId, handingOver: this.handoffTarget !== undefined };
+        // Read at every renewal, so that the first 3.x renewal after a flip reports the last interval only.
+        const kbps = this.throughput.takeKBps();
         const renewed = await renewKcl3Lease(
           client,
           tableName,
           lease,
           holder,
-          this.throughput.takeKBps(),
+          this.writesThroughput() ? kbps : undefined,
           AbortSignal.timeout(Math.ceil(left)),
         );
         return renewed ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
