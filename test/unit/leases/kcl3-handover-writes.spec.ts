@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Lease } from '../../../lib/leases/lease';
-import { clearCheckpointOwner, takeOverFromCheckpointOwner } from '../../../lib/leases/kcl3-tables';
+import { clearCheckpointOwner, renewKcl3Lease, takeOverFromCheckpointOwner } from '../../../lib/leases/kcl3-tables';
 
 /**
  * The conditions and the abort signal of the two writes that end a KCL 3.x hand-over, on a faked client
@@ -82,5 +82,20 @@ describe('takeOverFromCheckpointOwner', () => {
       ':me': { S: 'native-2' },
       ':previous': { S: 'native-1' },
     });
+  });
+});
+
+describe('renewKcl3Lease', () => {
+  it('writes throughputKBps under the 3.x rules, and leaves it out for a lease renewed under the 2.x rules (the row stays 2.x)', async () => {
+    const { client, sent } = refusingClient();
+    const lease = { ...handover, leaseOwner: 'native-1' };
+    await renewKcl3Lease(client, 'app', lease, { workerId: 'native-1', handingOver: false }, 1.5);
+    await renewKcl3Lease(client, 'app', lease, { workerId: 'native-1', handingOver: false }, undefined);
+    expect(sent.map((s) => s.input.UpdateExpression)).toEqual([
+      'SET leaseCounter = :next, throughputKBps = :kbps',
+      'SET leaseCounter = :next',
+    ]);
+    expect(sent[1].input.ExpressionAttributeValues).not.toHaveProperty(':kbps');
+    expect(sent[1].input.ConditionExpression).toBe('leaseCounter = :counter AND leaseOwner = :me');
   });
 });
