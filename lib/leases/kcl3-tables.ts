@@ -176,7 +176,8 @@ export async function readKcl3Lease(
 }
 
 /**
- * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by).
+ * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by;
+ * undefined: not written, for a lease renewed under the 2.x rules).
  * Condition: the counter this worker last wrote, and either leaseOwner = us (normal) or, during a hand-over
  * away from us, checkpointOwner = us (the Java KCL's renewer keeps a lease it is handing over renewed too).
  */
@@ -185,7 +186,7 @@ export async function renewKcl3Lease(
   leaseTable: string,
   lease: Lease,
   holder: { readonly workerId: string; readonly handingOver: boolean },
-  throughputKBps: number,
+  throughputKBps: number | undefined,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
   return conditionalWrite(
@@ -193,12 +194,12 @@ export async function renewKcl3Lease(
     new UpdateItemCommand({
       TableName: leaseTable,
       Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'SET leaseCounter = :next, throughputKBps = :kbps',
+      UpdateExpression: `SET leaseCounter = :next${throughputKBps === undefined ? '' : ', throughputKBps = :kbps'}`,
       ConditionExpression: `leaseCounter = :counter AND ${holder.handingOver ? 'checkpointOwner' : 'leaseOwner'} = :me`,
       ExpressionAttributeValues: {
         ':counter': { N: String(lease.leaseCounter) },
         ':next': { N: String(lease.leaseCounter + 1) },
-        ':kbps': { N: String(throughputKBps) },
+        ...(throughputKBps === undefined ? {} : { ':kbps': { N: String(throughputKBps) } }),
         ':me': { S: holder.workerId },
       },
     }),
@@ -206,17 +207,38 @@ export async function renewKcl3Lease(
   );
 }
 
-/** Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start. */
-export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string): Promise<boolean> {
+/**
+ * Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start.
+ * `handover` is the row as this worker last read or wrote it during that hand-over (leaseOwner = the new
+ * owner, checkpointOwner = us). The condition pins exactly that state (counter, new owner, checkpoint
+ * owner): a late clear (a stop that ran out of time, a write the SDK retried) must not end a later
+ * hand-over of the same lease from this worker, after the lease came back to it, and the leader's
+ * assignment or the new owner's take-over always move the counter.
+ * The abort signal bounds the call: a hung write must not hold the hand-over or the worker's stop.
+ */
+export async function clearCheckpointOwner(
+  client: DynamoDBClient,
+  leaseTable: string,
+  handover: Lease,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
+  if (handover.leaseOwner === undefined) return false;
   return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
-      Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = leaseCounter + :one',
-      ConditionExpression: 'checkpointOwner = :me',
-      ExpressionAttributeValues: { ':me': { S: workerId }, ':one': { N: '1' } },
+      Key: { leaseKey: { S: handover.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = :next',
+      ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :newOwner AND checkpointOwner = :me',
+      ExpressionAttributeValues: {
+        ':counter': { N: String(handover.leaseCounter) },
+        ':next': { N: String(handover.leaseCounter + 1) },
+        ':newOwner': { S: handover.leaseOwner },
+        ':me': { S: workerId },
+      },
     }),
+    abortSignal,
   );
 }
 
@@ -224,6 +246,7 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
  * The new owner's end of a hand-over whose previous owner never cleared checkpointOwner (it died, or
  * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
  * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
+ * The abort signal bounds the call: a hung write must not hold the discovery pass.
  */
 export async function takeOverFromCheckpointOwner(
   client: DynamoDBClient,
@@ -231,6 +254,7 @@ export async function takeOverFromCheckpointOwner(
   lease: Lease,
   workerId: string,
   previous: string,
+  abortSignal?: AbortSignal,
 ): Promise<Lease | undefined> {
   const ok = await conditionalWrite(
     client,
@@ -246,6 +270,7 @@ export async function takeOverFromCheckpointOwner(
         ':previous': { S: previous },
       },
     }),
+    abortSignal,
   );
   return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
 }

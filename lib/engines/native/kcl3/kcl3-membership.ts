@@ -126,6 +126,11 @@ export class Kcl3Membership {
     await this.reporter.withdraw();
   }
 
+  /** Whether this worker follows the 3.x lease rules now (its renewals then write throughputKBps). */
+  get underThreeXRules(): boolean {
+    return this.monitor !== undefined && rules(this.monitor.mode) === '3.x';
+  }
+
   status(): Kcl3Status | undefined {
     const mode = this.monitor?.mode;
     if (!mode || mode.kind === 'none') return undefined;
