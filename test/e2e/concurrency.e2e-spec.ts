@@ -126,12 +126,18 @@ describe('concurrency: processRecord with several records of a shard at once', (
     const next = random(22);
     const violations: string[] = [];
     let checked = 0;
+    // What became of each checkpoint write, so that a run with nothing checked says why.
+    const writes: string[] = [];
     // Every checkpoint write on the real table: what had finished before the write, against what the table then holds.
     const write = original<LeaseTable['updateCheckpoint']>(LeaseTable.prototype, 'updateCheckpoint');
     jest.spyOn(LeaseTable.prototype, 'updateCheckpoint').mockImplementation(async function (this: LeaseTable, lease, checkpoint) {
       const finishedBefore = new Set(finished);
-      const result = await write.call(this, lease, checkpoint);
+      const result = await write.call(this, lease, checkpoint).catch((error: unknown) => {
+        writes.push(`${lease.leaseKey}: write failed: ${String(error)}`);
+        throw error;
+      });
       const stored = await storedCheckpoint(appName, lease.leaseKey);
+      writes.push(`${lease.leaseKey}: wrote ${JSON.stringify(checkpoint)}, table holds ${JSON.stringify(stored)}`);
       if (stored && isSequenceNumber(stored.sequenceNumber)) {
         for (const record of expected) {
           if (
@@ -178,7 +184,7 @@ describe('concurrency: processRecord with several records of a shard at once', (
     }
     expect(watch.violations).toEqual([]);
     expect(violations).toEqual([]);
-    expect(checked).toBeGreaterThan(0);
+    expect({ checked: checked > 0, writes }).toMatchObject({ checked: true });
     expect([...finished].sort()).toEqual(expected.map((e) => keyOf(e.position)).sort());
   });
 

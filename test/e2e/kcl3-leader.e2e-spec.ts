@@ -194,8 +194,8 @@ describe('a native-only KCL 3.x application (native workers lead)', () => {
       90_000,
     );
     // The moves were the leader's graceful hand-overs: the old owner shut down (REQUESTED) and the lease went on from its checkpoint.
-    const handedOver = logs(fleet, 'native-1', 'handed over to');
-    expect(handedOver.length).toBeGreaterThan(0);
+    // Waited on: the worker's log lines reach the fleet's event file after the table shows the moves.
+    await waitFor(() => logs(fleet, 'native-1', 'handed over to').length > 0, "native-1's hand-over log lines");
     await waitFor(
       async () => (await scanRaw(dynamo, appName)).every((row) => row.checkpointOwner === undefined),
       'every hand-over finished',
