@@ -106,7 +106,8 @@ export class ReadBuffer {
     const freeRecords = Math.min(this.maxRecords - this.records, Math.ceil(this.maxRecords / share));
     const freeBytes = Math.min(this.maxBytes - this.bytes, Math.ceil(this.maxBytes / share));
     const limit = Math.max(1, Math.min(wanted, freeRecords, Math.floor(freeBytes / recordBytes)));
-    const claim = new ReadClaim(this, limit, limit * recordBytes);
+    // A read forced to one record (the record size seen is above what is free) holds what is free, not more.
+    const claim = new ReadClaim(this, limit, Math.min(limit * recordBytes, Math.max(1, freeBytes)));
     this.records += claim.records;
     this.bytes += claim.bytes;
     this.peakRecordsSeen = Math.max(this.peakRecordsSeen, this.records);
