@@ -1,4 +1,4 @@
-import { createWorker, type KinesisRecord, type KinesisWorker, type WorkerStatus } from '../../lib';
+import { createWorker, type KinesisWorker, type WorkerStatus } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
 import { kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -58,15 +58,7 @@ it('processRecords: records fetched but not processed stay within maxBufferedRec
       logger: new CapturingLogger(),
     },
     () => ({
-      async processRecords({
-        shardId,
-        records,
-        checkpointer,
-      }: {
-        shardId: string;
-        records: KinesisRecord[];
-        checkpointer: { checkpoint(): Promise<void> };
-      }) {
+      async processRecords({ shardId, records, checkpointer }) {
         seen.push(buffered().records);
         got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
         await slowly();
@@ -100,7 +92,7 @@ it('processRecord: the same bound holds, and every record is delivered in order 
       logger: new CapturingLogger(),
     },
     () => ({
-      async processRecord(record: KinesisRecord, { shardId }: { shardId: string }) {
+      async processRecord(record, { shardId }) {
         if (Number(record.data.toString().replace(/\.+$/, '')) % 20 === 0) await slowly();
         got.set(shardId, [...(got.get(shardId) ?? []), record.data.toString()]);
         delivered += 1;
@@ -129,7 +121,7 @@ it('a record larger than maxBufferedBytes is read alone: no deadlock, every reco
       logger: new CapturingLogger(),
     },
     () => ({
-      processRecords({ shardId, records }: { shardId: string; records: KinesisRecord[] }) {
+      processRecords({ shardId, records }) {
         batchSizes.push(records.length);
         got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
         delivered += records.length;
