@@ -76,6 +76,9 @@ it('processRecords: records fetched but not processed stay within maxBufferedRec
   expect(peakRecords).toBeLessThanOrEqual(100);
   expect(Math.max(...seen)).toBeLessThanOrEqual(100);
   for (const [shardId, records] of expected) expect(got.get(shardId)).toEqual(records);
+  // Stopped with reads ahead on every shard: each abandoned batch gave its room back.
+  await worker.stop();
+  expect(buffered()).toMatchObject({ records: 0, bytes: 0 });
 });
 
 it('processRecord: the same bound holds, and every record is delivered in order per shard', async () => {
