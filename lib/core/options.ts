@@ -26,7 +26,9 @@ export interface ConcurrencyOptions {
   ordering?: RecordOrdering;
   /**
    * Records read but not finished, across all the shards of this worker, at most (running or waiting for
-   * their turn). When reached, the shards stop reading until records finish. Default 10000.
+   * their turn). When reached, the shards stop reading until records finish. Each shard holds at most
+   * max(1, floor(this / shards)) of them, so that a shard with a blocked key cannot stall the others
+   * (docs/concurrency.md). Default 10000.
    */
   maxInFlightRecords?: number;
   /** The same bound on their data bytes. Default 67108864 (64 MiB). A single larger record is still let in alone. */

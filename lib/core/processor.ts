@@ -34,6 +34,11 @@ export interface ProcessRecordsInput {
   readonly checkpointer: Checkpointer;
   /** How far the batch lags the tip of the shard; undefined when the service did not say. */
   readonly millisBehindLatest?: number;
+  /**
+   * The fencing token of this worker's hold of the lease (native engine), as RecordContext.lease. Undefined
+   * on the kcl engine: the MultiLangDaemon does not pass the lease counter to the Node side.
+   */
+  readonly lease?: LeaseFencingToken;
 }
 
 export interface ShutdownInput {
@@ -60,7 +65,7 @@ export interface KinesisRecordProcessor extends ProcessorLifecycle {
 }
 
 /**
- * The lease a record was dispatched under: a fencing token for sinks (docs/concurrency.md). `counter` is
+ * The lease a record (or a batch) was dispatched under: a fencing token for sinks (docs/concurrency.md). `counter` is
  * the lease's leaseCounter when this worker's hold of the lease began; every later hold of the shard, by
  * any worker, starts with a higher one. A sink that stores, per shard, the highest counter it accepted
  * and refuses writes that carry a lower one, refuses the late writes of a worker that lost the lease.

@@ -2,6 +2,7 @@ import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { WorkerLogger } from '../core/logger';
+import { coordinatorKeyName, Kcl3StateLocations, LeaseTableEntities, tableNameOf, type Kcl3Table } from './kcl3-layout';
 import { defaultCoordinatorStateTable, LEASE_OWNER_TO_LEASE_KEY_INDEX, leaseOwnerIndexStatus } from './kcl3-tables';
 
 /**
@@ -20,77 +21,71 @@ import { defaultCoordinatorStateTable, LEASE_OWNER_TO_LEASE_KEY_INDEX, leaseOwne
  */
 export type Kcl3Mode =
   | { readonly kind: 'none' }
-  | { readonly kind: 'compatible' | '3.x'; readonly clientVersion: string; readonly modifiedBy?: string; readonly table: string };
+  | {
+      readonly kind: 'compatible' | '3.x';
+      readonly clientVersion: string;
+      readonly modifiedBy?: string;
+      /** Where the state was found, and so the layout of the application: a table name, or the lease table's KCL 3.5 rows. */
+      readonly table: Kcl3Table;
+    };
 
 export const MIGRATION_STATE_KEY = 'Migration3.0';
 export const LEADER_LOCK_KEY = 'Leader';
 const ASSIGNED_BY_LEADER = new Set(['CLIENT_VERSION_3X_WITH_ROLLBACK', 'CLIENT_VERSION_3X']);
 
-/** The mode of the application, or 'none' when no 3.x worker has ever run it (no table or no item). */
+/**
+ * The mode of the application, or 'none' when no 3.x worker has ever run it (no table or no item).
+ * `table`: the coordinator state table (the two-table layout), the lease table's KCL 3.5 rows, or both
+ * places (Kcl3StateLocations: the lease table's row first, since a 3.5 fleet that keeps its state there
+ * no longer reads the separate table).
+ */
 export async function readKcl3Mode(
   client: DynamoDBClient,
   appName: string,
-  table = defaultCoordinatorStateTable(appName),
+  table: Kcl3Table | Kcl3StateLocations = defaultCoordinatorStateTable(appName),
   abortSignal?: AbortSignal,
 ): Promise<Kcl3Mode> {
+  if (table instanceof Kcl3StateLocations) {
+    const single = await readKcl3Mode(client, appName, new LeaseTableEntities(table.leaseTable), abortSignal);
+    return single.kind !== 'none' ? single : readKcl3Mode(client, appName, table.coordinatorStateTable, abortSignal);
+  }
   let item;
   try {
     ({ Item: item } = await client.send(
-      new GetItemCommand({ TableName: table, Key: { key: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: tableNameOf(table),
+        Key: { [coordinatorKeyName(table)]: { S: MIGRATION_STATE_KEY } },
+        ConsistentRead: true,
+      }),
       { abortSignal },
     ));
   } catch (error) {
     if (isResourceNotFound(error)) return { kind: 'none' };
     throw error;
   }
+  // In the lease table only the entity row counts (entityType present; a 3.5 worker always writes it).
+  if (table instanceof LeaseTableEntities && item?.entityType?.S === undefined) return { kind: 'none' };
   const clientVersion = item?.cv?.S;
   if (!clientVersion) return { kind: 'none' };
   return { kind: ASSIGNED_BY_LEADER.has(clientVersion) ? '3.x' : 'compatible', clientVersion, modifiedBy: item?.mb?.S, table };
 }
 
 /**
- * KCL 3.5 moved the coordinator state (Migration3.0, Leader) and the worker metrics into the lease table,
- * as rows with an `entityType` (CLIENT_VERSION_MIGRATION, LEADER, WORKER_METRIC_STATS) keyed by leaseKey;
- * once a 3.5 fleet's table migration is COMPLETE (or from the start, for an application that never had
- * the separate tables), those rows are what the fleet reads, and the separate tables, if any, are stale.
- * The native engine knows the 3.0–3.4 layout only: it must not start beside such a fleet, whose state it
- * would misread (a stale CoordinatorState could even make it lead beside the real leader).
- */
-export async function refuseSingleTableApplication(
-  client: DynamoDBClient,
-  options: { readonly appName: string; readonly tableName: string },
-): Promise<void> {
-  let item;
-  try {
-    ({ Item: item } = await client.send(
-      new GetItemCommand({ TableName: options.tableName, Key: { leaseKey: { S: MIGRATION_STATE_KEY } }, ConsistentRead: true }),
-    ));
-  } catch (error) {
-    if (isResourceNotFound(error)) return;
-    throw error;
-  }
-  const entityType = item?.entityType?.S;
-  if (entityType === undefined) return;
-  const option = options.tableName === options.appName ? 'appName' : 'tableName';
-  throw new KinesisWorkerConfigError(
-    option,
-    `the lease table '${options.tableName}' holds the KCL 3.5 single-table coordinator state (row ${MIGRATION_STATE_KEY}, entityType ${entityType}${item?.cv?.S ? `, ${item.cv.S}` : ''}): ` +
-      `a Java KCL 3.5+ fleet keeps its migration state, leader lock and worker metrics in the lease table, and the native engine reads the KCL 3.0–3.4 layout only (the separate ` +
-      `<app>-CoordinatorState and <app>-WorkerMetricStats tables). Nothing was written. Run this worker under its own appName, or share the application with Java workers on KCL 3.4 or earlier.`,
-  );
-}
-
-/**
  * The mode at start. When the coordinator state cannot be read for another reason than its absence
  * (permissions), the worker starts by the 2.x rules with a warning naming the fix, and keeps polling.
  */
-export async function readKcl3ModeAtStart(client: DynamoDBClient, appName: string, table: string, logger: WorkerLogger): Promise<Kcl3Mode> {
+export async function readKcl3ModeAtStart(
+  client: DynamoDBClient,
+  appName: string,
+  table: Kcl3Table | Kcl3StateLocations,
+  logger: WorkerLogger,
+): Promise<Kcl3Mode> {
   try {
     return await readKcl3Mode(client, appName, table);
   } catch (error) {
     logger.warn(
-      `Could not read ${table} to learn whether a Java KCL 3.x fleet runs '${appName}' in 3.x mode (${describeError(error)}); ` +
-        `starting by the KCL 2.x lease rules. Allow dynamodb:GetItem on ${table} (docs/iam.md), or set coordinatorStateTableName when the fleet uses another name.`,
+      `Could not read ${String(table)} to learn whether a Java KCL 3.x fleet runs '${appName}' in 3.x mode (${describeError(error)}); ` +
+        `starting by the KCL 2.x lease rules. Allow dynamodb:GetItem on ${String(table)} (docs/iam.md), or set coordinatorStateTableName when the fleet uses another name.`,
     );
     return { kind: 'none' };
   }
@@ -121,7 +116,7 @@ export async function requireKcl3LeaseTable(
       : `the lease table '${options.tableName}' has ${status ? `its ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI in status ${status}` : `no ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI`}`;
   throw new KinesisWorkerConfigError(
     option,
-    `'${options.appName}' runs in KCL 3.x mode (${mode.table} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}), but ${found}: ` +
+    `'${options.appName}' runs in KCL 3.x mode (${String(mode.table)} holds ${MIGRATION_STATE_KEY} = ${mode.clientVersion}${mode.modifiedBy ? `, set by worker ${mode.modifiedBy}` : ''}), but ${found}: ` +
       `a 3.x worker finds the leases its leader assigns through the ${LEASE_OWNER_TO_LEASE_KEY_INDEX} GSI of the lease table, which the Java KCL 3.x workers create. Nothing was written. ` +
       `Start a Java KCL 3.x worker first (or wait until the GSI is ACTIVE), or check that ${option} names the Java fleet's lease table.`,
   );

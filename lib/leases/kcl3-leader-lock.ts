@@ -10,6 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { conditionalWrite } from './conditional-write';
 import { LEADER_LOCK_KEY } from './kcl3-application';
+import { coordinatorKeyName, ENTITY_TYPE, entityTypeOf, tableNameOf, type Kcl3Table } from './kcl3-layout';
 
 /**
  * The `Leader` item of a KCL 3.x application, written exactly as the DynamoDB lock client 1.4.0
@@ -22,6 +23,9 @@ import { LEADER_LOCK_KEY } from './kcl3-application';
  * - heartbeat: SET leaseDuration and a new recordVersionNumber, on the holder's name and previous version;
  * - release: DeleteItem on the holder's name and version (the lock client's default deleteLockOnRelease).
  * Every write answers false on a failed condition: somebody else holds the lock, which is an answer.
+ * In the KCL 3.5 single-table layout (a LeaseTableEntities) the item is the lease table's row `leaseKey` =
+ * "Leader" with `entityType` = "LEADER", which the Java decider passes to the lock client as an
+ * additional attribute of its PutItem (docs/kcl3-protocol.md, section 7); heartbeats leave it in place.
  */
 export interface LeaderLockItem {
   readonly ownerName: string;
@@ -30,14 +34,16 @@ export interface LeaderLockItem {
   readonly released: boolean;
 }
 
-const keyOf = (): Record<string, AttributeValue> => ({ key: { S: LEADER_LOCK_KEY } });
+const keyOf = (table: Kcl3Table): Record<string, AttributeValue> => ({ [coordinatorKeyName(table)]: { S: LEADER_LOCK_KEY } });
 
 export async function readLeaderLockItem(
   client: DynamoDBClient,
-  table: string,
+  table: Kcl3Table,
   abortSignal?: AbortSignal,
 ): Promise<LeaderLockItem | undefined> {
-  const { Item } = await client.send(new GetItemCommand({ TableName: table, Key: keyOf(), ConsistentRead: true }), { abortSignal });
+  const { Item } = await client.send(new GetItemCommand({ TableName: tableNameOf(table), Key: keyOf(table), ConsistentRead: true }), {
+    abortSignal,
+  });
   if (!Item) return undefined;
   const duration = Number(Item.leaseDuration?.S ?? Item.leaseDuration?.N);
   return {
@@ -55,7 +61,7 @@ export async function readLeaderLockItem(
  */
 export async function acquireLeaderLock(
   client: DynamoDBClient,
-  table: string,
+  table: Kcl3Table,
   holder: { readonly workerId: string; readonly leaseDurationMs: number },
   over: LeaderLockItem | undefined,
   abortSignal?: AbortSignal,
@@ -64,16 +70,17 @@ export async function acquireLeaderLock(
   const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> = over
     ? {
         ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn',
-        ExpressionAttributeNames: { '#pk': 'key', '#rvn': 'recordVersionNumber' },
+        ExpressionAttributeNames: { '#pk': coordinatorKeyName(table), '#rvn': 'recordVersionNumber' },
         ExpressionAttributeValues: { ':rvn': { S: over.recordVersionNumber } },
       }
-    : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'key' } };
+    : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': coordinatorKeyName(table) } };
   const written = await conditionalWrite(
     client,
     new PutItemCommand({
-      TableName: table,
+      TableName: tableNameOf(table),
       Item: {
-        ...keyOf(),
+        ...keyOf(table),
+        ...entityTypeOf(table, ENTITY_TYPE.leader),
         ownerName: { S: holder.workerId },
         leaseDuration: { S: String(holder.leaseDurationMs) },
         recordVersionNumber: { S: version },
@@ -88,7 +95,7 @@ export async function acquireLeaderLock(
 /** The holder's heartbeat. Returns the new recordVersionNumber, or undefined when the lock is no longer this worker's. */
 export async function heartbeatLeaderLock(
   client: DynamoDBClient,
-  table: string,
+  table: Kcl3Table,
   holder: { readonly workerId: string; readonly leaseDurationMs: number },
   currentVersion: string,
   abortSignal?: AbortSignal,
@@ -97,11 +104,16 @@ export async function heartbeatLeaderLock(
   const written = await conditionalWrite(
     client,
     new UpdateItemCommand({
-      TableName: table,
-      Key: keyOf(),
+      TableName: tableNameOf(table),
+      Key: keyOf(table),
       UpdateExpression: 'SET #ld = :ld, #rvn = :newRvn',
       ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn AND #on = :on',
-      ExpressionAttributeNames: { '#pk': 'key', '#ld': 'leaseDuration', '#rvn': 'recordVersionNumber', '#on': 'ownerName' },
+      ExpressionAttributeNames: {
+        '#pk': coordinatorKeyName(table),
+        '#ld': 'leaseDuration',
+        '#rvn': 'recordVersionNumber',
+        '#on': 'ownerName',
+      },
       ExpressionAttributeValues: {
         ':ld': { S: String(holder.leaseDurationMs) },
         ':newRvn': { S: version },
@@ -117,7 +129,7 @@ export async function heartbeatLeaderLock(
 /** Deletes the lock if it is still this worker's at that version; false when it was not. */
 export async function releaseLeaderLock(
   client: DynamoDBClient,
-  table: string,
+  table: Kcl3Table,
   workerId: string,
   currentVersion: string,
   abortSignal?: AbortSignal,
@@ -125,10 +137,10 @@ export async function releaseLeaderLock(
   return conditionalWrite(
     client,
     new DeleteItemCommand({
-      TableName: table,
-      Key: keyOf(),
+      TableName: tableNameOf(table),
+      Key: keyOf(table),
       ConditionExpression: 'attribute_exists(#pk) AND #rvn = :rvn AND #on = :on',
-      ExpressionAttributeNames: { '#pk': 'key', '#rvn': 'recordVersionNumber', '#on': 'ownerName' },
+      ExpressionAttributeNames: { '#pk': coordinatorKeyName(table), '#rvn': 'recordVersionNumber', '#on': 'ownerName' },
       ExpressionAttributeValues: { ':rvn': { S: currentVersion }, ':on': { S: workerId } },
     }),
     abortSignal,

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isResourceNotFound } from '../core/aws-errors';
 import { conditionalWrite } from './conditional-write';
+import { ENTITY_TYPE, entityTypeOf, isSingleTable, tableNameOf, workerMetricsKeyName, type Kcl3Table } from './kcl3-layout';
 import { leaseFromItem, rowProblem, type Lease } from './lease';
 
 /**
@@ -37,26 +38,81 @@ export interface WorkerMetricStatsItem {
   readonly operatingRange: Readonly<Record<string, readonly number[]>>;
 }
 
-export function workerMetricStatsToItem(stats: WorkerMetricStatsItem): Record<string, AttributeValue> {
+/**
+ * The Java 3.5 support code (WorkerMetricStats.Features: 1 = SINGLE_TABLE_MIGRATION), written with the time it
+ * was last heartbeated (`slu`). A 3.5 leader moves a 3.0–3.4 application's table migration on only when every
+ * live worker reports it; 3.0–3.4 workers ignore both attributes. The native engine reads and writes the
+ * single-table layout, so it reports the same code.
+ */
+export const WORKER_SUPPORT_CODE = 1;
+
+export function workerMetricStatsToItem(stats: WorkerMetricStatsItem, table: Kcl3Table): Record<string, AttributeValue> {
   const numbers = (values: readonly number[]): AttributeValue => ({ L: values.map((value) => ({ N: String(value) })) });
   const map = (entries: Readonly<Record<string, readonly number[]>>): AttributeValue => ({
     M: Object.fromEntries(Object.entries(entries).map(([name, values]) => [name, numbers(values)])),
   });
   return {
-    wid: { S: stats.workerId },
+    [workerMetricsKeyName(table)]: { S: stats.workerId },
+    ...entityTypeOf(table, ENTITY_TYPE.workerMetricStats),
     lut: { N: String(stats.lastUpdateTimeSeconds) },
     sts: map(stats.metricStats),
     opr: map(stats.operatingRange),
+    sup: { N: String(WORKER_SUPPORT_CODE) },
+    slu: { N: String(stats.lastUpdateTimeSeconds) },
   };
 }
 
+/**
+ * Writes this worker's item. In the lease table the write must never replace a lease whose key happens to
+ * be the worker id: it is conditional on the row being absent or a worker metrics row.
+ */
 export async function putWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   stats: WorkerMetricStatsItem,
   abortSignal?: AbortSignal,
 ): Promise<void> {
-  await client.send(new PutItemCommand({ TableName: tableName, Item: workerMetricStatsToItem(stats) }), { abortSignal });
+  const item = workerMetricStatsToItem(stats, table);
+  if (!isSingleTable(table)) {
+    await client.send(new PutItemCommand({ TableName: table, Item: item }), { abortSignal });
+    return;
+  }
+  await client.send(
+    new PutItemCommand({
+      TableName: table.tableName,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(leaseKey) OR entityType = :wms',
+      ExpressionAttributeValues: { ':wms': { S: ENTITY_TYPE.workerMetricStats } },
+    }),
+    { abortSignal },
+  );
+}
+
+/**
+ * Deletes this worker's own item (at a graceful stop). In the lease table only a worker metrics row:
+ * never a lease whose key happens to be the worker id.
+ */
+export async function deleteOwnWorkerMetricStats(
+  client: DynamoDBClient,
+  table: Kcl3Table,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  const key = { [workerMetricsKeyName(table)]: { S: workerId } };
+  if (!isSingleTable(table)) {
+    await client.send(new DeleteItemCommand({ TableName: table, Key: key }), { abortSignal });
+    return;
+  }
+  await conditionalWrite(
+    client,
+    new DeleteItemCommand({
+      TableName: table.tableName,
+      Key: key,
+      ConditionExpression: 'entityType = :wms',
+      ExpressionAttributeValues: { ':wms': { S: ENTITY_TYPE.workerMetricStats } },
+    }),
+    abortSignal,
+  );
 }
 
 /** The keys of the leases whose leaseOwner is `workerId`, from the GSI (eventually consistent, as in the Java KCL). */
@@ -120,7 +176,8 @@ export async function readKcl3Lease(
 }
 
 /**
- * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by).
+ * The 3.x renewal: leaseCounter + 1 and the owner's measured throughput (what the leader balances by;
+ * undefined: not written, for a lease renewed under the 2.x rules).
  * Condition: the counter this worker last wrote, and either leaseOwner = us (normal) or, during a hand-over
  * away from us, checkpointOwner = us (the Java KCL's renewer keeps a lease it is handing over renewed too).
  */
@@ -129,7 +186,7 @@ export async function renewKcl3Lease(
   leaseTable: string,
   lease: Lease,
   holder: { readonly workerId: string; readonly handingOver: boolean },
-  throughputKBps: number,
+  throughputKBps: number | undefined,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
   return conditionalWrite(
@@ -137,12 +194,12 @@ export async function renewKcl3Lease(
     new UpdateItemCommand({
       TableName: leaseTable,
       Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'SET leaseCounter = :next, throughputKBps = :kbps',
+      UpdateExpression: `SET leaseCounter = :next${throughputKBps === undefined ? '' : ', throughputKBps = :kbps'}`,
       ConditionExpression: `leaseCounter = :counter AND ${holder.handingOver ? 'checkpointOwner' : 'leaseOwner'} = :me`,
       ExpressionAttributeValues: {
         ':counter': { N: String(lease.leaseCounter) },
         ':next': { N: String(lease.leaseCounter + 1) },
-        ':kbps': { N: String(throughputKBps) },
+        ...(throughputKBps === undefined ? {} : { ':kbps': { N: String(throughputKBps) } }),
         ':me': { S: holder.workerId },
       },
     }),
@@ -150,17 +207,38 @@ export async function renewKcl3Lease(
   );
 }
 
-/** Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start. */
-export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: string, lease: Lease, workerId: string): Promise<boolean> {
+/**
+ * Ends a hand-over as the previous owner: checkpointOwner goes, and the new owner may start.
+ * `handover` is the row as this worker last read or wrote it during that hand-over (leaseOwner = the new
+ * owner, checkpointOwner = us). The condition pins exactly that state (counter, new owner, checkpoint
+ * owner): a late clear (a stop that ran out of time, a write the SDK retried) must not end a later
+ * hand-over of the same lease from this worker, after the lease came back to it, and the leader's
+ * assignment or the new owner's take-over always move the counter.
+ * The abort signal bounds the call: a hung write must not hold the hand-over or the worker's stop.
+ */
+export async function clearCheckpointOwner(
+  client: DynamoDBClient,
+  leaseTable: string,
+  handover: Lease,
+  workerId: string,
+  abortSignal?: AbortSignal,
+): Promise<boolean> {
+  if (handover.leaseOwner === undefined) return false;
   return conditionalWrite(
     client,
     new UpdateItemCommand({
       TableName: leaseTable,
-      Key: { leaseKey: { S: lease.leaseKey } },
-      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = leaseCounter + :one',
-      ConditionExpression: 'checkpointOwner = :me',
-      ExpressionAttributeValues: { ':me': { S: workerId }, ':one': { N: '1' } },
+      Key: { leaseKey: { S: handover.leaseKey } },
+      UpdateExpression: 'REMOVE checkpointOwner SET leaseCounter = :next',
+      ConditionExpression: 'leaseCounter = :counter AND leaseOwner = :newOwner AND checkpointOwner = :me',
+      ExpressionAttributeValues: {
+        ':counter': { N: String(handover.leaseCounter) },
+        ':next': { N: String(handover.leaseCounter + 1) },
+        ':newOwner': { S: handover.leaseOwner },
+        ':me': { S: workerId },
+      },
     }),
+    abortSignal,
   );
 }
 
@@ -168,6 +246,7 @@ export async function clearCheckpointOwner(client: DynamoDBClient, leaseTable: s
  * The new owner's end of a hand-over whose previous owner never cleared checkpointOwner (it died, or
  * its shutdown failed) within the hand-over timeout: checkpointOwner goes, so the leader may hand the
  * lease over again later. Condition: the row is exactly as read (counter, owner = us, that checkpoint owner).
+ * The abort signal bounds the call: a hung write must not hold the discovery pass.
  */
 export async function takeOverFromCheckpointOwner(
   client: DynamoDBClient,
@@ -175,6 +254,7 @@ export async function takeOverFromCheckpointOwner(
   lease: Lease,
   workerId: string,
   previous: string,
+  abortSignal?: AbortSignal,
 ): Promise<Lease | undefined> {
   const ok = await conditionalWrite(
     client,
@@ -190,6 +270,7 @@ export async function takeOverFromCheckpointOwner(
         ':previous': { S: previous },
       },
     }),
+    abortSignal,
   );
   return ok ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
 }
@@ -226,17 +307,23 @@ export interface WorkerMetricStatsRow {
 /** Every WorkerMetricStats item (strongly consistent scan, all pages). */
 export async function listWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   abortSignal?: AbortSignal,
 ): Promise<WorkerMetricStatsRow[]> {
   const rows: WorkerMetricStatsRow[] = [];
   // No table yet: no worker has published metrics (the reporters create it), which is an answer, not a failed pass.
-  const items = await scanAll(client, tableName, abortSignal).catch((error: unknown) => {
+  const items = await scanAll(
+    client,
+    tableNameOf(table),
+    abortSignal,
+    isSingleTable(table) ? ENTITY_TYPE.workerMetricStats : undefined,
+  ).catch((error: unknown) => {
     if (isResourceNotFound(error)) return [];
     throw error;
   });
+  const keyName = workerMetricsKeyName(table);
   for (const item of items) {
-    const workerId = item.wid?.S;
+    const workerId = item[keyName]?.S;
     const lut = Number(item.lut?.N);
     if (!workerId) continue;
     const sts = item.sts?.M ?? {};
@@ -257,17 +344,22 @@ export async function listWorkerMetricStats(
 /** The leader's stale-entry cleanup: deletes a worker's item only if it was not written since it was read (Java's condition on lut). */
 export async function deleteWorkerMetricStats(
   client: DynamoDBClient,
-  tableName: string,
+  table: Kcl3Table,
   row: WorkerMetricStatsRow,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
+  const keyName = workerMetricsKeyName(table);
   return conditionalWrite(
     client,
     new DeleteItemCommand({
-      TableName: tableName,
-      Key: { wid: { S: row.workerId } },
-      ConditionExpression: 'lut = :lut AND attribute_exists(wid)',
-      ExpressionAttributeValues: { ':lut': { N: String(row.lastUpdateTimeSeconds) } },
+      TableName: tableNameOf(table),
+      Key: { [keyName]: { S: row.workerId } },
+      // In the lease table also on entityType: never a lease, whatever its key.
+      ConditionExpression: `lut = :lut AND attribute_exists(${keyName})${isSingleTable(table) ? ' AND entityType = :wms' : ''}`,
+      ExpressionAttributeValues: {
+        ':lut': { N: String(row.lastUpdateTimeSeconds) },
+        ...(isSingleTable(table) ? { ':wms': { S: ENTITY_TYPE.workerMetricStats } } : {}),
+      },
     }),
     abortSignal,
   );
@@ -342,11 +434,26 @@ export async function initiateKcl3Handoff(
   );
 }
 
-async function scanAll(client: DynamoDBClient, tableName: string, abortSignal?: AbortSignal): Promise<Record<string, AttributeValue>[]> {
+/** Every item of the table (all pages, strongly consistent); with `entityType`, only the rows of that entity type (the Java 3.5 filter). */
+async function scanAll(
+  client: DynamoDBClient,
+  tableName: string,
+  abortSignal?: AbortSignal,
+  entityType?: string,
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
+  const filter = entityType
+    ? {
+        FilterExpression: '#et = :et',
+        ExpressionAttributeNames: { '#et': 'entityType' },
+        ExpressionAttributeValues: { ':et': { S: entityType } },
+      }
+    : {};
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }), { abortSignal });
+    const page = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey, ...filter }), {
+      abortSignal,
+    });
     items.push(...(page.Items ?? []));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);

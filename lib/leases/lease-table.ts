@@ -14,6 +14,7 @@ import type { ExtendedSequenceNumber } from '../core/record';
 import { sleep } from '../core/sleep';
 import type { WorkerLogger } from '../core/logger';
 import { leaseFromItem, newLeaseItem, rowProblem, type Lease } from './lease';
+import { otherEntityType } from './entity-rows';
 import { SkippedRowWarnings } from './skipped-rows';
 
 /**
@@ -91,8 +92,12 @@ export class LeaseTable {
     return Item ? this.usableLease(Item) : undefined;
   }
 
-  /** A corrupt or foreign row is skipped (and reported), never a reason to stop the worker. */
+  /**
+   * A corrupt or foreign row is skipped (and reported), never a reason to stop the worker. A KCL 3.5 entity
+   * row (leader lock, migration state, worker metrics) is skipped silently: it belongs there.
+   */
   private usableLease(item: Record<string, AttributeValue>): Lease | undefined {
+    if (otherEntityType(item) !== undefined) return undefined;
     const problem = rowProblem(item);
     if (problem === undefined) return leaseFromItem(item);
     this.skippedRows.skipped(item.leaseKey?.S ?? JSON.stringify(item.leaseKey ?? null), problem);

@@ -9,7 +9,8 @@ import {
 } from '../core/aws-errors';
 import { KinesisWorkerConfigError } from '../core/errors';
 import type { ResolvedWorkerOptions } from '../core/options';
-import { readKcl3ModeAtStart, refuseSingleTableApplication, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
+import { readKcl3Mode, readKcl3ModeAtStart, requireKcl3LeaseTable, type Kcl3Mode } from './kcl3-application';
+import { LeaseTableEntities } from './kcl3-layout';
 import type { LeaseTable } from './lease-table';
 import { checkLeaseFormat } from './lease-format';
 import { streamIdentifierOf } from './stream-identifier';
@@ -45,19 +46,11 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   const described: DescribedStream[] = [];
   for (const streamName of options.streams) described.push(await describeStream(kinesis, streamName, options));
   // The native engine reads a Java KCL 3.x fleet's migration state before it creates or writes anything.
-  const kcl3Mode: Kcl3Mode =
+  let kcl3Mode: Kcl3Mode =
     options.engine === 'native'
       ? await readKcl3ModeAtStart(table.client, options.appName, options.coordinatorStateTableName, options.logger)
       : { kind: 'none' };
-  if (kcl3Mode.kind === '3.x') {
-    if (options.multiStream) {
-      throw new KinesisWorkerConfigError(
-        'streams',
-        `the application '${options.appName}' runs in KCL 3.x mode, and the native engine joins a 3.x application with one stream only (its 3.x membership does not know multi-stream lease keys yet). Give each stream its own appName, or run this application's workers in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X.`,
-      );
-    }
-    await requireKcl3LeaseTable(table.client, kcl3Mode, options);
-  }
+  await requireKcl3Membership(table, kcl3Mode, options);
   const ensureTable: Call = {
     service: 'dynamodb',
     actions: ['dynamodb:DescribeTable', 'dynamodb:CreateTable'],
@@ -70,18 +63,37 @@ export async function preflight(kinesis: KinesisClient, table: LeaseTable, optio
   }
   await checkKeySchema(table, options);
   // After the key schema check: a GetItem by leaseKey on a foreign table is a ValidationException, not an answer.
+  // A Java KCL 3.5 fleet keeps its migration state in the lease table (the single-table layout), and that
+  // row is then the one the fleet follows: it decides the mode and the layout of this worker's own rows.
   if (options.engine === 'native') {
-    await refuseSingleTableApplication(table.client, options).catch((error: unknown) => {
-      if (error instanceof KinesisWorkerConfigError) throw error;
-      throw bootstrapError(
-        { service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` },
-        error,
-        options,
-      );
-    });
+    const singleTable = await readKcl3Mode(table.client, options.appName, new LeaseTableEntities(options.tableName)).catch(
+      (error: unknown) => {
+        throw bootstrapError(
+          { service: 'dynamodb', actions: ['dynamodb:GetItem'], what: `read the lease table '${options.tableName}'` },
+          error,
+          options,
+        );
+      },
+    );
+    if (singleTable.kind !== 'none') {
+      kcl3Mode = singleTable;
+      await requireKcl3Membership(table, kcl3Mode, options);
+    }
   }
   await checkFormatOfExistingLeases(table, options);
   return { streams: described, kcl3Mode };
+}
+
+/** What a native worker needs to join an application in KCL 3.x mode: one stream, and the lease-owner GSI. */
+async function requireKcl3Membership(table: LeaseTable, kcl3Mode: Kcl3Mode, options: ResolvedWorkerOptions): Promise<void> {
+  if (kcl3Mode.kind !== '3.x') return;
+  if (options.multiStream) {
+    throw new KinesisWorkerConfigError(
+      'streams',
+      `the application '${options.appName}' runs in KCL 3.x mode, and the native engine joins a 3.x application with one stream only (its 3.x membership does not know multi-stream lease keys yet). Give each stream its own appName, or run this application's workers in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X.`,
+    );
+  }
+  await requireKcl3LeaseTable(table.client, kcl3Mode, options);
 }
 
 /** What preflight learned: each stream's description and how a Java KCL 3.x fleet runs the application. */

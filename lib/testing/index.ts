@@ -12,6 +12,7 @@ export {
   KinesisTestStreams,
   type KinesisTestStreamsOptions,
   type TestPutEntry,
+  type TestDeadLetter,
   type TestWaitOptions,
   type WorkerStatusSource,
 } from './test-streams';

@@ -6,6 +6,7 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisWorkerOptions } from '../core/options';
+import type { KinesisRecord } from '../core/record';
 import type { WorkerLogger } from '../core/logger';
 import type { KinesisWorker, WorkerEvent, WorkerStatus } from '../core/worker';
 import { checkpointProgress, describePending, shardKey, type PutRecordRef } from './checkpoint-progress';
@@ -47,6 +48,19 @@ export interface TestWaitOptions {
   readonly tolerateFailures?: boolean;
 }
 
+/**
+ * Records the worker handed to a destination hook given to workerOptions() (onFailedBatch, onFailedRecord),
+ * once the hook resolved: retries ran out, or lag shedding (`error` a RecordsShedError, `attempts` 0).
+ */
+export interface TestDeadLetter {
+  readonly hook: 'onFailedBatch' | 'onFailedRecord';
+  readonly streamName: string;
+  readonly shardId: string;
+  readonly records: readonly KinesisRecord[];
+  readonly error: unknown;
+  readonly attempts: number;
+}
+
 /** What a worker reports, from the worker itself or from KinesisWorkerService.status(). */
 export type WorkerStatusSource = KinesisWorker | (() => readonly WorkerStatus[]);
 
@@ -67,6 +81,7 @@ export class KinesisTestStreams {
   private readonly ended = new Set<string>();
   private readonly seenEvents: (WorkerEvent & { streamName: string })[] = [];
   private readonly failures = new ProcessorFailures();
+  private readonly deadLetters: TestDeadLetter[] = [];
   private readonly sources: WorkerStatusSource[] = [];
   private closed = false;
 
@@ -139,7 +154,7 @@ export class KinesisTestStreams {
    * reads every 50 ms, parents polled every 100 ms). `overrides` win.
    */
   workerOptions(overrides: Partial<KinesisWorkerOptions> = {}): KinesisWorkerOptions {
-    const { onEvent, logger, ...rest } = overrides;
+    const { onEvent, logger, onFailedBatch, onFailedRecord, ...rest } = overrides;
     return {
       appName: this.appName,
       region: this.region,
@@ -155,6 +170,19 @@ export class KinesisTestStreams {
       kinesis: { ...this.emulators.workerOptions.kinesis, endpoint: this.faults.kinesis.url, ...rest.kinesis },
       dynamodb: { ...this.emulators.workerOptions.dynamodb, endpoint: this.faults.dynamodb.url, ...rest.dynamodb },
       logger: logger ?? this.options.logger ?? quietTestLogger,
+      // The hooks are the test's own; what they took is remembered once they resolved (deadLettered()).
+      ...(onFailedBatch && {
+        onFailedBatch: async (batch) => {
+          await onFailedBatch(batch);
+          this.deadLetters.push({ hook: 'onFailedBatch', ...batch });
+        },
+      }),
+      ...(onFailedRecord && {
+        onFailedRecord: async ({ record, ...failed }) => {
+          await onFailedRecord({ record, ...failed });
+          this.deadLetters.push({ hook: 'onFailedRecord', ...failed, records: [record] });
+        },
+      }),
       onEvent: (event) => {
         this.seenEvents.push(event);
         // The engine's own report of a processor call that threw, with the error object: no log line is parsed.
@@ -191,10 +219,13 @@ export class KinesisTestStreams {
   }
 
   /**
-   * Resolves once every record put so far was passed to processRecords and checkpointed (each shard's
-   * checkpoint covers the last record put to it, or the shard ended). Rejects with the processor's error
-   * when a processor throws (unless tolerateFailures), at once when no worker is running, and on timeout
-   * with each shard's checkpoint and the records it does not cover yet.
+   * Resolves once every record put so far was processed and checkpointed (each shard's checkpoint covers
+   * the last record put to it, or the shard ended). A record handed to onFailedBatch / onFailedRecord (its
+   * retries ran out, or it was shed) counts once the hook resolved, since the checkpoint then passes it;
+   * so does a record shed with shedTo: 'skip'. Rejects with the processor's error when a processor throws
+   * (unless tolerateFailures: a test of a poison record passes it, then reads deadLettered()), at once
+   * when no worker is running, and on timeout with each shard's checkpoint and the records it does not
+   * cover yet.
    */
   processed(options: TestWaitOptions = {}): Promise<void> {
     return this.waitForCheckpoints(() => true, 'every record put so far to be processed and checkpointed', options);
@@ -254,6 +285,11 @@ export class KinesisTestStreams {
   /** The events of the workers using workerOptions() (lease events, processorFailed), oldest first. */
   events(): readonly (WorkerEvent & { streamName: string })[] {
     return this.seenEvents;
+  }
+
+  /** What the workers handed to the onFailedBatch / onFailedRecord hooks of workerOptions(), once each hook resolved, oldest first. */
+  deadLettered(): readonly TestDeadLetter[] {
+    return this.deadLetters;
   }
 
   /** The processor failures the workers reported (processorFailed events), oldest first. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
 import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
@@ -340,6 +340,56 @@ it('a lease with only checkpointOwner (KCL 3.x hand-over whose previous owner st
   const forced = await cli(['reset', appName, '--to', 'LATEST', '--force', '--yes', ...dynamodb]);
   expect(forced.code).toBe(0);
   expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['LATEST', 'LATEST']);
+});
+
+it('a KCL 3.5 single-table application: leases and reset show and reset the leases only, say nothing of the entity rows, and leave them as they are', async () => {
+  const { appName } = await stoppedApp();
+  const dynamodb = ['--dynamodb-endpoint', endpoints().dynamodb];
+  // The rows a Java KCL 3.5.1 worker keeps in the lease table (shapes asserted in kcl35-rows.e2e-spec.ts).
+  const entities: Record<string, AttributeValue>[] = [
+    {
+      leaseKey: { S: 'Migration3.0' },
+      entityType: { S: 'CLIENT_VERSION_MIGRATION' },
+      cv: { S: 'CLIENT_VERSION_3X' },
+      mb: { S: 'java-1' },
+      mts: { N: '1' },
+    },
+    {
+      leaseKey: { S: 'Leader' },
+      entityType: { S: 'LEADER' },
+      ownerName: { S: 'java-1' },
+      recordVersionNumber: { S: 'v1' },
+      leaseDuration: { S: '120000' },
+    },
+    {
+      leaseKey: { S: 'java-1' },
+      entityType: { S: 'WORKER_METRIC_STATS' },
+      lut: { N: '1' },
+      sts: { M: {} },
+      opr: { M: {} },
+      sup: { N: '1' },
+      slu: { N: '1' },
+    },
+  ];
+  for (const Item of entities) await dynamo.send(new PutItemCommand({ TableName: appName, Item }));
+  const entityRows = async () =>
+    (await scanRaw(dynamo, appName)).filter((row) => row.entityType?.S !== undefined && row.entityType.S !== 'LEASE');
+  const before = await entityRows();
+  expect(before).toHaveLength(3);
+
+  const table = await cli(['leases', appName, ...dynamodb]);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toContain(`Lease table ${appName}: 2 leases`);
+  expect(table.stdout).not.toMatch(/Leader|Migration3\.0|java-1/);
+  expect(table.stderr).toBe('');
+  const json = JSON.parse((await cli(['leases', appName, '--json', ...dynamodb])).stdout) as { shardId: string }[];
+  expect(json.map((r) => r.shardId)).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+
+  const reset = await cli(['reset', appName, '--to', 'LATEST', '--yes', ...dynamodb]);
+  expect(reset.code).toBe(0);
+  expect(reset.stderr).toBe('');
+  expect((await readLeases(dynamo, appName)).map((l) => l.checkpoint)).toEqual(['LATEST', 'LATEST']);
+  expect(await entityRows()).toEqual(before);
 });
 
 describe('AWS failures through the fault proxy: a message that says what failed and what to check, exit 1, no stack trace', () => {

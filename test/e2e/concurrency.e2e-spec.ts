@@ -347,9 +347,9 @@ describe('concurrency: processRecord with several records of a shard at once', (
     let mostInFlight = 0;
     let waits = 0;
     const acquire = original<InFlightBudget['acquire']>(InFlightBudget.prototype, 'acquire');
-    jest.spyOn(InFlightBudget.prototype, 'acquire').mockImplementation(async function (this: InFlightBudget, bytes, signal) {
+    jest.spyOn(InFlightBudget.prototype, 'acquire').mockImplementation(async function (this: InFlightBudget, bytes, signal, holder) {
       if (this.recordsInFlight >= this.maxRecords) waits++;
-      const granted = await acquire.call(this, bytes, signal);
+      const granted = await acquire.call(this, bytes, signal, holder);
       mostInFlight = Math.max(mostInFlight, this.recordsInFlight);
       return granted;
     });
@@ -375,8 +375,8 @@ describe('concurrency: processRecord with several records of a shard at once', (
       }),
     );
     await worker.start();
-    // The budget fills (6 running on a shard, the rest waiting for a slot), and a shard waits to read on.
-    await waitFor(() => running >= 6 && waits > 0, 'the budget full and a shard waiting for room');
+    // The budget fills (each shard at its fair share, 4 of the 8), and a shard waits to read on.
+    await waitFor(() => running >= 8 && waits > 0, 'the budget full and a shard waiting for room');
     expect(running).toBeLessThanOrEqual(8);
     while (finished < puts.length) {
       await waitFor(() => gates.length > 0 || finished === puts.length, 'a record waiting for its gate');

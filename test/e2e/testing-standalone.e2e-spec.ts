@@ -1,5 +1,7 @@
 import {
   createWorker,
+  RecordsShedError,
+  type KinesisPerRecordProcessor,
   type KinesisRecordProcessor,
   type KinesisWorker,
   type ProcessRecordsInput,
@@ -83,6 +85,79 @@ describe('the standalone recipe: createWorker on KinesisTestStreams', () => {
     expect(failure).toBeInstanceOf(ProcessorFailedError);
     expect((failure as ProcessorFailedError).cause).toBe(boom);
     expect((failure as Error).message).toContain('TypeError: no such customer');
+  });
+
+  it('a poison record that goes to onFailedRecord: processed({ tolerateFailures: true }) resolves once the hook took it, deadLettered() names it', async () => {
+    streams = await KinesisTestStreams.create({ streams: { orders: 1 } });
+    const seen: string[] = [];
+    const sentToDeadLetters: string[] = [];
+    worker = createWorker(
+      {
+        ...streams.workerOptions({
+          failurePolicy: { maxRetryAttempts: 1 },
+          processingRetry: { baseDelayMs: 10, maxDelayMs: 10 },
+          onFailedRecord: ({ record }) => void sentToDeadLetters.push(record.partitionKey),
+        }),
+        streamName: 'orders',
+      },
+      (): KinesisPerRecordProcessor => ({
+        processRecord: (record) => {
+          if (record.partitionKey === 'poison') throw new Error('cannot parse');
+          seen.push(record.partitionKey);
+        },
+      }),
+    );
+    streams.watch(worker);
+    await worker.start();
+    await streams.put('orders', [
+      { data: 'a', partitionKey: 'a' },
+      { data: '?', partitionKey: 'poison' },
+      { data: 'b', partitionKey: 'b' },
+    ]);
+    // Without tolerateFailures the wait reports the poison record's first failed attempt, as for any throw.
+    expect(await streams.processed().catch((error: unknown) => error)).toBeInstanceOf(ProcessorFailedError);
+    await streams.processed({ tolerateFailures: true });
+    expect(sentToDeadLetters).toEqual(['poison']);
+    expect(streams.deadLettered()).toEqual([
+      expect.objectContaining({
+        hook: 'onFailedRecord',
+        streamName: 'orders',
+        attempts: 2,
+        records: [expect.objectContaining({ partitionKey: 'poison' })],
+      }),
+    ]);
+    expect(seen.sort()).toEqual(['a', 'b']);
+  });
+
+  it('records shed to onFailedBatch count as processed: processed() resolves, deadLettered() holds them with a RecordsShedError', async () => {
+    streams = await KinesisTestStreams.create({ streams: { orders: 1 } });
+    const put = await streams.put('orders', [
+      { data: 'old-1', partitionKey: 'a' },
+      { data: 'old-2', partitionKey: 'b' },
+    ]);
+    // Every record read is older than 1 ms: all of them are shed, none reaches processRecords.
+    let processedCalls = 0;
+    worker = createWorker(
+      {
+        ...streams.workerOptions({
+          autoCheckpoint: 'batch',
+          failurePolicy: { shedRecordsOlderThanMs: 1 },
+          onFailedBatch: () => undefined,
+        }),
+        streamName: 'orders',
+      },
+      (): KinesisRecordProcessor => ({ processRecords: () => void processedCalls++ }),
+    );
+    streams.watch(worker);
+    await worker.start();
+    await streams.processed();
+    expect(processedCalls).toBe(0);
+    const shed = streams.deadLettered();
+    expect(shed.flatMap((letter) => letter.records.map((record) => record.sequenceNumber))).toEqual(put.map((p) => p.sequenceNumber));
+    for (const letter of shed) {
+      expect(letter).toMatchObject({ hook: 'onFailedBatch', attempts: 0 });
+      expect(letter.error).toBeInstanceOf(RecordsShedError);
+    }
   });
 
   it('bad use gets a clear error: no worker watched, a worker not started, an unknown stream, a processor that never checkpoints', async () => {

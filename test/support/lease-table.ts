@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { otherEntityType } from '../../lib/leases/entity-rows';
 import { scanRaw } from './aws';
 
 export interface RawLease {
@@ -9,19 +10,21 @@ export interface RawLease {
   parents: string[];
 }
 
-/** The lease table as raw rows; empty while the first worker has not created it yet. */
+/** The leases of the lease table as raw rows (KCL 3.5 entity rows left out); empty while the first worker has not created it yet. */
 export async function readLeases(dynamo: DynamoDBClient, table: string): Promise<RawLease[]> {
   const items = await scanRaw(dynamo, table).catch((error) => {
     if (error.name === 'ResourceNotFoundException') return [];
     throw error;
   });
-  return items.map((item) => ({
-    shardId: item.leaseKey.S!,
-    owner: item.leaseOwner?.S,
-    counter: Number(item.leaseCounter.N),
-    checkpoint: item.checkpoint?.S,
-    parents: item.parentShardId?.SS ?? [],
-  }));
+  return items
+    .filter((item) => otherEntityType(item) === undefined)
+    .map((item) => ({
+      shardId: item.leaseKey.S!,
+      owner: item.leaseOwner?.S,
+      counter: Number(item.leaseCounter.N),
+      checkpoint: item.checkpoint?.S,
+      parents: item.parentShardId?.SS ?? [],
+    }));
 }
 
 /** Leases per owner among unfinished leases, sorted ascending: [2, 3, 3]. */

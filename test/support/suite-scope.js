@@ -8,6 +8,7 @@
 const runtimeIndependentSuites = [
   '/test/e2e/kcl-[^/]*\\.e2e-spec\\.ts$',
   '/test/e2e/kcl3-[^/]*\\.e2e-spec\\.ts$',
+  '/test/e2e/kcl35-[^/]*\\.e2e-spec\\.ts$',
   '/test/e2e/fanout-kcl\\.e2e-spec\\.ts$',
   '/test/e2e/engines\\.e2e-spec\\.ts$',
   '/test/e2e/leases-dead-java-parent\\.e2e-spec\\.ts$',

@@ -205,6 +205,7 @@ export class ShardSession {
                 records,
                 checkpointer,
                 millisBehindLatest: this.millisBehindLatest,
+                // No `lease` (fencing token): the MultiLangDaemon's messages carry no lease counter.
               }),
             )
             .then(wholeBatchOnPartialFailure),

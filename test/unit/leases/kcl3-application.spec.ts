@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisWorkerConfigError } from '../../../lib';
-import { readKcl3Mode, readKcl3ModeAtStart, refuseSingleTableApplication } from '../../../lib/leases/kcl3-application';
+import { readKcl3Mode, readKcl3ModeAtStart } from '../../../lib/leases/kcl3-application';
+import { Kcl3StateLocations, LeaseTableEntities } from '../../../lib/leases/kcl3-layout';
 import { readLeaderLockItem } from '../../../lib/leases/kcl3-leader-lock';
 
 /** A client whose GetItem answers with `answer` (an item, or an error to throw); records the requests. */
@@ -101,39 +101,52 @@ describe('reading the KCL 3.x migration state', () => {
 });
 
 describe('a KCL 3.5 single-table application', () => {
-  it('Migration3.0 as an entity row of the lease table: a bootstrap error naming the format and the fix, read consistently from the lease table', async () => {
+  it('Migration3.0 as an entity row of the lease table: the mode, with the lease table rows as where the state lives, read consistently by leaseKey', async () => {
     const { client, requests } = fakeClient({
       leaseKey: { S: 'Migration3.0' },
       entityType: { S: 'CLIENT_VERSION_MIGRATION' },
       cv: { S: 'CLIENT_VERSION_3X' },
+      mb: { S: 'java-1' },
     });
-    const error = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KinesisWorkerConfigError);
-    expect((error as KinesisWorkerConfigError).option).toBe('appName');
-    expect((error as Error).message).toMatch(
-      /KCL 3\.5 single-table.*entityType CLIENT_VERSION_MIGRATION, CLIENT_VERSION_3X.*Nothing was written.*KCL 3\.4 or earlier/,
-    );
+    const mode = await readKcl3Mode(client, 'orders', new LeaseTableEntities('orders'));
+    expect(mode).toEqual({
+      kind: '3.x',
+      clientVersion: 'CLIENT_VERSION_3X',
+      modifiedBy: 'java-1',
+      table: new LeaseTableEntities('orders'),
+    });
     expect(requests).toEqual([{ TableName: 'orders', Key: { leaseKey: { S: 'Migration3.0' } }, ConsistentRead: true }]);
-    const named = await refuseSingleTableApplication(client, { appName: 'orders', tableName: 'orders-leases' }).catch((e: unknown) => e);
-    expect((named as KinesisWorkerConfigError).option).toBe('tableName');
   });
 
   it.each([
     ['no lease table yet', awsError('ResourceNotFoundException')],
     ['no such row', undefined],
     [
-      'a row without entityType (a shard named so by a 2.x table? never: kept as a lease row)',
-      { leaseKey: { S: 'Migration3.0' }, leaseCounter: { N: '1' } },
+      'a row without entityType (never a 3.5 entity: kept as a lease row)',
+      { leaseKey: { S: 'Migration3.0' }, leaseCounter: { N: '1' }, cv: { S: 'x' } },
     ],
-  ])('%s: no refusal', async (_, answer) => {
-    await expect(
-      refuseSingleTableApplication(fakeClient(answer).client, { appName: 'orders', tableName: 'orders' }),
-    ).resolves.toBeUndefined();
+  ])('%s: no single-table state', async (_, answer) => {
+    expect(await readKcl3Mode(fakeClient(answer).client, 'orders', new LeaseTableEntities('orders'))).toEqual({ kind: 'none' });
+  });
+
+  it('both places (the monitor): the lease table row first; without one, the coordinator state table', async () => {
+    const requests: { TableName: string }[] = [];
+    const client = {
+      send: (command: { input: { TableName: string } }) => {
+        requests.push(command.input);
+        return Promise.resolve({
+          Item: command.input.TableName === 'orders' ? undefined : { key: { S: 'Migration3.0' }, cv: { S: 'CLIENT_VERSION_2X' } },
+        });
+      },
+    } as unknown as DynamoDBClient;
+    const mode = await readKcl3Mode(client, 'orders', new Kcl3StateLocations('orders', 'orders-CoordinatorState'));
+    expect(mode).toMatchObject({ kind: 'compatible', clientVersion: 'CLIENT_VERSION_2X', table: 'orders-CoordinatorState' });
+    expect(requests.map((r) => r.TableName)).toEqual(['orders', 'orders-CoordinatorState']);
   });
 
   it('other errors (permissions) are not swallowed', async () => {
     await expect(
-      refuseSingleTableApplication(fakeClient(awsError('AccessDeniedException')).client, { appName: 'orders', tableName: 'orders' }),
+      readKcl3Mode(fakeClient(awsError('AccessDeniedException')).client, 'orders', new LeaseTableEntities('orders')),
     ).rejects.toThrow('AccessDeniedException');
   });
 });

@@ -14,7 +14,7 @@ import type { HeldLease } from '../leases/held-lease';
 import { ProcessingTimeoutError, withProcessingTimeout } from '../lifecycle/processing-timeout';
 import type { RecordBatch } from '../retrieval/shard-record-fetcher';
 import { CompletionWatermark } from './completion-watermark';
-import type { InFlightBudget } from './in-flight-budget';
+import type { BudgetHolder, InFlightBudget } from './in-flight-budget';
 import { RecordDispatcher } from './record-dispatcher';
 import { LagShedder } from '../failures/lag-shedding';
 
@@ -69,13 +69,16 @@ export class PerRecordShard {
   private writeAgain = false;
   private progressWaiters: (() => void)[] = [];
   private readonly shedder: LagShedder;
+  /** This shard's part of the worker's budget: it holds at most its fair share of it (in-flight-budget.ts). */
+  private readonly holder: BudgetHolder;
 
   constructor(private readonly deps: PerRecordShardDeps) {
     const { held, options } = deps;
     const stored = held.lease.checkpoint;
     this.shedder = new LagShedder({ options, metrics: deps.metrics, shardId: deps.shardId, where: deps.where });
     this.watermark = new CompletionWatermark(isSequenceNumber(stored.sequenceNumber) ? stored : undefined);
-    this.token = { leaseKey: held.leaseKey, owner: held.lease.leaseOwner ?? options.workerId, counter: held.lease.leaseCounter };
+    this.token = held.fencingToken(options.workerId);
+    this.holder = deps.budget.join();
     const auto = options.autoCheckpoint;
     // Unset or 'batch': one checkpoint per batch of GetRecords, once all its records finished.
     const perBatch = !auto || (auto.everyRecords === 1 && auto.everyMs === Infinity);
@@ -112,9 +115,9 @@ export class PerRecordShard {
       while (!this.ended() && this.watermark.unsettled >= options.concurrency.maxInFlightRecords) await this.nextProgress();
       if (this.ended()) return this.gaveUp ? 'gave-up' : 'abandoned';
       const bytes = record.data.length;
-      if (!(await budget.acquire(bytes, signal))) return 'abandoned';
+      if (!(await budget.acquire(bytes, signal, this.holder))) return 'abandoned';
       if (this.ended()) {
-        budget.release(bytes);
+        budget.release(bytes, this.holder);
         return this.gaveUp ? 'gave-up' : 'abandoned';
       }
       const position = positionOf(record);
@@ -147,7 +150,9 @@ export class PerRecordShard {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const item of this.dispatcher.stop()) this.deps.budget.release(item.bytes);
+    for (const item of this.dispatcher.stop()) this.deps.budget.release(item.bytes, this.holder);
+    // The records still running release their room as they finish; the other shards' shares grow now.
+    this.deps.budget.leave(this.holder);
     this.notifyProgress();
   }
 
@@ -162,13 +167,13 @@ export class PerRecordShard {
     if (this.shedder.isTooOld(record)) {
       const shed = await this.shedder.shedRecord(record);
       if (shed === 'shed') {
-        this.deps.budget.release(item.bytes);
+        this.deps.budget.release(item.bytes, this.holder);
         this.finished(item);
         return true;
       }
       if (shed === 'failed') {
         // The hook threw: unfinished for good in this consumer, as a record whose retries ran out.
-        this.deps.budget.release(item.bytes);
+        this.deps.budget.release(item.bytes, this.holder);
         this.gaveUp = true;
         this.stop();
         return false;
@@ -220,7 +225,7 @@ export class PerRecordShard {
         ? 'no more attempts: it goes to onFailedRecord (after a processingTimeoutMs overrun, it stays unfinished and the lease is given up)'
         : 'the record stays unfinished, no checkpoint passes it, and the lease is given up so that it is retried later',
     });
-    this.deps.budget.release(item.bytes);
+    this.deps.budget.release(item.bytes, this.holder);
     if (outcome === 'gave-up' && !(lastError instanceof ProcessingTimeoutError) && (await this.deadLetter(item, lastError, attempt))) {
       this.finished(item);
       return true;

@@ -1,6 +1,6 @@
 import type { WorkerEvent } from '../../../core/worker';
 import { WorkerMetrics } from '../../../core/metrics';
-import { toLeaseStatus } from '../../../leases/lease';
+import { toLeaseStatus, type Lease } from '../../../leases/lease';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
@@ -10,6 +10,7 @@ import { pause } from '../../../core/retry';
 import type { KinesisWorker, WorkerStatus } from '../../../core/worker';
 import { createClients } from '../../../core/aws-clients';
 import type { HeldLease } from '../leases/held-lease';
+import type { MonotonicClock } from '../leases/clock';
 import { LeaseCoordinator } from '../leases/lease-coordinator';
 import { LeaseTable } from '../../../leases/lease-table';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
@@ -90,7 +91,27 @@ export class NativeWorker implements KinesisWorker {
     this.table = new LeaseTable(this.dynamodb, options.tableName, options.logger);
     this.coordinator = new LeaseCoordinator(
       this.table,
-      { ...options, accepts: (lease) => this.streams?.of(lease) !== undefined },
+      {
+        ...options,
+        accepts: (lease) => this.streams?.of(lease) !== undefined,
+        // Hand-over-aware from the take on (single-stream, the only 3.x membership): a lease taken under
+        // the 2.x rules and handed over by a 3.x leader after a flip ends as a requested shutdown with a
+        // final checkpoint, and the new owner starts at once, not as a lost lease (docs/kcl3-protocol.md, section 5).
+        ...(options.multiStream
+          ? {}
+          : {
+              hold: (lease: Lease, heldSince: number, clock: MonotonicClock) =>
+                new Kcl3HeldLease(
+                  lease,
+                  this.table,
+                  options.workerId,
+                  options.failoverTimeMs,
+                  clock,
+                  heldSince,
+                  () => this.kcl3.underThreeXRules,
+                ),
+            }),
+      },
       options.logger,
       (held) => this.onLeaseTaken(held),
     );

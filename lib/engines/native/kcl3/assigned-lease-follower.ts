@@ -49,7 +49,7 @@ export class AssignedLeaseFollower {
       if (previousOwner !== undefined && previousOwner !== workerId) {
         if (this.stillWaiting(key, previousOwner, readAt)) continue;
         // Past the hand-over timeout: checkpointOwner goes, or the lease is left for the next pass (the row changed).
-        const taken = await takeOverFromCheckpointOwner(this.table.client, this.table.tableName, lease, workerId, previousOwner);
+        const taken = await takeOverFromCheckpointOwner(this.table.client, this.table.tableName, lease, workerId, previousOwner, bounded());
         if (!taken) continue;
         lease = taken;
       }

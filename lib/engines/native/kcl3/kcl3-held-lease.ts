@@ -15,6 +15,8 @@ import { ThroughputMeter } from './throughput-meter';
  * - giving it up during a hand-over clears checkpointOwner (the new owner may start) instead of
  *   removing leaseOwner, which is the new owner's now.
  * A lease reassigned without hand-over is lost as in 2.x: the processor gets ZOMBIE.
+ * A single-stream lease the 2.x taker takes is held as this class too: after the fleet flips to 3.x,
+ * the leader may hand it over like any other (the Java KCL keeps its held leases across the flip).
  */
 export class Kcl3HeldLease extends HeldLease {
   private readonly throughput = new ThroughputMeter();
@@ -28,6 +30,12 @@ export class Kcl3HeldLease extends HeldLease {
     failoverTimeMs: number,
     clock: MonotonicClock = monotonicNow,
     heldSince: number = clock(),
+    /**
+     * Whether renewals write throughputKBps: under the 3.x rules (what the leader balances by). A lease
+     * taken under the 2.x rules is held as this class too (it may be handed over after a flip to 3.x),
+     * and its rows stay exactly 2.x until then.
+     */
+    private readonly writesThroughput: () => boolean = () => true,
   ) {
     super(lease, leaseTable, failoverTimeMs, clock, heldSince);
   }
@@ -53,12 +61,14 @@ export class Kcl3HeldLease extends HeldLease {
         if (left <= 0) throw new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`);
         const { client, tableName } = this.leaseTable;
         const holder = { workerId: this.workerId, handingOver: this.handoffTarget !== undefined };
+        // Read at every renewal, so that the first 3.x renewal after a flip reports the last interval only.
+        const kbps = this.throughput.takeKBps();
         const renewed = await renewKcl3Lease(
           client,
           tableName,
           lease,
           holder,
-          this.throughput.takeKBps(),
+          this.writesThroughput() ? kbps : undefined,
           AbortSignal.timeout(Math.ceil(left)),
         );
         return renewed ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined;
@@ -117,10 +127,7 @@ export class Kcl3HeldLease extends HeldLease {
   override async release(): Promise<void> {
     if (this.handoffTarget === undefined) return super.release();
     await this.update(
-      async (lease) =>
-        (await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId))
-          ? { ...lease, leaseCounter: lease.leaseCounter + 1 }
-          : undefined,
+      async (lease) => ((await this.clearCheckpointOwner(lease)) ? { ...lease, leaseCounter: lease.leaseCounter + 1 } : undefined),
       'hand-over',
       () => false,
     ).catch(() => undefined);
@@ -130,18 +137,32 @@ export class Kcl3HeldLease extends HeldLease {
   /**
    * A release refused because leaseOwner is no longer us may be a hand-over this worker has not met yet
    * (the leader wrote it since the last renewal, e.g. just before a graceful stop): then checkpointOwner
-   * is us, and left there it would keep the new owner waiting for gracefulLeaseHandoffTimeoutMs.
+   * is us, and left there it would keep the new owner waiting for gracefulLeaseHandoffTimeoutMs. The leader's
+   * hand-over write leaves the counter as we last wrote it: a row with another counter is not that hand-over.
    */
   protected override async evict(lease: Lease): Promise<void> {
     if (await this.leaseTable.evictLease(lease)) return;
-    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, lease, this.workerId);
+    const { client, tableName } = this.leaseTable;
+    const row = await readKcl3Lease(client, tableName, lease.leaseKey, AbortSignal.timeout(this.failoverTimeMs));
+    if (!row || row.checkpointOwner !== this.workerId || row.lease.leaseCounter !== lease.leaseCounter) return;
+    await this.clearCheckpointOwner(row.lease);
   }
 
   override async abandon(): Promise<void> {
     if (this.handoffTarget === undefined) return super.abandon();
     if (this.lost) return;
     this.markLost(RELEASED);
-    await clearCheckpointOwner(this.leaseTable.client, this.leaseTable.tableName, this.lease, this.workerId);
+    await this.clearCheckpointOwner(this.lease);
+  }
+
+  /**
+   * Ends the hand-over recorded in `handover` (the row as we last saw it), and only that one; cut off after
+   * failoverTimeMs, so that a hung write never holds the hand-over or the worker's stop (the new owner then
+   * starts after gracefulLeaseHandoffTimeoutMs).
+   */
+  private clearCheckpointOwner(handover: Lease): Promise<boolean> {
+    const { client, tableName } = this.leaseTable;
+    return clearCheckpointOwner(client, tableName, handover, this.workerId, AbortSignal.timeout(this.failoverTimeMs));
   }
 
   private startHandoff(newOwner: string): void {

@@ -5,6 +5,7 @@ import type { Kcl3Mode } from '../../../leases/kcl3-application';
 import type { LeaseTable } from '../../../leases/lease-table';
 import type { LeaseSource } from '../leases/lease-coordinator';
 import { AssignedLeaseFollower } from './assigned-lease-follower';
+import { Kcl3MemberTables } from './kcl3-member-tables';
 import { LeaderElection } from './leader-election';
 import { LeaseAssignmentManager } from './lease-assignment-manager';
 import { MigrationStateMonitor, rules } from './migration-state-monitor';
@@ -33,6 +34,8 @@ export class Kcl3Membership {
   private readonly assignment: LeaseAssignmentManager;
   private monitor: MigrationStateMonitor | undefined;
   private readonly source: LeaseSource;
+  /** Two tables or the lease table's KCL 3.5 rows: learnt from where the migration state is found. */
+  private readonly tables: Kcl3MemberTables;
   /**
    * Set by stop(), for good: a start still under way (a slow DynamoDB call) must start nothing after it,
    * or a worker whose stop timed out would keep intervals (the process never exits) and even lead.
@@ -46,9 +49,16 @@ export class Kcl3Membership {
     private readonly coordinator: LeaseSourceSwitch,
   ) {
     const { workerId, logger } = options;
+    const tables = (this.tables = new Kcl3MemberTables(options));
     this.reporter = new WorkerMetricsReporter(
       client,
-      { workerId, tableName: options.workerMetricsTableName, intervalMs: options.workerMetricsReporterFreqMs },
+      {
+        workerId,
+        get tableName() {
+          return tables.workerMetrics;
+        },
+        intervalMs: options.workerMetricsReporterFreqMs,
+      },
       logger,
     );
     this.follower = new AssignedLeaseFollower(table, options, logger);
@@ -58,22 +68,34 @@ export class Kcl3Membership {
         workerId,
         eligible: options.kcl3LeaderEligible,
         leaseDurationMs: options.leaderLockLeaseDurationMs,
-        coordinatorStateTableName: options.coordinatorStateTableName,
+        get coordinatorStateTableName() {
+          return tables.coordinatorState;
+        },
       },
       logger,
     );
-    this.assignment = new LeaseAssignmentManager(client, this.leader, options, logger);
+    this.assignment = new LeaseAssignmentManager(
+      client,
+      this.leader,
+      {
+        ...options,
+        get workerMetricsTableName() {
+          return tables.workerMetrics;
+        },
+      },
+      logger,
+    );
     this.source = { discover: (isHeld, shouldContinue) => this.follower.discover(isHeld, shouldContinue) };
   }
 
   /** Applies the mode read at start (by preflight, before the coordinator's first pass), then follows its changes. */
   async start(initial: Kcl3Mode): Promise<void> {
-    const { appName, coordinatorStateTableName, clientVersionPollIntervalMs, logger } = this.options;
+    const { appName, clientVersionPollIntervalMs, logger } = this.options;
     if (this.stopped) return;
     this.monitor = new MigrationStateMonitor(
       this.client,
       appName,
-      coordinatorStateTableName,
+      this.tables.stateLocations,
       clientVersionPollIntervalMs,
       logger,
       initial,
@@ -84,6 +106,10 @@ export class Kcl3Membership {
     );
     await this.apply(initial);
     if (this.stopped) return;
+    if (this.tables.layout === 'single-table')
+      logger.log(
+        `'${appName}' keeps its KCL 3.x state in the lease table (the KCL 3.5 single-table layout): this worker's metrics${rules(initial) === '3.x' ? ' and leader lock' : ''} are rows of ${this.options.tableName}.`,
+      );
     if (rules(initial) === '3.x')
       logger.log(
         `'${appName}' runs in KCL 3.x mode (${initial.kind === '3.x' ? initial.clientVersion : ''}): this worker holds the leases the leader assigns to it.`,
@@ -100,6 +126,11 @@ export class Kcl3Membership {
     await this.reporter.withdraw();
   }
 
+  /** Whether this worker follows the 3.x lease rules now (its renewals then write throughputKBps). */
+  get underThreeXRules(): boolean {
+    return this.monitor !== undefined && rules(this.monitor.mode) === '3.x';
+  }
+
   status(): Kcl3Status | undefined {
     const mode = this.monitor?.mode;
     if (!mode || mode.kind === 'none') return undefined;
@@ -114,6 +145,7 @@ export class Kcl3Membership {
   }
 
   private async apply(mode: Kcl3Mode): Promise<void> {
+    this.tables.follow(mode);
     // The metrics are what a 2.x-compatible fleet's migration monitor waits for before it flips to 3.x.
     // A multi-stream worker withholds them: its 3.x membership is single-stream (preflight refuses a
     // multi-stream start in 3.x mode), so it must not be what lets the fleet flip.

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
+import type { Kcl3Table } from '../../../leases/kcl3-layout';
 import {
   acquireLeaderLock,
   heartbeatLeaderLock,
@@ -19,7 +20,8 @@ export interface LeaderElectionConfig {
   readonly eligible: boolean;
   /** The leaseDuration this worker writes into the lock when it holds it (Java: 120000). */
   readonly leaseDurationMs: number;
-  readonly coordinatorStateTableName: string;
+  /** The coordinator state table, or the lease table's KCL 3.5 rows (Kcl3MemberTables). */
+  readonly coordinatorStateTableName: Kcl3Table;
 }
 
 /**
@@ -108,7 +110,7 @@ export class LeaderElection {
           AbortSignal.timeout(this.config.leaseDurationMs / 2),
         )
       ) {
-        this.logger.log(`Released the KCL 3.x leader lock in ${this.config.coordinatorStateTableName}.`);
+        this.logger.log(`Released the KCL 3.x leader lock in ${String(this.config.coordinatorStateTableName)}.`);
       }
     } catch (error) {
       this.logger.warn(
@@ -159,7 +161,7 @@ export class LeaderElection {
     // A refused heartbeat on a lock that still names this worker is its own earlier heartbeat, applied but
     // answered too late (cut off under load): not a loss, the lock is taken back below at once.
     if (heartbeatRefused && item?.ownerName !== workerId)
-      this.logger.warn(`Lost the KCL 3.x leader lock in ${table}: another worker wrote it. This worker stops assigning leases.`);
+      this.logger.warn(`Lost the KCL 3.x leader lock in ${String(table)}: another worker wrote it. This worker stops assigning leases.`);
     if (!this.seen || this.seen.item?.recordVersionNumber !== item?.recordVersionNumber || this.seen.item?.released !== item?.released)
       this.seen = { item, since: now };
     const silentFor = now - this.seen.since;
@@ -192,7 +194,7 @@ export class LeaderElection {
         kind: 'none',
         reason: `the lock of ${item.ownerName} has had no heartbeat for ${Math.round(silentFor / 1000)} s (its lease duration is ${item.leaseDurationMs} ms)`,
       };
-    else this.current = { kind: 'none', reason: `no worker holds the Leader lock in ${table}` };
+    else this.current = { kind: 'none', reason: `no worker holds the Leader lock in ${String(table)}` };
     this.report();
   }
 
@@ -200,7 +202,7 @@ export class LeaderElection {
     this.failures += 1;
     if (this.failures === 1 || this.failures % 10 === 0) {
       this.logger.warn(
-        `KCL 3.x leader lock in ${this.config.coordinatorStateTableName}: ${describeError(error)} (${this.failures} failed attempt(s) in a row; retried every ${this.heartbeatPeriodMs} ms).`,
+        `KCL 3.x leader lock in ${String(this.config.coordinatorStateTableName)}: ${describeError(error)} (${this.failures} failed attempt(s) in a row; retried every ${this.heartbeatPeriodMs} ms).`,
       );
     }
     if (this.held && !this.isLeader) {

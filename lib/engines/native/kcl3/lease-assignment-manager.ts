@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
+import type { Kcl3Table } from '../../../leases/kcl3-layout';
 import { isFinished } from '../../../leases/lease';
 import {
   assignKcl3Lease,
@@ -16,7 +17,8 @@ import { planAssignments, type Assignment, type LeaseObservation } from './lease
 export interface LeaseAssignmentConfig {
   readonly workerId: string;
   readonly tableName: string;
-  readonly workerMetricsTableName: string;
+  /** The worker metrics table, or the lease table's KCL 3.5 rows (Kcl3MemberTables). */
+  readonly workerMetricsTableName: Kcl3Table;
   readonly leaseAssignmentIntervalMs: number;
   readonly failoverTimeMs: number;
   readonly workerMetricsReporterFreqMs: number;

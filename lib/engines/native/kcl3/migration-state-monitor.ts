@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
 import { readKcl3Mode, type Kcl3Mode } from '../../../leases/kcl3-application';
+import type { Kcl3StateLocations, Kcl3Table } from '../../../leases/kcl3-layout';
 
 /**
  * Polls the migration state (Migration3.0) as the Java ClientVersionChangeMonitor does, and reports every
@@ -19,7 +20,7 @@ export class MigrationStateMonitor {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly appName: string,
-    private readonly table: string,
+    private readonly table: Kcl3Table | Kcl3StateLocations,
     private readonly intervalMs: number,
     private readonly logger: WorkerLogger,
     private current: Kcl3Mode,
@@ -54,7 +55,9 @@ export class MigrationStateMonitor {
       this.failures = 0;
     } catch (error) {
       if (this.failures++ % 10 === 0)
-        this.logger.warn(`Could not read the migration state in ${this.table} (${describeError(error)}); keeping the current lease rules.`);
+        this.logger.warn(
+          `Could not read the migration state in ${String(this.table)} (${describeError(error)}); keeping the current lease rules.`,
+        );
       return;
     }
     const previous = this.current;

@@ -1,7 +1,8 @@
-import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describeError, isResourceNotFound } from '../../../core/aws-errors';
 import type { WorkerLogger } from '../../../core/logger';
-import { createWorkerMetricsTable, putWorkerMetricStats } from '../../../leases/kcl3-tables';
+import { isSingleTable, type Kcl3Table } from '../../../leases/kcl3-layout';
+import { createWorkerMetricsTable, deleteOwnWorkerMetricStats, putWorkerMetricStats } from '../../../leases/kcl3-tables';
 import { CpuUtilisation } from './cpu-utilisation';
 
 /** The Java KCL's noOfPersistedMetricsPerWorkerMetrics: samples kept per metric in the item. */
@@ -14,7 +15,8 @@ const WITHDRAW_TIMEOUT_MS = 5000;
 
 export interface WorkerMetricsReporterConfig {
   readonly workerId: string;
-  readonly tableName: string;
+  /** The worker metrics table, or the lease table's KCL 3.5 rows (Kcl3MemberTables). */
+  readonly tableName: Kcl3Table;
   readonly intervalMs: number;
 }
 
@@ -72,12 +74,10 @@ export class WorkerMetricsReporter {
     if (!wasRunning) return;
     const { workerId, tableName, intervalMs } = this.config;
     try {
-      await this.client.send(new DeleteItemCommand({ TableName: tableName, Key: { wid: { S: workerId } } }), {
-        abortSignal: AbortSignal.timeout(Math.min(intervalMs, WITHDRAW_TIMEOUT_MS)),
-      });
+      await deleteOwnWorkerMetricStats(this.client, tableName, workerId, AbortSignal.timeout(Math.min(intervalMs, WITHDRAW_TIMEOUT_MS)));
     } catch (error) {
       this.logger.warn(
-        `Could not delete the worker metrics of ${workerId} from ${tableName} at stop (${describeError(error)}); a KCL 3.x leader stops counting this worker once they are stale.`,
+        `Could not delete the worker metrics of ${workerId} from ${String(tableName)} at stop (${describeError(error)}); a KCL 3.x leader stops counting this worker once they are stale.`,
       );
     }
   }
@@ -90,6 +90,8 @@ export class WorkerMetricsReporter {
    */
   private async createTable(): Promise<true | { error: unknown }> {
     const { tableName } = this.config;
+    // The lease table's rows need no table of their own (and a missing lease table is not for this worker to create here).
+    if (isSingleTable(tableName)) return { error: new Error(`the lease table ${tableName.tableName} does not exist`) };
     try {
       if (await createWorkerMetricsTable(this.client, tableName, AbortSignal.timeout(this.config.intervalMs))) {
         this.logger.log(`Created the KCL 3.x worker metrics table ${tableName} (key wid, on-demand capacity, as the Java KCL creates it).`);
@@ -123,7 +125,7 @@ export class WorkerMetricsReporter {
         AbortSignal.timeout(intervalMs),
       );
       if (this.failures > 0)
-        this.logger.log(`Worker metrics of ${workerId} written to ${tableName} again after ${this.failures} failed attempt(s).`);
+        this.logger.log(`Worker metrics of ${workerId} written to ${String(tableName)} again after ${this.failures} failed attempt(s).`);
       this.failures = 0;
       this.lastReportAt = Date.now();
     } catch (error) {
@@ -134,9 +136,9 @@ export class WorkerMetricsReporter {
       if (this.failures === 1 || this.failures % 10 === 0) {
         const fix = isResourceNotFound(error)
           ? ` The table does not exist and could not be created (${describeError(created?.error)}): allow dynamodb:CreateTable on it (docs/iam.md) or create it (partition key wid, a string), or set workerMetricsTableName if the fleet uses another name.`
-          : ` Allow dynamodb:PutItem on ${tableName} (docs/iam.md).`;
+          : ` Allow dynamodb:PutItem on ${String(tableName)} (docs/iam.md).`;
         this.logger.warn(
-          `Could not write the worker metrics of ${workerId} to ${tableName} (${describeError(error)}; ${this.failures} failure(s) in a row); ` +
+          `Could not write the worker metrics of ${workerId} to ${String(tableName)} (${describeError(error)}; ${this.failures} failure(s) in a row); ` +
             `a KCL 3.x leader assigns no lease to a worker whose metrics go stale.${fix}`,
         );
       }

@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../../../core/errors';
+import type { LeaseFencingToken } from '../../../core/processor';
 import type { Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from './clock';
@@ -17,6 +18,11 @@ export class HeldLease {
   private readonly holder: string | undefined;
   /** Wall-clock time of the take: what a LATEST start means for this lease (Kinesis' timestamps are wall-clock). */
   readonly takenAt = new Date();
+  /**
+   * leaseCounter as the take left it. Renewals and checkpoints bump the counter during the hold, so only a
+   * value fixed here is one token for the whole hold; every later hold (by any worker) starts above it.
+   */
+  private readonly counterAtTake: number;
   private lastRenewedAt: number;
   private lostReason: string | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -36,6 +42,7 @@ export class HeldLease {
   ) {
     this.current = lease;
     this.holder = lease.leaseOwner;
+    this.counterAtTake = lease.leaseCounter;
     this.lastRenewedAt = heldSince;
     this.armExpiry();
   }
@@ -46,6 +53,11 @@ export class HeldLease {
 
   get lease(): Lease {
     return this.current;
+  }
+
+  /** The fencing token of this hold, for both processor contracts (docs/concurrency.md, Fencing). */
+  fencingToken(workerId: string): LeaseFencingToken {
+    return { leaseKey: this.leaseKey, owner: this.holder ?? workerId, counter: this.counterAtTake };
   }
 
   /** Told the bytes read from the shard; a KCL 3.x lease (kcl3/kcl3-held-lease.ts) reports them as throughputKBps. */

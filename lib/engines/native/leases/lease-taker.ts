@@ -17,6 +17,13 @@ export interface LeaseTakerConfig {
    * as the Java KCL's default FormerStreamsLeasesDeletionStrategy leaves them. Default: every lease.
    */
   readonly accepts?: (lease: Lease) => boolean;
+  /**
+   * Makes the held lease of a lease just taken (heldSince: when the take was sent, on `clock`). The
+   * native worker holds a single-stream lease hand-over-aware (kcl3/kcl3-held-lease.ts), so that a lease
+   * taken under the 2.x rules follows a KCL 3.x leader's graceful hand-over after the fleet flips to 3.x.
+   * Default: a plain HeldLease.
+   */
+  readonly hold?: (lease: Lease, heldSince: number, clock: MonotonicClock) => HeldLease;
 }
 
 type TakenHow = Extract<WorkerEvent, { type: 'leaseTaken' }>['how'];
@@ -99,7 +106,9 @@ export class LeaseTaker {
       }
       const how: TakenHow = plan.stealFrom && plan.take.includes(lease) ? 'stolen' : lease.leaseOwner ? 'expired' : 'unowned';
       taken.push({
-        held: new HeldLease(written, this.table, this.config.failoverTimeMs, this.clock, sentAt),
+        held:
+          this.config.hold?.(written, sentAt, this.clock) ??
+          new HeldLease(written, this.table, this.config.failoverTimeMs, this.clock, sentAt),
         how,
         previousOwner: lease.leaseOwner,
         target: plan.target,

@@ -354,7 +354,14 @@ export class ShardConsumer {
         // Measured around the timeout: a call that overran it counts as failed (ProcessingTimeoutError).
         this.deps.metrics.delivery(this.shardId, records.length, bytesOfRecords(records), () =>
           withProcessingTimeout(
-            () => processor.processRecords({ shardId: this.shardId, records, checkpointer, millisBehindLatest: batch.millisBehindLatest }),
+            () =>
+              processor.processRecords({
+                shardId: this.shardId,
+                records,
+                checkpointer,
+                millisBehindLatest: batch.millisBehindLatest,
+                lease: this.deps.held.fencingToken(this.deps.options.workerId),
+              }),
             timeoutMs,
             () => {
               // Before anything else: a late checkpoint of the abandoned call must not move past its records.
