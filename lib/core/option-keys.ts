@@ -87,6 +87,8 @@ export const RETRIEVAL_KEYS: readonly string[] = Object.keys({
   requestHandler: true,
   subscribeTimeoutMs: true,
   wireFormat: true,
+  maxBufferedRecords: true,
+  maxBufferedBytes: true,
 } satisfies Record<keyof RetrievalOptions, true>);
 
 export const CONCURRENCY_KEYS: readonly string[] = Object.keys({

@@ -94,18 +94,34 @@ export interface RetrievalOptions {
    * Every other call stays JSON. docs/retrieval.md#wire-format.
    */
   wireFormat?: WireFormat;
+  /**
+   * Native engine, polling: records fetched but not yet processed, across all the shards of this worker, at
+   * most (the batches being processed and the ones read ahead). When reached, reading waits for batches to
+   * be processed instead of buffering more. Default 50000. docs/retrieval.md#memory.
+   */
+  maxBufferedRecords?: number;
+  /** The same bound on their data bytes. Default 33554432 (32 MiB). A batch larger than it is still read, alone. */
+  maxBufferedBytes?: number;
 }
 
-export type ResolvedRetrievalOptions =
-  | { readonly mode: 'polling'; readonly wireFormat: WireFormat }
-  | {
-      readonly mode: 'fanout';
-      readonly wireFormat: WireFormat;
-      readonly consumerName: string;
-      readonly consumerArn?: string;
-      readonly requestHandler?: KinesisClientConfig['requestHandler'];
-      readonly subscribeTimeoutMs: number;
-    };
+/** The bound on what the native engine holds read but not processed (retrieval.maxBufferedRecords/Bytes). */
+interface ResolvedReadBufferOptions {
+  readonly maxBufferedRecords: number;
+  readonly maxBufferedBytes: number;
+}
+
+export type ResolvedRetrievalOptions = ResolvedReadBufferOptions &
+  (
+    | { readonly mode: 'polling'; readonly wireFormat: WireFormat }
+    | {
+        readonly mode: 'fanout';
+        readonly wireFormat: WireFormat;
+        readonly consumerName: string;
+        readonly consumerArn?: string;
+        readonly requestHandler?: KinesisClientConfig['requestHandler'];
+        readonly subscribeTimeoutMs: number;
+      }
+  );
 
 export type KclMetricsLevel = 'NONE' | 'SUMMARY' | 'DETAILED';
 export const KCL_METRICS_LEVELS: readonly KclMetricsLevel[] = ['NONE', 'SUMMARY', 'DETAILED'];

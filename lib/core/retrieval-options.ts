@@ -15,6 +15,15 @@ export const DEFAULT_WIRE_FORMAT: WireFormat = 'json';
  */
 export const SUBSCRIBE_TIMEOUT_MS = 10_000;
 
+/**
+ * Defaults of retrieval.maxBufferedRecords and maxBufferedBytes: what the native engine holds fetched but not
+ * yet processed, worker-wide. 32 MiB of payloads keeps a worker that is behind on 64 shards of 1 KB records
+ * within a few hundred MB (docs/retrieval.md#memory, docs/performance.md); 50000 records bounds the record
+ * objects when records are small.
+ */
+export const DEFAULT_MAX_BUFFERED_RECORDS = 50_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
 /** Kinesis' rule for consumer names. */
 const CONSUMER_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 /** arn:aws:kinesis:region:account:stream/name/consumer/consumer-name:creation-epoch */
@@ -26,7 +35,7 @@ export function resolveRetrieval(
   appName: string,
   streams: readonly string[] = [],
 ): ResolvedRetrievalOptions {
-  if (value === undefined) return { mode: 'polling', wireFormat: DEFAULT_WIRE_FORMAT };
+  if (value === undefined) return { mode: 'polling', wireFormat: DEFAULT_WIRE_FORMAT, ...resolveReadBuffer({}) };
   if (value === null || typeof value !== 'object') {
     throw new KinesisWorkerConfigError(
       'retrieval',
@@ -34,6 +43,7 @@ export function resolveRetrieval(
     );
   }
   rejectUnknownKeys('retrieval', value, RETRIEVAL_KEYS);
+  const buffer = resolveReadBuffer(value);
   const wireFormat = value.wireFormat ?? DEFAULT_WIRE_FORMAT;
   if (!WIRE_FORMATS.includes(wireFormat)) {
     throw new KinesisWorkerConfigError(
@@ -54,7 +64,7 @@ export function resolveRetrieval(
         `retrieval.${fanoutOnly}`,
         `is a fan-out setting, but retrieval.mode is 'polling'; set mode: 'fanout' or remove it.`,
       );
-    return { mode, wireFormat };
+    return { mode, wireFormat, ...buffer };
   }
   const consumerName = value.consumerName ?? appName;
   if (typeof consumerName !== 'string' || !CONSUMER_NAME.test(consumerName)) {
@@ -98,5 +108,32 @@ export function resolveRetrieval(
       `expected whole milliseconds from 100 to 300000 (how long SubscribeToShard may take to answer and send its first event; default ${SUBSCRIBE_TIMEOUT_MS}), got ${JSON.stringify(value.subscribeTimeoutMs)}.`,
     );
   }
-  return { mode, wireFormat, consumerName, consumerArn: value.consumerArn, requestHandler: value.requestHandler, subscribeTimeoutMs };
+  return {
+    mode,
+    wireFormat,
+    ...buffer,
+    consumerName,
+    consumerArn: value.consumerArn,
+    requestHandler: value.requestHandler,
+    subscribeTimeoutMs,
+  };
+}
+
+/** retrieval.maxBufferedRecords and maxBufferedBytes: whole numbers from 1, defaults above. */
+function resolveReadBuffer(value: RetrievalOptions): { maxBufferedRecords: number; maxBufferedBytes: number } {
+  const whole = (option: 'maxBufferedRecords' | 'maxBufferedBytes', fallback: number, what: string): number => {
+    const given = value[option];
+    if (given === undefined) return fallback;
+    if (typeof given !== 'number' || !Number.isSafeInteger(given) || given < 1) {
+      throw new KinesisWorkerConfigError(
+        `retrieval.${option}`,
+        `expected a whole number from 1 (${what} fetched but not yet processed, across all shards of the worker; default ${fallback}), got ${JSON.stringify(given)}.`,
+      );
+    }
+    return given;
+  };
+  return {
+    maxBufferedRecords: whole('maxBufferedRecords', DEFAULT_MAX_BUFFERED_RECORDS, 'the records'),
+    maxBufferedBytes: whole('maxBufferedBytes', DEFAULT_MAX_BUFFERED_BYTES, 'the data bytes of the records'),
+  };
 }

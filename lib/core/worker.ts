@@ -45,6 +45,19 @@ export interface WorkerStatus {
   readonly msSinceDynamoDbAnswer?: number;
   /** The leases of the whole application, as this worker last saw the table. */
   readonly leases: readonly LeaseStatus[];
+  /**
+   * Native engine, polling: the records (and their data bytes) fetched but not yet processed, across the
+   * shards of this worker, the most there ever were at once, and the bound (retrieval.maxBufferedRecords
+   * and maxBufferedBytes). docs/retrieval.md#memory.
+   */
+  readonly readBuffer?: {
+    readonly records: number;
+    readonly bytes: number;
+    readonly peakRecords: number;
+    readonly peakBytes: number;
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+  };
   /** The shards this worker processes now. */
   readonly shards: readonly ShardStatus[];
   /** Native engine, when a Java KCL 3.x fleet runs the application: how this worker takes part. */

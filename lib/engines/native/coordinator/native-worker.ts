@@ -14,6 +14,7 @@ import type { MonotonicClock } from '../leases/clock';
 import { LeaseCoordinator } from '../leases/lease-coordinator';
 import { LeaseTable } from '../../../leases/lease-table';
 import { InFlightBudget } from '../concurrency/in-flight-budget';
+import { ReadBuffer } from '../retrieval/read-buffer';
 import { ShardConsumer } from '../lifecycle/shard-consumer';
 import { useFastGetRecords } from '../retrieval/fast-get-records';
 import { isShardSyncLeader } from '../../../leases/leader-decider';
@@ -57,6 +58,8 @@ export class NativeWorker implements KinesisWorker {
   private readonly options: ResolvedWorkerOptions;
   /** Records read but not finished across the shards of this worker (processRecord processors): concurrency.maxInFlightRecords/Bytes. */
   private readonly inFlight: InFlightBudget;
+  /** Records fetched but not yet processed across the shards of this worker: retrieval.maxBufferedRecords/Bytes. */
+  private readonly readBuffer: ReadBuffer;
   /** Per stream name: each stream's metrics carry its own messaging.destination.name. */
   private readonly metrics: ReadonlyMap<string, WorkerMetrics>;
 
@@ -80,6 +83,7 @@ export class NativeWorker implements KinesisWorker {
       emit: (event: WorkerEvent) => (this.streams ? this.streams.emitLeaseEvent(event) : resolved.emit(event)),
     });
     this.inFlight = new InFlightBudget(options.concurrency.maxInFlightRecords, options.concurrency.maxInFlightBytes);
+    this.readBuffer = new ReadBuffer(options.retrieval.maxBufferedRecords, options.retrieval.maxBufferedBytes);
     ({ kinesis: this.kinesis, dynamodb: this.dynamodb } = createClients(options));
     useFastGetRecords(this.kinesis, options.retrieval.wireFormat);
     this.dynamoDbAnswers = new DynamoDbAnswerClock(this.dynamodb);
@@ -300,6 +304,14 @@ export class NativeWorker implements KinesisWorker {
         leaseTakerIntervalMs: this.options.leaseTakerIntervalMs,
       },
       leases: leases.map(toLeaseStatus),
+      readBuffer: {
+        records: this.readBuffer.bufferedRecords,
+        bytes: this.readBuffer.bufferedBytes,
+        peakRecords: this.readBuffer.peakRecords,
+        peakBytes: this.readBuffer.peakBytes,
+        maxRecords: this.readBuffer.maxRecords,
+        maxBytes: this.readBuffer.maxBytes,
+      },
       ...(this.kcl3.status() ? { kcl3: this.kcl3.status() } : {}),
       shards: [...this.consumers.values()].map((consumer) => ({
         shardId: consumer.shardId,
@@ -339,6 +351,7 @@ export class NativeWorker implements KinesisWorker {
         scope: stream.scope,
         fanout: this.fanout.get(stream.scope.streamName),
         inFlight: this.inFlight,
+        readBuffer: this.readBuffer,
         takenJustNow,
       });
       this.consumers.set(held.leaseKey, consumer);

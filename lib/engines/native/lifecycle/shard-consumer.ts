@@ -27,6 +27,7 @@ import type { LeaseTable } from '../../../leases/lease-table';
 import type { ChildShard } from '../../../leases/shard-lister';
 import { FetchAbortedError, type RecordBatch } from '../retrieval/shard-record-fetcher';
 import { createRecordReader, type FanoutChannel, type RecordReader } from '../retrieval/record-reader';
+import type { ReadBuffer } from '../retrieval/read-buffer';
 import { assertProcessor } from '../../../core/assert-processor';
 import type { EngineStepRetrying } from './engine-step';
 import { waitForParents } from './parent-wait';
@@ -55,6 +56,8 @@ export interface ShardConsumerDeps {
   readonly scope?: StreamLeaseScope;
   /** retrieval.mode 'fanout': the registered consumer and the streaming client. */
   readonly fanout?: FanoutChannel;
+  /** The worker's bound on records fetched but not yet processed (retrieval.maxBufferedRecords/Bytes), shared by its shards. Default: this consumer's own. */
+  readonly readBuffer?: ReadBuffer;
   /** The worker's bound on records read but not finished, shared by its shards (processRecord processors). Default: this consumer's own. */
   readonly inFlight?: InFlightBudget;
   /**
@@ -107,6 +110,7 @@ export class ShardConsumer {
         kinesis: deps.kinesis,
         options: this.deps.options,
         fanout: deps.fanout,
+        buffer: deps.readBuffer,
         shardId: this.shardId,
         start: this.start,
         leaseTakenAt: deps.held.takenAt,
@@ -232,48 +236,69 @@ export class ShardConsumer {
         if (error instanceof FetchAbortedError) continue;
         throw error;
       }
-      if (!held.isHeld()) {
-        held.markLost(`not renewed within failoverTimeMs (${options.failoverTimeMs} ms)`);
+      try {
+        const exit = await this.processBatch(batch, processor, checkpointer, policies, perRecord, delivered);
+        if ('reason' in exit) return exit;
+        delivered = exit.delivered;
+      } finally {
+        // Processed, handed to the concurrency budget, or abandoned: its room in the read buffer goes back.
+        batch.release?.();
+      }
+    }
+  }
+
+  /** One batch read: processed (or handed to processRecord's budget); an exit when the shard stops here. */
+  private async processBatch(
+    batch: RecordBatch,
+    processor: AnyRecordProcessor,
+    checkpointer: ShardCheckpointer,
+    policies: BatchPolicies,
+    perRecord: PerRecordShard | undefined,
+    delivered: ExtendedSequenceNumber | undefined,
+  ): Promise<{ reason: ShutdownReason; children?: readonly ChildShard[] } | { delivered: ExtendedSequenceNumber | undefined }> {
+    const { held, options } = this.deps;
+    if (!held.isHeld()) {
+      held.markLost(`not renewed within failoverTimeMs (${options.failoverTimeMs} ms)`);
+      return { reason: 'ZOMBIE' };
+    }
+    this.millisBehindLatest = batch.millisBehindLatest;
+    if (perRecord) {
+      // An empty batch too: a record whose retries ran out ends the shard even while nothing new arrives.
+      const admitted = await perRecord.admit(batch);
+      held.noteBytesRead(bytesOf(batch));
+      if (admitted !== 'admitted') return { reason: admitted === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
+    } else if (batch.records.length > 0 && !isPerRecordProcessor(processor)) {
+      const end = positionOf(batch.records.at(-1)!);
+      checkpointer.markDelivered(end);
+      const bytes = bytesOf(batch);
+      // Lag shedding: the records at the head of the batch older than the limit are not processed.
+      let shed = this.shedder.prefixToShed(batch.records);
+      const shedding = shed > 0 ? await this.shedder.shedBatch(batch.records.slice(0, shed), checkpointer) : 'kept';
+      if (shedding === 'failed') {
+        checkpointer.rollBackDelivered(delivered);
         return { reason: 'ZOMBIE' };
       }
-      this.millisBehindLatest = batch.millisBehindLatest;
-      if (perRecord) {
-        // An empty batch too: a record whose retries ran out ends the shard even while nothing new arrives.
-        const admitted = await perRecord.admit(batch);
-        held.noteBytesRead(bytesOf(batch));
-        if (admitted !== 'admitted') return { reason: admitted === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
-      } else if (batch.records.length > 0 && !isPerRecordProcessor(processor)) {
-        const end = positionOf(batch.records.at(-1)!);
-        checkpointer.markDelivered(end);
-        const bytes = bytesOf(batch);
-        // Lag shedding: the records at the head of the batch older than the limit are not processed.
-        let shed = this.shedder.prefixToShed(batch.records);
-        const shedding = shed > 0 ? await this.shedder.shedBatch(batch.records.slice(0, shed), checkpointer) : 'kept';
-        if (shedding === 'failed') {
-          checkpointer.rollBackDelivered(delivered);
-          return { reason: 'ZOMBIE' };
-        }
-        if (shedding === 'kept') shed = 0;
-        const toRun = shed > 0 ? { ...batch, records: batch.records.slice(shed) } : batch;
-        const { outcome, done, deadLettered } =
-          toRun.records.length > 0
-            ? await this.deliver(processor, toRun, checkpointer, policies)
-            : { outcome: 'delivered' as const, done: end, deadLettered: false };
-        this.deps.metrics.batch(this.shardId, outcome === 'delivered' && !deadLettered);
-        held.noteBytesRead(bytes);
-        if (outcome !== 'delivered') {
-          // The batch did not succeed: a checkpoint() at shutdown must not cover its records not stored as done.
-          checkpointer.rollBackDelivered(done ?? delivered);
-          return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
-        }
-        // Dead-lettered after a timeout: the processor is still busy with that batch and gets no further one.
-        // leave() gives the lease up first; its next owner starts after the checkpoint past the dead-lettered records.
-        if (this.timedOut) return { reason: 'ZOMBIE' };
-        await policies.afterSuccess(batch.records.length);
-        delivered = end;
+      if (shedding === 'kept') shed = 0;
+      const toRun = shed > 0 ? { ...batch, records: batch.records.slice(shed) } : batch;
+      const { outcome, done, deadLettered } =
+        toRun.records.length > 0
+          ? await this.deliver(processor, toRun, checkpointer, policies)
+          : { outcome: 'delivered' as const, done: end, deadLettered: false };
+      this.deps.metrics.batch(this.shardId, outcome === 'delivered' && !deadLettered);
+      held.noteBytesRead(bytes);
+      if (outcome !== 'delivered') {
+        // The batch did not succeed: a checkpoint() at shutdown must not cover its records not stored as done.
+        checkpointer.rollBackDelivered(done ?? delivered);
+        return { reason: outcome === 'gave-up' ? 'ZOMBIE' : this.exitReason() };
       }
-      if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
+      // Dead-lettered after a timeout: the processor is still busy with that batch and gets no further one.
+      // leave() gives the lease up first; its next owner starts after the checkpoint past the dead-lettered records.
+      if (this.timedOut) return { reason: 'ZOMBIE' };
+      await policies.afterSuccess(batch.records.length);
+      delivered = end;
     }
+    if (batch.shardEnded) return { reason: 'TERMINATE', children: batch.childShards };
+    return { delivered };
   }
 
   private perRecordShard(processor: KinesisPerRecordProcessor, checkpointer: ShardCheckpointer): PerRecordShard {

@@ -5,6 +5,7 @@ import type { ResolvedWorkerOptions } from '../../../core/options';
 import type { ExtendedSequenceNumber } from '../../../core/record';
 import { FanoutReader } from './fanout-reader';
 import { PrefetchingReader } from './prefetching-reader';
+import { ReadBuffer } from './read-buffer';
 import { ShardRecordFetcher, type RecordBatch } from './shard-record-fetcher';
 
 /** What the shard consumer reads batches from, whatever the retrieval mode. next() rejects with FetchAbortedError once the signal aborts. */
@@ -32,6 +33,8 @@ export interface RecordReaderConfig {
   readonly kinesis: KinesisClient;
   readonly options: ResolvedWorkerOptions;
   readonly fanout?: FanoutChannel;
+  /** The worker's bound on records fetched but not yet processed, shared by its shards. Default: this reader's own. */
+  readonly buffer?: ReadBuffer;
   readonly shardId: string;
   readonly start: ExtendedSequenceNumber;
   readonly leaseTakenAt: Date;
@@ -74,14 +77,15 @@ export function createRecordReader(config: RecordReaderConfig): RecordReader {
     logger: config.logger,
     signal: config.signal,
   });
-  const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, config.signal);
+  const buffer = config.buffer ?? new ReadBuffer(options.retrieval.maxBufferedRecords, options.retrieval.maxBufferedBytes);
+  const reader = new PrefetchingReader(fetcher, options.idleTimeBetweenReadsMs, config.signal, buffer, options.maxRecords);
   return {
     prime: () => fetcher.prime(),
     next: () => reader.next(),
     get problem() {
       return fetcher.problem;
     },
-    // A prefetched GetRecords ends with the consumer's abort signal; nothing else stays open.
-    close: () => undefined,
+    // A prefetched GetRecords ends with the consumer's abort signal; its room in the buffer goes back.
+    close: () => reader.close(),
   };
 }

@@ -22,6 +22,8 @@ export interface RecordBatch {
   readonly childShards?: readonly ChildShard[];
   /** The shard has nothing newer right now: wait idleTimeBetweenReadsMs before reading again. */
   readonly caughtUp: boolean;
+  /** Gives the batch's room in the worker's read buffer back (retrieval.maxBufferedRecords/Bytes) once it is processed. */
+  readonly release?: () => void;
 }
 
 export class FetchAbortedError extends Error {}
@@ -108,10 +110,11 @@ export class ShardRecordFetcher {
     return this.priming;
   }
 
-  async fetch(): Promise<RecordBatch> {
+  /** One batch of at most `limit` records (default maxRecords): the GetRecords Limit. */
+  async fetch(limit = this.config.maxRecords): Promise<RecordBatch> {
     const { signal } = this.config;
     try {
-      const batch = await retry(() => this.fetchOnce(), {
+      const batch = await retry(() => this.fetchOnce(limit), {
         policy: READ_RETRY,
         signal,
         retryable: (error) => !(error instanceof FetchAbortedError || error instanceof PacingAbortedError),
@@ -125,8 +128,8 @@ export class ShardRecordFetcher {
     }
   }
 
-  private async fetchOnce(): Promise<RecordBatch> {
-    const { kinesis, maxRecords, signal } = this.config;
+  private async fetchOnce(maxRecords: number): Promise<RecordBatch> {
+    const { kinesis, signal } = this.config;
     try {
       await this.priming;
       this.iterator ??= await this.newIterator();

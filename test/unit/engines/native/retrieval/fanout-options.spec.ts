@@ -17,7 +17,12 @@ const failure = (retrieval: unknown) => {
 
 describe('retrieval option (fan-out)', () => {
   it('defaults to polling; fan-out names its consumer after appName, as the Java KCL does', () => {
-    expect(resolve(undefined)).toEqual({ mode: 'polling', wireFormat: 'json' });
+    expect(resolve(undefined)).toEqual({
+      mode: 'polling',
+      wireFormat: 'json',
+      maxBufferedRecords: 50_000,
+      maxBufferedBytes: 32 * 1024 * 1024,
+    });
     expect(resolve({ mode: 'fanout' })).toMatchObject({ mode: 'fanout', consumerName: 'orders-app', consumerArn: undefined });
     const handler = new NodeHttpHandler();
     expect(resolve({ mode: 'fanout', consumerName: 'other', requestHandler: handler })).toMatchObject({
@@ -34,9 +39,23 @@ describe('retrieval option (fan-out)', () => {
   });
 
   it('takes the GetRecords wire format in both modes (fan-out calls GetRecords too, to find a shard end)', () => {
-    expect(resolve({ wireFormat: 'cbor' })).toEqual({ mode: 'polling', wireFormat: 'cbor' });
+    expect(resolve({ wireFormat: 'cbor' })).toEqual({
+      mode: 'polling',
+      wireFormat: 'cbor',
+      maxBufferedRecords: 50_000,
+      maxBufferedBytes: 32 * 1024 * 1024,
+    });
     expect(resolve({ mode: 'fanout', wireFormat: 'cbor' })).toMatchObject({ mode: 'fanout', wireFormat: 'cbor' });
     expect(resolve({ mode: 'fanout' })).toMatchObject({ wireFormat: 'json' });
+  });
+
+  it('bounds what is fetched but not yet processed: 50000 records and 32 MiB by default, in both modes', () => {
+    expect(resolve({ maxBufferedRecords: 1_000, maxBufferedBytes: 1_048_576 })).toMatchObject({
+      mode: 'polling',
+      maxBufferedRecords: 1_000,
+      maxBufferedBytes: 1_048_576,
+    });
+    expect(resolve({ mode: 'fanout', maxBufferedBytes: 5 })).toMatchObject({ maxBufferedRecords: 50_000, maxBufferedBytes: 5 });
   });
 
   it('refuses a consumer ARN for several streams (a consumer belongs to one stream), naming the fix', () => {
@@ -72,11 +91,19 @@ describe('retrieval option (fan-out)', () => {
     [
       { mode: 'fanout', consumer: 'x' },
       'retrieval.consumer',
-      /unknown option; the valid retrieval settings are consumerArn, consumerName, mode, requestHandler, subscribeTimeoutMs, wireFormat/,
+      /unknown option; the valid retrieval settings are consumerArn, consumerName, maxBufferedBytes, maxBufferedRecords, mode, requestHandler, subscribeTimeoutMs, wireFormat/,
     ],
     ['fanout', 'retrieval', /expected \{ mode/],
     [{ wireFormat: 'CBOR' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
     [{ mode: 'fanout', wireFormat: 'msgpack' }, 'retrieval.wireFormat', /expected 'json' or 'cbor'/],
+    [
+      { maxBufferedRecords: 0 },
+      'retrieval.maxBufferedRecords',
+      /whole number from 1 \(the records fetched but not yet processed.*default 50000\), got 0/,
+    ],
+    [{ maxBufferedRecords: 1.5 }, 'retrieval.maxBufferedRecords', /whole number from 1/],
+    [{ maxBufferedBytes: '32MB' }, 'retrieval.maxBufferedBytes', /whole number from 1 \(the data bytes.*default 33554432\), got "32MB"/],
+    [{ maxBufferedByte: 1 }, 'retrieval.maxBufferedByte', /did you mean retrieval.maxBufferedBytes\?/],
   ])('refuses %j at bootstrap, naming %s and the fix', (value, option, message) => {
     const error = failure(value);
     expect(error).toBeInstanceOf(KinesisWorkerConfigError);
