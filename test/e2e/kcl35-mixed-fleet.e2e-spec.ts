@@ -106,6 +106,15 @@ it('a Java 3.5.1 leader assigns leases to native followers, whose worker metrics
     'the Java leader to assign the two free leases to the native workers',
     180_000,
   );
+  // Each native worker reports its metrics at its own pace (the second may start later on a loaded machine).
+  await waitFor(
+    async () => {
+      const scanned = await scanRaw(dynamo, appName);
+      return ['native-1', 'native-2'].every((worker) => byKey(scanned, worker) !== undefined);
+    },
+    "both native workers' metrics rows",
+    60_000,
+  );
   const rows = await scanRaw(dynamo, appName);
   for (const worker of ['native-1', 'native-2']) {
     const metrics = byKey(rows, worker);
