@@ -6,6 +6,7 @@ import type { ExtendedSequenceNumber, KinesisRecord } from '../../../core/record
 import { compareExtended, isSequenceNumber, positionOf } from '../../../core/sequence-number';
 import type { ShardCheckpointer } from '../checkpoint/shard-checkpointer';
 import { firstFailedRecord } from './first-failed-record';
+import { recordsToRetry } from './records-to-retry';
 
 /** An attempt in which records failed by the handler's own report. */
 export class RecordsFailedError extends KinesisWorkerError {
@@ -22,9 +23,10 @@ export class RecordsFailedError extends KinesisWorkerError {
 /**
  * One batch of a processRecords processor across its attempts (docs/failures.md). Each attempt is
  * called with the records still pending; when it reports failed records (a `{ failed }` result or a
- * thrown PartialBatchFailure), the records before the first failed one are done: the engine
- * checkpoints the last of them and the next attempt gets only the rest. A plain throw retries the
- * pending records as they are. Nothing at or after the first failed record is ever checkpointed here.
+ * thrown PartialBatchFailure), the next attempt gets only each failed key's records from its first
+ * failure on (recordsToRetry); everything else is done, and the engine checkpoints the batch's record
+ * just before the first record still pending. A plain throw retries the pending records as they are.
+ * Nothing at or after the first failed record is ever checkpointed here.
  */
 export class RetriedBatch {
   private pendingRecords: readonly KinesisRecord[];
@@ -32,7 +34,7 @@ export class RetriedBatch {
   private doneUpTo: ExtendedSequenceNumber | undefined;
 
   constructor(
-    records: readonly KinesisRecord[],
+    private readonly records: readonly KinesisRecord[],
     private readonly checkpointer: ShardCheckpointer,
     private readonly logger: WorkerLogger,
     private readonly where: string,
@@ -72,16 +74,19 @@ export class RetriedBatch {
       );
     const first = records[start.index];
     this.warnIfCheckpointPassed(first);
-    if (start.index > 0) {
-      const done = records[start.index - 1];
-      this.pendingRecords = records.slice(start.index);
+    this.pendingRecords = recordsToRetry(records, start.failed).map((index) => records[index]);
+    // Every record of the batch before the first one still pending is done: on its key or before its key's failure.
+    const before = this.records.indexOf(first) - 1;
+    if (before >= 0 && (this.doneUpTo === undefined || compareExtended(positionOf(this.records[before]), this.doneUpTo) > 0)) {
+      const done = this.records[before];
       this.doneUpTo = positionOf(done);
       await this.checkpointDone(done);
     }
     const sub = first.subSequenceNumber === undefined ? '' : `/${first.subSequenceNumber}`;
+    const keys = new Set(this.pendingRecords.map((r) => r.partitionKey)).size;
     throw new RecordsFailedError(
-      `${start.index} of ${records.length} records succeeded; retrying from ${first.sequenceNumber}${sub} (partition key ${first.partitionKey}), ` +
-        `${this.pendingRecords.length} records` +
+      `${records.length - this.pendingRecords.length} of ${records.length} records succeeded; retrying from ${first.sequenceNumber}${sub} (partition key ${first.partitionKey}) ` +
+        `the ${this.pendingRecords.length} records of the ${keys} failed partition key${keys === 1 ? '' : 's'}` +
         (cause === undefined ? '' : `: ${describeError(cause)}`),
       true,
       { cause },

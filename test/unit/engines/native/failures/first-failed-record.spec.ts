@@ -19,15 +19,19 @@ describe('firstFailedRecord', () => {
   });
 
   it('the retry starts at the lowest failed record, whatever order the report lists them in', () => {
-    expect(firstFailedRecord(batch, ['103', '101'])).toEqual({ kind: 'from', index: 1 });
-    expect(firstFailedRecord(batch, [batch[3], batch[2]])).toEqual({ kind: 'from', index: 2 });
-    expect(firstFailedRecord(batch, [{ sequenceNumber: '100' }])).toEqual({ kind: 'from', index: 0 });
+    expect(firstFailedRecord(batch, ['103', '101'])).toEqual({ kind: 'from', index: 1, failed: [1, 3] });
+    expect(firstFailedRecord(batch, [batch[3], batch[2]])).toEqual({ kind: 'from', index: 2, failed: [2, 3] });
+    expect(firstFailedRecord(batch, [{ sequenceNumber: '100' }, '100'])).toEqual({ kind: 'from', index: 0, failed: [0] });
   });
 
   it('a sub-record by its position; a bare sequence number of an aggregate means its first sub-record', () => {
-    expect(firstFailedRecord(aggregated, [{ sequenceNumber: '200', subSequenceNumber: 2 }])).toEqual({ kind: 'from', index: 3 });
-    expect(firstFailedRecord(aggregated, ['200'])).toEqual({ kind: 'from', index: 1 });
-    expect(firstFailedRecord(aggregated, [{ sequenceNumber: '200' }])).toEqual({ kind: 'from', index: 1 });
+    expect(firstFailedRecord(aggregated, [{ sequenceNumber: '200', subSequenceNumber: 2 }])).toEqual({
+      kind: 'from',
+      index: 3,
+      failed: [3],
+    });
+    expect(firstFailedRecord(aggregated, ['200'])).toEqual({ kind: 'from', index: 1, failed: [1] });
+    expect(firstFailedRecord(aggregated, [{ sequenceNumber: '200' }])).toEqual({ kind: 'from', index: 1, failed: [1] });
   });
 
   it('a report naming anything outside the batch cannot say what succeeded: the whole batch is retried', () => {
