@@ -4,6 +4,9 @@ import type { Lease } from '../../../leases/lease';
 import type { LeaseTable } from '../../../leases/lease-table';
 import { monotonicNow, type MonotonicClock } from './clock';
 
+/** How long after its lease's expiry a hung renewal is aborted (see renew()). */
+const ABORT_AFTER_EXPIRY_MS = 5;
+
 /** The lost-reason of a lease given up on purpose. */
 export const RELEASED = 'released';
 
@@ -94,14 +97,16 @@ export class HeldLease {
 
   /**
    * One renewal. Its request is aborted when the lease would expire anyway: a half-open connection
-   * must not keep the renewal (and the writes queued behind it) waiting past failoverTimeMs.
+   * must not keep the renewal (and the writes queued behind it) waiting past failoverTimeMs. The abort
+   * comes a few ms after the expiry: a timer can fire a little before the monotonic clock reaches its
+   * time, and the renewer must then find the lease expired (not retry a renewal of a lease it lost).
    */
   renew(): Promise<Lease> {
     return this.update(
       (lease) => {
         const left = this.msUntilExpiry();
         if (left <= 0) return Promise.reject(new Error(`not renewed within failoverTimeMs (${this.failoverTimeMs} ms)`));
-        return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left)));
+        return this.table.renewLease(lease, AbortSignal.timeout(Math.ceil(left) + ABORT_AFTER_EXPIRY_MS));
       },
       'renewal',
       () => true,
