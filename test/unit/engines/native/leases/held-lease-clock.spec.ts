@@ -39,9 +39,12 @@ describe('HeldLease and LeaseRenewer timing', () => {
     renewer.start(); // every 50 ms from now on
     await waitFor(() => slow.lost, 'the hung lease to expire locally', 15_000);
     expect(fast.lost).toBe(false);
+    // The hung request is aborted just after the expiry; the renewer then says why the lease went.
+    await waitFor(() => warnings.some((w) => w.includes('slow expired locally')), "the renewer's line about the aborted renewal");
     renewer.stop();
     expect(slow.lost).toBe(true);
     expect(warnings.join('\n')).toMatch(/slow expired locally; last renewal error: .*aborted/i);
+    expect(warnings.join('\n')).not.toMatch(/Renewal of slow failed, will retry/);
     expect(renewer.heldLeases().map((h) => h.leaseKey)).toEqual(['fast']);
   });
 
