@@ -93,7 +93,12 @@ describe('fencing token for processRecords (ProcessRecordsInput.lease)', () => {
       shutdown: ({ reason }) => void shutdowns.push(`${name}: ${reason}`),
     });
     const options = { ...workerClientOptions(), ...FAST, appName, streamName: stream, autoCheckpoint: 'batch' as const };
-    const a = createWorker({ ...options, workerId: 'worker-a', logger: new CapturingLogger() }, processorOf('a'));
+    // Worker a takes the lease at start and never again in this test: otherwise its taker may win the expired
+    // lease back from b (and its new consumer waits behind the stalled one), a race seen once on Node 22.
+    const a = createWorker(
+      { ...options, leaseTakerIntervalMs: 600_000, workerId: 'worker-a', logger: new CapturingLogger() },
+      processorOf('a'),
+    );
     workers.push(a);
     await a.start();
     await waitFor(() => outcomes.includes('a: batch started'), 'worker a started its batch');
