@@ -17,6 +17,7 @@
  *
  * Pure bookkeeping: no I/O and no timers.
  */
+import { fairShare } from '../concurrency/fair-share';
 export class ReadBuffer {
   private records = 0;
   private bytes = 0;
@@ -101,10 +102,9 @@ export class ReadBuffer {
 
   /** The records the claim may read: what is free, within a fair share, at the average record size; at least one. */
   private grant(wanted: number): ReadClaim {
-    const share = Math.max(1, this.readers);
     const recordBytes = this.averageRecordBytes ?? ReadBuffer.FIRST_RECORD_BYTES_ESTIMATE;
-    const freeRecords = Math.min(this.maxRecords - this.records, Math.ceil(this.maxRecords / share));
-    const freeBytes = Math.min(this.maxBytes - this.bytes, Math.ceil(this.maxBytes / share));
+    const freeRecords = Math.min(this.maxRecords - this.records, fairShare(this.maxRecords, this.readers));
+    const freeBytes = Math.min(this.maxBytes - this.bytes, fairShare(this.maxBytes, this.readers));
     const limit = Math.max(1, Math.min(wanted, freeRecords, Math.floor(freeBytes / recordBytes)));
     // A read forced to one record (the record size seen is above what is free) holds what is free, not more.
     const claim = new ReadClaim(this, limit, Math.min(limit * recordBytes, Math.max(1, freeBytes)));
