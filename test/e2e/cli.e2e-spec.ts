@@ -6,6 +6,7 @@ import { PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk
 import { createWorker, type KinesisWorker, type StreamWorkerOptions } from '../../lib';
 import { createStream, faults, startFaultProxy, type FaultProxy } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, scanRaw, uniqueName } from '../support/aws';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { readLeases } from '../support/lease-table';
 import { waitFor } from '../support/wait-for';
 
@@ -36,7 +37,7 @@ function cli(
   args: string[],
   options: { env?: Record<string, string>; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
 ): Promise<Run> {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'lib/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [...nodeScriptArgs(join(root, 'lib/cli/main.ts')), ...args], {
     cwd: root,
     env: { ...process.env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', ...options.env },
   });

@@ -18,6 +18,7 @@ import { InFlightBudget } from '../../lib/engines/native/concurrency/in-flight-b
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { KeyOrderWatch } from '../support/key-order';
 import { waitFor } from '../support/wait-for';
 import { splitShard } from '../support/reshard';
@@ -276,9 +277,8 @@ describe('concurrency: processRecord with several records of a shard at once', (
         maxLatencyMs: 40,
       };
       const script = join(__dirname, '..', 'support', 'per-record-worker-process.ts');
-      const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, JSON.stringify(config)], {
+      const child = spawn(process.execPath, [...nodeScriptArgs(script), JSON.stringify(config)], {
         stdio: ['ignore', 'inherit', 'inherit'],
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
       });
       children.push(child);
       return child;

@@ -7,6 +7,7 @@ import { isShardSyncLeader } from '../../lib/leases/leader-decider';
 import type { Lease } from '../../lib/leases/lease';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { readLeases } from '../support/lease-table';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { records } from '../support/records';
 import { listShards, splitShard } from '../support/reshard';
 import { waitFor } from '../support/wait-for';
@@ -48,10 +49,7 @@ function javaIdThatLeads(nativeId: string): string {
 /** The Java KCL in a worker process of its own, so that kill -9 leaves nothing to release its leases. */
 function startJavaWorker(config: WorkerProcessConfig): ChildProcess {
   const script = join(__dirname, '..', 'support', 'worker-process.ts');
-  const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), script, JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-  });
+  const child = spawn(process.execPath, [...nodeScriptArgs(script), JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
   children.push(child);
   return child;
 }

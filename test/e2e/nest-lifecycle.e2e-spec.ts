@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { readLeases } from '../support/lease-table';
 import { shutdownAppModule, type JournalEntry, type ShutdownAppConfig } from '../support/nest-shutdown-app';
 import { waitFor } from '../support/wait-for';
@@ -111,12 +112,7 @@ describe('Nest lifecycle order: the workers start after every other provider boo
         : [];
     const child = spawn(
       process.execPath,
-      [
-        require.resolve('ts-node/dist/bin.js'),
-        '--transpile-only',
-        join(__dirname, '..', 'support', 'nest-shutdown-app.ts'),
-        JSON.stringify({ ...config, journalFile }),
-      ],
+      [...nodeScriptArgs(join(__dirname, '..', 'support', 'nest-shutdown-app.ts')), JSON.stringify({ ...config, journalFile })],
       {
         env: { ...process.env, NO_COLOR: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],

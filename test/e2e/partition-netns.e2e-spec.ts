@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStream } from '../../lib/testing';
 import { dynamoClient, endpoints, kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { ownerCounts, readLeases } from '../support/lease-table';
 import { BackgroundProducer } from '../support/producer';
 import { duplicateReport, orderViolations, overlapViolations } from '../support/verifier';
@@ -73,7 +74,6 @@ function spawnNode(args: string[], inNamespace: boolean): ChildProcess {
   const command = inNamespace ? ['ip', ['netns', 'exec', ns, process.execPath, ...args]] : [process.execPath, args];
   const child = spawn(command[0] as string, command[1] as string[], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
   });
   child.stdout.on('data', () => undefined);
   processes.push(child);
@@ -82,7 +82,7 @@ function spawnNode(args: string[], inNamespace: boolean): ChildProcess {
 
 function startWorker(config: WorkerProcessConfig, inNamespace: boolean): ChildProcess {
   const script = join(__dirname, '..', 'support', 'worker-process.ts');
-  return spawnNode(['-r', require.resolve('ts-node/register/transpile-only'), script, JSON.stringify(config)], inNamespace);
+  return spawnNode([...nodeScriptArgs(script), JSON.stringify(config)], inNamespace);
 }
 
 const readEvents = (file: string): WorkerFileEvent[] =>

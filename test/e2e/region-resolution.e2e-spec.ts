@@ -12,6 +12,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createStream, putRecords } from '../../lib/testing';
 import { dynamoClient, endpoints, tableExists, uniqueName } from '../support/aws';
+import { nodeScriptArgs } from '../support/compiled-scripts';
 import { waitFor } from '../support/wait-for';
 
 const PROFILE_REGION = 'eu-west-3';
@@ -43,9 +44,7 @@ function startApp(config: { stream: string; appName: string }, home: string, aws
   const child = spawn(
     process.execPath,
     [
-      require.resolve('ts-node/dist/bin.js'),
-      '--transpile-only',
-      join(__dirname, '..', 'support', 'region-app.ts'),
+      ...nodeScriptArgs(join(__dirname, '..', 'support', 'region-app.ts')),
       JSON.stringify({ ...config, kinesisEndpoint: endpoints().kinesis, dynamodbEndpoint: endpoints().dynamodb }),
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },

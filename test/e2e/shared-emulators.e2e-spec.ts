@@ -3,6 +3,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { join, resolve } from 'node:path';
 import { localDynamoDbClient, startLocalEmulators } from '../../lib/testing';
 import { waitFor } from '../support/wait-for';
+import { compiledScript } from '../support/compiled-scripts';
 
 /**
  * The emulators sharedEmulators() keeps for every spec file of a jest worker: both in child processes
@@ -37,13 +38,13 @@ describe('startLocalEmulators({ exitWithParent: true }): kinesis-local and dynal
 
   it('a parent killed with SIGKILL takes both emulators with it; a parent that is done exits although they run', async () => {
     const script = `
-      const { startLocalEmulators } = require(${JSON.stringify(join(ROOT, 'lib/testing'))});
+      const { startLocalEmulators } = require(${JSON.stringify(compiledScript(join(ROOT, 'lib/testing/index.ts')))});
       startLocalEmulators({ exitWithParent: true, unref: true }).then((e) => {
         process.stdout.write(JSON.stringify({ kinesis: e.kinesis.pid, dynamodb: e.dynamodb.pid }) + '\\n');
         if (process.argv[1] === 'hang') setInterval(() => undefined, 1000);
       });`;
     const start = (mode: string) => {
-      const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script, mode], {
+      const child = spawn(process.execPath, ['--enable-source-maps', '-e', script, mode], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StreamWorkerOptions } from '../../lib';
 import { workerClientOptions } from './aws';
+import { nodeScriptArgs } from './compiled-scripts';
 import type { WorkerFileEvent, WorkerProcessConfig } from './worker-process';
 
 const SCRIPT = join(__dirname, 'worker-process.ts');
@@ -28,7 +29,7 @@ export class WorkerFleet {
     private readonly base: Omit<StreamWorkerOptions, 'workerId'>,
     private readonly batchDelayMs = 0,
     private readonly processOptions: Pick<WorkerProcessConfig, 'skipTerminateCheckpoint'> = {},
-    /** A compiled worker-process.js to run with plain node (benchmarks); default: this file under ts-node. */
+    /** A compiled worker-process.js to run (benchmarks); default: this repository's, compiled once per run (compiled-scripts.ts). */
     private readonly compiledScript?: string,
   ) {}
 
@@ -39,11 +40,8 @@ export class WorkerFleet {
       batchDelayMs: this.batchDelayMs,
       ...this.processOptions,
     };
-    const args = this.compiledScript ? [this.compiledScript] : ['-r', require.resolve('ts-node/register/transpile-only'), SCRIPT];
-    const child = spawn(process.execPath, [...args, JSON.stringify(config)], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-    });
+    const args = this.compiledScript ? [this.compiledScript] : nodeScriptArgs(SCRIPT);
+    const child = spawn(process.execPath, [...args, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });
     this.processes.set(name, child);
     child.once('exit', () => this.processes.get(name) === child && this.processes.delete(name));
     return name;
