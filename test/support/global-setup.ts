@@ -27,6 +27,9 @@ export default async function globalSetup(globalConfig: { maxWorkers: number }):
     return { kinesis: e.kinesis.endpoint, dynamodb: e.dynamodb.endpoint, kinesisTlsPort: e.kinesis.tlsPort, tmpdir: tmp };
   });
   process.env.TEST_WORKER_EMULATORS = JSON.stringify(sets);
+  // Each suite's CPU, written by environment.js and printed by the slowest-suites reporter.
+  process.env.TEST_CPU_DIR = join(root, 'cpu');
+  mkdirSync(process.env.TEST_CPU_DIR, { recursive: true });
   // What a user's environment would provide: the SDK's default credential chain reads these.
   process.env.AWS_ACCESS_KEY_ID = 'local';
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
