@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { tryLock } from './build-lock';
 
 /**
  * The child processes of the e2e suites (worker fleets, the CLI, the Nest apps...) run the TypeScript
@@ -34,35 +35,6 @@ function buildDir(): string {
   for (const file of [...COMPILED.flatMap((dir) => sourceFiles(join(REPO, dir))), join(REPO, 'tsconfig.json'), CONFIG].sort())
     hash.update(relative(REPO, file)).update('\0').update(readFileSync(file)).update('\0');
   return (memo = join(CACHE, hash.digest('hex').slice(0, 16)));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function tryLock(lock: string): boolean {
-  try {
-    mkdirSync(lock);
-    writeFileSync(join(lock, 'pid'), String(process.pid));
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    let owner: number;
-    try {
-      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
-    } catch {
-      // The holder has made the directory but not yet written its pid: it is alive.
-      return false;
-    }
-    if (pidAlive(owner)) return false;
-    rmSync(lock, { recursive: true, force: true });
-    return tryLock(lock);
-  }
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

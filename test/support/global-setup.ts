@@ -27,6 +27,8 @@ export default async function globalSetup(globalConfig: { maxWorkers: number }):
     return { kinesis: e.kinesis.endpoint, dynamodb: e.dynamodb.endpoint, kinesisTlsPort: e.kinesis.tlsPort, tmpdir: tmp };
   });
   process.env.TEST_WORKER_EMULATORS = JSON.stringify(sets);
+  // Shared by every suite of this run (the packed tarball of the package suites); removed by global-teardown.
+  process.env.TEST_RUN_ROOT = root;
   // Each suite's CPU, written by environment.js and printed by the slowest-suites reporter.
   process.env.TEST_CPU_DIR = join(root, 'cpu');
   mkdirSync(process.env.TEST_CPU_DIR, { recursive: true });

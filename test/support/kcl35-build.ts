@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { tryLock } from './build-lock';
 import { waitFor } from './wait-for';
 
 /**
@@ -40,36 +41,6 @@ function sourcesHash(): string {
 function built(dir: string): Kcl35Build | undefined {
   if (!existsSync(join(dir, MARKER))) return undefined;
   return { dir, classpath: [join(dir, 'kcl35-consumer.jar'), join(dir, 'lib', '*')].join(':') };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes the build lock (a directory, atomic to create) or returns false while a live process holds it. */
-function tryLock(lock: string): boolean {
-  try {
-    mkdirSync(lock);
-    writeFileSync(join(lock, 'pid'), String(process.pid));
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    let holder = NaN;
-    try {
-      holder = Number(readFileSync(join(lock, 'pid'), 'utf8'));
-    } catch {
-      // The holder has created the directory but not yet written its pid: give it a moment.
-      if (Date.now() - statSync(lock).mtimeMs < 10_000) return false;
-    }
-    if (Number.isFinite(holder) && pidAlive(holder)) return false;
-    rmSync(lock, { recursive: true, force: true });
-    return false;
-  }
 }
 
 async function mavenPackage(buildDir: string): Promise<void> {

@@ -109,7 +109,9 @@ export function checkJava(javaPath: string): Promise<string> {
         );
         return;
       }
-      resolvePromise(`${stderr}${stdout}`.split('\n')[0].trim());
+      // The launcher announces JAVA_TOOL_OPTIONS / JDK_JAVA_OPTIONS before the version ("Picked up ...").
+      const lines = `${stderr}${stdout}`.split('\n').map((line) => line.trim());
+      resolvePromise(lines.find((line) => line !== '' && !/Picked up (JAVA_TOOL|JDK_JAVA|_JAVA)_OPTIONS/.test(line)) ?? lines[0]);
     });
   });
 }

@@ -102,6 +102,22 @@ describe('the provisioned jars', () => {
     await expect(checkJava('java')).resolves.toMatch(/version/);
   });
 
+  it("java's version line, also when the launcher first announces JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS", async () => {
+    const saved = { tool: process.env.JAVA_TOOL_OPTIONS, jdk: process.env.JDK_JAVA_OPTIONS };
+    process.env.JAVA_TOOL_OPTIONS = '-Xss1m';
+    process.env.JDK_JAVA_OPTIONS = '-XX:+UseSerialGC';
+    try {
+      await expect(checkJava('java')).resolves.toMatch(/^(openjdk|java) version /);
+    } finally {
+      for (const [name, value] of [
+        ['JAVA_TOOL_OPTIONS', saved.tool],
+        ['JDK_JAVA_OPTIONS', saved.jdk],
+      ] as const)
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+    }
+  });
+
   it('the cache keeps each KCL line in its own directory, the same ones the engine looks in', () => {
     expect(KCL_LINES.map((line) => line.version)).toEqual([KCL_3_LINE, AWS_KCL_POM_LINE]);
     for (const line of KCL_LINES) expect(lineDir('/c/jars', line)).toBe(defaultJarsDir(line.version, '/c/jars'));
