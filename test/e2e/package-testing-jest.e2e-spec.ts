@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerApp, npmInstall, packedPackage, run } from './package-support/consumer-app';
-import { TESTING_SPEC, testingAppPackageJson } from './package-support/testing-spec';
+import { TESTING_SPEC, testingAppPackageJson, testingAppTsconfig } from './package-support/testing-spec';
 
 /**
  * The testing entries as a user gets them: an app with the packed tarball and only the dev dependencies
@@ -19,21 +19,7 @@ it('an e2e spec of a real processor on KinesisWorkerTestingModule runs with jest
   const { tarball } = await packedPackage();
   const testingDir = consumerApp(join(workDir, 'testing-app'), testingAppPackageJson(tarball, 'jest'));
   mkdirSync(join(testingDir, 'test'), { recursive: true });
-  writeFileSync(
-    join(testingDir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        module: 'commonjs',
-        target: 'ES2022',
-        strict: true,
-        esModuleInterop: true,
-        experimentalDecorators: true,
-        emitDecoratorMetadata: true,
-        skipLibCheck: false,
-        types: ['node', 'jest'],
-      },
-    }),
-  );
+  writeFileSync(join(testingDir, 'tsconfig.json'), testingAppTsconfig(['node', 'jest']));
   writeFileSync(join(testingDir, 'test', 'orders.e2e-spec.ts'), TESTING_SPEC);
   await npmInstall(testingDir);
   const jest = await run(

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerApp, npmInstall, packedPackage, run } from './package-support/consumer-app';
-import { TESTING_SPEC, testingAppPackageJson, VITEST_CONFIG, VITEST_PACKAGES } from './package-support/testing-spec';
+import { TESTING_SPEC, testingAppPackageJson, testingAppTsconfig, VITEST_CONFIG, VITEST_PACKAGES } from './package-support/testing-spec';
 
 /**
  * The testing entries under vitest, as docs/testing.md says: the app of package-testing-jest with vitest
@@ -24,6 +24,7 @@ it('the same spec runs with vitest (swc for the decorator metadata Nest injects 
     `import { afterEach, beforeEach, describe, expect, it } from 'vitest';\n${TESTING_SPEC}`,
   );
   writeFileSync(join(testingDir, 'vitest.config.mts'), VITEST_CONFIG);
+  writeFileSync(join(testingDir, 'tsconfig.json'), testingAppTsconfig(['node']));
   const vitest = await run(
     process.execPath,
     [join(testingDir, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--no-color'],

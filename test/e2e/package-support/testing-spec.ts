@@ -119,3 +119,19 @@ export function testingAppPackageJson(tarball: string, runner: 'jest' | 'vitest'
       : {}),
   };
 }
+
+/** The testing app's tsconfig.json: what every Nest project has (the decorators), strict, libraries checked. */
+export function testingAppTsconfig(types: readonly string[]): string {
+  return JSON.stringify({
+    compilerOptions: {
+      module: 'commonjs',
+      target: 'ES2022',
+      strict: true,
+      esModuleInterop: true,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      skipLibCheck: false,
+      types,
+    },
+  });
+}
