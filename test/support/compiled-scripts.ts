@@ -32,7 +32,11 @@ let memo: string | undefined;
 function buildDir(): string {
   if (memo) return memo;
   const hash = createHash('sha256');
-  for (const file of [...COMPILED.flatMap((dir) => sourceFiles(join(REPO, dir))), join(REPO, 'tsconfig.json'), CONFIG].sort())
+  // npm's record of the installed tree: the decorator metadata tsc emits can depend on the installed types
+  // (CI swaps Nest 11 for Nest 12 with npm install --no-save).
+  const installed = join(REPO, 'node_modules', '.package-lock.json');
+  const inputs = [...COMPILED.flatMap((dir) => sourceFiles(join(REPO, dir))), join(REPO, 'tsconfig.json'), CONFIG];
+  for (const file of [...inputs, ...(existsSync(installed) ? [installed] : [])].sort())
     hash.update(relative(REPO, file)).update('\0').update(readFileSync(file)).update('\0');
   return (memo = join(CACHE, hash.digest('hex').slice(0, 16)));
 }
