@@ -27,6 +27,9 @@ export interface LeaseAssignmentConfig {
   readonly maxLeasesForWorker: number;
 }
 
+/** ', was <owner>' when the lease moves away from an owner, for the leader's log lines. */
+const was = (a: Assignment): string => (a.lease.leaseOwner && a.lease.leaseOwner !== a.newOwner ? `, was ${a.lease.leaseOwner}` : '');
+
 /** The Java LeaseAssignmentManager's constants: variance balancing every third pass, leadership given up after three failed passes in a row. */
 const BALANCE_EVERY = 3;
 const FAILED_PASSES_BEFORE_RELEASE = 3;
@@ -121,12 +124,26 @@ export class LeaseAssignmentManager {
     this.passes += 1;
     // Leadership can end while the tables are read: a pass that is no longer the leader's writes nothing.
     if (!this.election.isLeader) return;
-    const results = await Promise.all(plan.assignments.map((assignment) => this.write(assignment, signal)));
-    const done = plan.assignments.filter((_, index) => results[index]);
+    // Each write settles on its own: what the pass wrote is logged even when another of its writes failed.
+    const results = await Promise.allSettled(plan.assignments.map((assignment) => this.write(assignment, signal)));
+    const done = plan.assignments.filter((_, index) => {
+      const result = results[index];
+      return result.status === 'fulfilled' && result.value;
+    });
     if (done.length > 0) {
       this.logger.log(
-        `KCL 3.x leader: ${done.map((a) => `${a.lease.leaseKey} ${a.how === 'handoff' ? 'handed over' : 'assigned'} to ${a.newOwner} (${a.why}${a.lease.leaseOwner && a.lease.leaseOwner !== a.newOwner ? `, was ${a.lease.leaseOwner}` : ''})`).join('; ')}.`,
+        `KCL 3.x leader: ${done.map((a) => `${a.lease.leaseKey} ${a.how === 'handoff' ? 'handed over' : 'assigned'} to ${a.newOwner} (${a.why}${was(a)})`).join('; ')}.`,
       );
+    }
+    const failures = results.flatMap((result, index) =>
+      result.status === 'rejected' ? [{ a: plan.assignments[index], error: result.reason as unknown }] : [],
+    );
+    if (failures.length > 0) {
+      // The pass fails (and counts towards standing down); the next pass reads the rows again.
+      this.logger.warn(
+        `KCL 3.x leader: write(s) of this pass failed: ${failures.map(({ a, error }) => `${a.lease.leaseKey} to ${a.newOwner} (${a.why}${was(a)}): ${describeError(error)}`).join('; ')}.`,
+      );
+      throw failures[0].error;
     }
     if (plan.unassignable > 0)
       this.logger.warn(
