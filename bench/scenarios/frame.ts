@@ -165,14 +165,20 @@ export async function wireFormatBenchmarks(): Promise<BenchRow[]> {
  * One consumer (the native engine or the bare SDK loop, in bench/lib/frame-worker.ts) against a fresh
  * limited endpoint, through measureOnLimitedEndpoint (as the Java peer rows measure the Java KCL). With
  * BENCH_FRAME_PROFILE=1 the native engine's runs at the largest shard count write a CPU profile to
- * bench/results/profiles, and its top frames go in the note (`profile: false`: never).
+ * bench/results/profiles, and its top frames go in the note (`profile: false`: never). The frame reads with
+ * idleTimeBetweenReadsMs 0 (the Java peer rows pass the Java KCL's).
  */
 export async function measureFrame(
   shards: number,
   recordBytes: number,
   mode: 'engine' | 'bare',
   dynamodbEndpoint: string,
-  { wireFormat, paced = true, profile = true }: { wireFormat?: 'json' | 'cbor'; paced?: boolean; profile?: boolean } = {},
+  {
+    wireFormat,
+    paced = true,
+    profile = true,
+    idleTimeBetweenReadsMs = 0,
+  }: { wireFormat?: 'json' | 'cbor'; paced?: boolean; profile?: boolean; idleTimeBetweenReadsMs?: number } = {},
 ) {
   const profileDir =
     profile && process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && !wireFormat && shards === Math.max(...SHARD_COUNTS)
@@ -197,7 +203,7 @@ export async function measureFrame(
           dynamodbEndpoint,
           streamName,
           shards,
-          idleTimeBetweenReadsMs: 0,
+          idleTimeBetweenReadsMs,
           checkpoint: true,
           latencies: false,
           warmupMs: WARMUP_MS,

@@ -1,5 +1,5 @@
 import { stopChild } from '../lib/child';
-import { JAVA_IDLE_MS, JAVA_OPTS, javaPeerMissing, runJavaPeer } from '../lib/java-peer';
+import { JAVA_OPTS, JAVA_SETTINGS, PEER_IDLE_MS, javaPeerMissing, runJavaPeer } from '../lib/java-peer';
 import { READ_LIMITS } from '../lib/shard-model';
 import { dynaliteChild, measureOnLimitedEndpoint } from '../lib/setup';
 import { row, type BenchRow } from '../lib/stats';
@@ -31,7 +31,10 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
     for (const recordBytes of RECORD_SIZES) {
       for (const shards of SHARD_COUNTS) {
         const size = recordBytes === 1024 ? '1 KB' : '25 KB';
-        const native = await measureFrame(shards, recordBytes, 'engine', dynamo.endpoint, { profile: false });
+        const native = await measureFrame(shards, recordBytes, 'engine', dynamo.endpoint, {
+          profile: false,
+          idleTimeBetweenReadsMs: PEER_IDLE_MS,
+        });
         const streamName = 'frame';
         const java = await measureOnLimitedEndpoint(
           {
@@ -50,9 +53,12 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
         );
         const limit = (shards * READ_LIMITS.bytesPerSecond) / MB;
         const label = `${shards} shards x 2 MB/s, ${size} records`;
-        const calls = Object.entries(java.operations)
-          .map(([operation, count]) => `${operation} ${count}`)
-          .join(', ');
+        const callsOf = (operations: Record<string, number>) =>
+          Object.entries(operations)
+            .map(([operation, count]) => `${operation} ${count}`)
+            .join(', ');
+        const calls = callsOf(java.operations);
+        const nativeCalls = callsOf(native.operations);
         rows.push(
           row({
             group: 'java peer',
@@ -61,7 +67,7 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
             unit: 'MB/s',
             baseline: java.mbPerSec,
             baselineName: 'Java KCL 3.5.1, same endpoint',
-            note: `limit ${limit.toFixed(0)} MB/s: native ${(native.mbPerSec / limit).toFixed(2)} x, Java ${(java.mbPerSec / limit).toFixed(2)} x; lag at the end (slowest shard): native ${native.lagMs} ms, Java ${java.lagMs} ms; throttles/min: native ${native.throttlesPerMinute.toFixed(0)}, Java ${java.throttlesPerMinute.toFixed(0)}; Java: ${jvm}, idleTimeBetweenReadsInMillis ${JAVA_IDLE_MS}, ${java.report.checkpoints} checkpoints in the window; its calls to the endpoint: ${calls}`,
+            note: `limit ${limit.toFixed(0)} MB/s: native ${(native.mbPerSec / limit).toFixed(2)} x, Java ${(java.mbPerSec / limit).toFixed(2)} x; lag at the end (slowest shard): native ${native.lagMs} ms, Java ${java.lagMs} ms; throttles/min: native ${native.throttlesPerMinute.toFixed(0)}, Java ${java.throttlesPerMinute.toFixed(0)}; both idle ${PEER_IDLE_MS} ms between reads; GetRecords in ${native.cborRequests ? 'CBOR' : 'JSON'} (native), ${java.cborRequests ? 'CBOR' : 'JSON'} (Java); Java: ${jvm}, ${java.report.checkpoints} checkpoints in the window, leases lost ${java.report.leasesLost}, failed checkpoints ${java.report.failedCheckpoints}; calls to the endpoint up to the window's close: Java ${calls}; native ${nativeCalls}`,
           }),
           row({
             group: 'java peer',
@@ -100,7 +106,11 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
             unit: 'ms',
             baseline: java.report.startupMs,
             baselineName: 'Java KCL 3.5.1',
-            note: 'Java with the e2e lease timings (KCL35_FAST: lease assignment every 1 s, shard sync every 3 s) and its lease table created before the spawn (dynalite); the native engine creates its own within its start-up',
+            note: `Java: ${Object.entries(JAVA_SETTINGS)
+              .map(([name, value]) => `${name} ${value}`)
+              .join(
+                ', ',
+              )}, the rest the KCL's defaults, its lease table created before the spawn (dynalite cannot add its GSI later); the Java figure includes the KCL's random 1-30 s wait of a new application for another worker to fill the lease table (Scheduler.shouldInitiateLeaseSync); the native engine creates its lease table within its start-up`,
           }),
         );
       }
