@@ -25,6 +25,9 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
     return [{ group: 'java peer', name: `skipped: ${missing}`, value: NaN, unit: '' }];
   }
   const jvm = JAVA_OPTS.length ? `JVM options ${JAVA_OPTS.join(' ')}` : 'JVM defaults (no -Xmx, no GC option: ergonomics on this machine)';
+  const settings = Object.entries(JAVA_SETTINGS)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
   const rows: BenchRow[] = [];
   const dynamo = await dynaliteChild();
   try {
@@ -106,11 +109,7 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
             unit: 'ms',
             baseline: java.report.startupMs,
             baselineName: 'Java KCL 3.5.1',
-            note: `Java: ${Object.entries(JAVA_SETTINGS)
-              .map(([name, value]) => `${name} ${value}`)
-              .join(
-                ', ',
-              )}, the rest the KCL's defaults, its lease table created before the spawn (dynalite cannot add its GSI later); the Java figure includes the KCL's random 1-30 s wait of a new application for another worker to fill the lease table (Scheduler.shouldInitiateLeaseSync); the native engine creates its lease table within its start-up`,
+            note: `Java: ${settings} (the e2e suites' lease timings), the rest the KCL's defaults, its lease table created before the spawn (dynalite cannot add its GSI later); the Java figure includes the KCL's random 1-30 s wait of a new application for another worker to fill the lease table (Scheduler.shouldInitiateLeaseSync); the native engine creates its lease table within its start-up`,
           }),
         );
       }
