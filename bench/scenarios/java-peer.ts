@@ -109,7 +109,7 @@ export async function javaPeerBenchmarks(): Promise<BenchRow[]> {
             unit: 'ms',
             baseline: java.report.startupMs,
             baselineName: 'Java KCL 3.5.1',
-            note: `Java: ${settings} (the e2e suites' lease timings), the rest the KCL's defaults, its lease table created before the spawn (dynalite cannot add its GSI later); the Java figure includes the KCL's random 1-30 s wait of a new application for another worker to fill the lease table (Scheduler.shouldInitiateLeaseSync); the native engine creates its lease table within its start-up`,
+            note: `Java: ${settings} (as the e2e suites), the rest the KCL's defaults (failover 10 s, as the native engine's), its lease table created before the spawn (dynalite cannot add its GSI later); the Java figure includes the KCL's random 1-30 s wait of a new application for another worker to fill the lease table (Scheduler.shouldInitiateLeaseSync); the native engine creates its lease table within its start-up`,
           }),
         );
       }
