@@ -14,6 +14,7 @@ import { loadLatencyBenchmarks } from './scenarios/load-latency';
 import { soakBenchmarks } from './scenarios/soak';
 import { fanoutLatencyBenchmarks } from './scenarios/fanout-latency';
 import { concurrencyBenchmarks } from './scenarios/concurrency';
+import { javaPeerBenchmarks } from './scenarios/java-peer';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (emulators: Awaited<ReturnType<typeof startLocal
   soak: () => soakBenchmarks(),
   'fanout-latency': fanoutLatencyBenchmarks,
   concurrency: concurrencyBenchmarks,
+  'java-peer': () => javaPeerBenchmarks(),
 };
 
 function format(value: number | undefined, digits = 2): string {

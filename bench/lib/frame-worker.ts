@@ -2,7 +2,8 @@
  * One consumer process for the limited-endpoint scenarios (physical frame, soak, latency under load):
  * argv[2] = JSON of FrameWorkerConfig. Runs the native engine (a processor that counts, and optionally
  * checkpoints every batch) or the bare SDK loop, waits until every shard delivers, opens a measuring
- * window of measureMs (saying { window: 'open' | 'closed' } over IPC), and sends a FrameReport over IPC. Run compiled, with --expose-gc. It imports the
+ * window of measureMs (saying { window: 'open' | 'closed' } over IPC), and sends a FrameReport over IPC
+ * ({ firstRecord: true } when the first record is delivered, for the start-up figure). Run compiled, with --expose-gc. It imports the
  * engine through the framework-free entry (lib/standalone, `nestjs-kinesis-worker/standalone`), not the
  * package root (which also loads Nest), so that its memory is the engine's.
  */
@@ -82,6 +83,7 @@ function deliver(
   millisBehindLatest: number | undefined,
   arrivals: () => Iterable<number>,
 ): void {
+  if (records === 0 && count > 0) process.send!({ firstRecord: true });
   records += count;
   bytes += size;
   behind.set(shardId, millisBehindLatest ?? 0);

@@ -2,9 +2,11 @@
  * A synthetic Kinesis endpoint that behaves like real shards (see shard-model.ts): data produced at
  * a configured rate per shard, increasing 56-digit sequence numbers, the read limits enforced with
  * Kinesis' own ProvisionedThroughputExceededException, honest MillisBehindLatest, ListShards paging.
- * It speaks the operations a consumer uses: DescribeStreamSummary, ListShards, GetShardIterator and
- * GetRecords. Run as a child process (its CPU is then not the consumer's): argv[2] = JSON of
- * LimitedKinesisConfig. Over IPC it answers 'stats' with LimitedKinesisStats.
+ * It speaks the operations a consumer uses: DescribeStreamSummary, ListShards (paging, ShardFilter,
+ * ExclusiveStartShardId), GetShardIterator and GetRecords, and counts the requests by operation (the Java
+ * KCL 3.5.1 of the Java peer rows calls ListShards with a ShardFilter, GetShardIterator and GetRecords).
+ * Run as a child process (its CPU is then not the consumer's): argv[2] = JSON of LimitedKinesisConfig.
+ * Over IPC it answers 'stats' with LimitedKinesisStats.
  *
  * Like real Kinesis it speaks CBOR (`application/x-amz-cbor-1.1`) to a client that sends CBOR: every
  * answer, errors included, then comes in CBOR, GetRecords with Data as a byte string and
@@ -45,6 +47,10 @@ export interface LimitedKinesisStats {
   readonly cpuMicros: number;
   /** Records produced so far on each shard, and served to the reader. */
   readonly perShard: { shardId: string; produced: number; served: number }[];
+  /** Requests received so far by operation (X-Amz-Target), answered or refused: what a consumer calls. */
+  readonly operations: Record<string, number>;
+  /** Of those requests, how many came in CBOR (the Java SDK v2's default for Kinesis). */
+  readonly cborRequests: number;
 }
 
 const ACCOUNT = '000000000000';
@@ -81,6 +87,8 @@ const keyOf = (shardIndex: number, i: number) =>
 const streamArn = `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${config.streamName}`;
 let getRecordsCalls = 0;
 let recordsServed = 0;
+const operations: Record<string, number> = {};
+let cborRequests = 0;
 
 function send(res: ServerResponse, status: number, body: Buffer | object): void {
   const cbor = inCbor.has(res);
@@ -113,11 +121,49 @@ function hashKeyRange(index: number) {
   return { StartingHashKey: String(start), EndingHashKey: String(end) };
 }
 
-function listShards(res: ServerResponse, input: { StreamName?: string; StreamARN?: string; NextToken?: string; MaxResults?: number }) {
+const SHARD_FILTER_TYPES = new Set([
+  'AFTER_SHARD_ID',
+  'AT_TRIM_HORIZON',
+  'FROM_TRIM_HORIZON',
+  'AT_LATEST',
+  'AT_TIMESTAMP',
+  'FROM_TIMESTAMP',
+]);
+
+/**
+ * ListShards with Kinesis' paging (NextToken alone on the pages after the first) and its ways to start
+ * after a shard (ExclusiveStartShardId, ShardFilter AFTER_SHARD_ID). Every shard is open and has been since
+ * the stream began, so the other filters (AT_LATEST, the Java KCL's on a new application at LATEST;
+ * AT_TRIM_HORIZON, AT_TIMESTAMP...) return every shard, as Kinesis would for such a stream.
+ */
+function listShards(
+  res: ServerResponse,
+  input: {
+    StreamName?: string;
+    StreamARN?: string;
+    NextToken?: string;
+    MaxResults?: number;
+    ExclusiveStartShardId?: string;
+    ShardFilter?: { Type?: string; ShardId?: string };
+  },
+) {
   if (input.NextToken && (input.StreamName || input.StreamARN)) {
     return error(res, 'InvalidArgumentException', 'NextToken and StreamName cannot be provided together.');
   }
-  const offset = input.NextToken ? Number(/^page:(\d+)$/.exec(input.NextToken)?.[1] ?? NaN) : 0;
+  if (input.NextToken && input.ExclusiveStartShardId) {
+    return error(res, 'InvalidArgumentException', 'NextToken and ExclusiveStartShardId cannot be provided together.');
+  }
+  const filter = input.ShardFilter;
+  if (filter && !SHARD_FILTER_TYPES.has(String(filter.Type))) {
+    return error(res, 'InvalidArgumentException', `Invalid ShardFilter type ${filter.Type}.`);
+  }
+  if (filter?.Type === 'AFTER_SHARD_ID' && !filter.ShardId) {
+    return error(res, 'InvalidArgumentException', 'ShardId must be provided with the AFTER_SHARD_ID ShardFilter.');
+  }
+  const after = input.ExclusiveStartShardId ?? (filter?.Type === 'AFTER_SHARD_ID' ? filter.ShardId : undefined);
+  // Shard ids are zero-padded: their order is the string order.
+  const start = after === undefined ? 0 : shards.findIndex((shard) => shard.shardId > after);
+  const offset = input.NextToken ? Number(/^page:(\d+)$/.exec(input.NextToken)?.[1] ?? NaN) : start === -1 ? shards.length : start;
   if (Number.isNaN(offset)) return error(res, 'InvalidArgumentException', `Invalid NextToken ${input.NextToken}.`);
   const size = Math.min(pageSize, input.MaxResults ?? pageSize);
   const page = shards.slice(offset, offset + size).map((shard, i) => ({
@@ -270,6 +316,7 @@ function arrayHead(count: number): Buffer {
 function parseInput(req: IncomingMessage, res: ServerResponse, body: Buffer): Record<string, unknown> {
   if (!String(req.headers['content-type'] ?? '').startsWith(CBOR)) return body.length ? JSON.parse(body.toString()) : {};
   inCbor.add(res);
+  cborRequests++;
   return body.length ? (cborDecoder.decode(body) as Record<string, unknown>) : {};
 }
 
@@ -306,6 +353,8 @@ function stats(): LimitedKinesisStats {
     maxLagMs: Math.max(...shards.map((shard) => shard.lagMs(now))),
     cpuMicros: cpuMicros(),
     perShard: shards.map((shard) => ({ shardId: shard.shardId, produced: shard.produced(now), served: served.get(shard.shardId) ?? 0 })),
+    operations: { ...operations },
+    cborRequests,
   };
 }
 
@@ -315,6 +364,7 @@ process.on('message', (message) => {
 
 createServer((req, res) => {
   const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1];
+  operations[operation] = (operations[operation] ?? 0) + 1;
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {

@@ -27,3 +27,36 @@ export function treeMemoryMb(root: number): { rss: number; pss: number; processe
   const pss = pids.reduce((sum, pid) => sum + kb(pid, 'smaps_rollup', /^Pss:\s+(\d+) kB/m), 0);
   return { rss: rss / 1024, pss: pss / 1024, processes: pids.length };
 }
+
+/**
+ * The peak RSS and PSS of a process tree over a measuring window, sampled from outside every `everyMs`
+ * (and once more at stop()): the same reading for any consumer, Node or JVM, without a forced GC.
+ */
+export class TreeMemorySampler {
+  private rss = 0;
+  private pss = 0;
+  private samples = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly root: number,
+    everyMs = 1000,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): void {
+    const { rss, pss } = treeMemoryMb(this.root);
+    if (rss === 0) return; // gone
+    this.rss = Math.max(this.rss, rss);
+    this.pss = Math.max(this.pss, pss);
+    this.samples++;
+  }
+
+  stop(): { rssMb: number; pssMb: number; samples: number } {
+    clearInterval(this.timer);
+    this.sample();
+    return { rssMb: this.rss, pssMb: this.pss, samples: this.samples };
+  }
+}

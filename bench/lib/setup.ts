@@ -4,10 +4,13 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createWorker, type KinesisRecordProcessor, type StreamWorkerOptions } from '../../lib';
 import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/testing';
-import { startChild } from './child';
+import { startChild, stopChild } from './child';
 import { compiled } from './compiled';
 import type { FrameReport, FrameWorkerConfig } from './frame-worker';
 import type { LimitedKinesisConfig, LimitedKinesisStats } from './limited-kinesis-server';
+import { TreeMemorySampler } from './process-tree';
+
+const MB = 1048576;
 
 export const quietLogger = { log() {}, warn() {}, error: (m: string) => console.error(`[engine] ${m}`) };
 
@@ -122,23 +125,86 @@ export async function limitedKinesis(config: Omit<LimitedKinesisConfig, 'port'>)
   return { child, endpoint: `http://127.0.0.1:${port}`, stats };
 }
 
-/** Runs bench/lib/frame-worker.ts (compiled, its own process) and returns its report. */
+/** Told when a consumer's measuring window opens and closes, with the consumer process's pid. */
+export type WindowCallback = (state: 'open' | 'closed', pid: number) => void;
+
+/**
+ * Runs bench/lib/frame-worker.ts (compiled, its own process) and returns its report, with its start-up:
+ * from the fork to the first record delivered, as the bench sees the worker's message.
+ */
 export async function runFrameWorker(
   config: FrameWorkerConfig,
-  onWindow?: (state: 'open' | 'closed') => void,
+  onWindow?: WindowCallback,
   cpuProfileDir?: string,
-): Promise<FrameReport> {
-  const child = fork(compiled('bench/lib/frame-worker.ts'), [JSON.stringify(config)], {
+): Promise<FrameReport & { startupMs: number }> {
+  const script = compiled('bench/lib/frame-worker.ts');
+  const spawnedAt = performance.now();
+  const child = fork(script, [JSON.stringify(config)], {
     execArgv: ['--expose-gc', ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   // Resolves once the process has exited, so that its CPU profile (written at exit) is there.
   let report: FrameReport | undefined;
-  return new Promise<FrameReport>((resolve, reject) => {
-    child.on('message', (message: { report?: FrameReport; window?: 'open' | 'closed' }) => {
-      if (message.window) onWindow?.(message.window);
+  let startupMs = NaN;
+  return new Promise((resolve, reject) => {
+    child.on('message', (message: { report?: FrameReport; window?: 'open' | 'closed'; firstRecord?: true }) => {
+      if (message.firstRecord) startupMs = performance.now() - spawnedAt;
+      if (message.window) onWindow?.(message.window, child.pid!);
       if (message.report) report = message.report;
     });
-    child.once('exit', (code) => (report ? resolve(report) : reject(new Error(`frame worker exited with ${code} before its report`))));
+    child.once('exit', (code) =>
+      report ? resolve({ ...report, startupMs }) : reject(new Error(`frame worker exited with ${code} before its report`)),
+    );
   });
+}
+
+/** What any consumer's run reports over its measuring window. */
+export interface ConsumerWindow {
+  readonly bytes: number;
+  readonly ms: number;
+  /** The consumer process's CPU (user + system) over the window, µs. */
+  readonly cpuMicros: number;
+}
+
+/**
+ * One consumer against a fresh limited endpoint (limited-kinesis-server.ts), measured the same way
+ * whatever it is: `run` starts it against the endpoint and calls onWindow as its window opens and closes;
+ * the endpoint's counters (throttles, its CPU, the readers' lag) are read at those two moments, and the
+ * consumer process tree's peak RSS and PSS are sampled from outside in between.
+ */
+export async function measureOnLimitedEndpoint<R extends ConsumerWindow>(
+  endpoint: Omit<LimitedKinesisConfig, 'port'>,
+  run: (kinesisEndpoint: string, onWindow: WindowCallback) => Promise<R>,
+) {
+  const server = await limitedKinesis(endpoint);
+  try {
+    // Throttles and bytes served inside the consumer's measuring window, from the server's counters.
+    const counters: Partial<Record<'open' | 'closed', Promise<LimitedKinesisStats>>> = {};
+    let sampler: TreeMemorySampler | undefined;
+    let memory: ReturnType<TreeMemorySampler['stop']> | undefined;
+    const report = await run(server.endpoint, (state, pid) => {
+      counters[state] = server.stats(); // awaited once the run is done
+      if (state === 'open') sampler = new TreeMemorySampler(pid);
+      else memory = sampler?.stop();
+    });
+    const [open, closed] = await Promise.all([counters.open!, counters.closed!]);
+    return {
+      report,
+      mbPerSec: report.bytes / MB / (report.ms / 1000),
+      cpuMsPerMb: report.cpuMicros / 1000 / (report.bytes / MB),
+      throttlesPerMinute: (closed.throttles - open.throttles) / (report.ms / 60_000),
+      callThrottlesPerMinute: (closed.callThrottles - open.callThrottles) / (report.ms / 60_000),
+      lagMs: closed.maxLagMs,
+      consumerCores: report.cpuMicros / 1000 / report.ms,
+      serverCores: (closed.cpuMicros - open.cpuMicros) / 1000 / report.ms,
+      /** Peak RSS and PSS of the consumer's process tree over the window, sampled every second from outside. */
+      memory: memory ?? { rssMb: NaN, pssMb: NaN, samples: 0 },
+      /** Requests the endpoint received by operation, up to the window's close. */
+      operations: closed.operations,
+      /** How many of those came in CBOR. */
+      cborRequests: closed.cborRequests,
+    };
+  } finally {
+    await stopChild(server.child);
+  }
 }

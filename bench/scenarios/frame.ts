@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { stopChild } from '../lib/child';
 import { newestProfile, topFrames } from '../lib/cpu-profile-top';
 import { READ_LIMITS } from '../lib/shard-model';
-import { dynaliteChild, limitedKinesis, runFrameWorker } from '../lib/setup';
+import { dynaliteChild, measureOnLimitedEndpoint, runFrameWorker } from '../lib/setup';
 import { row, type BenchRow } from '../lib/stats';
-import type { FrameReport } from '../lib/frame-worker';
-import type { LimitedKinesisStats } from '../lib/limited-kinesis-server';
 
 const MB = 1048576;
 const SHARD_COUNTS = (process.env.BENCH_FRAME_SHARDS ?? '16,32,64').split(',').map(Number);
 const MEASURE_MS = Number(process.env.BENCH_FRAME_MS ?? 15_000);
 const WARMUP_MS = Number(process.env.BENCH_FRAME_WARMUP_MS ?? 5_000);
+/** The measuring window of every limited-endpoint row (frame, wire format, Java peer): warm-up, then measure. */
+export const FRAME_WINDOW = { warmupMs: WARMUP_MS, measureMs: MEASURE_MS } as const;
 const RECORD_SIZES = [1024, 25 * 1024];
 
 /**
@@ -26,8 +26,8 @@ export async function frameBenchmarks(): Promise<BenchRow[]> {
     for (const recordBytes of RECORD_SIZES) {
       for (const shards of SHARD_COUNTS) {
         const size = recordBytes === 1024 ? '1 KB' : '25 KB';
-        const engine = await measure(shards, recordBytes, 'engine', dynamo.endpoint);
-        const bare = await measure(shards, recordBytes, 'bare', dynamo.endpoint);
+        const engine = await measureFrame(shards, recordBytes, 'engine', dynamo.endpoint);
+        const bare = await measureFrame(shards, recordBytes, 'bare', dynamo.endpoint);
         const limit = (shards * READ_LIMITS.bytesPerSecond) / MB;
         const label = `${shards} shards x 2 MB/s, ${size} records`;
         const fraction = engine.mbPerSec / limit;
@@ -110,8 +110,8 @@ export async function wireFormatBenchmarks(): Promise<BenchRow[]> {
   const dynamo = await dynaliteChild();
   try {
     for (const paced of [true, false]) {
-      const json = await measure(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'json', paced });
-      const cbor = await measure(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'cbor', paced });
+      const json = await measureFrame(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'json', paced });
+      const cbor = await measureFrame(WIRE_SHARDS, 1024, 'engine', dynamo.endpoint, { wireFormat: 'cbor', paced });
       const label = `${WIRE_SHARDS} shards, 1 KB records, ${paced ? 'at the read limit (2 MB/s per shard)' : 'unpaced backlog'}, checkpoint per batch`;
       const cores = (m: typeof json) => `consumer ${m.consumerCores.toFixed(2)}, endpoint ${m.serverCores.toFixed(2)}`;
       rows.push(
@@ -162,67 +162,59 @@ export async function wireFormatBenchmarks(): Promise<BenchRow[]> {
 }
 
 /**
- * One consumer against a fresh limited endpoint. With BENCH_FRAME_PROFILE=1 the native engine's runs at
- * the largest shard count write a CPU profile to bench/results/profiles, and its top frames go in the note.
+ * One consumer (the native engine or the bare SDK loop, in bench/lib/frame-worker.ts) against a fresh
+ * limited endpoint, through measureOnLimitedEndpoint (as the Java peer rows measure the Java KCL). With
+ * BENCH_FRAME_PROFILE=1 the native engine's runs at the largest shard count write a CPU profile to
+ * bench/results/profiles, and its top frames go in the note (`profile: false`: never). The frame reads with
+ * idleTimeBetweenReadsMs 0 (the Java peer rows pass the Java KCL's).
  */
-async function measure(
+export async function measureFrame(
   shards: number,
   recordBytes: number,
   mode: 'engine' | 'bare',
   dynamodbEndpoint: string,
-  { wireFormat, paced = true }: { wireFormat?: 'json' | 'cbor'; paced?: boolean } = {},
+  {
+    wireFormat,
+    paced = true,
+    profile = true,
+    idleTimeBetweenReadsMs = 0,
+  }: { wireFormat?: 'json' | 'cbor'; paced?: boolean; profile?: boolean; idleTimeBetweenReadsMs?: number } = {},
 ) {
   const profileDir =
-    process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && !wireFormat && shards === Math.max(...SHARD_COUNTS)
+    profile && process.env.BENCH_FRAME_PROFILE === '1' && mode === 'engine' && !wireFormat && shards === Math.max(...SHARD_COUNTS)
       ? join(__dirname, '..', 'results', 'profiles')
       : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const streamName = 'frame';
-  const server = await limitedKinesis({
-    streamName,
-    shards,
-    recordBytes,
-    producedBytesPerSecond: paced ? READ_LIMITS.bytesPerSecond : null,
-    enforceLimits: paced,
-    listShardsPageSize: 10,
-  });
-  try {
-    // Throttles and bytes served inside the consumer's measuring window, from the server's counters.
-    const counters: Partial<Record<'open' | 'closed', Promise<LimitedKinesisStats>>> = {};
-    const report: FrameReport = await runFrameWorker(
-      {
-        mode,
-        kinesisEndpoint: server.endpoint,
-        dynamodbEndpoint,
-        streamName,
-        shards,
-        idleTimeBetweenReadsMs: 0,
-        checkpoint: true,
-        latencies: false,
-        warmupMs: WARMUP_MS,
-        measureMs: MEASURE_MS,
-        initialPosition: paced ? 'LATEST' : 'TRIM_HORIZON',
-        ...(wireFormat ? { wireFormat } : {}),
-      },
-      (state) => {
-        counters[state] = server.stats(); // awaited once the frame is done
-      },
-      profileDir,
-    );
-    const [open, closed] = await Promise.all([counters.open!, counters.closed!]);
-    const newest = profileDir && newestProfile(profileDir);
-    return {
-      report,
-      mbPerSec: report.bytes / MB / (report.ms / 1000),
-      cpuMsPerMb: report.cpuMicros / 1000 / (report.bytes / MB),
-      throttlesPerMinute: (closed.throttles - open.throttles) / (report.ms / 60_000),
-      callThrottlesPerMinute: (closed.callThrottles - open.callThrottles) / (report.ms / 60_000),
-      lagMs: closed.maxLagMs,
-      consumerCores: report.cpuMicros / 1000 / report.ms,
-      serverCores: (closed.cpuMicros - open.cpuMicros) / 1000 / report.ms,
-      profile: newest ? topFrames(newest, 5) : undefined,
-    };
-  } finally {
-    await stopChild(server.child);
-  }
+  const measured = await measureOnLimitedEndpoint(
+    {
+      streamName,
+      shards,
+      recordBytes,
+      producedBytesPerSecond: paced ? READ_LIMITS.bytesPerSecond : null,
+      enforceLimits: paced,
+      listShardsPageSize: 10,
+    },
+    (kinesisEndpoint, onWindow) =>
+      runFrameWorker(
+        {
+          mode,
+          kinesisEndpoint,
+          dynamodbEndpoint,
+          streamName,
+          shards,
+          idleTimeBetweenReadsMs,
+          checkpoint: true,
+          latencies: false,
+          warmupMs: WARMUP_MS,
+          measureMs: MEASURE_MS,
+          initialPosition: paced ? 'LATEST' : 'TRIM_HORIZON',
+          ...(wireFormat ? { wireFormat } : {}),
+        },
+        onWindow,
+        profileDir,
+      ),
+  );
+  const newest = profileDir && newestProfile(profileDir);
+  return { ...measured, profile: newest ? topFrames(newest, 5) : undefined };
 }

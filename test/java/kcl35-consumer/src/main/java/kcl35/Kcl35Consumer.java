@@ -26,10 +26,16 @@ import software.amazon.kinesis.metrics.NullMetricsFactory;
 import software.amazon.kinesis.retrieval.polling.PollingConfig;
 
 /**
- * A KCL 3.5.1 consumer for the e2e tests: it runs a Scheduler with {@link RecordingProcessor} on one stream
- * and writes every event as one JSON line (to KCL35_OUTPUT, else stdout). Settings come from the
- * environment (KCL35_*) or from --name=value arguments (same names, lower camel case, see {@link Settings}).
- * SIGTERM starts a graceful shutdown (shutdownRequested to every processor, which checkpoints).
+ * A KCL 3.5.1 consumer for the e2e tests and the bench's Java peer rows: it runs a Scheduler with {@link
+ * RecordingProcessor} on one stream and writes every event as one JSON line (to KCL35_OUTPUT, else stdout).
+ * Settings come from the environment (KCL35_*) or from --name=value arguments (same names, lower camel case,
+ * see {@link Settings}). SIGTERM starts a graceful shutdown (shutdownRequested to every processor, which
+ * checkpoints).
+ *
+ * <p>With --quiet=true (the bench) the processors only count what they get and still checkpoint every batch:
+ * no line per record, batch or checkpoint, but one {@code firstRecord} line and a {@code progress} line every
+ * progressIntervalMillis (default 200) from {@link Counters}; the rare events (initialize, leaseLost,
+ * shardEnded, shutdownRequested, checkpointFailed) are written as in the default mode.
  */
 public final class Kcl35Consumer {
     private Kcl35Consumer() {}
@@ -38,6 +44,9 @@ public final class Kcl35Consumer {
         final Settings settings = Settings.from(args, System.getenv());
         final JsonLines out = new JsonLines(openOutput(settings.get("output", "")));
         final String workerId = settings.require("workerId");
+        final Counters counters = Boolean.parseBoolean(settings.get("quiet", "false"))
+                ? new Counters(out, settings.getLong("progressIntervalMillis", 200))
+                : null;
 
         final Region region = Region.of(settings.get("region", "us-east-1"));
         final AwsCredentialsProvider credentials = StaticCredentialsProvider.create(AwsBasicCredentials.create(
@@ -69,7 +78,7 @@ public final class Kcl35Consumer {
                 dynamo,
                 cloudWatch,
                 workerId,
-                () -> new RecordingProcessor(workerId, out));
+                () -> new RecordingProcessor(workerId, out, counters));
 
         final LeaseManagementConfig leases = configs.leaseManagementConfig()
                 .failoverTimeMillis(settings.getLong("failoverTimeMillis", 10_000))
@@ -88,7 +97,8 @@ public final class Kcl35Consumer {
                 .parentShardPollIntervalMillis(settings.getLong("parentShardPollIntervalMillis", 10_000));
 
         final PollingConfig polling = new PollingConfig(stream, kinesis)
-                .idleTimeBetweenReadsInMillis(settings.getLong("idleTimeBetweenReadsInMillis", 1500));
+                .idleTimeBetweenReadsInMillis(settings.getLong("idleTimeBetweenReadsInMillis", 1500))
+                .maxRecords((int) settings.getLong("maxRecords", 10_000));
         final Scheduler scheduler = new Scheduler(
                 configs.checkpointConfig(),
                 coordinator,
@@ -111,6 +121,7 @@ public final class Kcl35Consumer {
         }));
 
         out.write(JsonLines.object("event", "started", "workerId", workerId, "kcl", "3.5.1"));
+        if (counters != null) counters.start();
         scheduler.run();
     }
 

@@ -18,16 +18,20 @@ import software.amazon.kinesis.retrieval.kpl.ExtendedSequenceNumber;
 /**
  * Writes every call it gets as JSON lines and checkpoints after each batch (at its last record), at shard end
  * (SHARD_END) and on a requested shutdown. A failed checkpoint is written as an event, never thrown: the tests
- * read what happened from the lines.
+ * read what happened from the lines. With {@link Counters} (the bench's quiet mode) it writes no line per
+ * record, batch or successful checkpoint, and counts records and bytes there instead.
  */
 final class RecordingProcessor implements ShardRecordProcessor {
     private final String workerId;
     private final JsonLines out;
+    /** Null: a line per record, batch and checkpoint; else only counts (quiet). */
+    private final Counters counters;
     private String shardId = "?";
 
-    RecordingProcessor(String workerId, JsonLines out) {
+    RecordingProcessor(String workerId, JsonLines out, Counters counters) {
         this.workerId = workerId;
         this.out = out;
+        this.counters = counters;
     }
 
     @Override
@@ -45,6 +49,15 @@ final class RecordingProcessor implements ShardRecordProcessor {
     @Override
     public void processRecords(ProcessRecordsInput input) {
         final List<KinesisClientRecord> records = input.records();
+        if (counters != null) {
+            long bytes = 0;
+            for (KinesisClientRecord record : records) bytes += record.data().remaining();
+            counters.delivered(shardId, records.size(), bytes);
+            if (records.isEmpty()) return;
+            final KinesisClientRecord last = records.get(records.size() - 1);
+            checkpoint(input.checkpointer(), last.sequenceNumber(), last.subSequenceNumber());
+            return;
+        }
         for (KinesisClientRecord record : records) {
             final ByteBuffer data = record.data().asReadOnlyBuffer();
             final byte[] bytes = new byte[data.remaining()];
@@ -89,6 +102,10 @@ final class RecordingProcessor implements ShardRecordProcessor {
         try {
             if (sequenceNumber == null) checkpointer.checkpoint();
             else checkpointer.checkpoint(sequenceNumber, subSequenceNumber);
+            if (counters != null) {
+                counters.checkpointed();
+                return;
+            }
             out.write(JsonLines.object(
                     "event", "checkpoint", "workerId", workerId, "shardId", shardId,
                     "sequenceNumber", sequenceNumber, "subSequenceNumber", subSequenceNumber));
