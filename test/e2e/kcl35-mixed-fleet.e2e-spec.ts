@@ -85,7 +85,12 @@ function everyRecordOnce(puts: readonly PutResult[], sessions: readonly FleetSes
 it('a Java 3.5.1 leader assigns leases to native followers, whose worker metrics are rows of the lease table; kill -9 of a native worker: the Java leader moves its leases to the other', async () => {
   const { stream, appName } = await application(4);
   const puts: PutResult[] = await putRecords(kinesis, stream, records('before', 20));
-  // Capped at two leases, the Java leader leaves the other two for the native workers.
+  // Capped at two leases, the Java leader leaves the other two for the native workers, which start once it
+  // holds its two. Started as soon as it holds the lock, they can come first: a Java 3.5.1 leader assigns
+  // leases only to workers with a fresh metrics row, its own included, and writes its own 2 s after its
+  // LeaseAssignmentManager starts (twice inMemoryWorkerMetricsCaptureFrequencyMillis); native workers that
+  // create the leases and publish their rows within those 2 s get all four, two each (the cap holds for
+  // every worker), and keep them (seen in a loaded run: the Java worker then held none for 180 s).
   const leader = java(stream, appName, 'java-1', { maxLeasesForWorker: 2 });
   await leader.start();
   await waitFor(
@@ -93,6 +98,17 @@ it('a Java 3.5.1 leader assigns leases to native followers, whose worker metrics
     'the Java worker to take the leader lock',
     120_000,
   );
+  let freeLeases: string[] = [];
+  await waitFor(
+    async () => {
+      const owners = await leaseOwners(appName);
+      freeLeases = [...owners].filter(([, owner]) => owner === undefined).map(([key]) => key);
+      return owners.size === 4 && [...owners.values()].filter((o) => o === 'java-1').length === 2;
+    },
+    'the Java leader to create the four leases and take two',
+    180_000,
+  );
+  expect(freeLeases).toHaveLength(2);
 
   const fleet = nativeFleet(stream, appName);
   fleet.start('native-1');
@@ -100,8 +116,8 @@ it('a Java 3.5.1 leader assigns leases to native followers, whose worker metrics
   const allSessions = () => [...javaSessions(leader.events), ...nativeSessions(fleet.events())];
   await waitFor(
     async () => {
-      const owners = [...(await leaseOwners(appName)).values()];
-      return owners.length === 4 && owners.filter((o) => o === 'java-1').length === 2 && owners.every((o) => o !== undefined);
+      const owners = await leaseOwners(appName);
+      return freeLeases.every((key) => /^native-[12]$/.test(owners.get(key) ?? ''));
     },
     'the Java leader to assign the two free leases to the native workers',
     180_000,
