@@ -114,3 +114,25 @@ export function overlapViolations(events: readonly WorkerFileEvent[]): string[] 
   }
   return problems;
 }
+
+/**
+ * The batches delivered by the holder of their lease: those whose checkpoint, written right after the batch
+ * (worker-process.ts), was stored. A worker whose lease another worker has taken learns so at its next
+ * renewal or checkpoint; until then it may deliver a batch it read (the KCL's at-least-once window, see
+ * overlapViolations). That zombie's batch can come after the new owner finished the shard, and after the
+ * shard's children started; its checkpoint fails (LeaseLostError) and its records come again from the owner.
+ * A batch counts as the holder's when the next checkpoint result of its worker on its shard stored its last record.
+ */
+export function holderBatches(events: readonly WorkerFileEvent[]): Batch[] {
+  const held: Batch[] = [];
+  events.forEach((event, index) => {
+    if (event.kind !== 'batch') return;
+    const result = events
+      .slice(index + 1)
+      .find(
+        (e) => (e.kind === 'checkpointed' || e.kind === 'checkpointFailed') && e.worker === event.worker && e.shardId === event.shardId,
+      );
+    if (result?.kind === 'checkpointed' && result.seq === event.records.at(-1)?.seq) held.push(event);
+  });
+  return held;
+}
