@@ -1,4 +1,4 @@
-import { createWorker, type KinesisWorker, type WorkerStatus } from '../../lib';
+import { createWorker, type KinesisWorker, type StreamWorkerOptions, type WorkerStatus } from '../../lib';
 import { createStream, putRecords } from '../../lib/testing';
 import { kinesisClient, uniqueName, workerClientOptions } from '../support/aws';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -28,6 +28,16 @@ afterEach(async () => {
   worker = undefined;
 });
 
+/** The worker options of every case: the test's stream at FAST intervals, with its read-buffer bound. */
+const options = (streamName: string, retrieval: StreamWorkerOptions['retrieval']): StreamWorkerOptions => ({
+  ...workerClientOptions(),
+  ...FAST,
+  appName: uniqueName('buffer-app'),
+  streamName,
+  retrieval,
+  logger: new CapturingLogger(),
+});
+
 const buffered = (): NonNullable<WorkerStatus['readBuffer']> => worker!.describe().readBuffer!;
 /** Lets the other shards' reads run while a batch is being processed: the processor is slow. */
 const slowly = () => new Promise((resolve) => setTimeout(resolve, 30));
@@ -48,25 +58,15 @@ it('processRecords: records fetched but not processed stay within maxBufferedRec
   const got = new Map<string, string[]>();
   const seen: number[] = [];
   let delivered = 0;
-  worker = createWorker(
-    {
-      ...workerClientOptions(),
-      ...FAST,
-      appName: uniqueName('buffer-app'),
-      streamName: stream,
-      retrieval: { maxBufferedRecords: 100, maxBufferedBytes: 1024 * 1024 },
-      logger: new CapturingLogger(),
+  worker = createWorker(options(stream, { maxBufferedRecords: 100, maxBufferedBytes: 1024 * 1024 }), () => ({
+    async processRecords({ shardId, records, checkpointer }) {
+      seen.push(buffered().records);
+      got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
+      await slowly();
+      await checkpointer.checkpoint();
+      delivered += records.length;
     },
-    () => ({
-      async processRecords({ shardId, records, checkpointer }) {
-        seen.push(buffered().records);
-        got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
-        await slowly();
-        await checkpointer.checkpoint();
-        delivered += records.length;
-      },
-    }),
-  );
+  }));
   await worker.start();
   await waitFor(() => delivered === total, `all ${total} records delivered`);
   const { peakRecords, maxRecords } = buffered();
@@ -85,23 +85,13 @@ it('processRecord: the same bound holds, and every record is delivered in order 
   const { stream, expected, total } = await backlog(3, 900, 100);
   const got = new Map<string, string[]>();
   let delivered = 0;
-  worker = createWorker(
-    {
-      ...workerClientOptions(),
-      ...FAST,
-      appName: uniqueName('buffer-app'),
-      streamName: stream,
-      retrieval: { maxBufferedRecords: 60, maxBufferedBytes: 1024 * 1024 },
-      logger: new CapturingLogger(),
+  worker = createWorker(options(stream, { maxBufferedRecords: 60, maxBufferedBytes: 1024 * 1024 }), () => ({
+    async processRecord(record, { shardId }) {
+      if (Number(record.data.toString().replace(/\.+$/, '')) % 20 === 0) await slowly();
+      got.set(shardId, [...(got.get(shardId) ?? []), record.data.toString()]);
+      delivered += 1;
     },
-    () => ({
-      async processRecord(record, { shardId }) {
-        if (Number(record.data.toString().replace(/\.+$/, '')) % 20 === 0) await slowly();
-        got.set(shardId, [...(got.get(shardId) ?? []), record.data.toString()]);
-        delivered += 1;
-      },
-    }),
-  );
+  }));
   await worker.start();
   await waitFor(() => delivered === total, `all ${total} records delivered`);
   expect(buffered().peakRecords).toBeGreaterThan(0);
@@ -114,24 +104,14 @@ it('a record larger than maxBufferedBytes is read alone: no deadlock, every reco
   const got = new Map<string, string[]>();
   const batchSizes: number[] = [];
   let delivered = 0;
-  worker = createWorker(
-    {
-      ...workerClientOptions(),
-      ...FAST,
-      appName: uniqueName('buffer-app'),
-      streamName: stream,
-      retrieval: { maxBufferedBytes: 1_000 },
-      logger: new CapturingLogger(),
+  worker = createWorker(options(stream, { maxBufferedBytes: 1_000 }), () => ({
+    processRecords({ shardId, records }) {
+      batchSizes.push(records.length);
+      got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
+      delivered += records.length;
+      return Promise.resolve();
     },
-    () => ({
-      processRecords({ shardId, records }) {
-        batchSizes.push(records.length);
-        got.set(shardId, [...(got.get(shardId) ?? []), ...records.map((record) => record.data.toString())]);
-        delivered += records.length;
-        return Promise.resolve();
-      },
-    }),
-  );
+  }));
   await worker.start();
   await waitFor(() => delivered === total, `all ${total} records delivered`);
   expect(Math.max(...batchSizes)).toBe(1);

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../lib/engines/kcl/run-directory';
 
 /**
  * The lock of the builds that parallel jest workers share (the Java test consumer, the compiled test
@@ -20,17 +21,8 @@ export function tryLock(lock: string): boolean {
       // The holder has created the directory but not yet written its pid: give it a moment.
       if (Date.now() - statSync(lock).mtimeMs < 10_000) return false;
     }
-    if (Number.isFinite(holder) && pidAlive(holder)) return false;
+    if (Number.isFinite(holder) && processAlive(holder)) return false;
     rmSync(lock, { recursive: true, force: true });
     return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
